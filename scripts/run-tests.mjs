@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Runs every compiled test file (dist/test/**/*.test.js) with node:test.
+// `node --test` would take every .js under test/ as a test, so the list is
+// explicit. The run fails when no test ran at all.
+// Usage: node scripts/run-tests.mjs [substring filter...]
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dir = join(root, "dist/test");
+const filters = process.argv.slice(2);
+
+function walk(d) {
+  const out = [];
+  for (const name of readdirSync(d)) {
+    const p = join(d, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith(".test.js")) out.push(p);
+  }
+  return out;
+}
+
+let files = [];
+try { files = walk(dir).sort(); } catch { /* no dist/test: zero tests */ }
+if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
+if (files.length === 0) {
+  console.error("run-tests: no test files found under dist/test (did the build run?)");
+  process.exit(1);
+}
+
+const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
+const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+let tail = "";
+child.stdout.on("data", (b) => {
+  process.stdout.write(b);
+  tail = (tail + b.toString()).slice(-4000);
+});
+child.on("close", (code) => {
+  const m = /ℹ tests (\d+)/.exec(tail);
+  const ran = m ? Number(m[1]) : 0;
+  if (ran === 0) {
+    console.error("run-tests: zero tests ran; failing the run");
+    process.exit(1);
+  }
+  process.exit(code ?? 1);
+});

@@ -1,0 +1,47 @@
+/**
+ * A check batch and its results as plain data. The checks layer knows nothing
+ * of the network: the cluster path and local-check both hand it a parsed batch
+ * and get results back.
+ */
+
+export const CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
+export type CheckType = (typeof CHECK_TYPES)[number];
+
+/** One check as written in a gossipcheck check file (name is the object key). */
+export interface CheckSpec {
+  name: string;
+  type: CheckType;
+  path?: string;
+  check?: string;
+  action?: string;
+  /** Action timeout in ms (from "timeout": "30s"); undefined = the default (60 s). */
+  timeoutMs?: number;
+  description?: string;
+}
+
+export type CheckStatus = "pass" | "fail" | "fixed" | "error";
+
+export interface ActionOutcome {
+  command: string;
+  /** null when killed by a signal or never started. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** stdout and stderr interleaved, at most the capture bound. */
+  output: string;
+  outputTruncated: boolean;
+  durationMs: number;
+  /** Set when the action did not run, saying why (dry run, actions disabled, spawn error). */
+  skipped?: string;
+}
+
+export interface CheckResult {
+  name: string;
+  type: string;
+  status: CheckStatus;
+  /** What was looked for and what was found, for a person. */
+  message: string;
+  durationMs: number;
+  action?: ActionOutcome;
+  description?: string;
+}

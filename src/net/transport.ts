@@ -1,0 +1,59 @@
+/**
+ * The transport seam. SWIM sends best-effort datagrams (UDP); SWIM push-pull
+ * and all of gossip use reliable request/reply messages over pooled
+ * connections (TCP). Two implementations run the same protocol code:
+ * NodeTransport (real sockets, src/net/node_transport.ts) and
+ * MemoryTransport (in-memory, virtual clock, for simulations).
+ */
+
+/** "host:port": one port serves both UDP and TCP. */
+export type Address = string;
+
+/** Which layer handles a request. Numbers travel in Frame.channel. */
+export const Channel = {
+  Swim: 1,
+  Gossip: 2,
+} as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+export type PacketHandler = (data: Uint8Array, from: Address) => void;
+/**
+ * Handles one request and returns the reply body. `from` is the requester's
+ * listening address as it declared it. Throwing (or rejecting) sends an error
+ * reply; the requester's promise rejects with a TransportError("remote").
+ */
+export type RequestHandler = (body: Uint8Array, from: Address) => Uint8Array | Promise<Uint8Array>;
+
+export type TransportErrorCode =
+  | "timeout" // no reply within the deadline
+  | "unreachable" // could not connect, or the connection broke
+  | "too_large" // the frame exceeds the maximum frame size (either side)
+  | "remote" // the receiver answered with an error
+  | "closed"; // this transport is closed
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TransportError";
+  }
+}
+
+export interface Transport {
+  /** The address other nodes reach us at. */
+  readonly address: Address;
+  /** Best effort: may be dropped, duplicated or reordered. */
+  sendPacket(to: Address, data: Uint8Array): void;
+  /**
+   * Sends body to the peer's handler for channel and resolves with its reply,
+   * or rejects with a TransportError.
+   */
+  request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  onPacket(handler: PacketHandler): void;
+  onRequest(channel: Channel, handler: RequestHandler): void;
+  /** Counters for the control API and /metrics (packets, frames, drops, bytes). */
+  counters(): Record<string, number>;
+  close(): Promise<void>;
+}
