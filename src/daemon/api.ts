@@ -1,0 +1,242 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "../net/logger.js";
+import type { HostPort } from "./address.js";
+import { formatHostPort } from "./address.js";
+import type { BatchEvent, DaemonInfo, MemberView } from "./api_types.js";
+import { MEMBER_STATUSES, validateBatchBody, validateLocalCheckBody } from "./api_validate.js";
+import type { ControlBackend } from "./backend.js";
+import { HttpError, readJsonBody, sendJson, writeLine } from "./http_io.js";
+import { PromText } from "./prometheus.js";
+import { bearerMatches } from "./token.js";
+
+/**
+ * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
+ * curl) talks to a daemon. Routes are listed in api_types.ts. This file only
+ * speaks HTTP: it authenticates, validates every body (api_validate.ts) and
+ * hands the work to a ControlBackend. No request, however malformed, can
+ * crash the daemon: every handler runs inside one catch that answers 4xx/5xx.
+ */
+
+/** Default body limit (bytes): a 10 MB batch as JSON fits. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface ControlApiOptions {
+  bind: HostPort;
+  backend: ControlBackend;
+  log: Logger;
+  /** When set, every request needs "Authorization: Bearer <token>". */
+  token?: string;
+  maxBodyBytes?: number;
+  /** Clock for member ages (ms since the epoch). */
+  now?: () => number;
+}
+
+export interface ControlApi {
+  /** The address actually listened on (host:port; port 0 resolved). */
+  readonly address: string;
+  /** Ends open result streams and stops listening. */
+  close(): Promise<void>;
+}
+
+export type StartApiResult = { ok: true; api: ControlApi } | { ok: false; code: string; error: string };
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+interface Route {
+  method: "GET" | "POST";
+  path: string;
+  handle: Handler;
+}
+
+export async function startControlApi(o: ControlApiOptions): Promise<StartApiResult> {
+  const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const now = o.now ?? Date.now;
+  const streams = new Set<AbortController>();
+  const requests = new Map<string, number>();
+  let address = formatHostPort(o.bind);
+
+  const info = (): DaemonInfo => ({ ...o.backend.info(), cliAddress: address });
+
+  const routes: Route[] = [
+    { method: "GET", path: "/v1/info", handle: async (_req, res) => sendJson(res, 200, info()) },
+    {
+      method: "POST",
+      path: "/v1/local-check",
+      handle: async (req, res) => {
+        const checks = validateLocalCheckBody(await readJsonBody(req, maxBody));
+        if (!checks.ok) throw new HttpError(400, checks.error);
+        const ac = abortOnClose(res);
+        const started = now();
+        const results = await o.backend.localCheck(checks.value, ac.signal);
+        sendJson(res, 200, { node: o.backend.info().name, results, elapsedMs: now() - started });
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/check",
+      handle: async (req, res) => {
+        const batch = validateBatchBody(await readJsonBody(req, maxBody));
+        if (!batch.ok) throw new HttpError(400, batch.error);
+        await streamBatch(res, o.backend.submitBatch.bind(o.backend, batch.value));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/members",
+      handle: async (_req, res, url) => {
+        const status = url.searchParams.get("status");
+        if (status !== null && !(MEMBER_STATUSES as readonly string[]).includes(status)) {
+          throw new HttpError(400, `status "${status}" is not a member status: use one of ${MEMBER_STATUSES.join(", ")}`);
+        }
+        const t = now();
+        const members: MemberView[] = o.backend
+          .members()
+          .filter((m) => status === null || m.status === status)
+          .map((m) => ({ name: m.name, address: m.address, status: m.status, incarnation: m.incarnation, tags: m.tags, statusSinceMs: m.statusSinceMs, statusAgeMs: Math.max(0, t - m.statusSinceMs) }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+        sendJson(res, 200, { node: o.backend.info().name, members });
+      },
+    },
+    { method: "GET", path: "/v1/batches", handle: async (_req, res) => sendJson(res, 200, { batches: o.backend.batches() }) },
+    {
+      method: "GET",
+      path: "/metrics",
+      handle: async (_req, res) => {
+        const text = o.backend.metrics() + requestMetrics(requests);
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+        res.end(text);
+      },
+    },
+  ];
+
+  const knownPaths = new Set(routes.map((r) => r.path));
+  const knownMethods = new Set(routes.map((r) => r.method as string));
+
+  /** Ties an AbortController to the client: it aborts when the connection goes away early. */
+  function abortOnClose(res: ServerResponse): AbortController {
+    const ac = new AbortController();
+    streams.add(ac);
+    res.on("close", () => {
+      streams.delete(ac);
+      if (!res.writableFinished) ac.abort();
+    });
+    return ac;
+  }
+
+  async function streamBatch(res: ServerResponse, submit: (signal: AbortSignal) => AsyncIterable<BatchEvent>): Promise<void> {
+    const ac = abortOnClose(res);
+    res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    try {
+      for await (const event of submit(ac.signal)) {
+        if (ac.signal.aborted) break;
+        await writeLine(res, event);
+      }
+    } catch (e) {
+      // Headers are gone: the error becomes the stream's last line.
+      o.log.error({ err: String(e) }, "batch stream failed");
+      await writeLine(res, { type: "error", error: `the daemon failed while running the batch: ${(e as Error).message}` });
+    }
+    res.end();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://control");
+    } catch {
+      throw new HttpError(400, `malformed request target ${JSON.stringify(req.url)}`);
+    }
+    const forPath = routes.filter((r) => r.path === url.pathname);
+    if (forPath.length === 0) throw new HttpError(404, `no such endpoint ${url.pathname} (endpoints: ${[...new Set(routes.map((r) => r.path))].join(", ")})`);
+    const route = forPath.find((r) => r.method === req.method);
+    if (!route) {
+      const allow = forPath.map((r) => r.method).join(", ");
+      throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}: use ${allow}`, { allow });
+    }
+    if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
+      throw new HttpError(401, "missing or wrong token: send \"Authorization: Bearer <token>\" (gcheck -token-file F, or GOSSIPCHECK_TOKEN)", { "www-authenticate": 'Bearer realm="gossipcheckd"' });
+    }
+    await route.handle(req, res, url);
+    return res.statusCode;
+  }
+
+  const server: Server = createServer((req, res) => {
+    // Label by known route only, so random paths cannot grow the metrics without bound.
+    const path = (req.url ?? "").split("?")[0] ?? "";
+    const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
+    handle(req, res).then(
+      (status) => count(requests, key(status)),
+      (e: unknown) => {
+        const status = e instanceof HttpError ? e.status : 500;
+        count(requests, key(status));
+        if (!(e instanceof HttpError)) o.log.error({ err: String((e as Error)?.stack ?? e), url: req.url }, "control API handler failed");
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        const message = e instanceof HttpError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+        sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
+      },
+    );
+  });
+  // Malformed HTTP never reaches a handler: answer 400 and drop the socket.
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request"}\n');
+    else socket.destroy();
+  });
+
+  const listened = await new Promise<{ ok: true } | { ok: false; code: string; error: string }>((resolve) => {
+    const onError = (e: NodeJS.ErrnoException) => resolve({ ok: false, code: e.code ?? "ERROR", error: listenErrorMessage(e) });
+    server.once("error", onError);
+    server.listen({ host: o.bind.host, port: o.bind.port }, () => {
+      server.off("error", onError);
+      resolve({ ok: true });
+    });
+  });
+  if (!listened.ok) return listened;
+  const a = server.address() as AddressInfo;
+  address = formatHostPort({ host: a.address, port: a.port });
+  server.on("error", (e) => o.log.error({ err: String(e) }, "control API server error"));
+
+  return {
+    ok: true,
+    api: {
+      address,
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const ac of streams) ac.abort();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    },
+  };
+}
+
+function listenErrorMessage(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case "EADDRINUSE":
+      return "the port is already in use (is another gossipcheckd running?): choose another port, or -no-cli";
+    case "EADDRNOTAVAIL":
+      return "this host has no such address: use one of its own addresses, e.g. 127.0.0.1";
+    case "EACCES":
+      return "permission denied (ports below 1024 need root): choose a port above 1023";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name does not resolve: use an IP address or a name in /etc/hosts";
+    default:
+      return `cannot listen: ${e.message}`;
+  }
+}
+
+function count(m: Map<string, number>, key: string): void {
+  m.set(key, (m.get(key) ?? 0) + 1);
+}
+
+function requestMetrics(requests: Map<string, number>): string {
+  const samples = [...requests].map(([key, value]) => {
+    const [method = "", path = "", code = ""] = key.split(" ");
+    return { labels: { method, path, code }, value };
+  });
+  return samples.length ? new PromText().family("gossipcheck_control_requests_total", "counter", "Control API requests by method, path and status code.", samples).toString() : "";
+}

@@ -1,0 +1,132 @@
+import type { CheckResult } from "../checks/types.js";
+import type { MemberStatus } from "../swim/types.js";
+
+/**
+ * The JSON shapes of the control API (HTTP/1.1 on -cli-bind), shared by the
+ * daemon and gcheck. Types only: importing them costs gcheck nothing at run
+ * time. Times are ms; IDs are lowercase hex.
+ *
+ *   GET  /v1/info                      -> DaemonInfo
+ *   POST /v1/local-check  {checks}     -> LocalCheckResponse
+ *   POST /v1/check        BatchRequestBody -> NDJSON stream of BatchEvent
+ *   GET  /v1/members[?status=alive]    -> MembersResponse
+ *   GET  /v1/batches                   -> BatchesResponse
+ *   GET  /metrics                      -> Prometheus text 0.0.4
+ * Errors: 4xx/5xx with ErrorBody.
+ */
+
+export interface ErrorBody {
+  error: string;
+}
+
+export interface DaemonInfo {
+  name: string;
+  version: string;
+  protocolVersion: number;
+  /** Cluster address other nodes dial (host:port). */
+  address: string;
+  /** Control API address (host:port). */
+  cliAddress: string;
+  pid: number;
+  startedMs: number;
+  uptimeMs: number;
+  tags: Record<string, string>;
+  actionsEnabled: boolean;
+  /** Members by status, this node included. */
+  members: Record<MemberStatus, number>;
+  /** Transport and protocol counters (packets, frames, drops, decrypt failures...). */
+  counters: Record<string, number>;
+}
+
+/**
+ * The checks of a request, in the check-file form
+ * ({"name": {"type", "path", "check", "action", "timeout", "description"}}),
+ * so a file can be sent with curl as it is: {"checks": <file contents>}.
+ */
+export type CheckFileObject = Record<string, unknown>;
+
+export interface LocalCheckRequestBody {
+  checks: CheckFileObject;
+}
+
+export interface LocalCheckResponse {
+  node: string;
+  results: CheckResult[];
+  elapsedMs: number;
+}
+
+/** An operator signature over the batch (Ed25519; src/gossip/signing.ts defines the bytes). */
+export interface BatchSignatureBody {
+  /** 16-byte batch ID chosen by the signer, 32 hex characters. */
+  id: string;
+  /** Creation time the signer used (ms since the epoch). */
+  createdMs: number;
+  /** Origin node name the signer used (from GET /v1/info). */
+  origin: string;
+  /** base64 of the 64-byte signature. */
+  signature: string;
+  /** base64 of the signer's raw 32-byte public key. */
+  signerKey: string;
+}
+
+export interface BatchRequestBody {
+  checks: CheckFileObject;
+  /** Evaluate everywhere, run no action. Default false. */
+  dryRun?: boolean;
+  /** Only these node names run the batch (the others relay it). Default: all. */
+  nodes?: string[];
+  /** Only nodes carrying all these tags (exact match) run it. Default: all. */
+  tags?: Record<string, string>;
+  /** How long the batch may still be run by a node that receives it late (ms). Default 5 min. */
+  ttlMs?: number;
+  /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
+  timeoutMs?: number;
+  signed?: BatchSignatureBody;
+}
+
+export interface NodeRef {
+  name: string;
+  address: string;
+}
+
+/** One NDJSON line of a POST /v1/check response. The stream always ends with done (or error). */
+export type BatchEvent =
+  | { type: "accepted"; batchId: string; origin: string; createdMs: number; ttlMs: number; expected: NodeRef[] }
+  | { type: "result"; node: string; address: string; results: CheckResult[]; elapsedMs: number }
+  | { type: "unreachable"; node: string; address?: string; reason: string }
+  | { type: "rejected"; node: string; address?: string; reason: string }
+  | { type: "done"; elapsedMs: number; timedOut: boolean }
+  | { type: "error"; error: string };
+
+export interface MemberView {
+  name: string;
+  address: string;
+  status: MemberStatus;
+  incarnation: number;
+  tags: Record<string, string>;
+  /** When the status last changed (ms since the epoch, daemon's clock). */
+  statusSinceMs: number;
+  /** How long ago that was, computed by the daemon (ms), so gcheck needs no clock sync. */
+  statusAgeMs: number;
+}
+
+export interface MembersResponse {
+  node: string;
+  members: MemberView[];
+}
+
+export interface BatchSummary {
+  batchId: string;
+  origin: string;
+  createdMs: number;
+  ttlMs: number;
+  checks: number;
+  dryRun: boolean;
+  expected: number;
+  answered: number;
+  state: "running" | "done";
+}
+
+export interface BatchesResponse {
+  batches: BatchSummary[];
+}

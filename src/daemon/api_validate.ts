@@ -1,0 +1,161 @@
+import { parseCheckObject } from "../checks/parse.js";
+import type { CheckSpec } from "../checks/types.js";
+import type { BatchRequest } from "./backend.js";
+
+/**
+ * Validation of control API request bodies. The body is hostile input: every
+ * field is checked for type and bounds, unknown fields are refused (a typo
+ * like "dry_run" must not silently run actions), and the checks go through
+ * the same rules as a check file. Errors are one line a person can act on.
+ */
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Checks in one batch (bounded so one request cannot make every node run millions). */
+export const MAX_CHECKS_PER_BATCH = 10_000;
+/** Names in a -node target list. */
+const MAX_TARGET_NODES = 100_000;
+const MAX_TAGS = 64;
+export const DEFAULT_TTL_MS = 5 * 60_000;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const MIN_TTL_MS = 1_000;
+const MAX_TTL_MS = 24 * 3_600_000;
+const MIN_TIMEOUT_MS = 100;
+const MAX_TIMEOUT_MS = 24 * 3_600_000;
+/** How many check errors one 400 lists before "and N more". */
+const MAX_LISTED_ERRORS = 5;
+
+const LABEL = "request body";
+
+function fail<T>(error: string): Validated<T> {
+  return { ok: false, error };
+}
+
+function describeJson(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
+}
+
+function asObject(v: unknown, what: string): Validated<Record<string, unknown>> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(`${what} must be a JSON object, got ${describeJson(v)}`);
+  return { ok: true, value: v as Record<string, unknown> };
+}
+
+function onlyKnown(obj: Record<string, unknown>, known: readonly string[], what: string): string | undefined {
+  for (const k of Object.keys(obj)) {
+    if (!known.includes(k)) return `${what}: unknown field ${JSON.stringify(k)} (known fields: ${known.join(", ")})`;
+  }
+  return undefined;
+}
+
+/** The checks of a body, in check-file form, through the check-file rules. */
+export function validateChecks(v: unknown): Validated<CheckSpec[]> {
+  if (v === undefined) return fail(`${LABEL}: field "checks" is missing: send {"checks": <the contents of a check file>}`);
+  const obj = asObject(v, `${LABEL}: field "checks"`);
+  if (!obj.ok) return obj;
+  const count = Object.keys(obj.value).length;
+  if (count > MAX_CHECKS_PER_BATCH) return fail(`${LABEL}: ${count} checks is too many; at most ${MAX_CHECKS_PER_BATCH} per batch`);
+  const parsed = parseCheckObject(obj.value, `${LABEL} "checks"`);
+  if (parsed.ok) return { ok: true, value: parsed.checks };
+  const more = parsed.errors.length - MAX_LISTED_ERRORS;
+  return fail(parsed.errors.slice(0, MAX_LISTED_ERRORS).join("; ") + (more > 0 ? `; and ${more} more` : ""));
+}
+
+export function validateLocalCheckBody(body: unknown): Validated<CheckSpec[]> {
+  const obj = asObject(body, LABEL);
+  if (!obj.ok) return obj;
+  const unknown = onlyKnown(obj.value, ["checks"], LABEL);
+  if (unknown) return fail(unknown);
+  return validateChecks(obj.value.checks);
+}
+
+const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
+const SIGNED_FIELDS = ["id", "createdMs", "origin", "signature", "signerKey"] as const;
+
+function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Validated<number> {
+  if (v === undefined) return { ok: true, value: dflt };
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
+    return fail(`${LABEL}: field "${field}" must be a number of milliseconds from ${min} to ${max}, got ${describeJson(v)}`);
+  }
+  return { ok: true, value: v };
+}
+
+function base64Bytes(v: unknown, field: string, length: number): Validated<Uint8Array> {
+  if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return fail(`${LABEL}: field "signed.${field}" must be a base64 string`);
+  const bytes = Buffer.from(v, "base64");
+  if (bytes.length !== length) return fail(`${LABEL}: field "signed.${field}" must decode to ${length} bytes, got ${bytes.length}`);
+  return { ok: true, value: new Uint8Array(bytes) };
+}
+
+function validateSigned(v: unknown): Validated<NonNullable<BatchRequest["signed"]>> {
+  const obj = asObject(v, `${LABEL}: field "signed"`);
+  if (!obj.ok) return obj;
+  const s = obj.value;
+  const unknown = onlyKnown(s, SIGNED_FIELDS, `${LABEL}: field "signed"`);
+  if (unknown) return fail(unknown);
+  if (typeof s.id !== "string" || !/^[0-9a-f]{32}$/.test(s.id)) return fail(`${LABEL}: field "signed.id" must be 32 lowercase hex characters (16 bytes)`);
+  if (typeof s.createdMs !== "number" || !Number.isFinite(s.createdMs) || s.createdMs <= 0) {
+    return fail(`${LABEL}: field "signed.createdMs" must be a positive number (ms since the epoch)`);
+  }
+  if (typeof s.origin !== "string" || s.origin === "" || s.origin.length > 128) return fail(`${LABEL}: field "signed.origin" must be the origin node's name`);
+  const signature = base64Bytes(s.signature, "signature", 64);
+  if (!signature.ok) return signature;
+  const signerKey = base64Bytes(s.signerKey, "signerKey", 32);
+  if (!signerKey.ok) return signerKey;
+  return {
+    ok: true,
+    value: { id: new Uint8Array(Buffer.from(s.id, "hex")), createdMs: s.createdMs, origin: s.origin, signature: signature.value, signerKey: signerKey.value },
+  };
+}
+
+export function validateBatchBody(body: unknown): Validated<BatchRequest> {
+  const obj = asObject(body, LABEL);
+  if (!obj.ok) return obj;
+  const b = obj.value;
+  const unknown = onlyKnown(b, BATCH_FIELDS, LABEL);
+  if (unknown) return fail(unknown);
+
+  const checks = validateChecks(b.checks);
+  if (!checks.ok) return checks;
+
+  if (b.dryRun !== undefined && typeof b.dryRun !== "boolean") return fail(`${LABEL}: field "dryRun" must be true or false, got ${describeJson(b.dryRun)}`);
+
+  const nodes: string[] = [];
+  if (b.nodes !== undefined) {
+    if (!Array.isArray(b.nodes) || b.nodes.length > MAX_TARGET_NODES) return fail(`${LABEL}: field "nodes" must be an array of at most ${MAX_TARGET_NODES} node names`);
+    for (const n of b.nodes as unknown[]) {
+      if (typeof n !== "string" || n === "" || n.length > 128) return fail(`${LABEL}: field "nodes": ${describeJson(n)} is not a node name (1 to 128 characters)`);
+      nodes.push(n);
+    }
+  }
+
+  const tags: Record<string, string> = {};
+  if (b.tags !== undefined) {
+    const t = asObject(b.tags, `${LABEL}: field "tags"`);
+    if (!t.ok) return t;
+    const entries = Object.entries(t.value);
+    if (entries.length > MAX_TAGS) return fail(`${LABEL}: field "tags": at most ${MAX_TAGS} tags`);
+    for (const [k, v] of entries) {
+      if (typeof v !== "string" || k === "" || k.length > 64 || v.length > 256) {
+        return fail(`${LABEL}: field "tags": ${JSON.stringify(k)} must map a key (1 to 64 characters) to a string value (at most 256)`);
+      }
+      tags[k] = v;
+    }
+  }
+
+  const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
+  if (!ttlMs.ok) return ttlMs;
+  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  if (!timeoutMs.ok) return timeoutMs;
+
+  const request: BatchRequest = { checks: checks.value, dryRun: b.dryRun === true, nodes, tags, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value };
+  if (b.signed !== undefined) {
+    const signed = validateSigned(b.signed);
+    if (!signed.ok) return signed;
+    request.signed = signed.value;
+  }
+  return { ok: true, value: request };
+}
+
+export const MEMBER_STATUSES = ["alive", "suspect", "dead", "left"] as const;

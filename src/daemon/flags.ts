@@ -1,0 +1,283 @@
+import { Command } from "commander";
+import { homedir, hostname, networkInterfaces } from "node:os";
+import { join } from "node:path";
+import { type HostPort, type Parsed, formatHostPort, isUnspecifiedHost, parseHostPort } from "./address.js";
+import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "./goflags.js";
+import { VERSION } from "./version.js";
+
+/**
+ * gossipcheckd's command line: the original's flags (-bind, -peers,
+ * -cli-bind, -no-cli, -gossip-group) plus those later issues need
+ * (membership profile and tags, security, data dir). Everything is validated
+ * here, before anything starts, so a typo costs one clear line and exit code
+ * 2 rather than a half-started daemon.
+ */
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const PROFILES = ["lan", "local"] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** The original's port; the host is honoured (the original ignored it). */
+export const DEFAULT_BIND = "0.0.0.0:3505";
+export const DEFAULT_CLI_BIND = "127.0.0.1:5924";
+/** Big enough for a 10 MB batch and its envelope (bytes). */
+export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
+const MIN_FRAME_SIZE = 64 * 1024;
+const MAX_FRAME_SIZE = 1024 * 1024 * 1024;
+/** Tags ride on every Alive update in UDP packets: keep them small (bytes, keys + values). */
+export const MAX_TAGS_BYTES = 512;
+
+export interface DaemonOptions {
+  /** Where the membership (UDP) and dissemination (TCP) port listens. */
+  bind: HostPort;
+  /**
+   * The address other nodes dial: -advertise, else the bind address, else
+   * (bind on 0.0.0.0 or ::) the first non-internal IPv4 address of this host.
+   */
+  advertise: HostPort;
+  /** Seeds to join through; a seed written without a port uses our bind port. */
+  peers: HostPort[];
+  /** Control API address; null with -no-cli. Port 0 picks a free port. */
+  cliBind: HostPort | null;
+  /** When set, the control API's actual address is written there once it listens. */
+  cliAddrFile?: string;
+  /** File holding the bearer token the control API requires. */
+  cliTokenFile?: string;
+  /** Members each node forwards a new envelope to in the burst (>= 1). */
+  gossipGroup: number;
+  name: string;
+  logLevel: LogLevel;
+  /** SWIM timing profile (src/swim config). */
+  profile: Profile;
+  tags: Record<string, string>;
+  /** Seen-history and keyring live here; created (0700) at startup. */
+  dataDir: string;
+  keyFile?: string;
+  keyringFile?: string;
+  /** Cluster label bound into every packet's authenticated data ("" = none). */
+  label: string;
+  /** Allows a non-loopback -bind without a cluster key. */
+  insecure: boolean;
+  /** False with -no-actions: checks are evaluated and reported, actions never run. */
+  actionsEnabled: boolean;
+  /** Directory of trusted operator public keys: only batches signed by one run. */
+  trustedKeysDir?: string;
+  /** Largest TCP frame accepted or sent (bytes). */
+  maxFrameSize: number;
+}
+
+/** What the defaults depend on, injectable for tests. */
+export interface FlagContext {
+  hostname: string;
+  homeDir: string;
+  isRoot: boolean;
+  /** Non-internal IPv4 addresses of this host, in interface order. */
+  externalIPv4: string[];
+}
+
+export function systemFlagContext(): FlagContext {
+  const externalIPv4: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) externalIPv4.push(a.address);
+  }
+  return { hostname: hostname(), homeDir: homedir(), isRoot: process.getuid?.() === 0, externalIPv4 };
+}
+
+export type FlagsOutcome = { kind: "run"; options: DaemonOptions } | ({ kind: "exit" } & ParseExit);
+
+function program(out: { text: string }): Command {
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  return new Command("gossipcheckd")
+    .description("gossipcheck node daemon: joins the cluster, runs check batches, serves the control API for gcheck")
+    .exitOverride()
+    .allowExcessArguments(true)
+    .configureOutput({ writeOut: (s) => void (out.text += s), writeErr: (s) => void (out.text += s), outputError: () => {} })
+    .configureHelp(goStyleHelp())
+    .helpOption("-h, --help", "show this help")
+    .version(VERSION, "--version", "print the version and exit")
+    .option("--bind <host:port>", "address for cluster traffic (UDP + TCP); \":3505\" means every interface", DEFAULT_BIND)
+    .option("--advertise <host:port>", "address other nodes dial (default: the bind address, or this host's first external IPv4)")
+    .option("--peers <list>", "comma-separated seeds to join (host[:port], the port defaults to ours)")
+    .option("--cli-bind <host:port>", "control API address for gcheck (non-loopback needs -cli-token-file)", DEFAULT_CLI_BIND)
+    .option("--cli-addr-file <file>", "write the control API's actual host:port there once listening (for -cli-bind port 0)")
+    .option("--cli-token-file <file>", "bearer token the control API requires")
+    .option("--no-cli", "do not start the control API")
+    .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
+    .option("--name <name>", "unique node name (default: host name)")
+    .option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`, "info")
+    .option("--profile <profile>", "SWIM timing: lan (memberlist LAN defaults) or local (fast, single host)", "lan")
+    .option("--tag <key=value>", "tag advertised with this member, for targeting (repeatable)", collect)
+    .option("--data-dir <dir>", "state directory (default: ~/.local/state/gossipcheck, /var/lib/gossipcheck as root)")
+    .option("--key-file <file>", "cluster key (base64, 32 bytes): encrypts all cluster traffic")
+    .option("--keyring-file <file>", "keyring file (several keys, first is primary)")
+    .option("--label <label>", "cluster label, bound into every packet so clusters cannot mix")
+    .option("--insecure", "allow a non-loopback -bind without a cluster key")
+    .option("--no-actions", "evaluate checks but never run their actions")
+    .option("--trusted-keys <dir>", "directory of operator public keys: run only batches signed by one of them")
+    .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE));
+}
+
+interface RawFlags {
+  bind: string;
+  advertise?: string;
+  peers?: string;
+  cliBind: string;
+  cliAddrFile?: string;
+  cliTokenFile?: string;
+  cli: boolean;
+  gossipGroup: string;
+  name?: string;
+  logLevel: string;
+  profile: string;
+  tag?: string[];
+  dataDir?: string;
+  keyFile?: string;
+  keyringFile?: string;
+  label?: string;
+  insecure?: boolean;
+  actions: boolean;
+  trustedKeys?: string;
+  maxFrameSize: string;
+}
+
+/** Parses and validates argv (without node and script). Pure: touches no file; defaults come from ctx. */
+export function parseDaemonFlags(argv: readonly string[], ctx: FlagContext = systemFlagContext()): FlagsOutcome {
+  const out = { text: "" };
+  const cmd = program(out);
+  try {
+    cmd.parse(normalizeGoArgv(argv, flagShapes(cmd)), { from: "user" });
+  } catch (err) {
+    return { kind: "exit", ...commanderExit(err, "gossipcheckd", out.text) };
+  }
+  const fail = (message: string): FlagsOutcome => ({ kind: "exit", code: 2, stdout: "", stderr: `${message} (see gossipcheckd -help)\n` });
+  if (cmd.args.length) return fail(`unexpected argument "${cmd.args[0]}": gossipcheckd takes only flags`);
+  const r = validate(cmd.opts<RawFlags>(), ctx);
+  return r.ok ? { kind: "run", options: r.value } : fail(r.error);
+}
+
+function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
+  const addr = (flag: string, value: string, rules: Parameters<typeof parseHostPort>[1], form: string): HostPort | string => {
+    const p = parseHostPort(value, rules);
+    return p.ok ? p.value : `-${flag} "${value}": ${p.error}; expected ${form}`;
+  };
+  const bind = addr("bind", f.bind, { defaultHost: "0.0.0.0", allowPortZero: true }, "host:port, e.g. 127.0.0.1:2000 or :3505");
+  if (typeof bind === "string") return err(bind);
+
+  let advertise: HostPort;
+  if (f.advertise !== undefined) {
+    const a = addr("advertise", f.advertise, { defaultPort: bind.port || undefined }, "host:port that other nodes can dial");
+    if (typeof a === "string") return err(a);
+    if (isUnspecifiedHost(a.host)) return err(`-advertise "${f.advertise}": ${a.host} cannot be dialled; give this node's reachable IP or name`);
+    advertise = a;
+  } else if (isUnspecifiedHost(bind.host)) {
+    const ip = ctx.externalIPv4[0];
+    if (!ip) return err(`-bind ${formatHostPort(bind)} listens everywhere but this host has no external IPv4 address to advertise; set -advertise host:port`);
+    advertise = { host: ip, port: bind.port };
+  } else {
+    advertise = bind;
+  }
+
+  const peers: HostPort[] = [];
+  for (const item of (f.peers ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+    // Our own port stands in for a missing one (as the original); with
+    // -bind port 0 there is no such port, so the seed must name one.
+    const p = addr("peers", item, { defaultPort: bind.port || undefined }, "comma-separated host[:port], e.g. 10.0.0.1:3505,10.0.0.2");
+    if (typeof p === "string") return err(p);
+    peers.push(p);
+  }
+
+  let cliBind: HostPort | null = null;
+  if (f.cli) {
+    const c = addr("cli-bind", f.cliBind, { allowPortZero: true }, "host:port, e.g. 127.0.0.1:5924");
+    if (typeof c === "string") return err(c);
+    cliBind = c;
+  }
+
+  const gossipGroup = Number(f.gossipGroup);
+  if (!/^\d+$/.test(f.gossipGroup.trim()) || gossipGroup < 1 || gossipGroup > 1000) {
+    return err(`-gossip-group "${f.gossipGroup}": expected a whole number from 1 to 1000`);
+  }
+
+  const name = f.name ?? ctx.hostname;
+  if (!/^[\x21-\x7e]{1,128}$/.test(name)) {
+    return err(`-name "${name}": expected 1 to 128 printable characters without spaces`);
+  }
+
+  if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) return err(`-log-level "${f.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
+  if (!(PROFILES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected lan or local`);
+
+  const tags = parseTags(f.tag ?? []);
+  if (!tags.ok) return tags;
+
+  const label = f.label ?? "";
+  if (label.length > 128) return err(`-label: ${label.length} characters is too long; at most 128`);
+
+  const maxFrameSize = parseByteSize(f.maxFrameSize);
+  if (maxFrameSize === undefined || maxFrameSize < MIN_FRAME_SIZE || maxFrameSize > MAX_FRAME_SIZE) {
+    return err(`-max-frame-size "${f.maxFrameSize}": expected a size from 64KiB to 1GiB, e.g. 16MiB or 16777216`);
+  }
+
+  const empty = (flag: string, v: string | undefined) => (v !== undefined && v.trim() === "" ? `-${flag}: the path is empty` : undefined);
+  for (const [flag, v] of [["data-dir", f.dataDir], ["key-file", f.keyFile], ["keyring-file", f.keyringFile], ["trusted-keys", f.trustedKeys], ["cli-token-file", f.cliTokenFile], ["cli-addr-file", f.cliAddrFile]] as const) {
+    const e = empty(flag, v);
+    if (e) return err(e);
+  }
+  const dataDir = f.dataDir ?? (ctx.isRoot ? "/var/lib/gossipcheck" : join(ctx.homeDir, ".local/state/gossipcheck"));
+
+  return {
+    ok: true,
+    value: {
+      bind,
+      advertise,
+      peers,
+      cliBind,
+      ...(f.cliAddrFile !== undefined && { cliAddrFile: f.cliAddrFile }),
+      ...(f.cliTokenFile !== undefined && { cliTokenFile: f.cliTokenFile }),
+      gossipGroup,
+      name,
+      logLevel: f.logLevel as LogLevel,
+      profile: f.profile as Profile,
+      tags: tags.value,
+      dataDir,
+      ...(f.keyFile !== undefined && { keyFile: f.keyFile }),
+      ...(f.keyringFile !== undefined && { keyringFile: f.keyringFile }),
+      label,
+      insecure: f.insecure === true,
+      actionsEnabled: f.actions,
+      ...(f.trustedKeys !== undefined && { trustedKeysDir: f.trustedKeys }),
+      maxFrameSize,
+    },
+  };
+}
+
+function err<T>(error: string): Parsed<T> {
+  return { ok: false, error };
+}
+
+/** `-tag key=value` (repeatable): keys are short identifiers, each given once, all of them small. */
+export function parseTags(items: readonly string[]): Parsed<Record<string, string>> {
+  const tags: Record<string, string> = {};
+  let bytes = 0;
+  for (const item of items) {
+    const i = item.indexOf("=");
+    const key = i < 0 ? item : item.slice(0, i);
+    if (i < 0 || !/^[A-Za-z0-9_.\/-]{1,64}$/.test(key)) {
+      return err(`-tag "${item}": expected key=value with a key of 1 to 64 letters, digits or _ . / -`);
+    }
+    if (Object.hasOwn(tags, key)) return err(`-tag "${item}": tag ${key} is given twice`);
+    tags[key] = item.slice(i + 1);
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(tags[key]!);
+  }
+  if (bytes > MAX_TAGS_BYTES) return err(`-tag: the tags take ${bytes} bytes; at most ${MAX_TAGS_BYTES} (they travel in every membership update)`);
+  return { ok: true, value: tags };
+}
+
+/** "16777216", "64K", "64KiB", "16M", "16MiB", "1G" (binary units) -> bytes, or undefined. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase()[0] ?? "";
+  const mult = unit === "k" ? 1024 : unit === "m" ? 1024 ** 2 : unit === "g" ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
+}
