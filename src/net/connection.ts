@@ -1,0 +1,148 @@
+import type { Socket } from "node:net";
+import { pb, PROTOCOL_VERSION } from "../proto/index.js";
+import type { NetCounters } from "./counters.js";
+import { FrameDecoder, LENGTH_PREFIX_BYTES, lengthPrefix } from "./framing.js";
+import type { PayloadGuard } from "./guard.js";
+import type { RateLimitedLog } from "./logger.js";
+
+/**
+ * One TCP connection seen as a stream of pb.Frame messages: length-prefixed
+ * (framing.ts), each payload wrapped by the PayloadGuard (sealed or labelled).
+ * Both pooled outbound connections and accepted inbound ones are a
+ * FrameConnection; what they do with frames is up to their owner.
+ *
+ * Anything wrong on the stream (a frame over the size limit, a payload that
+ * does not open or decode, another protocol version) is counted, logged at a
+ * limited rate and ends the connection: a TCP stream cannot be resynced after
+ * a bad frame. Where the peer can still understand us, it first gets an error
+ * frame (request_id 0) saying why.
+ */
+
+export interface ConnectionContext {
+  guard: PayloadGuard;
+  maxFrameBytes: number;
+  counters: NetCounters;
+  log: RateLimitedLog;
+}
+
+export type FrameFields = Omit<pb.Frame.$Properties, "version">;
+
+/** How long a refused peer may take to read our error frame and hang up (ms). */
+const DRAIN_MS = 2_000;
+
+/** Encodes and wraps a frame: the payload that follows the length prefix. */
+export function encodeFrame(ctx: ConnectionContext, fields: FrameFields): Buffer {
+  const bytes = pb.Frame.encode(pb.Frame.create({ version: PROTOCOL_VERSION, ...fields })).finish();
+  return ctx.guard.wrap(bytes);
+}
+
+export class FrameConnection {
+  closed = false;
+  /** Called for every good frame, in stream order. */
+  onFrame: (frame: pb.Frame) => void = () => {};
+  /** Called once, when the socket is gone, with why. */
+  onClose: (reason: string) => void = () => {};
+  private readonly decoder: FrameDecoder;
+  private closeReason: string | null = null;
+  private refusing = false;
+
+  constructor(
+    readonly socket: Socket,
+    /** The peer as named in logs and errors (its address, or the remote socket address). */
+    readonly peer: string,
+    private readonly ctx: ConnectionContext,
+  ) {
+    this.decoder = new FrameDecoder(ctx.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    socket.on("error", (err) => {
+      this.closeReason ??= err.message;
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.onClose(this.closeReason ?? "connection closed by the peer");
+    });
+  }
+
+  /** Writes one encoded frame payload (from encodeFrame) with its length prefix. */
+  write(payload: Buffer): void {
+    if (this.closed || this.refusing) return;
+    this.ctx.counters.framesOut++;
+    this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
+    this.socket.cork();
+    this.socket.write(lengthPrefix(payload.length));
+    this.socket.write(payload);
+    this.socket.uncork();
+  }
+
+  send(fields: FrameFields): void {
+    this.write(encodeFrame(this.ctx, fields));
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closeReason ??= reason;
+    this.socket.destroy();
+  }
+
+  /**
+   * Tells the peer why we hang up (an error frame with request_id 0), then
+   * ends the connection, ignoring whatever else it sends meanwhile.
+   */
+  refuse(error: string, rejectedFrameBytes = 0): void {
+    if (this.closed || this.refusing) return;
+    this.send({ requestId: 0, isReply: true, error, rejectedFrameBytes });
+    this.refusing = true;
+    this.closeReason ??= error;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), DRAIN_MS).unref();
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.refusing || this.closed) return;
+    const { frames, oversize } = this.decoder.push(chunk);
+    for (const payload of frames) {
+      if (!this.accept(payload)) return;
+    }
+    if (oversize !== undefined) {
+      this.ctx.counters.oversizeFrames++;
+      const error = `frame too large: ${oversize} bytes exceeds the maximum of ${this.ctx.maxFrameBytes} bytes (raise -max-frame-size on the receiver)`;
+      this.ctx.log.warn("oversize-frame", { peer: this.peer, frameBytes: oversize, maxFrameBytes: this.ctx.maxFrameBytes }, `refused a frame from ${this.peer}: ${error}`);
+      this.refuse(error, oversize);
+    }
+  }
+
+  /** Opens, decodes and checks one frame; false when the connection was ended for it. */
+  private accept(payload: Buffer): boolean {
+    const c = this.ctx.counters;
+    c.framesIn++;
+    c.frameBytesIn += LENGTH_PREFIX_BYTES + payload.length;
+    const opened = this.ctx.guard.unwrap(payload);
+    if (!opened.ok) {
+      if (opened.failure === "decrypt") c.decryptFailures++;
+      else if (opened.failure === "label") c.labelMismatches++;
+      else c.undecodable++;
+      this.ctx.log.warn(`frame-${opened.failure}`, { peer: this.peer }, `dropped a frame from ${this.peer}: it ${opened.reason}; closing the connection`);
+      this.close(`frame ${opened.reason}`);
+      return false;
+    }
+    let frame: pb.Frame;
+    try {
+      frame = pb.Frame.decode(opened.payload);
+    } catch (err) {
+      c.undecodable++;
+      this.ctx.log.warn("frame-undecodable", { peer: this.peer, error: (err as Error).message }, `dropped an undecodable frame from ${this.peer}; closing the connection`);
+      this.close(`undecodable frame: ${(err as Error).message}`);
+      return false;
+    }
+    if (frame.version !== PROTOCOL_VERSION) {
+      c.badVersion++;
+      const error = `protocol version mismatch: got a frame of version ${frame.version}, this node speaks version ${PROTOCOL_VERSION} (upgrade the older gossipcheckd)`;
+      this.ctx.log.warn("frame-version", { peer: this.peer, version: frame.version }, `refused a frame from ${this.peer}: ${error}`);
+      this.refuse(error);
+      return false;
+    }
+    this.onFrame(frame);
+    return !this.closed && !this.refusing;
+  }
+}

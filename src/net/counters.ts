@@ -1,0 +1,84 @@
+/**
+ * What NodeTransport counts, for the control API and /metrics. All are
+ * totals since the transport started, except the three `open*`/`pending`
+ * gauges. Bytes are wire bytes (after sealing, frames with their prefix).
+ */
+// A type alias (not an interface) so it is assignable to Record<string, number>.
+export type NetCounters = {
+  packetsIn: number;
+  packetsOut: number;
+  packetBytesIn: number;
+  packetBytesOut: number;
+  framesIn: number;
+  framesOut: number;
+  frameBytesIn: number;
+  frameBytesOut: number;
+  requestsOut: number;
+  requestsIn: number;
+  /** Requests that got no reply within their deadline. */
+  requestTimeouts: number;
+  /** Requests answered with an error by the peer (handler threw, no handler, too large). */
+  requestErrors: number;
+  /** Packets or frames that failed to open with any installed key (or arrived in plaintext while a key is set). */
+  decryptFailures: number;
+  /** Packets or frames whose cluster label did not match ours. */
+  labelMismatches: number;
+  /** Frames with a protocol version we do not speak. */
+  badVersion: number;
+  /** Frames (and packets in plaintext mode) that did not decode. */
+  undecodable: number;
+  /** Packets not sent, or dropped on receipt, for exceeding maxPacketBytes. */
+  oversizePackets: number;
+  /** Frames refused (before sending, or on receipt) for exceeding maxFrameBytes. */
+  oversizeFrames: number;
+  /** Packets whose handler (the layer above) threw: a bug there, logged. */
+  handlerErrors: number;
+  /** Packets that could not be sent (bad address, socket error). */
+  packetSendErrors: number;
+  /** Outbound TCP connections established. */
+  connectionsOpened: number;
+  /** Inbound TCP connections accepted. */
+  connectionsAccepted: number;
+  /** Inbound connections closed at once because maxInboundConnections were open. */
+  connectionsRefused: number;
+  /** Outbound connection attempts that failed (refused, timed out, unresolvable). */
+  dialFailures: number;
+  /** Requests failed fast because their peer was in dial backoff. */
+  dialBackoffRejects: number;
+  openConnectionsIn: number;
+  openConnectionsOut: number;
+  pendingRequests: number;
+};
+
+export function zeroCounters(): NetCounters {
+  return {
+    packetsIn: 0,
+    packetsOut: 0,
+    packetBytesIn: 0,
+    packetBytesOut: 0,
+    framesIn: 0,
+    framesOut: 0,
+    frameBytesIn: 0,
+    frameBytesOut: 0,
+    requestsOut: 0,
+    requestsIn: 0,
+    requestTimeouts: 0,
+    requestErrors: 0,
+    decryptFailures: 0,
+    labelMismatches: 0,
+    badVersion: 0,
+    undecodable: 0,
+    oversizePackets: 0,
+    oversizeFrames: 0,
+    handlerErrors: 0,
+    packetSendErrors: 0,
+    connectionsOpened: 0,
+    connectionsAccepted: 0,
+    connectionsRefused: 0,
+    dialFailures: 0,
+    dialBackoffRejects: 0,
+    openConnectionsIn: 0,
+    openConnectionsOut: 0,
+    pendingRequests: 0,
+  };
+}

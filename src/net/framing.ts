@@ -1,0 +1,95 @@
+/**
+ * TCP framing: each frame is a 4-byte big-endian length, then that many bytes
+ * of payload. A TCP stream delivers chunks that cut frames anywhere and glue
+ * several together; FrameDecoder reassembles them.
+ */
+
+export const LENGTH_PREFIX_BYTES = 4;
+
+/** The 4-byte big-endian length prefix of a payload of n bytes. */
+export function lengthPrefix(n: number): Buffer {
+  const b = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES);
+  b.writeUInt32BE(n, 0);
+  return b;
+}
+
+export interface DecodeResult {
+  /** Complete frame payloads, in stream order. */
+  frames: Buffer[];
+  /**
+   * Set when a length prefix declared more than maxFrameBytes: that declared
+   * length in bytes. The decoder then stops (the stream cannot be resynced).
+   */
+  oversize?: number;
+}
+
+/**
+ * Streaming decoder for one connection. Chunks are queued, not concatenated
+ * on arrival, so a 10 MB frame arriving in 64 KiB chunks is copied once (when
+ * complete), not once per chunk. Memory held is bounded by maxFrameBytes plus
+ * one chunk: the length is checked as soon as its 4 bytes are in.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0; // bytes in chunks
+  private need = -1; // payload length of the frame being read, -1 = reading the prefix
+  private failed = false;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  /** Bytes received but not yet returned as frames. */
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer): DecodeResult {
+    const frames: Buffer[] = [];
+    if (this.failed) return { frames };
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < LENGTH_PREFIX_BYTES) break;
+        const declared = this.take(LENGTH_PREFIX_BYTES).readUInt32BE(0);
+        if (declared > this.maxFrameBytes) {
+          this.failed = true;
+          this.chunks = [];
+          this.buffered = 0;
+          return { frames, oversize: declared };
+        }
+        this.need = declared;
+      }
+      if (this.buffered < this.need) break;
+      frames.push(this.take(this.need));
+      this.need = -1;
+    }
+    return { frames };
+  }
+
+  /** Removes and returns the first n buffered bytes (n <= buffered). */
+  private take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= n) {
+      // Common case: the bytes sit in one chunk; a view, no copy.
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - filled);
+      c.copy(out, filled, 0, k);
+      filled += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}

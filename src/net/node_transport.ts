@@ -1,0 +1,220 @@
+import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
+import type { Server } from "node:net";
+import { firstExternalIPv4, isWildcardHost, joinHostPort, splitHostPort } from "./address.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { ConnectionContext } from "./connection.js";
+import { zeroCounters, type NetCounters } from "./counters.js";
+import { PayloadGuard } from "./guard.js";
+import { InboundServer } from "./inbound.js";
+import type { Keyring } from "./keyring.js";
+import { bindSockets } from "./listen.js";
+import { nullLogger, RateLimitedLog, type Logger } from "./logger.js";
+import { OutboundPool } from "./outbound.js";
+import type { Address, Channel, PacketHandler, RequestHandler, Transport } from "./transport.js";
+
+/**
+ * The real transport: UDP datagrams for SWIM packets and pooled TCP
+ * connections for requests (push-pull, gossip), on one port number.
+ *
+ * With a keyring, every datagram and every frame is sealed with AES-256-GCM
+ * (seal.ts); whatever fails to open is dropped and counted, never handed up.
+ * Errors from the network are counted and logged at a limited rate (one line
+ * per kind every 10 s), never thrown: a hostile peer cannot crash the daemon
+ * or flood its log.
+ */
+
+/** SWIM's default packet size (bytes): what the layer above keeps its packets under. */
+export const DEFAULT_PACKET_PAYLOAD_BYTES = 1400;
+/** 16 MiB: room for a 10 MB check batch and its envelope. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_INBOUND_CONNECTIONS = 256;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** The most a UDP datagram can carry over IPv4. */
+const MAX_UDP_PAYLOAD_BYTES = 65_507;
+
+export interface NodeTransportOptions {
+  /** Interface to bind ("0.0.0.0" = all). */
+  bindHost: string;
+  /** TCP and UDP port; 0 = an ephemeral port, the same number for both. */
+  port: number;
+  /** Host peers reach us at, when it differs from bindHost (NAT, wildcard bind). */
+  advertiseHost?: string;
+  /** Seals every packet and frame when set; plaintext when null or absent. */
+  keyring?: Keyring | null;
+  /** Cluster label: bound into every sealed message, or sent as a plaintext header without a key. */
+  label?: string;
+  /**
+   * Largest datagram sent or accepted, in bytes on the wire. Default: 1400
+   * plus what sealing (29 bytes) or the label header adds, so SWIM's
+   * 1400-byte packets pass. Larger ones are not sent (or dropped on receipt)
+   * and counted in oversizePackets.
+   */
+  maxPacketBytes?: number;
+  /** Largest frame payload sent or accepted, in bytes (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** Inbound TCP connections open at once; more are closed on arrival (default 256). */
+  maxInboundConnections?: number;
+  /** Give up dialling a peer after this long (ms, default 3000). */
+  connectTimeoutMs?: number;
+  /** Close a pooled connection with nothing in flight after this long (ms, default 60 000). */
+  idleTimeoutMs?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export class NodeTransport implements Transport {
+  readonly address: Address;
+  /** The bound port (TCP and UDP). */
+  readonly port: number;
+  readonly maxPacketBytes: number;
+  readonly maxFrameBytes: number;
+  private readonly count: NetCounters = zeroCounters();
+  private readonly guard: PayloadGuard;
+  private readonly log: RateLimitedLog;
+  private readonly handlers = new Map<Channel, RequestHandler>();
+  private readonly outbound: OutboundPool;
+  private readonly inbound: InboundServer;
+  private packetHandler: PacketHandler | null = null;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    opts: NodeTransportOptions,
+    private readonly server: Server,
+    private readonly udp: UdpSocket,
+    port: number,
+  ) {
+    const clock = opts.clock ?? systemClock;
+    this.port = port;
+    const host = opts.advertiseHost ?? (isWildcardHost(opts.bindHost) ? firstExternalIPv4() : opts.bindHost);
+    this.address = joinHostPort(host, port);
+    this.guard = new PayloadGuard(opts.keyring ?? null, opts.label ?? "");
+    this.log = new RateLimitedLog(opts.logger ?? nullLogger, () => clock.now());
+    this.maxPacketBytes = Math.min(opts.maxPacketBytes ?? DEFAULT_PACKET_PAYLOAD_BYTES + this.guard.overheadBytes, MAX_UDP_PAYLOAD_BYTES);
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const ctx: ConnectionContext = { guard: this.guard, maxFrameBytes: this.maxFrameBytes, counters: this.count, log: this.log };
+    const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.outbound = new OutboundPool({
+      ctx,
+      clock,
+      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      idleTimeoutMs,
+      localAddress: this.address,
+    });
+    this.inbound = new InboundServer(server, {
+      ctx,
+      maxInboundConnections: opts.maxInboundConnections ?? DEFAULT_MAX_INBOUND_CONNECTIONS,
+      idleTimeoutMs,
+      handlers: this.handlers,
+    });
+    server.on("error", (err) => this.log.warn("tcp-server", { error: err.message }, `TCP listener error: ${err.message}`));
+    udp.on("message", (data, rinfo) => this.receivePacket(data, rinfo));
+    udp.on("error", (err) => this.log.warn("udp-socket", { error: err.message }, `UDP socket error: ${err.message}`));
+  }
+
+  /**
+   * Binds TCP and UDP on bindHost:port. Rejects with a ListenError (listen.ts)
+   * whose message is fit for the operator: port in use, address not on this
+   * host, permission denied.
+   */
+  static async listen(opts: NodeTransportOptions): Promise<NodeTransport> {
+    const { server, udp, port } = await bindSockets(opts.bindHost, opts.port);
+    try {
+      return new NodeTransport(opts, server, udp, port);
+    } catch (err) {
+      server.close();
+      udp.close();
+      throw err;
+    }
+  }
+
+  sendPacket(to: Address, data: Uint8Array): void {
+    if (this.closing) return;
+    const wire = this.guard.wrap(data);
+    if (wire.length > this.maxPacketBytes) {
+      this.count.oversizePackets++;
+      this.log.warn("oversize-packet-out", { to, packetBytes: wire.length, maxPacketBytes: this.maxPacketBytes },
+        `did not send a packet of ${wire.length} bytes to ${to}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`);
+      return;
+    }
+    let host: string;
+    let port: number;
+    try {
+      ({ host, port } = splitHostPort(to));
+    } catch (err) {
+      this.count.packetSendErrors++;
+      this.log.warn("packet-address", { to }, `did not send a packet: ${(err as Error).message}`);
+      return;
+    }
+    this.count.packetsOut++;
+    this.count.packetBytesOut += wire.length;
+    this.udp.send(wire, port, host, (err) => {
+      if (!err) return;
+      this.count.packetSendErrors++;
+      this.log.warn("packet-send", { to, error: err.message }, `could not send a packet to ${to}: ${err.message}`);
+    });
+  }
+
+  request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    return this.outbound.request(to, channel, body, timeoutMs);
+  }
+
+  onPacket(handler: PacketHandler): void {
+    this.packetHandler = handler;
+  }
+
+  onRequest(channel: Channel, handler: RequestHandler): void {
+    this.handlers.set(channel, handler);
+  }
+
+  counters(): NetCounters {
+    return {
+      ...this.count,
+      openConnectionsIn: this.inbound.openConnections,
+      openConnectionsOut: this.outbound.openConnections,
+      pendingRequests: this.outbound.pendingRequests,
+    };
+  }
+
+  /** Stops listening and closes every connection; requests in flight reject with "closed". */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.outbound.closeAll();
+      this.inbound.closeAll();
+      let left = 2;
+      const done = () => {
+        if (--left === 0) resolve();
+      };
+      this.server.close(() => done());
+      this.udp.close(() => done());
+    });
+    return this.closing;
+  }
+
+  private receivePacket(data: Buffer, rinfo: RemoteInfo): void {
+    const from = joinHostPort(rinfo.address, rinfo.port);
+    this.count.packetsIn++;
+    this.count.packetBytesIn += data.length;
+    if (data.length > this.maxPacketBytes) {
+      this.count.oversizePackets++;
+      this.log.warn("oversize-packet-in", { from, packetBytes: data.length, maxPacketBytes: this.maxPacketBytes },
+        `dropped a packet of ${data.length} bytes from ${from}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`);
+      return;
+    }
+    const opened = this.guard.unwrap(data);
+    if (!opened.ok) {
+      if (opened.failure === "decrypt") this.count.decryptFailures++;
+      else if (opened.failure === "label") this.count.labelMismatches++;
+      else this.count.undecodable++;
+      this.log.warn(`packet-${opened.failure}`, { from }, `dropped a packet from ${from}: it ${opened.reason}`);
+      return;
+    }
+    try {
+      this.packetHandler?.(opened.payload, from);
+    } catch (err) {
+      // A bug above us; one bad packet must not take the daemon down.
+      this.count.handlerErrors++;
+      this.log.warn("packet-handler", { from, error: String(err) }, `the packet handler threw on a packet from ${from}: ${String((err as Error)?.stack ?? err)}`);
+    }
+  }
+}

@@ -1,0 +1,202 @@
+import { connect } from "node:net";
+import type { pb } from "../proto/index.js";
+import { splitHostPort } from "./address.js";
+import type { Clock, Timer } from "./clock.js";
+import { encodeFrame, FrameConnection, type ConnectionContext } from "./connection.js";
+import { TransportError, type Address, type Channel } from "./transport.js";
+
+/**
+ * Outbound requests over pooled TCP connections: one connection per peer
+ * address, dialled on the first request and reused by every later one;
+ * requests are multiplexed on it by request_id, so many can be in flight at
+ * once and replies may come back in any order.
+ *
+ * - A broken connection rejects every request in flight on it with
+ *   "unreachable"; the next request dials again.
+ * - A failed dial puts the address in backoff (100 ms doubling to 2 s):
+ *   requests during backoff fail fast with "unreachable" instead of dialling a
+ *   dead peer in a hot loop. A successful dial clears it.
+ * - A connection with nothing in flight for idleTimeoutMs is closed.
+ */
+
+export interface OutboundOptions {
+  ctx: ConnectionContext;
+  clock: Clock;
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Our listening address, sent in every request's `from`. */
+  localAddress: Address;
+}
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
+
+interface Pending {
+  resolve: (reply: Uint8Array) => void;
+  reject: (err: TransportError) => void;
+  timer: Timer;
+  /** Length of the request frame payload: matched against a peer's rejected_frame_bytes. */
+  frameBytes: number;
+}
+
+interface PeerConnection {
+  conn: FrameConnection;
+  connected: boolean;
+  /** Requests in flight on this connection, by request_id. */
+  pending: Map<number, Pending>;
+}
+
+interface Backoff {
+  untilMs: number;
+  delayMs: number;
+  reason: string;
+}
+
+export class OutboundPool {
+  private peers = new Map<Address, PeerConnection>();
+  private backoff = new Map<Address, Backoff>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly opts: OutboundOptions) {}
+
+  get openConnections(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.connected) n++;
+    return n;
+  }
+
+  get pendingRequests(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.pending.size;
+    return n;
+  }
+
+  request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const { ctx, clock } = this.opts;
+    if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
+    const requestId = this.allocateId();
+    // Encoded before anything touches the network, so a frame that is too
+    // large is refused here without dialling anyone.
+    const payload = encodeFrame(ctx, { channel, requestId, isReply: false, body, from: this.opts.localAddress });
+    if (payload.length > ctx.maxFrameBytes) {
+      ctx.counters.oversizeFrames++;
+      return Promise.reject(new TransportError("too_large",
+        `request of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`));
+    }
+    const b = this.backoff.get(to);
+    if (b && clock.now() < b.untilMs) {
+      ctx.counters.dialBackoffRejects++;
+      return Promise.reject(new TransportError("unreachable",
+        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`));
+    }
+    let peer: PeerConnection;
+    try {
+      peer = this.peers.get(to) ?? this.dial(to);
+    } catch (err) {
+      return Promise.reject(new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`));
+    }
+    ctx.counters.requestsOut++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        if (!peer.pending.delete(requestId)) return;
+        ctx.counters.requestTimeouts++;
+        reject(new TransportError("timeout", `request to ${to} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      peer.pending.set(requestId, { resolve, reject, timer, frameBytes: payload.length });
+      peer.conn.write(payload);
+    });
+  }
+
+  /** Closes every connection; requests in flight reject with "closed". */
+  closeAll(): void {
+    this.closed = true;
+    for (const peer of this.peers.values()) {
+      this.failAll(peer, () => new TransportError("closed", "transport is closed"));
+      peer.conn.close("transport closed");
+    }
+    this.peers.clear();
+  }
+
+  private allocateId(): number {
+    const id = this.nextId;
+    // request_id is a uint32 and 0 means "the connection itself" in replies.
+    this.nextId = id >= 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  private dial(to: Address): PeerConnection {
+    const { host, port } = splitHostPort(to);
+    const { ctx, clock } = this.opts;
+    const socket = connect({ host, port, noDelay: true });
+    const peer: PeerConnection = { conn: new FrameConnection(socket, to, ctx), connected: false, pending: new Map() };
+    this.peers.set(to, peer);
+    const connectTimer = clock.setTimeout(() => peer.conn.close(`connect timed out after ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs);
+    socket.once("connect", () => {
+      connectTimer.cancel();
+      peer.connected = true;
+      ctx.counters.connectionsOpened++;
+      this.backoff.delete(to);
+    });
+    socket.setTimeout(this.opts.idleTimeoutMs);
+    socket.on("timeout", () => {
+      if (peer.pending.size === 0) peer.conn.close(`idle for ${this.opts.idleTimeoutMs} ms`);
+    });
+    peer.conn.onFrame = (frame) => this.onReply(to, peer, frame);
+    peer.conn.onClose = (reason) => {
+      connectTimer.cancel();
+      if (this.peers.get(to) === peer) this.peers.delete(to);
+      if (!peer.connected) {
+        ctx.counters.dialFailures++;
+        const prev = this.backoff.get(to);
+        const delayMs = prev ? Math.min(prev.delayMs * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
+        this.backoff.set(to, { untilMs: clock.now() + delayMs, delayMs, reason });
+        this.failAll(peer, () => new TransportError("unreachable", `cannot connect to ${to}: ${reason}`));
+      } else {
+        this.failAll(peer, () => new TransportError("unreachable", `connection to ${to} broke: ${reason}`));
+      }
+    };
+    return peer;
+  }
+
+  private onReply(to: Address, peer: PeerConnection, frame: pb.Frame): void {
+    if (!frame.isReply) {
+      // Peers answer on the connection we opened; they never ask on it.
+      peer.conn.close("the peer sent a request on our outbound connection");
+      return;
+    }
+    if (frame.requestId === 0) {
+      // The peer refused the connection itself (after a frame too large, or
+      // another protocol version). The request it refused fails with the
+      // peer's words; the others fail as the connection closes.
+      for (const [id, p] of peer.pending) {
+        if (frame.rejectedFrameBytes > 0 && p.frameBytes === frame.rejectedFrameBytes) {
+          this.settle(peer, id)?.reject(new TransportError("too_large", `${to} refused the request: ${frame.error}`));
+        }
+      }
+      peer.conn.close(frame.error || "refused by the peer");
+      return;
+    }
+    const p = this.settle(peer, frame.requestId);
+    if (!p) return; // timed out already
+    if (frame.error) {
+      this.opts.ctx.counters.requestErrors++;
+      p.reject(new TransportError(frame.rejectedFrameBytes > 0 ? "too_large" : "remote", `${to}: ${frame.error}`));
+    } else {
+      p.resolve(frame.body);
+    }
+  }
+
+  /** Removes a request from its connection and stops its timer. */
+  private settle(peer: PeerConnection, id: number): Pending | undefined {
+    const p = peer.pending.get(id);
+    if (!p) return undefined;
+    peer.pending.delete(id);
+    p.timer.cancel();
+    return p;
+  }
+
+  private failAll(peer: PeerConnection, error: () => TransportError): void {
+    for (const id of [...peer.pending.keys()]) this.settle(peer, id)?.reject(error());
+  }
+}
