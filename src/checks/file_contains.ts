@@ -1,0 +1,77 @@
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import { fsReason, quote, type Evaluation } from "./evaluation.js";
+import { kind } from "./file_exists.js";
+
+/**
+ * file_contains: streams the file through one reused buffer and searches the
+ * bytes with Buffer.indexOf, so memory stays bounded (chunk + needle bytes)
+ * whatever the file size, and a page-cached file is searched at memory speed.
+ * Matching is on bytes (the needle's UTF-8 encoding), so binary files work.
+ */
+
+/** Bytes per read (4 MiB): large reads keep the per-read overhead (a libuv round trip) negligible. */
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export interface SearchResult {
+  /** Byte offset of the first match, or null when there is none. */
+  offset: number | null;
+  /** Bytes read before the search ended. */
+  scannedBytes: number;
+}
+
+/**
+ * Finds the first occurrence of `needle` in the file at `path`. Keeps the last
+ * needle.length - 1 bytes of each chunk in front of the next one, so a match
+ * that straddles a chunk boundary is found. Throws the file system error
+ * (ErrnoException) when the file cannot be opened or read, and an Error for a
+ * directory or a non-regular file (a FIFO or device could block or never end).
+ */
+export async function searchFile(path: string, needle: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SearchResult> {
+  // O_NONBLOCK: opening a FIFO without a writer would otherwise hang a
+  // libuv thread; on regular files it changes nothing.
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${path} is a ${kind(st)}, not a regular file`);
+    if (needle.length === 0) return { offset: 0, scannedBytes: 0 };
+    const overlap = needle.length - 1;
+    const buf = Buffer.allocUnsafe(chunkBytes + overlap);
+    let carried = 0; // bytes at buf[0..carried) kept from the previous chunk
+    let base = 0; // file offset of buf[0]
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, carried, chunkBytes, null);
+      if (bytesRead === 0) return { offset: null, scannedBytes: base + carried };
+      const end = carried + bytesRead;
+      const at = buf.subarray(0, end).indexOf(needle);
+      if (at >= 0) return { offset: base + at, scannedBytes: base + end };
+      const keep = Math.min(overlap, end);
+      buf.copy(buf, 0, end - keep, end);
+      base += end - keep;
+      carried = keep;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A missing file is a fail (it does not contain the text, and an action such
+ * as `echo 8.8.8.8 >> /etc/resolv.conf` can fix that); a directory, a
+ * non-regular file or an unreadable one is an `error`.
+ */
+export async function evaluateFileContains(path: string, needle: string, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<Evaluation> {
+  let r: SearchResult;
+  try {
+    r = await searchFile(path, Buffer.from(needle, "utf8"), chunkBytes);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { status: "fail", message: `${path} does not exist, so it does not contain ${quote(needle)}` };
+    const reason = code === undefined ? (e as Error).message : fsReason(e);
+    return { status: "error", message: `cannot search ${path} for ${quote(needle)}: ${reason}` };
+  }
+  if (r.offset === null) {
+    return { status: "fail", message: `${quote(needle)} not found in ${path} (searched ${r.scannedBytes} bytes)` };
+  }
+  return { status: "pass", message: `found ${quote(needle)} in ${path} at byte ${r.offset}` };
+}

@@ -1,0 +1,96 @@
+import { readFile } from "node:fs/promises";
+import { scanJson } from "./json_scan.js";
+import type { CheckSpec } from "./types.js";
+import { describe, validateCheck } from "./validate.js";
+
+/**
+ * Check files: the gossipcheck format (a JSON object mapping check name to
+ * {"type", "path", "check", "action"}, plus optional "timeout" and
+ * "description"). Errors are values: every problem in the file is collected,
+ * each message names the file, the check and the field and says what was
+ * expected, so `gcheck validate` can list them all at once.
+ */
+
+export type ParseResult = { ok: true; checks: CheckSpec[] } | { ok: false; errors: string[] };
+
+const shape = 'expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}';
+
+/** Parses the text of a check file; `fileLabel` (usually its path) starts every message. */
+export function parseCheckFile(text: string, fileLabel: string): ParseResult {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 byte order mark some editors add
+  if (text.trim() === "") return { ok: false, errors: [`${fileLabel}: the file is empty: ${shape}`] };
+  const scan = scanJson(text);
+  if (scan.error) {
+    const { line, column, message } = scan.error;
+    return { ok: false, errors: [`${fileLabel}:${line}:${column}: malformed JSON: ${message}`] };
+  }
+  const value: unknown = JSON.parse(text);
+  const errors: string[] = [];
+  for (const d of scan.duplicates) {
+    if (d.path.length === 0) {
+      errors.push(`${fileLabel}: check ${JSON.stringify(d.key)} is defined twice (lines ${d.firstLine} and ${d.line}): give each check its own name`);
+    } else if (d.path.length === 1) {
+      errors.push(`${fileLabel}: check ${JSON.stringify(d.path[0])}: field ${JSON.stringify(d.key)} is given twice (lines ${d.firstLine} and ${d.line}): keep one`);
+    }
+  }
+  // JS objects list integer-like keys first; the scan keeps the file's order.
+  const order = [...new Set(scan.topLevelKeys.map((k) => k.key))];
+  const result = parseCheckObject(value, fileLabel, order);
+  if (errors.length === 0) return result;
+  return { ok: false, errors: [...errors, ...(result.ok ? [] : result.errors)] };
+}
+
+/**
+ * Validates an already-parsed check document (e.g. the "checks" of a control
+ * API request body) with the same rules and messages as a file. `order`
+ * overrides the object's key order when the caller knows the original one.
+ */
+export function parseCheckObject(value: unknown, fileLabel: string, order?: string[]): ParseResult {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { ok: false, errors: [`${fileLabel}: the top level is ${describe(value)}: ${shape}`] };
+  }
+  const doc = value as Record<string, unknown>;
+  const names = order ?? Object.keys(doc);
+  if (names.length === 0) return { ok: false, errors: [`${fileLabel}: the file contains no checks: ${shape}`] };
+  const checks: CheckSpec[] = [];
+  const errors: string[] = [];
+  for (const name of names) {
+    const v = validateCheck(name, doc[name], fileLabel);
+    errors.push(...v.errors);
+    if (v.spec) checks.push(v.spec);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, checks };
+}
+
+/** Reads and parses a check file; a file that cannot be read is an error naming it and saying what to do. */
+export async function loadCheckFile(path: string): Promise<ParseResult> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    return { ok: false, errors: [readErrorMessage(path, e as NodeJS.ErrnoException)] };
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, errors: [`${path}: not UTF-8 text: a check file is JSON, save it as UTF-8`] };
+  }
+  return parseCheckFile(text, path);
+}
+
+function readErrorMessage(path: string, e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case "ENOENT":
+      return `${path}: no such file: check the path given with -file`;
+    case "EACCES":
+    case "EPERM":
+      return `${path}: permission denied: make the file readable by this user, or run as a user who can read it`;
+    case "EISDIR":
+      return `${path}: is a directory: give the path of a check file (JSON) with -file`;
+    case "ENOTDIR":
+      return `${path}: a component of the path is not a directory: check the path given with -file`;
+    default:
+      return `${path}: cannot read the check file: ${e.message}`;
+  }
+}

@@ -1,0 +1,154 @@
+import { parseDuration } from "./duration.js";
+import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
+
+/**
+ * The rules for one check of a check file, as messages a person can act on.
+ * schema/checks.schema.json states the same rules for editors and linters;
+ * test/checks_schema.test.ts keeps the two in step.
+ *
+ * One convention runs through it: an empty string means "not given". The
+ * original gossipcheck treated "" that way, and templated files often write
+ * every field. So `"action": ""` is no action and a process_running check may
+ * leave `path` or `check` empty; where a field is required, empty is an error
+ * that says why (an empty file_contains needle is found in every file, so the
+ * check could never fail).
+ */
+
+/** Every field a check may have, in the order they are documented. */
+export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "description"] as const;
+
+const example = '{"type": "file_exists", "path": "/etc/hostname"}';
+
+export interface CheckValidation {
+  spec?: CheckSpec;
+  errors: string[];
+}
+
+/** Validates the value found under `name` in a check file; `where` prefixes every message (the file label). */
+export function validateCheck(name: string, value: unknown, where: string): CheckValidation {
+  const at = `${where}: check ${JSON.stringify(name)}`;
+  if (name === "") return { errors: [`${where}: a check has an empty name: give every check a non-empty name`] };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { errors: [`${at}: expected an object such as ${example}, got ${describe(value)}`] };
+  }
+  const fields = value as Record<string, unknown>;
+  const errors: string[] = [];
+  const field = (f: string) => `${at}: field ${JSON.stringify(f)}`;
+
+  for (const f of Object.keys(fields)) {
+    if ((CHECK_FIELDS as readonly string[]).includes(f)) continue;
+    const guess = closest(f, CHECK_FIELDS);
+    errors.push(`${field(f)} is unknown (known fields: ${CHECK_FIELDS.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
+  }
+
+  // Type first: which other fields are required depends on it.
+  let type: CheckType | undefined;
+  const t = fields.type;
+  if (t === undefined) {
+    errors.push(`${field("type")} is missing (expected one of: ${CHECK_TYPES.join(", ")})`);
+  } else if (typeof t !== "string") {
+    errors.push(`${field("type")}: expected a string, one of ${CHECK_TYPES.join(", ")}; got ${describe(t)}`);
+  } else if (!(CHECK_TYPES as readonly string[]).includes(t)) {
+    const guess = closest(t, CHECK_TYPES);
+    errors.push(`${field("type")}: unknown type ${JSON.stringify(t)} (known types: ${CHECK_TYPES.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
+  } else {
+    type = t as CheckType;
+  }
+
+  // Shared field types; "" is normalised to undefined (not given).
+  const str = (f: string, meaning: string): string | undefined => {
+    const v = fields[f];
+    if (v === undefined) return undefined;
+    if (typeof v !== "string") {
+      errors.push(`${field(f)}: expected a string (${meaning}), got ${describe(v)}`);
+      return undefined;
+    }
+    return v === "" ? undefined : v;
+  };
+  const path = str("path", type === "process_running" ? "a substring of the executable path" : "the path of a file");
+  const check = str("check", type === "process_running" ? "a substring of the command line" : "the text to search for");
+  const action = str("action", "a shell command run with /bin/sh -c when the check fails");
+  const description = str("description", "a note for people");
+  const timeoutMs = timeoutField(fields.timeout, field("timeout"), errors);
+
+  if (type === "file_exists" || type === "file_contains") {
+    const purpose = `${type} needs the path of the file to ${type === "file_exists" ? "look for" : "search"}`;
+    if (fields.path === undefined) errors.push(`${field("path")} is missing: ${purpose}`);
+    else if (fields.path === "") errors.push(`${field("path")} is empty: ${purpose}`);
+  }
+  if (type === "file_contains") {
+    if (fields.check === undefined) {
+      errors.push(`${field("check")} is missing: file_contains needs the text to search for`);
+    } else if (fields.check === "") {
+      errors.push(`${field("check")} is empty: an empty string is found in every file, so this check could never fail (use file_exists to test only that the file exists)`);
+    }
+  }
+  if (type === "file_exists" && check !== undefined) {
+    errors.push(`${field("check")} is not used by file_exists (to look for text in the file, use type "file_contains")`);
+  }
+  const wellTyped = (f: string) => fields[f] === undefined || typeof fields[f] === "string";
+  if (type === "process_running" && path === undefined && check === undefined && wellTyped("path") && wellTyped("check")) {
+    errors.push(`${at}: process_running needs "path" (a substring of the process's executable path) or "check" (a substring of its command line), or both`);
+  }
+
+  if (errors.length > 0 || type === undefined) return { errors };
+  const spec: CheckSpec = { name, type };
+  if (path !== undefined) spec.path = path;
+  if (check !== undefined) spec.check = check;
+  if (action !== undefined) spec.action = action;
+  if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+  if (description !== undefined) spec.description = description;
+  return { spec, errors };
+}
+
+function timeoutField(v: unknown, label: string, errors: string[]): number | undefined {
+  if (v === undefined) return undefined;
+  const expected = 'expected a duration such as "30s", "500ms", "2m", "1h" or a number of seconds';
+  if (typeof v !== "string" && typeof v !== "number") {
+    errors.push(`${label}: ${expected}, got ${describe(v)}`);
+    return undefined;
+  }
+  const ms = parseDuration(v);
+  if (ms === null && !(typeof v === "number" && v < 0)) {
+    errors.push(`${label}: ${JSON.stringify(v)} is not a duration (${expected})`);
+    return undefined;
+  }
+  if (ms === null || ms <= 0) {
+    errors.push(`${label}: ${JSON.stringify(v)} must be greater than zero (${expected})`);
+    return undefined;
+  }
+  return ms;
+}
+
+/** "got ..." phrasing for a JSON value of the wrong kind. */
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The known word within edit distance 2 of a typo, if any ("pth" -> "path"). */
+function closest(word: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
