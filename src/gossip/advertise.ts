@@ -1,0 +1,136 @@
+import type { Clock, Timer } from "../net/clock.js";
+import type { Logger } from "../net/logger.js";
+import { sample, type Random } from "../net/random.js";
+import type { Address } from "../net/transport.js";
+import type { Membership } from "../swim/types.js";
+import { envelopeBytes } from "./codec.js";
+import { jittered, type GossipConfig } from "./config.js";
+import type { GossipCounters } from "./counters.js";
+import { idToHex, type Envelope } from "./envelope.js";
+import type { GossipRequester } from "./requester.js";
+
+/**
+ * Anti-entropy, the repair phase after the burst (gossipsub's IHAVE/IWANT):
+ * every advertise interval (jittered) this node sends the IDs of its live
+ * envelopes to a few random members.
+ *
+ * The receiver pulls: it acknowledges the Advertise at once, then asks the
+ * advertiser for the IDs it lacks with a Want, whose reply is a Deliver. We
+ * chose pull over "reply Want, advertiser pushes" because the node that lacks
+ * an envelope is the one that knows a fetch is already under way: an ID being
+ * fetched is not asked for again from the next advertiser, so a 10 MB batch
+ * crosses the wire once per repair, not once per advertiser. Push-pull state
+ * (join and rejoin) goes through the same fetch.
+ */
+export interface AntiEntropyDeps {
+  requester: GossipRequester;
+  membership: Membership;
+  clock: Clock;
+  random: Random;
+  config: GossipConfig;
+  counters: GossipCounters;
+  logger: Logger;
+  /** IDs of this node's live envelopes, newest first. */
+  liveIds(): Uint8Array[];
+  /** The live envelope with this ID, if this node holds it. */
+  liveEnvelope(idHex: string): Envelope | undefined;
+  /** Whether this node has never seen this ID. */
+  lacks(idHex: string): boolean;
+  /** Hands a fetched envelope to dissemination (first receipt rules apply). */
+  accept(env: Envelope, from: Address): void;
+}
+
+export class AntiEntropy {
+  /** IDs being fetched -> clock ms when the fetch gives up. */
+  private inFlight = new Map<string, number>();
+  private timer: Timer | null = null;
+  private stopped = false;
+
+  constructor(private readonly d: AntiEntropyDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** Sends one round of advertisements now. */
+  advertise(): void {
+    const { config, counters, membership, random, requester } = this.d;
+    const ids = this.d.liveIds().slice(0, config.maxAdvertiseIds);
+    if (ids.length === 0) return;
+    for (const peer of sample(membership.reachableMembers(), config.advertiseFanout, random)) {
+      counters.advertisements++;
+      counters.advertisedIds += ids.length;
+      requester.request(peer.address, { kind: "advertise", from: membership.localName, ids }).catch(() => {
+        // A lost advertisement is repaired by the next one.
+      });
+    }
+  }
+
+  /** A peer at `from` holds these IDs: fetch the ones this node lacks. */
+  async fetch(from: Address, ids: Uint8Array[]): Promise<void> {
+    const { clock, config, counters, requester } = this.d;
+    let wanted = ids.filter((id) => this.shouldFetch(idToHex(id)));
+    while (wanted.length > 0 && !this.stopped) {
+      const keys = wanted.map(idToHex);
+      const deadline = clock.now() + config.requestTimeoutMs;
+      for (const k of keys) this.inFlight.set(k, deadline);
+      counters.wanted += wanted.length;
+      let delivered: Envelope[];
+      try {
+        const reply = await requester.request(from, { kind: "want", ids: wanted });
+        delivered = reply.kind === "deliver" ? reply.envelopes : [];
+      } catch (err) {
+        this.d.logger.debug({ peer: from, err: (err as Error).message }, "anti-entropy fetch failed; the next advertisement retries");
+        delivered = [];
+      } finally {
+        for (const k of keys) this.inFlight.delete(k);
+      }
+      for (const env of delivered) this.d.accept(env, from);
+      // The peer leaves out what does not fit in one frame: ask for the rest,
+      // as long as each round brings something asked for (so a peer that
+      // answers with nothing useful cannot keep us looping).
+      const got = new Set(delivered.map((e) => idToHex(e.id)));
+      const rest = wanted.filter((id) => !got.has(idToHex(id)));
+      if (rest.length === wanted.length) return;
+      wanted = rest.filter((id) => this.d.lacks(idToHex(id)));
+    }
+  }
+
+  /** The envelopes to answer a Want with, within one frame (at least one). */
+  serve(ids: Uint8Array[]): Envelope[] {
+    const out: Envelope[] = [];
+    let bytes = 0;
+    for (const id of ids) {
+      const env = this.d.liveEnvelope(idToHex(id));
+      if (!env) continue;
+      const size = envelopeBytes(env);
+      if (out.length > 0 && bytes + size > this.d.config.maxEnvelopeBytes) break;
+      out.push(env);
+      bytes += size;
+    }
+    this.d.counters.served += out.length;
+    return out;
+  }
+
+  private shouldFetch(idHex: string): boolean {
+    if (!this.d.lacks(idHex)) return false;
+    const until = this.inFlight.get(idHex);
+    return until === undefined || until < this.d.clock.now();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const { config, clock, random } = this.d;
+    this.timer = clock.setTimeout(() => {
+      this.advertise();
+      this.schedule();
+    }, jittered(config.advertiseIntervalMs, config.advertiseJitter, random));
+  }
+}

@@ -1,0 +1,101 @@
+import { pb, PROTOCOL_VERSION } from "../proto/index.js";
+import type { Envelope } from "./envelope.js";
+
+/**
+ * Wire codec of the gossip channel: the only place that turns GossipMessage
+ * and LiveIds into bytes and back. Decoding is a boundary: it returns an
+ * error value for garbage, a wrong version or a message without a body, and
+ * never throws.
+ */
+export type GossipMessage =
+  | { kind: "push"; envelope: Envelope }
+  | { kind: "advertise"; from: string; ids: Uint8Array[] }
+  | { kind: "want"; ids: Uint8Array[] }
+  | { kind: "deliver"; envelopes: Envelope[] }
+  | { kind: "reply"; reply: pb.NodeReply }
+  | { kind: "ok" };
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export function encodeGossip(m: GossipMessage): Uint8Array {
+  const v = { version: PROTOCOL_VERSION };
+  switch (m.kind) {
+    case "push":
+      return pb.GossipMessage.encode({ ...v, push: m.envelope }).finish();
+    case "advertise":
+      return pb.GossipMessage.encode({ ...v, advertise: { from: m.from, ids: m.ids } }).finish();
+    case "want":
+      return pb.GossipMessage.encode({ ...v, want: { ids: m.ids } }).finish();
+    case "deliver":
+      return pb.GossipMessage.encode({ ...v, deliver: { envelopes: m.envelopes } }).finish();
+    case "reply":
+      return pb.GossipMessage.encode({ ...v, reply: m.reply }).finish();
+    case "ok":
+      return pb.GossipMessage.encode({ ...v, ok: {} }).finish();
+  }
+}
+
+export function decodeGossip(bytes: Uint8Array): Decoded<GossipMessage> {
+  let msg: pb.GossipMessage;
+  try {
+    msg = pb.GossipMessage.decode(bytes);
+  } catch (err) {
+    return { ok: false, error: `undecodable gossip message (${(err as Error).message})` };
+  }
+  if (msg.version !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      error: `gossip message has protocol version ${msg.version}, this node speaks ${PROTOCOL_VERSION}: run the same gossipcheck version on every node`,
+    };
+  }
+  switch (msg.body) {
+    case "push":
+      return { ok: true, value: { kind: "push", envelope: toEnvelope(msg.push!) } };
+    case "advertise":
+      return { ok: true, value: { kind: "advertise", from: msg.advertise!.from ?? "", ids: msg.advertise!.ids ?? [] } };
+    case "want":
+      return { ok: true, value: { kind: "want", ids: msg.want!.ids ?? [] } };
+    case "deliver":
+      return { ok: true, value: { kind: "deliver", envelopes: (msg.deliver!.envelopes ?? []).map(toEnvelope) } };
+    case "reply":
+      return { ok: true, value: { kind: "reply", reply: msg.reply as pb.NodeReply } };
+    case "ok":
+      return { ok: true, value: { kind: "ok" } };
+    default:
+      return { ok: false, error: "gossip message has no body" };
+  }
+}
+
+/** PushPull.user_state: the IDs of this node's live envelopes. */
+export function encodeLiveIds(ids: Uint8Array[]): Uint8Array {
+  return pb.LiveIds.encode({ ids }).finish();
+}
+
+export function decodeLiveIds(bytes: Uint8Array): Decoded<Uint8Array[]> {
+  try {
+    return { ok: true, value: pb.LiveIds.decode(bytes).ids ?? [] };
+  } catch (err) {
+    return { ok: false, error: `undecodable live-ID state (${(err as Error).message})` };
+  }
+}
+
+/** Encoded size of an envelope alone (bytes), for frame-size limits. */
+export function envelopeBytes(env: Envelope): number {
+  return pb.Envelope.encode(env).len;
+}
+
+// Decoded messages carry proto3 defaults for absent fields; copy them into a
+// plain Envelope so callers never see the generated class.
+function toEnvelope(e: pb.Envelope.$Properties): Envelope {
+  return {
+    id: e.id ?? new Uint8Array(0),
+    origin: e.origin ?? "",
+    originAddress: e.originAddress ?? "",
+    createdMs: e.createdMs ?? 0,
+    ttlMs: e.ttlMs ?? 0,
+    kind: e.kind ?? pb.EnvelopeKind.KIND_UNSPECIFIED,
+    payload: e.payload ?? new Uint8Array(0),
+    signature: e.signature ?? new Uint8Array(0),
+    signerKey: e.signerKey ?? new Uint8Array(0),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Every knob of the dissemination layer, in one documented home, with two
+ * profiles: `defaultGossipConfig()` for real clusters and
+ * `localGossipConfig()` for tests and single-host clusters.
+ */
+export interface GossipConfig {
+  /**
+   * Burst fan-out: how many random reachable members a node forwards a new
+   * envelope to on first receipt (the -gossip-group flag). Each envelope then
+   * crosses about gossipGroup x N connections in total; higher values reach
+   * everyone faster and with fewer anti-entropy repairs, at the cost of more
+   * duplicate frames (each one a full copy of the payload).
+   */
+  gossipGroup: number;
+  /**
+   * How often (ms) a node advertises the IDs of its live envelopes. This
+   * bounds how long a node the burst missed waits: about one or two
+   * intervals. Each advertisement costs advertiseFanout small requests
+   * (16 bytes per live ID), and none at all while nothing is live.
+   */
+  advertiseIntervalMs: number;
+  /**
+   * Each advertise interval is stretched or shrunk by a uniform random factor
+   * in [1 - jitter, 1 + jitter] so that nodes do not advertise in lockstep.
+   */
+  advertiseJitter: number;
+  /** How many random reachable members each advertisement goes to. */
+  advertiseFanout: number;
+  /** Cap on IDs per advertisement or push-pull state (newest first): 16 bytes each. */
+  maxAdvertiseIds: number;
+  /**
+   * Deadline (ms) of one gossip request (push, advertise, want, reply). It
+   * must cover sending the largest envelope over a slow link.
+   */
+  requestTimeoutMs: number;
+  /**
+   * Delays (ms) between attempts to send a node's reply to the origin; the
+   * last one repeats until the origin acknowledges or the envelope expires.
+   * Each delay is jittered by +-25%. Attempts pause while the origin is
+   * declared dead or left and resume if it comes back.
+   */
+  resultRetryMs: number[];
+  /** TTL (ms) of an envelope published without one: 5 minutes. */
+  defaultTtlMs: number;
+  /**
+   * Largest TTL (ms) accepted from a publisher or a peer. The seen-history
+   * keeps an ID until its envelope expires, so this bounds its memory (and
+   * the state file) to about (envelope rate) x maxTtlMs entries.
+   */
+  maxTtlMs: number;
+  /**
+   * Clock skew (ms) tolerated between nodes. An envelope whose createdMs is
+   * further in the future than this is refused (it would otherwise stay live
+   * for longer than its TTL); seen IDs are kept this long after their
+   * envelope expires, so a small backward step of the local clock cannot make
+   * a forgotten envelope acceptable again.
+   */
+  maxClockSkewMs: number;
+  /**
+   * Largest encoded envelope (bytes) this node publishes, relays or delivers
+   * in one frame. Must stay below the transport's maximum frame size (leave
+   * a few KiB for framing and encryption); the default fits a 10 MB batch.
+   */
+  maxEnvelopeBytes: number;
+  /**
+   * Seen-history state file: writes caused by pruning are delayed this long
+   * (ms) and coalesced. A newly seen envelope is always on disk before it is
+   * handed to its consumer, whatever this says.
+   */
+  persistDebounceMs: number;
+}
+
+/** Defaults for real clusters. */
+export function defaultGossipConfig(): GossipConfig {
+  return {
+    gossipGroup: 5,
+    advertiseIntervalMs: 1000,
+    advertiseJitter: 0.25,
+    advertiseFanout: 3,
+    maxAdvertiseIds: 4096,
+    requestTimeoutMs: 10_000,
+    resultRetryMs: [250, 500, 1000, 2000, 5000],
+    defaultTtlMs: 5 * 60_000,
+    maxTtlMs: 24 * 60 * 60_000,
+    maxClockSkewMs: 30_000,
+    maxEnvelopeBytes: 15 * 1024 * 1024,
+    persistDebounceMs: 1000,
+  };
+}
+
+/** Faster timings for tests and clusters on one host. */
+export function localGossipConfig(): GossipConfig {
+  return {
+    ...defaultGossipConfig(),
+    advertiseIntervalMs: 200,
+    requestTimeoutMs: 2000,
+    resultRetryMs: [50, 100, 200, 500],
+    persistDebounceMs: 50,
+  };
+}
+
+/** ms stretched or shrunk by a uniform random factor in [1 - fraction, 1 + fraction]. */
+export function jittered(ms: number, fraction: number, random: { float(): number }): number {
+  return ms * (1 + fraction * (2 * random.float() - 1));
+}

@@ -1,0 +1,375 @@
+import { mkdir, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { pb } from "../proto/index.js";
+import type { Clock } from "../net/clock.js";
+import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
+import { sample, type Random } from "../net/random.js";
+import { Channel, TransportError, type Address, type Transport } from "../net/transport.js";
+import type { MemberEvent, Membership, PushPullDelegate } from "../swim/types.js";
+import { AntiEntropy } from "./advertise.js";
+import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, envelopeBytes } from "./codec.js";
+import type { GossipConfig } from "./config.js";
+import { newGossipCounters, type GossipCounters } from "./counters.js";
+import { createEnvelope, envelopeProblem, idToHex, isExpired, type Envelope } from "./envelope.js";
+import { SeenHistory } from "./history.js";
+import { ReplySender } from "./reply_sender.js";
+import { GossipRequester } from "./requester.js";
+import { Publication } from "./results.js";
+import { loadSeenFile, SEEN_FILE_NAME, SeenFileWriter } from "./seen_file.js";
+
+export interface DisseminatorOptions {
+  membership: Membership;
+  transport: Transport;
+  clock: Clock;
+  random: Random;
+  config: GossipConfig;
+  logger?: Logger;
+  /** Where the seen-history state file lives; null or absent: in memory only (a restart forgets). */
+  dataDir?: string | null;
+}
+
+/** What a consumer answers to the origin (the body of a NodeReply). */
+export type ReplyBody =
+  | { checks: pb.CheckReport.$Properties }
+  | { keys: pb.KeyReport.$Properties }
+  | { rejected: string };
+
+/** Consumes one envelope; resolves with the reply for the origin, or null for none. */
+export type EnvelopeHandler = (env: Envelope) => Promise<ReplyBody | null>;
+
+export interface PublishOptions {
+  /** Live this long (ms); default config.defaultTtlMs. */
+  ttlMs?: number;
+  /** Node names whose replies are awaited; absent: open-ended (done only at expiry or cancel). */
+  expected?: string[];
+}
+
+export type PublishResult = { ok: true; publication: Publication } | { ok: false; error: string };
+
+const OK = encodeGossip({ kind: "ok" });
+
+/**
+ * Dissemination of envelopes over the transport's Gossip channel: the burst
+ * (eager push on first receipt), anti-entropy (advertise + pull, and the
+ * push-pull delegate for joiners), exactly-once consumption guarded by the
+ * seen-history, and the results path (replies straight to the origin, and a
+ * Publication per envelope published here).
+ */
+export class Disseminator implements PushPullDelegate {
+  private readonly m: Membership;
+  private readonly clock: Clock;
+  private readonly config: GossipConfig;
+  private readonly logger: Logger;
+  private readonly rateLog: RateLimitedLog;
+  private readonly stats = newGossipCounters();
+  private readonly history: SeenHistory;
+  private readonly requester: GossipRequester;
+  private readonly antiEntropy: AntiEntropy;
+  private readonly replies: ReplySender;
+  private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
+  private readonly publications = new Map<string, Publication>();
+  private writer: SeenFileWriter | null = null;
+  private unsubscribe: () => void = () => undefined;
+  private started = false;
+  private stopped = false;
+  /**
+   * Envelopes created before this clock ms are relayed but not consumed:
+   * set when the state file was lost, since any of them may have run here
+   * before the restart.
+   */
+  private unsafeBeforeMs = -Infinity;
+  private unsafeReason = "";
+
+  constructor(private readonly o: DisseminatorOptions) {
+    this.m = o.membership;
+    this.clock = o.clock;
+    this.config = o.config;
+    this.logger = o.logger ?? nullLogger;
+    this.rateLog = new RateLimitedLog(this.logger, () => o.clock.now());
+    this.history = new SeenHistory(o.config.maxClockSkewMs);
+    this.requester = new GossipRequester(o.transport, o.config.requestTimeoutMs, this.stats);
+    const common = { requester: this.requester, membership: o.membership, clock: o.clock, random: o.random, config: o.config, counters: this.stats, logger: this.logger };
+    this.antiEntropy = new AntiEntropy({
+      ...common,
+      liveIds: () => this.live().map((e) => e.id),
+      liveEnvelope: (id) => this.history.liveEnvelope(id, this.clock.now()),
+      lacks: (id) => !this.history.has(id),
+      accept: (env, from) => void this.accept(env, from),
+    });
+    this.replies = new ReplySender(common);
+  }
+
+  /**
+   * Loads the seen-history from the data dir, then starts serving the Gossip
+   * channel and advertising. Rejects with a message naming the data dir when
+   * it cannot be created or written.
+   */
+  async start(): Promise<void> {
+    if (this.o.dataDir) await this.openStateFile(this.o.dataDir);
+    this.o.transport.onRequest(Channel.Gossip, (body, from) => this.handleRequest(body, from));
+    this.unsubscribe = this.m.onEvent((e) => this.onMemberEvent(e));
+    this.antiEntropy.start();
+    this.started = true;
+  }
+
+  /** Stops timers and retries, cancels open publications, writes the state file. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.antiEntropy.stop();
+    this.replies.stop();
+    this.unsubscribe();
+    for (const p of [...this.publications.values()]) p.cancel();
+    try {
+      await this.writer?.close();
+    } catch (err) {
+      this.logger.error({ file: this.writer?.path, err: (err as Error).message }, "could not write the seen-history state file on stop");
+    }
+  }
+
+  /** Registers the consumer of one envelope kind (one per kind; later calls replace). */
+  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void {
+    this.handlers.set(kind, handler);
+  }
+
+  /** Creates an envelope from this node and starts its burst; the local consumer runs it too. */
+  publish(kind: pb.EnvelopeKind, payload: Uint8Array, opts: PublishOptions = {}): PublishResult {
+    const env = createEnvelope(
+      { origin: this.m.localName, originAddress: this.m.localAddress, kind, payload, ttlMs: opts.ttlMs ?? this.config.defaultTtlMs },
+      this.clock,
+      this.o.random,
+    );
+    return this.publishEnvelope(env, opts);
+  }
+
+  /**
+   * Publishes an envelope built elsewhere (an operator-signed batch: its ID,
+   * origin and times are covered by the signature). Its origin must be this node.
+   */
+  publishEnvelope(env: Envelope, opts: PublishOptions = {}): PublishResult {
+    if (!this.started || this.stopped) return { ok: false, error: "the dissemination layer is not running" };
+    if (env.origin !== this.m.localName || env.originAddress !== this.m.localAddress) {
+      return { ok: false, error: `envelope origin ${env.origin} (${env.originAddress}) is not this node, ${this.m.localName} (${this.m.localAddress})` };
+    }
+    const now = this.clock.now();
+    const problem = envelopeProblem(env, now, this.config) ?? (isExpired(env, now) ? "envelope has already expired" : null);
+    if (problem) return { ok: false, error: problem };
+    const size = envelopeBytes(env);
+    if (size > this.config.maxEnvelopeBytes) {
+      return {
+        ok: false,
+        error: `envelope of ${size} bytes exceeds the maximum of ${this.config.maxEnvelopeBytes} bytes (maxEnvelopeBytes): make the batch smaller or raise the limit on every node`,
+      };
+    }
+    if (!this.history.add(env)) return { ok: false, error: `envelope ${idToHex(env.id)} was already published or seen here` };
+    this.stats.published++;
+    this.writer?.markDirty();
+    const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
+    this.publications.set(pub.idHex, pub);
+    pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
+    this.burst(env, null);
+    void this.consume(env, now);
+    return { ok: true, publication: pub };
+  }
+
+  /** PushPullDelegate: the IDs of this node's live envelopes. */
+  localState(_join: boolean): Uint8Array {
+    return encodeLiveIds(this.live().slice(0, this.config.maxAdvertiseIds).map((e) => e.id));
+  }
+
+  /** PushPullDelegate: fetch the live envelopes the peer has and this node lacks. */
+  mergeRemoteState(state: Uint8Array, _join: boolean, from: Address): void {
+    if (this.stopped || state.length === 0) return;
+    const ids = decodeLiveIds(state);
+    if (!ids.ok) {
+      this.stats.decodeErrors++;
+      this.rateLog.warn("live-ids", { peer: from, error: ids.error }, "dropped undecodable gossip state from push-pull");
+      return;
+    }
+    void this.antiEntropy.fetch(from, ids.value);
+  }
+
+  counters(): GossipCounters {
+    return { ...this.stats, historySize: this.history.size, liveEnvelopes: this.live().length };
+  }
+
+  /** Envelopes live in the seen-history, newest first (anti-entropy, batch history). */
+  live(): Envelope[] {
+    const now = this.clock.now();
+    if (this.history.prune(now) > 0) this.writer?.markDirty();
+    return this.history.live(now);
+  }
+
+  private async openStateFile(dataDir: string): Promise<void> {
+    const path = join(dataDir, SEEN_FILE_NAME);
+    try {
+      await mkdir(dataDir, { recursive: true });
+    } catch (err) {
+      throw new Error(`cannot create the data dir ${dataDir} (${(err as Error).message}): pass a writable -data-dir`);
+    }
+    const now = this.clock.now();
+    const loaded = await loadSeenFile(path);
+    if (loaded.ok) {
+      for (const r of loaded.records) if (r.retainUntilMs >= now) this.history.remember(r);
+    } else {
+      // Safety over availability: whatever ran here before the restart was
+      // created before now (+ the tolerated skew of its origin's clock).
+      this.unsafeBeforeMs = now + this.config.maxClockSkewMs;
+      this.unsafeReason = `not run: this node lost its seen-history (${path} was unreadable: ${loaded.error}) and cannot rule out having run this envelope before it restarted`;
+      await rename(path, `${path}.corrupt`).catch(() => undefined);
+      this.logger.warn(
+        { file: path, error: loaded.error, movedTo: `${path}.corrupt` },
+        "seen-history state file is unreadable: starting with an empty history; envelopes created before now are relayed but not run here, so nothing that may have run before the restart runs again",
+      );
+    }
+    this.writer = new SeenFileWriter(path, this.clock, this.config.persistDebounceMs, () => this.history.records(), this.logger);
+    this.writer.markDirty();
+    try {
+      await this.writer.flush();
+    } catch (err) {
+      throw new Error(`cannot write the seen-history state file ${path} (${(err as Error).message}): pass a writable -data-dir`);
+    }
+  }
+
+  private async handleRequest(body: Uint8Array, from: Address): Promise<Uint8Array> {
+    if (this.stopped) throw new TransportError("closed", `${this.m.localAddress} is shutting down`);
+    this.stats.bytesReceived += body.length;
+    const decoded = decodeGossip(body);
+    if (!decoded.ok) {
+      this.stats.decodeErrors++;
+      this.rateLog.warn("decode", { peer: from, error: decoded.error }, "dropped an undecodable gossip message");
+      throw new Error(decoded.error);
+    }
+    const msg = decoded.value;
+    let reply = OK;
+    switch (msg.kind) {
+      case "push": {
+        const problem = this.accept(msg.envelope, from);
+        if (problem) throw new Error(problem);
+        break;
+      }
+      case "advertise":
+        void this.antiEntropy.fetch(from, msg.ids);
+        break;
+      case "want":
+        reply = encodeGossip({ kind: "deliver", envelopes: this.antiEntropy.serve(msg.ids) });
+        break;
+      case "deliver":
+        for (const env of msg.envelopes) this.accept(env, from);
+        break;
+      case "reply":
+        this.receiveReply(msg.reply);
+        break;
+      case "ok":
+        break;
+    }
+    this.stats.bytesSent += reply.length;
+    return reply;
+  }
+
+  /**
+   * First-receipt rules: refuse malformed envelopes (returns why), drop
+   * expired ones and duplicates quietly; otherwise remember it, burst it on,
+   * and hand it to its consumer without waiting for the forwards.
+   */
+  private accept(env: Envelope, from: Address): string | null {
+    const now = this.clock.now();
+    const problem = envelopeProblem(env, now, this.config);
+    if (problem) {
+      this.stats.invalidDropped++;
+      this.rateLog.warn("invalid", { peer: from, error: problem }, "refused a malformed envelope");
+      return problem;
+    }
+    if (isExpired(env, now)) {
+      this.stats.expiredDropped++;
+      return null;
+    }
+    if (!this.history.add(env)) {
+      this.stats.duplicates++;
+      return null;
+    }
+    this.stats.received++;
+    this.history.prune(now);
+    this.writer?.markDirty();
+    this.burst(env, from);
+    void this.consume(env, now);
+    return null;
+  }
+
+  /** Pushes env to gossipGroup random reachable members other than the sender, the origin and us. */
+  private burst(env: Envelope, sender: Address | null): void {
+    const me = this.m.localName;
+    const peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
+    const targets = sample(peers, this.config.gossipGroup, this.o.random);
+    if (targets.length === 0) return;
+    const body = encodeGossip({ kind: "push", envelope: env });
+    for (const peer of targets) {
+      this.stats.forwarded++;
+      this.requester.requestEncoded(peer.address, body, "push").catch((err: Error) => {
+        this.stats.forwardFailed++;
+        if (err instanceof TransportError && err.code === "too_large") {
+          this.rateLog.warn("too-large", { peer: peer.address, envelope: idToHex(env.id), error: err.message }, "a peer refused an envelope as too large: align the maximum frame size on every node");
+        }
+      });
+    }
+  }
+
+  private async consume(env: Envelope, receivedMs: number): Promise<void> {
+    const handler = this.handlers.get(env.kind);
+    if (!handler) return; // relay only
+    if (env.createdMs < this.unsafeBeforeMs) {
+      this.stats.refusedUnsafe++;
+      this.answer(env, receivedMs, { rejected: this.unsafeReason });
+      return;
+    }
+    try {
+      // On disk before it runs: a crash right after cannot lead to a replay.
+      await this.writer?.flush();
+    } catch (err) {
+      this.stats.refusedUnsafe++;
+      const why = `not run: could not record it in ${this.writer?.path} (${(err as Error).message}), so a restart could run it again; fix the data dir`;
+      this.logger.error({ envelope: idToHex(env.id), file: this.writer?.path }, why);
+      this.answer(env, receivedMs, { rejected: why });
+      return;
+    }
+    if (this.stopped) return;
+    if (isExpired(env, this.clock.now())) {
+      this.stats.expiredDropped++;
+      return;
+    }
+    this.stats.consumed++;
+    let body: ReplyBody | null;
+    try {
+      body = await handler(env);
+    } catch (err) {
+      this.logger.error({ envelope: idToHex(env.id), kind: env.kind, err: (err as Error).message }, "envelope consumer failed");
+      body = { rejected: `the node failed while handling the envelope: ${(err as Error).message}` };
+    }
+    if (body && !this.stopped) this.answer(env, receivedMs, body);
+  }
+
+  private answer(env: Envelope, receivedMs: number, body: ReplyBody): void {
+    const reply = pb.NodeReply.create({
+      envelopeId: env.id,
+      node: this.m.localName,
+      address: this.m.localAddress,
+      receivedMs,
+      finishedMs: this.clock.now(),
+      ...body,
+    });
+    if (env.origin === this.m.localName) this.receiveReply(reply);
+    else this.replies.send(env, reply);
+  }
+
+  private receiveReply(reply: pb.NodeReply): void {
+    this.stats.repliesReceived++;
+    const pub = this.publications.get(idToHex(reply.envelopeId));
+    if (!pub || !pub.recordReply(reply)) this.stats.repliesDropped++;
+  }
+
+  private onMemberEvent(e: MemberEvent): void {
+    if (e.type === "fail" || e.type === "leave") {
+      for (const p of [...this.publications.values()]) p.markUnreachable(e.member.name, e.type === "fail" ? "failed" : "left");
+    }
+    this.replies.onMemberEvent(e);
+  }
+}

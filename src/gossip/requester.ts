@@ -1,0 +1,33 @@
+import { Channel, TransportError, type Address, type Transport } from "../net/transport.js";
+import { decodeGossip, encodeGossip, type GossipMessage } from "./codec.js";
+import type { GossipCounters } from "./counters.js";
+
+/**
+ * One gossip request to a peer and its decoded reply, counting bytes. Rejects
+ * with the transport's TransportError, or with a TransportError("remote")
+ * when the reply does not decode.
+ */
+export class GossipRequester {
+  constructor(
+    private readonly transport: Transport,
+    private readonly timeoutMs: number,
+    private readonly counters: GossipCounters,
+  ) {}
+
+  request(to: Address, msg: GossipMessage): Promise<GossipMessage> {
+    return this.requestEncoded(to, encodeGossip(msg), msg.kind);
+  }
+
+  /** The same with a body encoded once for many peers (a burst). */
+  async requestEncoded(to: Address, body: Uint8Array, kind: GossipMessage["kind"]): Promise<GossipMessage> {
+    this.counters.bytesSent += body.length;
+    const reply = await this.transport.request(to, Channel.Gossip, body, this.timeoutMs);
+    this.counters.bytesReceived += reply.length;
+    const decoded = decodeGossip(reply);
+    if (!decoded.ok) {
+      this.counters.decodeErrors++;
+      throw new TransportError("remote", `${to} answered a gossip ${kind} with ${decoded.error}`);
+    }
+    return decoded.value;
+  }
+}
