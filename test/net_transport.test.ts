@@ -1,0 +1,218 @@
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import { Channel, TransportError } from "../src/net/transport.js";
+import { ListenError } from "../src/net/listen.js";
+import { NodeTransport } from "../src/net/node_transport.js";
+import { bytes, Loopback, text, waitFor } from "./net_helpers.js";
+
+const net = new Loopback();
+after(() => net.closeAll());
+
+const echo = (body: Uint8Array) => body;
+
+/** A port nobody listens on: bound once, then released. */
+async function deadAddress(): Promise<string> {
+  const t = await NodeTransport.listen({ bindHost: "127.0.0.1", port: 0 });
+  await t.close();
+  return t.address;
+}
+
+describe("NodeTransport on loopback", () => {
+  it("sends packets both ways on one port, each side seeing the other's listening address", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    assert.match(a.address, /^127\.0\.0\.1:\d+$/);
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    a.onPacket((d, from) => gotA.push(`${text(d)} from ${from}`));
+    b.onPacket((d, from) => gotB.push(`${text(d)} from ${from}`));
+    a.sendPacket(b.address, bytes("ping"));
+    b.sendPacket(a.address, bytes("ack"));
+    await waitFor(() => gotA.length === 1 && gotB.length === 1, "both packets");
+    assert.deepEqual(gotB, [`ping from ${a.address}`]);
+    assert.deepEqual(gotA, [`ack from ${b.address}`]);
+    assert.equal(a.counters().packetsOut, 1);
+    assert.equal(a.counters().packetsIn, 1);
+    assert.equal(a.counters().packetBytesOut, 4);
+  });
+
+  it("answers requests both ways, reusing one pooled connection per direction for many requests", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    const froms = new Set<string>();
+    a.onRequest(Channel.Gossip, (body, from) => (froms.add(from), bytes(`a:${text(body)}`)));
+    b.onRequest(Channel.Gossip, (body, from) => (froms.add(from), bytes(`b:${text(body)}`)));
+    for (let i = 0; i < 50; i++) {
+      assert.equal(text(await a.request(b.address, Channel.Gossip, bytes(`${i}`), 2000)), `b:${i}`);
+      assert.equal(text(await b.request(a.address, Channel.Gossip, bytes(`${i}`), 2000)), `a:${i}`);
+    }
+    assert.deepEqual([...froms].sort(), [a.address, b.address].sort(), "handlers see listening addresses, not ephemeral ports");
+    for (const t of [a, b]) {
+      const c = t.counters();
+      assert.equal(c.connectionsOpened, 1, "one outbound connection carried all 50 requests");
+      assert.equal(c.connectionsAccepted, 1);
+      assert.equal(c.requestsOut, 50);
+      assert.equal(c.requestsIn, 50);
+      assert.equal(c.framesOut, 100);
+    }
+  });
+
+  it("multiplexes concurrent requests on one connection and matches replies that come back out of order", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    // Request i is answered after (200 - i) ms: the last sent is answered first.
+    b.onRequest(Channel.Swim, async (body) => {
+      const i = Number(text(body));
+      await new Promise((r) => setTimeout(r, (200 - i) / 4));
+      return bytes(`reply ${i}`);
+    });
+    const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => a.request(b.address, Channel.Swim, bytes(`${i}`), 5000)));
+    replies.forEach((r, i) => assert.equal(text(r), `reply ${i}`));
+    assert.equal(a.counters().connectionsOpened, 1);
+    assert.equal(b.counters().connectionsAccepted, 1);
+    assert.equal(a.counters().pendingRequests, 0);
+  });
+
+  it("rejects a request to a dead port as unreachable, then fails fast during backoff instead of re-dialling", async () => {
+    const a = await net.transport();
+    const dead = await deadAddress();
+    const err = await a.request(dead, Channel.Gossip, bytes("x"), 5000).catch((e: unknown) => e);
+    assert.ok(err instanceof TransportError && err.code === "unreachable", String(err));
+    assert.match(err.message, new RegExp(`cannot connect to ${dead}.*ECONNREFUSED`));
+    // A tight loop of requests right after: all fail, almost none dial.
+    const results = await Promise.allSettled(Array.from({ length: 100 }, () => a.request(dead, Channel.Gossip, bytes("x"), 5000)));
+    assert.ok(results.every((r) => r.status === "rejected" && (r.reason as TransportError).code === "unreachable"));
+    const c = a.counters();
+    assert.ok(c.dialFailures <= 2, `dialled ${c.dialFailures} times`);
+    assert.ok(c.dialBackoffRejects >= 99);
+    const during = results[0]!.status === "rejected" ? String(results[0].reason.message) : "";
+    assert.match(during, /last connection attempt failed.*next attempt in \d+ ms/);
+  });
+
+  it("dials again once the backoff has passed and the peer is back", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    b.onRequest(Channel.Gossip, echo);
+    const addr = b.address;
+    await b.close();
+    await assert.rejects(a.request(addr, Channel.Gossip, bytes("x"), 2000), { code: "unreachable" });
+    const port = Number(addr.split(":")[1]);
+    const again = await net.transport({ port });
+    again.onRequest(Channel.Gossip, echo);
+    // Retry as a caller would; the first tries may land in backoff.
+    let reply: Uint8Array | null = null;
+    const deadline = Date.now() + 5000;
+    while (reply === null && Date.now() < deadline) {
+      reply = await a.request(addr, Channel.Gossip, bytes("back"), 2000).catch(() => null);
+      if (reply === null) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(reply, "a request succeeded after the peer came back");
+    assert.equal(text(reply!), "back");
+  });
+
+  it("times a request out, counts it, and keeps the connection usable", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    b.onRequest(Channel.Gossip, (body) => (text(body) === "hang" ? new Promise<Uint8Array>(() => {}) : body));
+    const err = await a.request(b.address, Channel.Gossip, bytes("hang"), 50).catch((e: unknown) => e);
+    assert.ok(err instanceof TransportError && err.code === "timeout");
+    assert.match(err.message, /timed out after 50 ms/);
+    assert.equal(a.counters().requestTimeouts, 1);
+    assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("ok"), 2000)), "ok");
+    assert.equal(a.counters().connectionsOpened, 1);
+  });
+
+  it("turns a handler's error, or a channel with no handler, into a remote error for the requester", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    b.onRequest(Channel.Gossip, () => {
+      throw new Error("batch rejected: unsigned");
+    });
+    await assert.rejects(a.request(b.address, Channel.Gossip, bytes("x"), 2000), (e: TransportError) => e.code === "remote" && e.message === `${b.address}: batch rejected: unsigned`);
+    await assert.rejects(a.request(b.address, Channel.Swim, bytes("x"), 2000), (e: TransportError) => e.code === "remote" && /no handler for channel 1/.test(e.message));
+    assert.equal(a.counters().requestErrors, 2);
+  });
+
+  it("rejects requests in flight as unreachable when the connection breaks, long before their timeout", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    let arrived = 0;
+    b.onRequest(Channel.Gossip, () => (arrived++, new Promise<Uint8Array>(() => {})));
+    const inFlight = [1, 2, 3].map(() => a.request(b.address, Channel.Gossip, bytes("x"), 30_000));
+    await waitFor(() => arrived === 3, "requests to arrive");
+    const started = Date.now();
+    await b.close();
+    for (const p of inFlight) await assert.rejects(p, (e: TransportError) => e.code === "unreachable" && /broke/.test(e.message));
+    assert.ok(Date.now() - started < 30_000);
+    assert.equal(a.counters().pendingRequests, 0);
+  });
+
+  it("round-trips a 10 MB request body", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    b.onRequest(Channel.Gossip, (body) => body.subarray(0, 16));
+    const big = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+    big[big.length - 1] = 0x5a;
+    let seen: Uint8Array | null = null;
+    a.onRequest(Channel.Swim, (body) => ((seen = body), bytes("ok")));
+    assert.equal((await b.request(a.address, Channel.Gossip, bytes("x"), 1000).catch(() => null)), null, "a has no Gossip handler");
+    assert.equal(text(await b.request(a.address, Channel.Swim, big, 10_000)), "ok");
+    assert.equal(seen!.length, big.length);
+    assert.ok(Buffer.from(seen!).equals(Buffer.from(big)));
+    const reply = await a.request(b.address, Channel.Gossip, big, 10_000);
+    assert.equal(reply.length, 16);
+  });
+
+  it("closes pooled connections after they are idle, and re-dials on the next request", async () => {
+    const a = await net.transport({ idleTimeoutMs: 100 });
+    const b = await net.transport({ idleTimeoutMs: 100 });
+    b.onRequest(Channel.Gossip, echo);
+    await a.request(b.address, Channel.Gossip, bytes("1"), 2000);
+    assert.equal(a.counters().openConnectionsOut, 1);
+    await waitFor(() => a.counters().openConnectionsOut === 0 && b.counters().openConnectionsIn === 0, "idle connections to close");
+    assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("2"), 2000)), "2");
+    assert.equal(a.counters().connectionsOpened, 2);
+  });
+
+  it("rejects requests in flight with 'closed' on close(), and every request after it", async () => {
+    const a = await net.transport();
+    const b = await net.transport();
+    b.onRequest(Channel.Gossip, () => new Promise<Uint8Array>(() => {}));
+    const p = a.request(b.address, Channel.Gossip, bytes("x"), 30_000);
+    await waitFor(() => b.counters().requestsIn === 1, "the request to arrive");
+    await a.close();
+    await assert.rejects(p, { code: "closed" });
+    await assert.rejects(a.request(b.address, Channel.Gossip, bytes("x"), 1000), { code: "closed" });
+  });
+});
+
+describe("NodeTransport listen", () => {
+  it("says which address is in use and what to do", async () => {
+    const a = await net.transport();
+    const err = await NodeTransport.listen({ bindHost: "127.0.0.1", port: a.port }).catch((e: unknown) => e);
+    assert.ok(err instanceof ListenError && err.code === "in_use");
+    assert.equal(err.message, `address ${a.address} is already in use (TCP; another gossipcheckd?): pick another -bind port`);
+  });
+
+  it("says when the address is not one of this host's", async () => {
+    const err = await NodeTransport.listen({ bindHost: "192.0.2.1", port: 0 }).catch((e: unknown) => e);
+    assert.ok(err instanceof ListenError && err.code === "not_available", String(err));
+    assert.match(err.message, /^cannot bind 192\.0\.2\.1:0: address not available on this host/);
+  });
+
+  it("binds UDP and TCP on the same ephemeral port, and advertises a reachable host for a wildcard bind", async () => {
+    const w = await net.transport({ bindHost: "0.0.0.0" });
+    assert.ok(w.port > 0);
+    assert.doesNotMatch(w.address, /^0\.0\.0\.0:/);
+    assert.ok(w.address.endsWith(`:${w.port}`));
+    const adv = await net.transport({ advertiseHost: "10.1.2.3" });
+    assert.equal(adv.address, `10.1.2.3:${adv.port}`);
+    // UDP really is on the advertised port number: a packet to 127.0.0.1:port arrives.
+    const got: string[] = [];
+    adv.onPacket((d) => got.push(text(d)));
+    const s = await net.transport();
+    s.sendPacket(`127.0.0.1:${adv.port}`, bytes("udp"));
+    await waitFor(() => got.length === 1, "the packet on the advertised port");
+  });
+});
