@@ -1,0 +1,82 @@
+import { performance } from "node:perf_hooks";
+import { parseDuration } from "../../checks/duration.js";
+import type { BatchEvent, BatchRequestBody } from "../../daemon/api_types.js";
+import { parseTags } from "../../daemon/flags.js";
+import { loadChecks, toCheckFileObject } from "../check_file.js";
+import { type CliContext, connect } from "../context.js";
+import { CliError } from "../errors.js";
+import { batchJson } from "../output/json.js";
+import { batchJunit } from "../output/junit.js";
+import { batchSummaryLine, batchTable } from "../output/table.js";
+import { ProgressLine } from "../progress.js";
+import { BatchReport } from "../report.js";
+
+/**
+ * `gcheck -file F check`: submit a batch to the daemon, follow its results as
+ * they stream in, stop as soon as every expected node has answered (or the
+ * origin gave up on it) or at --timeout, then print one table / JSON / JUnit
+ * document and exit 0, 1, 3 (see errors.ts).
+ */
+
+export interface CheckFlags {
+  dryRun?: boolean;
+  node?: string[];
+  tag?: string[];
+  timeout: string;
+  ttl: string;
+}
+
+/** Extra wait past --timeout for the daemon's own "done" before gcheck gives up on it (ms). */
+const DONE_GRACE_MS = 2_000;
+
+function durationFlag(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0) throw new CliError(`-${flag} "${text}": expected a duration such as 30s, 2m or 1m30s`);
+  return ms;
+}
+
+export async function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
+  const timeoutMs = durationFlag("timeout", flags.timeout);
+  const ttlMs = durationFlag("ttl", flags.ttl);
+  const tags = parseTags(flags.tag ?? []);
+  if (!tags.ok) throw new CliError(tags.error);
+  const checks = await loadChecks(ctx.file);
+  const body: BatchRequestBody = {
+    checks: toCheckFileObject(checks),
+    dryRun: flags.dryRun === true,
+    nodes: flags.node ?? [],
+    tags: tags.value,
+    ttlMs,
+    timeoutMs,
+  };
+  const client = await connect(ctx);
+
+  const report = new BatchReport();
+  const progress = new ProgressLine(ctx.stderr);
+  const started = performance.now();
+  const gaveUp = new AbortController();
+  const backstop = setTimeout(() => gaveUp.abort(), timeoutMs + DONE_GRACE_MS);
+  try {
+    for await (const raw of client.stream("/v1/check", body, gaveUp.signal)) {
+      const event = raw as BatchEvent;
+      if (event.type === "error") throw new CliError(`gossipcheckd at ${ctx.server}: ${event.error}`);
+      report.apply(event);
+      progress.update(report);
+      // Leaving the loop closes the stream, which tells the daemon to stop waiting.
+      if (report.done || report.complete) break;
+    }
+  } finally {
+    clearTimeout(backstop);
+    progress.clear();
+  }
+  const elapsedMs = performance.now() - started;
+  if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting the batch: see its log`);
+  if (!report.done && !report.complete && !gaveUp.signal.aborted) {
+    ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
+  }
+
+  if (ctx.output === "json") ctx.stdout.write(batchJson(report, elapsedMs));
+  else if (ctx.output === "junit") ctx.stdout.write(batchJunit(report, elapsedMs));
+  else ctx.stdout.write(batchTable(report) + batchSummaryLine(report, elapsedMs));
+  return report.exitCode();
+}

@@ -1,0 +1,37 @@
+import type { Writable } from "node:stream";
+import { ControlClient } from "./client.js";
+import { CliError } from "./errors.js";
+
+/** What every command gets from the global flags (-server, -file, -output, -token-file). */
+export type OutputFormat = "table" | "json" | "junit";
+
+export interface CliContext {
+  /** host:port of the daemon's control API. */
+  server: string;
+  file?: string;
+  output: OutputFormat;
+  tokenFile?: string;
+  env: NodeJS.ProcessEnv;
+  stdout: Writable;
+  /** Also where the live progress line goes when it is a terminal. */
+  stderr: Writable & { isTTY?: boolean };
+}
+
+/** Refuses an -output a command cannot produce, naming the ones it can. */
+export function requireOutput(ctx: CliContext, command: string, allowed: readonly OutputFormat[]): void {
+  if (!allowed.includes(ctx.output)) {
+    throw new CliError(`-output ${ctx.output} is not available for ${command}: use ${allowed.join(" or ")}`);
+  }
+}
+
+/** A client for the daemon, with the token from -token-file or GOSSIPCHECK_TOKEN. */
+export async function connect(ctx: CliContext): Promise<ControlClient> {
+  let token = ctx.env.GOSSIPCHECK_TOKEN?.trim() || undefined;
+  if (ctx.tokenFile !== undefined) {
+    const { readTokenFile } = await import("../daemon/token.js");
+    const t = await readTokenFile(ctx.tokenFile, "-token-file");
+    if (!t.ok) throw new CliError(t.error);
+    token = t.token;
+  }
+  return new ControlClient({ server: ctx.server, ...(token !== undefined && { token }) });
+}

@@ -1,0 +1,31 @@
+import type { CheckResult } from "../../checks/types.js";
+import type { MemberView } from "../../daemon/api_types.js";
+import type { BatchReport } from "../report.js";
+
+/**
+ * `--output json`: one JSON document on stdout per run, for scripts (jq).
+ * Field names follow the control API's.
+ */
+
+export function batchJson(report: BatchReport, elapsedMs: number): string {
+  const doc = {
+    batchId: report.batchId,
+    origin: report.origin,
+    createdMs: report.createdMs,
+    elapsedMs,
+    timedOut: report.timedOutWaiting,
+    exitCode: report.exitCode(),
+    summary: report.summary(),
+    expected: report.expected,
+    nodes: report.outcomes(),
+  };
+  return JSON.stringify(doc, null, 2) + "\n";
+}
+
+export function resultsJson(node: string, results: CheckResult[], elapsedMs: number, exitCode: number): string {
+  return JSON.stringify({ node, elapsedMs, exitCode, results }, null, 2) + "\n";
+}
+
+export function membersJson(node: string, members: MemberView[]): string {
+  return JSON.stringify({ node, members }, null, 2) + "\n";
+}

@@ -1,0 +1,95 @@
+import type { CheckResult } from "../../checks/types.js";
+import type { MemberView } from "../../daemon/api_types.js";
+import type { BatchReport, NodeOutcome } from "../report.js";
+
+/**
+ * Plain-text tables for people: aligned columns, one row per line (line
+ * breaks inside a cell are flattened), the longest column (the message) last
+ * so a narrow terminal wraps it rather than the alignment.
+ */
+
+export function renderTable(header: string[], rows: string[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(flatten))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const last = header.length - 1;
+  return cells.map((r) => r.map((c, i) => (i === last ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+function flatten(s: string): string {
+  return s.replace(/\s*\r?\n\s*/g, " | ");
+}
+
+/** 0.4ms -> "<1ms", 12.3 -> "12ms", 1530 -> "1.53s", 95000 -> "1m35s". */
+export function formatDuration(ms: number): string {
+  if (ms < 1) return "<1ms";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  const s = Math.round(ms / 1000);
+  return s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** How long ago, coarse: "12s ago", "5m ago", "3h ago", "2d ago". */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86_400)}d ago`;
+}
+
+const SEVERITY: Record<string, number> = { error: 0, fail: 0, fixed: 1, pass: 2 };
+
+/** local-check: one row per check, in the file's order. */
+export function resultsTable(results: CheckResult[]): string {
+  return renderTable(
+    ["CHECK", "STATUS", "DURATION", "MESSAGE"],
+    results.map((r) => [r.name, r.status.toUpperCase(), formatDuration(r.durationMs), r.message]),
+  );
+}
+
+function nodeRows(n: NodeOutcome): { severity: number; row: string[] }[] {
+  switch (n.state) {
+    case "answered":
+      return n.results.map((r) => ({ severity: SEVERITY[r.status] ?? 0, row: [n.node, r.name, r.status.toUpperCase(), formatDuration(r.durationMs), r.message] }));
+    case "silent":
+      return [{ severity: 0, row: [n.node, "-", "NO ANSWER", "-", `no answer from ${n.address || n.node} before the end`] }];
+    default:
+      return [{ severity: 0, row: [n.node, "-", n.state.toUpperCase(), "-", n.reason ?? ""] }];
+  }
+}
+
+/** check: per node, per check; failing rows (and nodes that did not answer) first. */
+export function batchTable(report: BatchReport): string {
+  const rows = report.outcomes().flatMap(nodeRows);
+  // Array.prototype.sort is stable: within one severity, node then file order stay.
+  rows.sort((a, b) => a.severity - b.severity);
+  return renderTable(["NODE", "CHECK", "STATUS", "DURATION", "MESSAGE"], rows.map((r) => r.row));
+}
+
+/** "3/3 nodes answered; checks: 5 passed, 1 fixed, 1 failed, 0 errored; 0.41s" plus who is missing. */
+export function batchSummaryLine(report: BatchReport, elapsedMs: number): string {
+  const s = report.summary();
+  const parts = [
+    `${s.answered}/${s.expected} nodes answered`,
+    `checks: ${s.checks.pass} passed, ${s.checks.fixed} fixed, ${s.checks.fail} failed, ${s.checks.error} errored`,
+    formatDuration(elapsedMs),
+  ];
+  const missing = report.outcomes().filter((n) => n.state !== "answered").map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
+  if (missing.length) parts.push(`not answered: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ` and ${missing.length - 10} more` : ""}`);
+  if (report.timedOutWaiting) parts.push("timed out");
+  return parts.join("; ") + "\n";
+}
+
+export function membersTable(members: MemberView[]): string {
+  return renderTable(
+    ["NAME", "ADDRESS", "STATUS", "INCARNATION", "TAGS", "SINCE"],
+    members.map((m) => [
+      m.name,
+      m.address,
+      m.status,
+      String(m.incarnation),
+      Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(",") || "-",
+      formatAge(m.statusAgeMs),
+    ]),
+  );
+}
