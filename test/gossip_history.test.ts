@@ -1,0 +1,101 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { SeenHistory } from "../src/gossip/history.js";
+import { idToHex, type Envelope } from "../src/gossip/envelope.js";
+
+const MARGIN = 1000;
+let counter = 0;
+
+function env(createdMs: number, ttlMs: number): Envelope {
+  const id = new Uint8Array(16);
+  new DataView(id.buffer).setUint32(12, ++counter);
+  return { id, origin: "o", originAddress: "o:1", createdMs, ttlMs, kind: 1, payload: new Uint8Array(8), signature: new Uint8Array(), signerKey: new Uint8Array() };
+}
+
+test("an ID is added once; the second add is refused", () => {
+  const h = new SeenHistory(MARGIN);
+  const e = env(0, 100);
+  assert.equal(h.add(e), true);
+  assert.equal(h.add({ ...e }), false);
+  assert.equal(h.has(idToHex(e.id)), true);
+  assert.equal(h.size, 1);
+});
+
+test("live() returns envelopes inside their TTL, newest first, and drops the bodies of expired ones", () => {
+  const h = new SeenHistory(MARGIN);
+  const a = env(0, 100);
+  const b = env(10, 1000);
+  h.add(a);
+  h.add(b);
+  assert.deepEqual(h.live(50).map((e) => idToHex(e.id)), [idToHex(b.id), idToHex(a.id)]);
+  assert.deepEqual(h.live(101).map((e) => idToHex(e.id)), [idToHex(b.id)]);
+  assert.equal(h.liveEnvelope(idToHex(a.id), 50), undefined, "the expired body is gone for good");
+  assert.equal(h.has(idToHex(a.id)), true, "but its ID is still remembered");
+});
+
+test("an ID is remembered until its envelope expired plus the margin, then pruned", () => {
+  const h = new SeenHistory(MARGIN);
+  const e = env(0, 100);
+  h.add(e);
+  assert.equal(h.prune(100 + MARGIN), 0);
+  assert.equal(h.has(idToHex(e.id)), true);
+  assert.equal(h.prune(100 + MARGIN + 1), 1);
+  assert.equal(h.has(idToHex(e.id)), false);
+});
+
+test("whatever the mix of TTLs and arrival order, prune never forgets an ID before its envelope expired plus the margin", () => {
+  const arrival = fc.record({ createdAgoMs: fc.nat(5000), ttlMs: fc.integer({ min: 1, max: 20_000 }), gapMs: fc.nat(300) });
+  fc.assert(
+    fc.property(fc.array(arrival, { maxLength: 60 }), fc.array(fc.nat(30_000), { maxLength: 10 }), (arrivals, pruneAt) => {
+      const h = new SeenHistory(MARGIN);
+      let now = 10_000;
+      const added: Envelope[] = [];
+      for (const a of arrivals) {
+        now += a.gapMs;
+        const e = env(now - a.createdAgoMs, a.ttlMs);
+        h.add(e);
+        added.push(e);
+      }
+      for (const t of pruneAt.map((x) => now + x).sort((x, y) => x - y)) {
+        h.prune(t);
+        for (const e of added) {
+          if (e.createdMs + e.ttlMs + MARGIN >= t && !h.has(idToHex(e.id))) return false;
+        }
+      }
+      return true;
+    }),
+    { numRuns: 500, seed: 7 },
+  );
+});
+
+test("under a steady stream of envelopes the history stays flat once the TTL has passed", () => {
+  const h = new SeenHistory(MARGIN);
+  const ttl = 60_000;
+  const every = 100; // one envelope per 100 ms
+  const bound = Math.ceil((ttl + MARGIN) / every) + 1;
+  const sizes: number[] = [];
+  for (let now = 0; now <= 10 * ttl; now += every) {
+    h.add(env(now, ttl));
+    h.prune(now);
+    h.live(now);
+    if (now >= 2 * ttl && now % ttl === 0) sizes.push(h.size);
+  }
+  assert.ok(sizes.length >= 8);
+  assert.ok(sizes.every((s) => s <= bound), `sizes ${sizes} exceed ${bound}`);
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `not flat: ${sizes}`);
+});
+
+test("records() lists IDs oldest first with non-decreasing retention, and remember() restores them", () => {
+  const h = new SeenHistory(MARGIN);
+  h.add(env(0, 10_000));
+  h.add(env(0, 100)); // shorter TTL after a longer one: retained as long as its predecessor
+  h.add(env(0, 50_000));
+  const r = h.records();
+  assert.equal(r.length, 3);
+  assert.ok(r.every((x, i) => i === 0 || x.retainUntilMs >= r[i - 1]!.retainUntilMs));
+  const restored = new SeenHistory(MARGIN);
+  for (const x of r) restored.remember(x);
+  assert.deepEqual(restored.records(), r);
+  assert.equal(restored.live(0).length, 0, "restored IDs carry no envelope to advertise");
+});

@@ -1,0 +1,200 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pb } from "../src/proto/index.js";
+import { VirtualClock } from "../src/net/clock.js";
+import { nullLogger, type Logger } from "../src/net/logger.js";
+import { idToHex } from "../src/gossip/envelope.js";
+import { loadSeenFile, SEEN_FILE_NAME, SeenFileWriter } from "../src/gossip/seen_file.js";
+import type { Publication } from "../src/gossip/results.js";
+import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
+
+const root = mkdtempSync(join(tmpdir(), "gossip-persist-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let dirs = 0;
+const freshDir = () => join(root, `d${++dirs}`);
+
+function recordingLogger(): Logger & { lines: { level: string; obj: Record<string, unknown>; msg: string }[] } {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: object, msg = "") => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+async function until(sim: GossipSim, cond: () => boolean, what: string, maxMs = 5000): Promise<void> {
+  assert.notEqual(await sim.clock.runUntil(cond, maxMs, 5), -1, `timed out waiting for ${what}`);
+}
+
+function publish(origin: SimNode, expected?: string[]): Publication {
+  const res = origin.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, batchPayload(), { expected });
+  assert.ok(res.ok, res.ok ? "" : res.error);
+  return res.publication;
+}
+
+test("the state file round-trips, is replaced atomically, and a missing file is an empty history", async () => {
+  const dir = freshDir();
+  const clock = new VirtualClock();
+  mkdirSync(dir);
+  const path = join(dir, SEEN_FILE_NAME);
+  assert.deepEqual(await loadSeenFile(path), { ok: true, records: [], existed: false });
+  const records = [{ id: "ab".repeat(16), retainUntilMs: 5 }, { id: "cd".repeat(16), retainUntilMs: 9 }];
+  const w = new SeenFileWriter(path, clock, 100, () => records, nullLogger);
+  w.markDirty();
+  await w.flush();
+  assert.deepEqual(await loadSeenFile(path), { ok: true, records, existed: true });
+  assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME], "no temporary file is left behind");
+});
+
+test("writes are debounced and coalesced; flush() writes at once", async () => {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const clock = new VirtualClock();
+  let snapshots = 0;
+  const w = new SeenFileWriter(join(dir, SEEN_FILE_NAME), clock, 100, () => (snapshots++, []), nullLogger);
+  for (let i = 0; i < 10; i++) w.markDirty();
+  await clock.advance(99);
+  assert.equal(snapshots, 0, "nothing written inside the debounce");
+  await clock.advance(1);
+  await w.flush();
+  assert.equal(snapshots, 1, "ten changes, one write");
+  await w.flush();
+  assert.equal(snapshots, 1, "nothing pending, nothing written");
+  w.markDirty();
+  await w.flush();
+  assert.equal(snapshots, 2);
+  await w.close();
+});
+
+test("corrupt state files are reported as errors, each saying what is wrong", async () => {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const path = join(dir, SEEN_FILE_NAME);
+  const cases: [string, RegExp][] = [
+    ["{not json", /not JSON/],
+    ["[]", /not a gossipcheck-seen file/],
+    ['{"format":"gossipcheck-seen","version":9,"seen":[]}', /version 9, expected 1/],
+    ['{"format":"gossipcheck-seen","version":1,"seen":{}}', /"seen" is not a list/],
+    ['{"format":"gossipcheck-seen","version":1,"seen":[["xyz",1]]}', /entry 0 is not/],
+  ];
+  for (const [text, why] of cases) {
+    writeFileSync(path, text);
+    const r = await loadSeenFile(path);
+    assert.equal(r.ok, false, text);
+    assert.match(!r.ok ? r.error : "", why);
+  }
+});
+
+test("a newly seen envelope is in the state file before its consumer runs", async () => {
+  const seenOnDisk: boolean[] = [];
+  const sim = new GossipSim({
+    seed: 31,
+    onConsume: (node, env) => {
+      const text = readFileSync(join(node.dataDir!, SEEN_FILE_NAME), "utf8");
+      seenOnDisk.push(text.includes(idToHex(env.id)));
+    },
+  });
+  const nodes: SimNode[] = [];
+  for (let i = 0; i < 5; i++) nodes.push(await sim.addNode(`n${i}`, { dataDir: freshDir() }));
+  const pub = publish(nodes[0]!, nodes.map((n) => n.name));
+  await until(sim, () => pub.done, "all replies");
+  assert.deepEqual(seenOnDisk, [true, true, true, true, true]);
+});
+
+test("a node restarted with the same data dir does not consume a live batch again; with a fresh data dir it would", async () => {
+  const sim = new GossipSim({ seed: 32 });
+  const nodes = await sim.addNodes(6);
+  const dir = freshDir();
+  const victim = await sim.addNode("victim", { dataDir: dir });
+  const pub = publish(nodes[0]!, [...nodes.map((n) => n.name), "victim"]);
+  await until(sim, () => pub.done, "all replies");
+  assert.equal(sim.consumedCount("victim", pub.idHex), 1);
+
+  // Graceful restart, same data dir: push-pull and advertisements offer the batch again.
+  await sim.stop("victim");
+  sim.roster.fail("victim");
+  const again = await sim.addNode("victim", { dataDir: dir, pushPull: true });
+  await sim.clock.advance(3000);
+  assert.equal(sim.consumedCount("victim", pub.idHex), 1, "the restarted node must not run it again");
+  assert.equal(again.gossip.counters().wanted, 0, "it never even asked for it");
+  assert.ok(sim.net.stats.requests > 0);
+
+  // The same restart without the state file does fetch and run it: the offer was real.
+  await sim.stop("victim");
+  await sim.addNode("victim", { dataDir: freshDir(), pushPull: true });
+  await until(sim, () => sim.consumedCount("victim", pub.idHex) === 2, "the amnesiac node to run it");
+  assert.ok(victim !== again);
+});
+
+test("a node that crashes right after consuming (no clean stop) does not consume again after restarting", async () => {
+  const sim = new GossipSim({ seed: 33 });
+  const nodes = await sim.addNodes(4);
+  const dir = freshDir();
+  const victim = await sim.addNode("victim", { dataDir: dir });
+  const pub = publish(nodes[0]!);
+  await until(sim, () => sim.consumedCount("victim", pub.idHex) === 1, "the victim to consume");
+
+  // kill -9: no stop(), no final write. Only what was flushed before consuming is on disk.
+  sim.kill("victim");
+  await victim.transport.close();
+  const restarted = await sim.addNode("victim", { dataDir: dir, pushPull: true });
+  await sim.clock.advance(3000);
+  assert.equal(sim.consumedCount("victim", pub.idHex), 1);
+  assert.equal(restarted.gossip.counters().received, 0);
+});
+
+test("a corrupt state file: a warning names it, batches from before the restart are refused with a reason, newer ones run", async () => {
+  const log = recordingLogger();
+  const sim = new GossipSim({ seed: 34, config: { maxClockSkewMs: 500 }, logger: (n) => (n === "victim" ? log : nullLogger) });
+  const nodes = await sim.addNodes(4);
+  const dir = freshDir();
+  const path = join(dir, SEEN_FILE_NAME);
+  await sim.addNode("victim", { dataDir: dir });
+  const before = publish(nodes[0]!, [...nodes.map((n) => n.name), "victim"]);
+  await until(sim, () => before.done, "the first batch to complete");
+
+  // The victim goes down (too briefly for the membership to notice); a batch
+  // is published meanwhile; its state file is damaged.
+  await sim.stop("victim");
+  const during = publish(nodes[1]!, ["victim"]);
+  await sim.clock.advance(100);
+  writeFileSync(path, "\0\0garbage");
+  const victim = await sim.addNode("victim", { dataDir: dir, pushPull: true });
+
+  const warning = log.lines.find((l) => l.level === "warn" && l.obj.file === path);
+  assert.ok(warning, "a warning names the state file");
+  assert.match(warning.msg, /unreadable/);
+  assert.ok(existsSync(`${path}.corrupt`), "the corrupt file is kept aside");
+
+  // Both older batches reach it again; neither runs; the waiting origin is told why.
+  await until(sim, () => during.done, "the victim's answer to the batch published while it was down");
+  const answer = (await collect(during)).get("victim")!;
+  assert.equal(answer.body, "rejected");
+  assert.match(answer.rejected ?? "", new RegExp(`lost its seen-history \\(${path}`));
+  assert.equal(sim.consumedCount("victim", before.idHex), 1, "the batch it ran before the restart did not run again");
+  assert.equal(sim.consumedCount("victim", during.idHex), 0);
+  assert.equal(victim.gossip.counters().refusedUnsafe, 2);
+
+  // A batch created after the restart (beyond the tolerated skew) runs normally.
+  await sim.clock.advance(600);
+  const later = publish(nodes[2]!, ["victim"]);
+  await until(sim, () => later.done, "the newer batch's reply");
+  assert.equal((await collect(later)).get("victim")!.body, "checks");
+  assert.equal(sim.consumedCount("victim", later.idHex), 1);
+});
+
+test("a data dir that cannot be created stops start() with a message naming it", async () => {
+  const file = join(root, "plain-file");
+  writeFileSync(file, "x");
+  const sim = new GossipSim({ seed: 35 });
+  await assert.rejects(sim.addNode("n", { dataDir: join(file, "sub") }), (err: Error) => {
+    assert.match(err.message, new RegExp(`cannot create the data dir ${join(file, "sub")}.*pass a writable -data-dir`));
+    return true;
+  });
+});
+
+async function collect(pub: Publication): Promise<Map<string, pb.NodeReply>> {
+  const out = new Map<string, pb.NodeReply>();
+  for await (const e of pub.events()) if (e.type === "reply") out.set(e.node, e.reply);
+  return out;
+}
