@@ -9,6 +9,7 @@ import { formatSection, type BenchSection } from "./report.js";
 
 const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>> = {
   checks: () => import("./checks.js"),
+  net: () => import("./net.js"),
 };
 
 const wanted = process.argv.slice(2);
