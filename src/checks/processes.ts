@@ -30,7 +30,15 @@ export interface ProcessSnapshot {
   source: "/proc" | "ps-list";
 }
 
+let snapshotsTaken = 0;
+
+/** How many snapshots this process has taken (for metrics, and to show one per batch). */
+export function processSnapshotsTaken(): number {
+  return snapshotsTaken;
+}
+
 export async function takeProcessSnapshot(procRoot = "/proc"): Promise<ProcessSnapshot> {
+  snapshotsTaken++;
   if (!existsSync(`${procRoot}/self/stat`)) return psListSnapshot();
   const pids = (await readdir(procRoot)).filter((n) => /^[0-9]+$/.test(n)).map(Number);
   const found = await Promise.all(pids.map((pid) => readProcess(procRoot, pid)));

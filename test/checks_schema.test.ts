@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { CHECK_FIELDS, CHECK_TYPES, DURATION_PATTERN, parseCheckFile } from "../src/checks/index.js";
+
+/**
+ * Keeps schema/checks.schema.json and the validator (src/checks/validate.ts)
+ * in step: both judge a table of sample documents and must agree, and the
+ * schema's lists (fields, types, duration pattern) must be the code's. The
+ * schema is evaluated by the small draft 2020-12 evaluator below, which
+ * refuses any keyword it does not implement, so a schema change it cannot
+ * judge fails loudly instead of being ignored.
+ */
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const schema = JSON.parse(readFileSync(join(root, "schema/checks.schema.json"), "utf8")) as Schema;
+
+type Schema = boolean | { [k: string]: unknown };
+const annotations = new Set(["$schema", "$id", "$comment", "title", "description", "$defs", "examples"]);
+
+function valid(s: Schema, v: unknown): boolean {
+  if (s === true) return true;
+  if (s === false) return false;
+  const isObj = typeof v === "object" && v !== null && !Array.isArray(v);
+  const obj = v as Record<string, unknown>;
+  for (const [k, arg] of Object.entries(s)) {
+    const a = arg as never;
+    let ok: boolean;
+    switch (k) {
+      case "$ref": {
+        const m = /^#\/\$defs\/(.+)$/.exec(arg as string);
+        assert.ok(m, `unsupported $ref ${String(arg)}`);
+        ok = valid(((schema as Record<string, unknown>).$defs as Record<string, Schema>)[m[1]!]!, v);
+        break;
+      }
+      case "type":
+        ok = arg === "object" ? isObj : arg === "number" ? typeof v === "number" : arg === "string" ? typeof v === "string" : assert.fail(`type ${String(arg)}`);
+        break;
+      case "enum":
+        ok = (a as unknown[]).includes(v);
+        break;
+      case "const":
+        ok = v === arg;
+        break;
+      case "required":
+        ok = !isObj || (a as string[]).every((f) => f in obj);
+        break;
+      case "properties":
+        ok = !isObj || Object.entries(a as Record<string, Schema>).every(([f, sub]) => !(f in obj) || valid(sub, obj[f]));
+        break;
+      case "additionalProperties": {
+        const known = Object.keys((s.properties as object | undefined) ?? {});
+        ok = !isObj || Object.keys(obj).filter((f) => !known.includes(f)).every((f) => valid(a, obj[f]));
+        break;
+      }
+      case "propertyNames":
+        ok = !isObj || Object.keys(obj).every((f) => valid(a, f));
+        break;
+      case "minProperties":
+        ok = !isObj || Object.keys(obj).length >= a;
+        break;
+      case "minLength":
+        ok = typeof v !== "string" || [...v].length >= a;
+        break;
+      case "maxLength":
+        ok = typeof v !== "string" || [...v].length <= a;
+        break;
+      case "pattern":
+        ok = typeof v !== "string" || new RegExp(arg as string, "u").test(v);
+        break;
+      case "exclusiveMinimum":
+        ok = typeof v !== "number" || v > a;
+        break;
+      case "allOf":
+        ok = (a as Schema[]).every((sub) => valid(sub, v));
+        break;
+      case "anyOf":
+        ok = (a as Schema[]).some((sub) => valid(sub, v));
+        break;
+      case "oneOf":
+        ok = (a as Schema[]).filter((sub) => valid(sub, v)).length === 1;
+        break;
+      case "if":
+        ok = valid(valid(a, v) ? ((s.then as Schema | undefined) ?? true) : ((s.else as Schema | undefined) ?? true), v);
+        break;
+      case "then":
+      case "else":
+        ok = true; // judged with "if"
+        break;
+      default:
+        assert.ok(annotations.has(k), `schema keyword "${k}" is not implemented by this test's evaluator: implement it here`);
+        ok = true;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Documents both must judge alike: [what, document]. */
+const samples: [string, unknown][] = [
+  ["the original three checks", JSON.parse(readFileSync(join(root, "examples/checks/original.json"), "utf8"))],
+  ["every field", { a: { type: "file_contains", path: "/x", check: "y", action: "z", timeout: "1m30s", description: "d" } }],
+  ["numeric timeout", { a: { type: "file_exists", path: "/x", timeout: 2.5 } }],
+  ["numeric-string timeout", { a: { type: "file_exists", path: "/x", timeout: "45" } }],
+  ["zero timeout", { a: { type: "file_exists", path: "/x", timeout: 0 } }],
+  ["zero string timeout", { a: { type: "file_exists", path: "/x", timeout: "0m0s" } }],
+  ["negative timeout", { a: { type: "file_exists", path: "/x", timeout: -1 } }],
+  ["worded timeout", { a: { type: "file_exists", path: "/x", timeout: "30 seconds" } }],
+  ["boolean timeout", { a: { type: "file_exists", path: "/x", timeout: true } }],
+  ["empty action and description", { a: { type: "file_exists", path: "/x", action: "", description: "" } }],
+  ["process by path", { a: { type: "process_running", path: "nginx" } }],
+  ["process by command line", { a: { type: "process_running", check: "nginx: master" } }],
+  ["process by both", { a: { type: "process_running", path: "/usr/sbin/nginx", check: "master" } }],
+  ["process with empty path but a check", { a: { type: "process_running", path: "", check: "x" } }],
+  ["process with neither", { a: { type: "process_running" } }],
+  ["process with both empty", { a: { type: "process_running", path: "", check: "" } }],
+  ["file_exists without path", { a: { type: "file_exists" } }],
+  ["file_exists with empty path", { a: { type: "file_exists", path: "" } }],
+  ["file_exists with a check", { a: { type: "file_exists", path: "/x", check: "y" } }],
+  ["file_exists with an empty check", { a: { type: "file_exists", path: "/x", check: "" } }],
+  ["file_contains without check", { a: { type: "file_contains", path: "/x" } }],
+  ["file_contains with empty check", { a: { type: "file_contains", path: "/x", check: "" } }],
+  ["file_contains without path", { a: { type: "file_contains", check: "y" } }],
+  ["missing type", { a: { path: "/x" } }],
+  ["unknown type", { a: { type: "file_exist", path: "/x" } }],
+  ["type not a string", { a: { type: 3, path: "/x" } }],
+  ["unknown field", { a: { type: "file_exists", pth: "/x" } }],
+  ["path not a string", { a: { type: "file_exists", path: 42 } }],
+  ["action not a string", { a: { type: "file_exists", path: "/x", action: ["sh"] } }],
+  ["description not a string", { a: { type: "file_exists", path: "/x", description: null } }],
+  ["check not an object", { a: "file_exists /x" }],
+  ["check is null", { a: null }],
+  ["empty name", { "": { type: "file_exists", path: "/x" } }],
+  ["no checks", {}],
+  ["top-level array", [{ type: "file_exists", path: "/x" }]],
+  ["top-level string", "checks"],
+  ["top-level null", null],
+  ["one good check and one bad", { a: { type: "file_exists", path: "/x" }, b: { type: "file_contains", path: "/x" } }],
+];
+
+for (const name of readdirSync(join(root, "examples/checks"))) {
+  const text = readFileSync(join(root, "examples/checks", name), "utf8");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    continue; // malformed JSON is outside what a schema judges
+  }
+  samples.push([`examples/checks/${name}`, doc]);
+}
+
+describe("schema/checks.schema.json and the validator", () => {
+  for (const [what, doc] of samples) {
+    it(`agree on ${what}`, () => {
+      const byValidator = parseCheckFile(JSON.stringify(doc), "sample.json");
+      const bySchema = valid(schema, doc);
+      assert.equal(bySchema, byValidator.ok, `schema says ${bySchema ? "valid" : "invalid"}, validator says ${JSON.stringify(byValidator)}`);
+    });
+  }
+
+  it("sees shipped examples the way their names say", () => {
+    const verdicts = samples.filter(([w]) => w.startsWith("examples/")).map(([w, d]) => [w, valid(schema, d)]);
+    assert.ok(verdicts.length >= 3);
+    for (const [w, ok] of verdicts) assert.equal(ok, !String(w).includes("invalid-"), String(w));
+  });
+
+  it("lists exactly the validator's fields and types", () => {
+    const check = ((schema as Record<string, unknown>).$defs as Record<string, { properties: Record<string, { enum?: string[] }> }>).check!;
+    assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS]);
+    assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
+  });
+
+  it("uses the validator's duration pattern", () => {
+    assert.ok(JSON.stringify(schema).includes(JSON.stringify(DURATION_PATTERN)), "the timeout pattern in the schema differs from DURATION_PATTERN in src/checks/duration.ts");
+  });
+});
