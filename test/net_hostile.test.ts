@@ -61,6 +61,17 @@ describe("oversize frames", () => {
     assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("again"), 2000)), "again", "the sender re-dials and is served");
   });
 
+  it("are not sent as replies: a handler's reply over the responder's limit becomes a too_large error", async () => {
+    const a = await net.transport();
+    const b = await net.transport({ maxFrameBytes: MiB });
+    b.onRequest(Channel.Gossip, (body) => (text(body) === "big" ? new Uint8Array(2 * MiB) : body));
+    const err = await a.request(b.address, Channel.Gossip, bytes("big"), 5000).catch((e: unknown) => e);
+    assert.ok(err instanceof TransportError && err.code === "too_large", String(err));
+    assert.match(err.message, new RegExp(`reply of \\d+ bytes exceeds this node's maximum frame size of ${MiB} bytes`));
+    assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("small"), 2000)), "small", "the connection is still fine");
+    assert.equal(a.counters().connectionsOpened, 1);
+  });
+
   it("declared by a raw socket (1 GiB) get an error frame and a close, without the receiver allocating it", async () => {
     const b = await net.transport();
     b.onRequest(Channel.Gossip, echo);

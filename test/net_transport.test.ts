@@ -192,7 +192,7 @@ describe("NodeTransport listen", () => {
     const a = await net.transport();
     const err = await NodeTransport.listen({ bindHost: "127.0.0.1", port: a.port }).catch((e: unknown) => e);
     assert.ok(err instanceof ListenError && err.code === "in_use");
-    assert.equal(err.message, `address ${a.address} is already in use (TCP; another gossipcheckd?): pick another -bind port`);
+    assert.equal(err.message, `address ${a.address} is already in use (another gossipcheckd?): pick another -bind port`);
   });
 
   it("says when the address is not one of this host's", async () => {

@@ -66,7 +66,7 @@ export class FrameConnection {
 
   /** Writes one encoded frame payload (from encodeFrame) with its length prefix. */
   write(payload: Buffer): void {
-    if (this.closed || this.refusing) return;
+    if (this.closed || this.refusing || this.socket.destroyed) return;
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
     this.socket.cork();

@@ -75,16 +75,16 @@ export class InboundServer {
     ctx.counters.requestsIn++;
     const requestId = frame.requestId;
     const handler = handlers.get(frame.channel as Channel);
-    let reply: Uint8Array;
+    let payload: Buffer;
     try {
       if (!handler) throw new Error(`no handler for channel ${frame.channel} on this node`);
-      reply = await handler(frame.body, frame.from || conn.peer);
+      const reply = await handler(frame.body, frame.from || conn.peer);
+      payload = encodeFrame(ctx, { requestId, isReply: true, body: reply });
     } catch (err) {
       conn.send({ requestId, isReply: true, error: err instanceof Error ? err.message : String(err) });
       return;
     }
     if (conn.closed) return;
-    const payload = encodeFrame(ctx, { requestId, isReply: true, body: reply });
     if (payload.length > ctx.maxFrameBytes) {
       ctx.counters.oversizeFrames++;
       const error = `reply of ${payload.length} bytes exceeds this node's maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size)`;

@@ -81,7 +81,7 @@ function listenError(err: unknown, host: string, port: number, proto: "TCP" | "U
   const addr = joinHostPort(host, port);
   switch (code) {
     case "EADDRINUSE":
-      return new ListenError("in_use", addr, `address ${addr} is already in use (${proto}; another gossipcheckd?): pick another -bind port`);
+      return new ListenError("in_use", addr, `address ${addr} is already in use (another gossipcheckd?): pick another -bind port`);
     case "EADDRNOTAVAIL":
       return new ListenError("not_available", addr, `cannot bind ${addr}: address not available on this host (use one of its own addresses, or 0.0.0.0)`);
     case "EACCES":

@@ -151,12 +151,22 @@ export class OutboundPool {
         const prev = this.backoff.get(to);
         const delayMs = prev ? Math.min(prev.delayMs * 2, BACKOFF_MAX_MS) : BACKOFF_MIN_MS;
         this.backoff.set(to, { untilMs: clock.now() + delayMs, delayMs, reason });
+        this.pruneBackoff();
         this.failAll(peer, () => new TransportError("unreachable", `cannot connect to ${to}: ${reason}`));
       } else {
         this.failAll(peer, () => new TransportError("unreachable", `connection to ${to} broke: ${reason}`));
       }
     };
     return peer;
+  }
+
+  // Addresses of long-gone members would otherwise stay here forever. An
+  // entry whose backoff ran out more than the longest backoff ago no longer
+  // affects anything (its next failure would double from at most 2 s anyway).
+  private pruneBackoff(): void {
+    if (this.backoff.size < 256) return;
+    const stale = this.opts.clock.now() - BACKOFF_MAX_MS;
+    for (const [addr, b] of this.backoff) if (b.untilMs < stale) this.backoff.delete(addr);
   }
 
   private onReply(to: Address, peer: PeerConnection, frame: pb.Frame): void {
