@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { NetCounters } from "./counters.js";
 import { FrameDecoder, LENGTH_PREFIX_BYTES, lengthPrefix } from "./framing.js";
-import type { PayloadGuard } from "./guard.js";
+import type { PayloadGuard, UnwrapFailure } from "./guard.js";
 import type { RateLimitedLog } from "./logger.js";
 
 /**
@@ -112,37 +112,63 @@ export class FrameConnection {
     }
   }
 
-  /** Opens, decodes and checks one frame; false when the connection was ended for it. */
+  /** Handles one frame payload; false when the connection was ended for it. */
   private accept(payload: Buffer): boolean {
     const c = this.ctx.counters;
     c.framesIn++;
     c.frameBytesIn += LENGTH_PREFIX_BYTES + payload.length;
-    const opened = this.ctx.guard.unwrap(payload);
-    if (!opened.ok) {
-      if (opened.failure === "decrypt") c.decryptFailures++;
-      else if (opened.failure === "label") c.labelMismatches++;
-      else c.undecodable++;
-      this.ctx.log.warn(`frame-${opened.failure}`, { peer: this.peer }, `dropped a frame from ${this.peer}: it ${opened.reason}; closing the connection`);
-      this.close(`frame ${opened.reason}`);
-      return false;
+    const read = readFrame(this.ctx.guard, payload);
+    if (read.ok) {
+      this.onFrame(read.frame);
+      return !this.closed && !this.refusing;
     }
-    let frame: pb.Frame;
-    try {
-      frame = pb.Frame.decode(opened.payload);
-    } catch (err) {
-      c.undecodable++;
-      this.ctx.log.warn("frame-undecodable", { peer: this.peer, error: (err as Error).message }, `dropped an undecodable frame from ${this.peer}; closing the connection`);
-      this.close(`undecodable frame: ${(err as Error).message}`);
-      return false;
+    const fields = { peer: this.peer, reason: read.reason };
+    switch (read.failure) {
+      case "decrypt":
+        c.decryptFailures++;
+        break;
+      case "label":
+        c.labelMismatches++;
+        break;
+      case "undecodable":
+        c.undecodable++;
+        break;
+      case "version":
+        // The peer can read an error frame, so it learns why.
+        c.badVersion++;
+        this.ctx.log.warn("frame-version", fields, `refused a frame from ${this.peer}: ${read.reason}`);
+        this.refuse(read.reason);
+        return false;
     }
-    if (frame.version !== PROTOCOL_VERSION) {
-      c.badVersion++;
-      const error = `protocol version mismatch: got a frame of version ${frame.version}, this node speaks version ${PROTOCOL_VERSION} (upgrade the older gossipcheckd)`;
-      this.ctx.log.warn("frame-version", { peer: this.peer, version: frame.version }, `refused a frame from ${this.peer}: ${error}`);
-      this.refuse(error);
-      return false;
-    }
-    this.onFrame(frame);
-    return !this.closed && !this.refusing;
+    this.ctx.log.warn(`frame-${read.failure}`, fields, `dropped a frame from ${this.peer}: it ${read.reason}; closing the connection`);
+    this.close(`frame ${read.reason}`);
+    return false;
   }
+}
+
+export type FrameRead =
+  | { ok: true; frame: pb.Frame }
+  | { ok: false; failure: UnwrapFailure | "version"; reason: string };
+
+/**
+ * Opens and decodes one frame payload (the bytes after the length prefix).
+ * Never throws: whatever the network sent comes back as a frame or a reason.
+ */
+export function readFrame(guard: PayloadGuard, payload: Buffer): FrameRead {
+  const opened = guard.unwrap(payload);
+  if (!opened.ok) return opened;
+  let frame: pb.Frame;
+  try {
+    frame = pb.Frame.decode(opened.payload);
+  } catch (err) {
+    return { ok: false, failure: "undecodable", reason: `does not decode (${(err as Error).message})` };
+  }
+  if (frame.version !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      failure: "version",
+      reason: `protocol version mismatch: got a frame of version ${frame.version}, this node speaks version ${PROTOCOL_VERSION} (upgrade the older gossipcheckd)`,
+    };
+  }
+  return { ok: true, frame };
 }
