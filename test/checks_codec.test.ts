@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { decodeCheckBatch, encodeCheckBatch, fromWireReport, toWireReport, type CheckBatch } from "../src/checks/codec.js";
+import type { CheckResult } from "../src/checks/index.js";
+import { pb } from "../src/proto/index.js";
+
+const batch: CheckBatch = {
+  checks: [
+    { name: "resolv_has_8888", type: "file_contains", path: "/etc/resolv.conf", check: "8.8.8.8", action: "echo 8.8.8.8 >> /etc/resolv.conf", timeoutMs: 1500 },
+    { name: "nginx", type: "process_running", check: "nginx: master", description: "web" },
+    { name: "pid", type: "file_exists", path: "/var/run/syslog.pid" },
+  ],
+  dryRun: true,
+  targetNodes: ["a", "b"],
+  targetTags: { role: "web" },
+};
+
+describe("check batch and report codec", () => {
+  it("round-trips a batch", () => {
+    assert.deepEqual(decodeCheckBatch(encodeCheckBatch(batch)), { ok: true, batch });
+  });
+
+  it("round-trips results, null exit codes and skipped actions included", () => {
+    const results: CheckResult[] = [
+      { name: "a", type: "file_exists", status: "pass", message: "m1", durationMs: 1.5 },
+      { name: "b", type: "file_exists", status: "fixed", message: "m2", durationMs: 20, description: "d", action: { command: "touch x", exitCode: 0, signal: null, timedOut: false, output: "ok\n", outputTruncated: false, durationMs: 9 } },
+      { name: "c", type: "process_running", status: "fail", message: "m3", durationMs: 60_000, action: { command: "sleep 99", exitCode: null, signal: "SIGKILL", timedOut: true, output: "", outputTruncated: true, durationMs: 60_000 } },
+      { name: "d", type: "file_contains", status: "fail", message: "m4", durationMs: 0.1, action: { command: "x", exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, skipped: "action skipped: dry run" } },
+      { name: "e", type: "file_exists", status: "error", message: "m5", durationMs: 2 },
+    ];
+    const bytes = pb.CheckReport.encode(toWireReport(results)).finish();
+    assert.deepEqual(fromWireReport(pb.CheckReport.decode(bytes)), results);
+  });
+
+  it("validates the checks of a batch from the network like a check file", () => {
+    const bad = encodeCheckBatch({ ...batch, checks: [{ name: "c", type: "file_contains", path: "/x" } as never, { name: "c", type: "file_exists", path: "/y" }] });
+    assert.deepEqual(decodeCheckBatch(bad), {
+      ok: false,
+      errors: ['check batch: check "c": field "check" is missing: file_contains needs the text to search for', 'check batch: check "c" appears twice: check names must be unique'],
+    });
+    const badType = pb.CheckBatch.encode({ checks: [{ name: "x", type: "rm_rf", path: "/" }] }).finish();
+    assert.match((decodeCheckBatch(badType) as { errors: string[] }).errors[0]!, /^check batch: check "x": field "type": unknown type "rm_rf"/);
+    const badTimeout = pb.CheckBatch.encode({ checks: [{ name: "x", type: "file_exists", path: "/", timeoutMs: -5 }] }).finish();
+    assert.match((decodeCheckBatch(badTimeout) as { errors: string[] }).errors[0]!, /field "timeout"/);
+    assert.deepEqual(decodeCheckBatch(pb.CheckBatch.encode({}).finish()), { ok: false, errors: ["check batch: no checks"] });
+  });
+
+  it("never throws on garbage", () => {
+    let x = 7;
+    for (let n = 0; n < 2000; n++) {
+      const bytes = new Uint8Array(n % 64).map(() => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+      const r = decodeCheckBatch(bytes);
+      assert.equal(typeof r.ok, "boolean");
+    }
+    assert.equal(decodeCheckBatch(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f])).ok, false);
+  });
+
+  it("turns a status it does not know into an error result", () => {
+    const [r] = fromWireReport({ results: [{ name: "a", type: "file_exists", status: 42 as pb.CheckStatus, message: "from the future" }] });
+    assert.equal(r!.status, "error");
+    assert.equal(r!.message, "unknown status 42 from the node: from the future");
+  });
+});
