@@ -1,0 +1,89 @@
+import protobuf from "protobufjs/minimal.js";
+import { pb, PROTOCOL_VERSION } from "../proto/index.js";
+
+/**
+ * Wire encoding of the membership layer: UDP packets (SwimPacket) and TCP
+ * push-pull (PushPull), through the generated protobuf code. Decoding is a
+ * boundary: it never throws, it returns an error value the caller counts.
+ */
+
+export type Decoded<T> =
+  | { ok: true; value: T }
+  | { ok: false; error: "bad_version" | "undecodable"; detail: string };
+
+/** The probe message a packet carries, if any (gossip packets carry none). */
+export type Primary =
+  | { ping: pb.Ping.$Properties }
+  | { pingReq: pb.PingReq.$Properties }
+  | { ack: pb.Ack.$Properties }
+  | { nack: pb.Nack.$Properties }
+  | Record<string, never>;
+
+/** Field 10 (`repeated Update updates`), wire type 2 (length-delimited). */
+const UPDATES_TAG = (10 << 3) | 2;
+
+export function encodeUpdate(update: pb.Update.$Properties): Uint8Array {
+  return pb.Update.encode(update).finish();
+}
+
+/** Bytes an encoded update of byteLength adds to a packet: tag, length varint, body. */
+export function updateCost(byteLength: number): number {
+  return 1 + varintSize(byteLength) + byteLength;
+}
+
+/**
+ * Starts a packet: version, primary message and member count. Its `len` is
+ * the header's size so far; appendUpdates adds pre-encoded updates without
+ * re-encoding them (a repeated message field is just its entries one after
+ * another, each tagged and length-prefixed).
+ */
+export function packetWriter(primary: Primary, memberCount: number): protobuf.Writer {
+  return pb.SwimPacket.encode({ version: PROTOCOL_VERSION, memberCount, ...primary });
+}
+
+export function appendUpdates(w: protobuf.Writer, updates: readonly Uint8Array[]): void {
+  for (const u of updates) w.uint32(UPDATES_TAG).bytes(u);
+}
+
+export function decodePacket(data: Uint8Array): Decoded<pb.SwimPacket> {
+  return decodeVersioned(data, (d) => pb.SwimPacket.decode(d));
+}
+
+export function encodePushPull(p: pb.PushPull.$Properties): Uint8Array {
+  return pb.PushPull.encode({ ...p, version: PROTOCOL_VERSION }).finish();
+}
+
+export function decodePushPull(data: Uint8Array): Decoded<pb.PushPull> {
+  return decodeVersioned(data, (d) => pb.PushPull.decode(d));
+}
+
+/** Runs a generated decoder, catching what it throws, then checks the version. */
+function decodeVersioned<T extends { version: number }>(data: Uint8Array, decode: (d: Uint8Array) => T): Decoded<T> {
+  let value: T;
+  try {
+    value = decode(data);
+  } catch (e) {
+    return { ok: false, error: "undecodable", detail: String((e as Error)?.message ?? e) };
+  }
+  if (value.version !== PROTOCOL_VERSION) {
+    return { ok: false, error: "bad_version", detail: `protocol version ${value.version}, this node speaks ${PROTOCOL_VERSION}` };
+  }
+  return { ok: true, value };
+}
+
+/** A copy of decoded tags as a plain object (decoded maps must not be mutated or kept). */
+export function copyTags(tags: { [k: string]: string } | null | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!tags) return out;
+  for (const [k, v] of Object.entries(tags)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}

@@ -1,0 +1,123 @@
+import { shuffle, type Random } from "../net/random.js";
+import type { Address } from "../net/transport.js";
+import type { Member, MemberStatus } from "./types.js";
+
+/** What this node holds about one member (itself included). */
+export interface MemberRecord {
+  name: string;
+  address: Address;
+  incarnation: number;
+  status: MemberStatus;
+  tags: Record<string, string>;
+  /** Clock ms of the last status change, as seen here. */
+  statusSinceMs: number;
+}
+
+/**
+ * The member list: lookup by name, counts per status, random picks, and the
+ * probe order. The order is memberlist's: one array walked round-robin,
+ * reshuffled when a round ends, new members inserted at a random position
+ * so a batch of joiners is not probed in the order it arrived. No protocol
+ * rules here: state.ts decides what changes.
+ */
+export class MemberTable {
+  private readonly byName = new Map<string, MemberRecord>();
+  private readonly order: MemberRecord[] = [];
+  private probeIndex = 0;
+  private readonly count: Record<MemberStatus, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+
+  constructor(private readonly random: Random) {}
+
+  get(name: string): MemberRecord | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Records held, whatever their status (reaped members are gone). */
+  get size(): number {
+    return this.order.length;
+  }
+
+  /** Members believed running: alive plus suspect, this node included. */
+  get running(): number {
+    return this.count.alive + this.count.suspect;
+  }
+
+  counts(): Readonly<Record<MemberStatus, number>> {
+    return { ...this.count };
+  }
+
+  all(): readonly MemberRecord[] {
+    return this.order;
+  }
+
+  add(rec: MemberRecord): void {
+    if (this.byName.has(rec.name)) throw new Error(`member table: ${rec.name} is already listed (bug)`);
+    this.byName.set(rec.name, rec);
+    this.count[rec.status]++;
+    const n = this.order.length;
+    this.order.push(rec);
+    const j = this.random.int(n + 1);
+    [this.order[j], this.order[n]] = [this.order[n]!, this.order[j]!];
+  }
+
+  remove(name: string): void {
+    const rec = this.byName.get(name);
+    if (!rec) return;
+    this.byName.delete(name);
+    this.count[rec.status]--;
+    // O(N), but only on a reap. Swap-remove may let the moved member skip
+    // this probe round: harmless.
+    const i = this.order.indexOf(rec);
+    const last = this.order.pop()!;
+    if (last !== rec) this.order[i] = last;
+  }
+
+  /** Changes rec's status, stamping the time only when it really changes. */
+  setStatus(rec: MemberRecord, status: MemberStatus, nowMs: number): void {
+    if (rec.status === status) return;
+    this.count[rec.status]--;
+    this.count[status]++;
+    rec.status = status;
+    rec.statusSinceMs = nowMs;
+  }
+
+  /** The next member to probe that `accept`s, in round-robin order. */
+  nextProbe(accept: (m: MemberRecord) => boolean): MemberRecord | undefined {
+    for (let checked = 0; checked < this.order.length; checked++) {
+      if (this.probeIndex >= this.order.length) {
+        shuffle(this.order, this.random);
+        this.probeIndex = 0;
+      }
+      const rec = this.order[this.probeIndex++]!;
+      if (accept(rec)) return rec;
+    }
+    return undefined;
+  }
+
+  /**
+   * Up to k distinct random members that `accept`s. Like memberlist's
+   * kRandomNodes it samples random positions (at most 3 x N tries) instead
+   * of filtering the whole list, so picking 3 of 1000 stays cheap.
+   */
+  randomMembers(k: number, accept: (m: MemberRecord) => boolean): MemberRecord[] {
+    const out: MemberRecord[] = [];
+    const n = this.order.length;
+    for (let tries = 0; tries < 3 * n && out.length < k; tries++) {
+      const rec = this.order[this.random.int(n)]!;
+      if (accept(rec) && !out.includes(rec)) out.push(rec);
+    }
+    return out;
+  }
+}
+
+/** A snapshot for the layers above (they must not hold our records). */
+export function toMember(rec: MemberRecord): Member {
+  return {
+    name: rec.name,
+    address: rec.address,
+    status: rec.status,
+    incarnation: rec.incarnation,
+    tags: { ...rec.tags },
+    statusSinceMs: rec.statusSinceMs,
+  };
+}

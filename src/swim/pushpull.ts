@@ -1,0 +1,166 @@
+import type { Clock } from "../net/clock.js";
+import type { Logger, RateLimitedLog } from "../net/logger.js";
+import type { Random } from "../net/random.js";
+import { Channel, type Address, type Transport } from "../net/transport.js";
+import type { pb } from "../proto/index.js";
+import { decodePushPull, encodePushPull } from "./codec.js";
+import type { SwimConfig } from "./config.js";
+import type { SwimCounters } from "./counters.js";
+import type { MemberTable } from "./members.js";
+import { pushPullScale } from "./scale.js";
+import type { Scheduler } from "./scheduler.js";
+import type { MemberStates } from "./state.js";
+import type { PushPullDelegate } from "./types.js";
+
+/**
+ * Full state exchange over TCP (memberlist's pushPull): both sides send
+ * every member record they hold and merge the other's. It runs
+ * - on join, with the seeds (the reply carries the whole cluster as the seed
+ *   knows it);
+ * - periodically with one random running member (anti-entropy), every
+ *   pushPullIntervalMs scaled up with N;
+ * - as a catch-up pull when a packet arrives from a member that counts more
+ *   running members than we hold records: we missed someone (a join storm,
+ *   lost packets), and waiting for the periodic exchange is what leaves
+ *   memberlist's stragglers a minute behind;
+ * - from the reconnect loop (join.ts), to heal partitions.
+ * The layer above rides along with the delegate's user state, both ways.
+ */
+
+/** The remote refused our join: our name is taken there. */
+export class JoinRefusedError extends Error {
+  constructor(readonly seed: Address, reason: string) {
+    super(`join refused by ${seed}: ${reason}`);
+    this.name = "JoinRefusedError";
+  }
+}
+
+export interface PushPullDeps {
+  name: string;
+  address: Address;
+  transport: Transport;
+  clock: Clock;
+  random: Random;
+  config: SwimConfig;
+  table: MemberTable;
+  state: MemberStates;
+  counters: SwimCounters;
+  scheduler: Scheduler;
+  log: Logger;
+  rlog: RateLimitedLog;
+  delegate?: PushPullDelegate;
+}
+
+export class PushPull {
+  private lastCatchUpMs = -Infinity;
+  private catchUpInFlight = false;
+
+  constructor(private readonly d: PushPullDeps) {}
+
+  start(): void {
+    const first = this.d.random.int(this.d.config.pushPullIntervalMs);
+    this.d.scheduler.after(first, () => this.periodic());
+  }
+
+  /**
+   * One exchange with the node at `to`. Resolves once its state is merged;
+   * rejects with a TransportError, a JoinRefusedError, or an Error naming a
+   * reply that could not be read.
+   */
+  async exchange(to: Address, join: boolean): Promise<void> {
+    const { d } = this;
+    d.counters.pushPulls++;
+    try {
+      const body = encodePushPull({
+        join,
+        from: d.name,
+        members: d.state.localState(),
+        userState: d.delegate?.localState(join) ?? new Uint8Array(0),
+      });
+      const reply = await d.transport.request(to, Channel.Swim, body, d.config.tcpTimeoutMs);
+      if (d.scheduler.isStopped) return;
+      const r = decodePushPull(reply);
+      if (!r.ok) {
+        if (r.error === "bad_version") d.counters.droppedBadVersion++;
+        else d.counters.droppedUndecodable++;
+        throw new Error(`push-pull reply from ${to} is unreadable (${r.detail})`);
+      }
+      if (r.value.error) throw new JoinRefusedError(to, r.value.error);
+      d.state.mergeRemote(r.value.members, false);
+      if (d.delegate && r.value.userState.length) d.delegate.mergeRemoteState(r.value.userState, join, to);
+    } catch (err) {
+      d.counters.pushPullsFailed++;
+      throw err;
+    }
+  }
+
+  /** The Channel.Swim request handler: merge theirs, reply with ours. */
+  handleRequest(body: Uint8Array, from: Address): Uint8Array {
+    const { d } = this;
+    const r = decodePushPull(body);
+    if (!r.ok) {
+      if (r.error === "bad_version") d.counters.droppedBadVersion++;
+      else d.counters.droppedUndecodable++;
+      d.rlog.warn("pushpull-undecodable", { from, detail: r.detail }, "dropped an unreadable push-pull request");
+      throw new Error(`push-pull request unreadable: ${r.detail}`);
+    }
+    const req = r.value;
+    d.counters.pushPullsServed++;
+    if (req.join) {
+      const refusal = this.nameTaken(req, from);
+      if (refusal) {
+        d.counters.joinsRefused++;
+        d.log.warn({ from, name: req.from }, refusal);
+        return encodePushPull({ from: d.name, error: refusal });
+      }
+    }
+    // Merge before replying, so a member that refutes (it learned it was
+    // suspected or dead) sends its new incarnation back in this reply.
+    d.state.mergeRemote(req.members, true);
+    if (d.delegate && req.userState.length) d.delegate.mergeRemoteState(req.userState, req.join, from);
+    return encodePushPull({
+      join: req.join,
+      from: d.name,
+      members: d.state.localState(),
+      userState: d.delegate?.localState(req.join) ?? new Uint8Array(0),
+    });
+  }
+
+  /**
+   * Called for every packet: the sender counts memberCount running members.
+   * Holding fewer records than that, we are missing someone: pull.
+   */
+  noteMemberCount(from: Address, memberCount: number): void {
+    const { d } = this;
+    if (memberCount <= d.table.size || this.catchUpInFlight || d.state.isLeaving) return;
+    const now = d.clock.now();
+    if (now - this.lastCatchUpMs < d.config.catchUpIntervalMs) return;
+    this.lastCatchUpMs = now;
+    this.catchUpInFlight = true;
+    d.counters.catchUpPulls++;
+    this.exchange(from, false)
+      .catch((err: unknown) => d.rlog.warn("catchup", { peer: from, err: String(err) }, "catch-up push-pull failed"))
+      .finally(() => {
+        this.catchUpInFlight = false;
+      });
+  }
+
+  private periodic(): void {
+    const { d } = this;
+    d.scheduler.after(pushPullScale(d.config.pushPullIntervalMs, d.state.clusterSize()), () => this.periodic());
+    const [peer] = d.table.randomMembers(1, (m) => m.name !== d.name && m.status === "alive");
+    if (!peer) return;
+    this.exchange(peer.address, false).catch((err: unknown) =>
+      d.rlog.warn("pushpull", { peer: peer.address, err: String(err) }, "periodic push-pull failed"));
+  }
+
+  /** Why a joiner may not have its name here, or null. */
+  private nameTaken(req: pb.PushPull, from: Address): string | null {
+    const claimed = req.members.find((m) => m.name === req.from)?.address || from;
+    const holder = req.from ? this.d.table.get(req.from) : undefined;
+    if (!req.from) return "the join request names no node: every node needs a -name";
+    if (!holder || holder.address === claimed) return null;
+    if (holder.status !== "alive" && holder.status !== "suspect") return null;
+    return `node name "${req.from}" is already taken by a running member at ${holder.address}; start this node (${claimed}) with a unique -name`;
+  }
+}
