@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
@@ -114,6 +114,17 @@ describe("process snapshot and process_running on real processes", { skip: hasPr
       if (!init) return t.skip("PID 1 is not visible in this PID namespace");
       assert.equal(init.exeFromArgv0, true);
     }
+  });
+});
+
+describe("process snapshot without /proc", () => {
+  it("falls back to ps-list and still finds this process with its executable and command line", async (t) => {
+    if (spawnSync("ps", ["-p", String(process.pid)]).status !== 0) return t.skip("no ps binary for ps-list to use on this host");
+    const snap = await takeProcessSnapshot(join(tmpdir(), `gossipcheck-no-proc-${randomBytes(4).toString("hex")}`));
+    assert.equal(snap.source, "ps-list");
+    const self = snap.processes.find((p) => p.pid === process.pid);
+    assert.ok(self, "this process is missing from the ps-list snapshot");
+    assert.ok(self.cmdline.includes(process.argv[1]!), `${self.cmdline} does not hold ${process.argv[1]}`);
   });
 });
 

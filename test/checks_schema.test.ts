@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { CHECK_FIELDS, CHECK_TYPES, DURATION_PATTERN, parseCheckFile } from "../src/checks/index.js";
 
@@ -164,6 +165,38 @@ describe("schema/checks.schema.json and the validator", () => {
     const verdicts = samples.filter(([w]) => w.startsWith("examples/")).map(([w, d]) => [w, valid(schema, d)]);
     assert.ok(verdicts.length >= 3);
     for (const [w, ok] of verdicts) assert.equal(ok, !String(w).includes("invalid-"), String(w));
+  });
+
+  it("agree on random check documents built from the values the rules turn on", () => {
+    // Each field is usually absent or valid, sometimes the edge a rule turns on.
+    const pick = (...vs: unknown[]) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: fc.constantFrom(vs[0]), weight: 6 }, { arbitrary: fc.constantFrom(...vs), weight: 1 });
+    const check = fc
+      .record({
+        type: fc.oneof({ arbitrary: fc.constantFrom("file_exists", "file_contains", "process_running"), weight: 8 }, { arbitrary: fc.constantFrom(undefined, "file_exist", 1), weight: 1 }),
+        path: pick("/etc/hostname", "", 7, null),
+        check: pick("x", "", ["x"]),
+        action: pick("true", "", {}),
+        timeout: pick("30s", "45", 2.5, "1m30s", "0s", "30 s", 0, -1, true),
+        description: pick("d", "", false),
+        pth: fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.constant("/x"), weight: 1 }),
+      })
+      .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
+    const doc = fc.dictionary(
+      fc.oneof({ arbitrary: fc.constantFrom("a", "b", "c"), weight: 19 }, { arbitrary: fc.constant(""), weight: 1 }),
+      fc.oneof({ arbitrary: check, weight: 19 }, { arbitrary: fc.constantFrom<unknown>("x", null, []), weight: 1 }),
+      { minKeys: 0, maxKeys: 2 },
+    );
+    let validSeen = 0;
+    fc.assert(
+      fc.property(doc, (d) => {
+        const byValidator = parseCheckFile(JSON.stringify(d), "sample.json").ok;
+        assert.equal(valid(schema, d), byValidator, `disagree on ${JSON.stringify(d)}`);
+        if (byValidator) validSeen++;
+      }),
+      { numRuns: 3000 },
+    );
+    // Both verdicts must be well represented, or the agreement proves little.
+    assert.ok(validSeen > 300 && validSeen < 2700, `only ${validSeen} of 3000 random documents were valid`);
   });
 
   it("lists exactly the validator's fields and types", () => {
