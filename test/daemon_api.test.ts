@@ -160,7 +160,10 @@ describe("control API refuses bad requests with a JSON error and stays up", () =
     assert.match(await error(post("/v1/check", JSON.stringify({ ...base, tags: { a: 1 } })), 400), /"tags": "a" must map a key/);
     assert.match(await error(post("/v1/check", JSON.stringify({ ...base, ttlMs: -5 })), 400), /"ttlMs" must be a number of milliseconds/);
     assert.match(await error(post("/v1/check", JSON.stringify({ ...base, timeoutMs: 1e12 })), 400), /"timeoutMs"/);
-    assert.match(await error(post("/v1/check", JSON.stringify({ ...base, signed: { id: "zz" } })), 400), /"signed\.id" must be 32 lowercase hex/);
+    assert.match(await error(post("/v1/check", JSON.stringify({ ...base, signed: {} })), 400), /with "signed", leave out "checks": a signed batch carries them inside signed\.payload/);
+    assert.match(await error(post("/v1/check", JSON.stringify({ signed: { id: "zz" } })), 400), /"signed\.id" must be 32 lowercase hex/);
+    const signed = { id: "ab".repeat(16), origin: "fake", originAddress: "127.0.0.1:3505", createdMs: 1, ttlMs: 60_000, signature: Buffer.alloc(64).toString("base64"), signerKey: Buffer.alloc(32).toString("base64") };
+    assert.match(await error(post("/v1/check", JSON.stringify({ signed: { ...signed, payload: "////" } })), 400), /"signed\.payload": check batch: undecodable payload/);
     assert.equal(s.backend.batchCalls.length, 0, "no invalid body reached the backend");
   });
 

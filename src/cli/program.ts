@@ -5,7 +5,7 @@
  * client) only when it runs, so gcheck starts fast.
  */
 import { Command, Option } from "commander";
-import { parseHostPort } from "../daemon/address.js";
+import { formatHostPort, parseHostPort } from "../daemon/address.js";
 import { DEFAULT_CLI_BIND } from "../daemon/flags.js";
 import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "../daemon/goflags.js";
 import { VERSION } from "../daemon/version.js";
@@ -50,13 +50,19 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .option("--tag <key=value>", "only nodes with this tag run the batch (repeatable, all must match)", collect)
     .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
     .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
+    .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
     .action(run(async () => (await import("./commands/check.js")).check));
   program
     .command("members")
     .description("list the cluster's members as the daemon sees them")
     .option("--status <status>", "only members with this status: alive, suspect, dead or left")
     .action(run(async () => (await import("./commands/members.js")).members));
-  program.command("keygen").description("print a new random 32-byte key (base64): a cluster key or a control API token").action(run(async () => (await import("./commands/keygen.js")).keygen));
+  program
+    .command("keygen")
+    .description("print a new random 32-byte key (base64): a cluster key or a control API token")
+    .option("--signing", "make an Ed25519 operator key pair for signed batches instead")
+    .option("--out <prefix>", "with -signing: write PREFIX.key and PREFIX.pub")
+    .action(run(async () => (await import("./commands/keygen.js")).keygen));
   return program;
 }
 
@@ -69,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     const server = parseHostPort(g.server, { defaultPort: 5924 });
     if (!server.ok) throw new CliError(`-server "${g.server}": ${server.error}; expected host:port, e.g. 127.0.0.1:5924`);
     const ctx: CliContext = {
-      server: `${server.value.host.includes(":") ? `[${server.value.host}]` : server.value.host}:${server.value.port}`,
+      server: formatHostPort(server.value),
       output: g.output as OutputFormat,
       env: process.env,
       stdout: process.stdout,

@@ -1,18 +1,15 @@
 import { isIP } from "node:net";
+import { type HostPort, isWildcardHost, joinHostPort } from "../net/address.js";
 
 /**
  * host:port addresses as operators write them on the command line
  * (`127.0.0.1:2000`, `:3505`, `node7.example.org:2000`, `[::1]:2000`).
  * Parsing returns an error string (naming nothing: the caller adds the flag
  * and value) instead of throwing, because bad input here is the user's, not a
- * bug.
+ * bug. HostPort and the "host:port" form are src/net's (one definition);
+ * port 0 means "any free port" where binding allows it.
  */
-export interface HostPort {
-  /** IPv4, IPv6 (without brackets) or a DNS name; "" only before defaults are applied. */
-  host: string;
-  /** 0..65535; 0 means "any free port" where binding allows it. */
-  port: number;
-}
+export type { HostPort };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -69,7 +66,7 @@ export function parseHostPort(text: string, rules: HostPortRules = {}): Parsed<H
 
 /** "host:port", with IPv6 hosts in brackets: the form Transport addresses use. */
 export function formatHostPort(a: HostPort): string {
-  return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return joinHostPort(a.host, a.port);
 }
 
 /** True for 127.0.0.0/8, ::1 and "localhost": addresses no other machine can reach. */
@@ -82,6 +79,4 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** True for 0.0.0.0 and ::, which mean "every interface" and cannot be dialled. */
-export function isUnspecifiedHost(host: string): boolean {
-  return host === "0.0.0.0" || host === "::" || host === "0:0:0:0:0:0:0:0";
-}
+export const isUnspecifiedHost = isWildcardHost;

@@ -3,8 +3,8 @@ import type { MemberStatus } from "../swim/types.js";
 
 /**
  * The JSON shapes of the control API (HTTP/1.1 on -cli-bind), shared by the
- * daemon and gcheck. Types only: importing them costs gcheck nothing at run
- * time. Times are ms; IDs are lowercase hex.
+ * daemon and gcheck. Types and one constant: importing them costs gcheck
+ * nothing. Times are ms; IDs are lowercase hex.
  *
  *   GET  /v1/info                      -> DaemonInfo
  *   POST /v1/local-check  {checks}     -> LocalCheckResponse
@@ -14,6 +14,8 @@ import type { MemberStatus } from "../swim/types.js";
  *   GET  /metrics                      -> Prometheus text 0.0.4
  * Errors: 4xx/5xx with ErrorBody.
  */
+
+export const MEMBER_STATUSES = ["alive", "suspect", "dead", "left"] as const satisfies readonly MemberStatus[];
 
 export interface ErrorBody {
   error: string;
@@ -55,22 +57,36 @@ export interface LocalCheckResponse {
   elapsedMs: number;
 }
 
-/** An operator signature over the batch (Ed25519; src/gossip/signing.ts defines the bytes). */
-export interface BatchSignatureBody {
-  /** 16-byte batch ID chosen by the signer, 32 hex characters. */
+/**
+ * An operator-signed batch: the envelope fields the signature covers
+ * (src/gossip/signing.ts), built and signed by gcheck -sign-key. The checks
+ * and targeting travel inside payload (an encoded pb.CheckBatch), so the
+ * daemon runs exactly the bytes that were signed.
+ */
+export interface SignedBatchBody {
+  /** 16-byte envelope ID, 32 lowercase hex characters. */
   id: string;
-  /** Creation time the signer used (ms since the epoch). */
-  createdMs: number;
-  /** Origin node name the signer used (from GET /v1/info). */
+  /** The origin daemon's node name and cluster address (from GET /v1/info). */
   origin: string;
-  /** base64 of the 64-byte signature. */
+  originAddress: string;
+  /** Creation time (ms since the epoch) and TTL (ms) the signer used. */
+  createdMs: number;
+  ttlMs: number;
+  /** base64 of the encoded pb.CheckBatch. */
+  payload: string;
+  /** base64 of the 64-byte Ed25519 signature. */
   signature: string;
   /** base64 of the signer's raw 32-byte public key. */
   signerKey: string;
 }
 
+/**
+ * Either an unsigned batch (checks and the optional fields) or a signed one
+ * ({signed, timeoutMs}): a signed batch carries its checks, targeting and
+ * TTL inside signed, and the other fields must then be absent.
+ */
 export interface BatchRequestBody {
-  checks: CheckFileObject;
+  checks?: CheckFileObject;
   /** Evaluate everywhere, run no action. Default false. */
   dryRun?: boolean;
   /** Only these node names run the batch (the others relay it). Default: all. */
@@ -81,7 +97,7 @@ export interface BatchRequestBody {
   ttlMs?: number;
   /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
   timeoutMs?: number;
-  signed?: BatchSignatureBody;
+  signed?: SignedBatchBody;
 }
 
 export interface NodeRef {

@@ -1,6 +1,7 @@
+import { decodeCheckBatch } from "../checks/codec.js";
 import { parseCheckObject } from "../checks/parse.js";
 import type { CheckSpec } from "../checks/types.js";
-import type { BatchRequest } from "./backend.js";
+import type { BatchRequest, SignedBatch } from "./backend.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every
@@ -71,7 +72,7 @@ export function validateLocalCheckBody(body: unknown): Validated<CheckSpec[]> {
 }
 
 const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
-const SIGNED_FIELDS = ["id", "createdMs", "origin", "signature", "signerKey"] as const;
+const SIGNED_FIELDS = ["id", "origin", "originAddress", "createdMs", "ttlMs", "payload", "signature", "signerKey"] as const;
 
 function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Validated<number> {
   if (v === undefined) return { ok: true, value: dflt };
@@ -81,32 +82,51 @@ function boundedMs(v: unknown, field: string, dflt: number, min: number, max: nu
   return { ok: true, value: v };
 }
 
-function base64Bytes(v: unknown, field: string, length: number): Validated<Uint8Array> {
+function base64Bytes(v: unknown, field: string, length?: number): Validated<Uint8Array> {
   if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return fail(`${LABEL}: field "signed.${field}" must be a base64 string`);
   const bytes = Buffer.from(v, "base64");
-  if (bytes.length !== length) return fail(`${LABEL}: field "signed.${field}" must decode to ${length} bytes, got ${bytes.length}`);
+  if (length !== undefined && bytes.length !== length) return fail(`${LABEL}: field "signed.${field}" must decode to ${length} bytes, got ${bytes.length}`);
   return { ok: true, value: new Uint8Array(bytes) };
 }
 
-function validateSigned(v: unknown): Validated<NonNullable<BatchRequest["signed"]>> {
+/** A signed batch: the envelope fields as signed, and the batch decoded (and validated) from its payload. */
+function validateSigned(v: unknown, timeoutMs: number): Validated<BatchRequest> {
   const obj = asObject(v, `${LABEL}: field "signed"`);
   if (!obj.ok) return obj;
   const s = obj.value;
   const unknown = onlyKnown(s, SIGNED_FIELDS, `${LABEL}: field "signed"`);
   if (unknown) return fail(unknown);
   if (typeof s.id !== "string" || !/^[0-9a-f]{32}$/.test(s.id)) return fail(`${LABEL}: field "signed.id" must be 32 lowercase hex characters (16 bytes)`);
+  for (const f of ["origin", "originAddress"] as const) {
+    const x = s[f];
+    if (typeof x !== "string" || x === "" || x.length > 300) return fail(`${LABEL}: field "signed.${f}" must be the origin daemon's ${f === "origin" ? "node name" : "cluster address"} (GET /v1/info)`);
+  }
   if (typeof s.createdMs !== "number" || !Number.isFinite(s.createdMs) || s.createdMs <= 0) {
     return fail(`${LABEL}: field "signed.createdMs" must be a positive number (ms since the epoch)`);
   }
-  if (typeof s.origin !== "string" || s.origin === "" || s.origin.length > 128) return fail(`${LABEL}: field "signed.origin" must be the origin node's name`);
+  const ttlMs = boundedMs(s.ttlMs, "signed.ttlMs", NaN, MIN_TTL_MS, MAX_TTL_MS);
+  if (!ttlMs.ok || Number.isNaN(ttlMs.value)) return ttlMs.ok ? fail(`${LABEL}: field "signed.ttlMs" is missing`) : ttlMs;
+  const payload = base64Bytes(s.payload, "payload");
+  if (!payload.ok) return payload;
   const signature = base64Bytes(s.signature, "signature", 64);
   if (!signature.ok) return signature;
   const signerKey = base64Bytes(s.signerKey, "signerKey", 32);
   if (!signerKey.ok) return signerKey;
-  return {
-    ok: true,
-    value: { id: new Uint8Array(Buffer.from(s.id, "hex")), createdMs: s.createdMs, origin: s.origin, signature: signature.value, signerKey: signerKey.value },
+  const batch = decodeCheckBatch(payload.value);
+  if (!batch.ok) return fail(`${LABEL}: field "signed.payload": ${batch.errors.slice(0, MAX_LISTED_ERRORS).join("; ")}`);
+  if (batch.batch.checks.length > MAX_CHECKS_PER_BATCH) return fail(`${LABEL}: ${batch.batch.checks.length} checks is too many; at most ${MAX_CHECKS_PER_BATCH} per batch`);
+  const signed: SignedBatch = {
+    id: new Uint8Array(Buffer.from(s.id, "hex")),
+    origin: s.origin as string,
+    originAddress: s.originAddress as string,
+    createdMs: s.createdMs,
+    ttlMs: ttlMs.value,
+    payload: payload.value,
+    signature: signature.value,
+    signerKey: signerKey.value,
   };
+  const b = batch.batch;
+  return { ok: true, value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: ttlMs.value, timeoutMs, signed } };
 }
 
 export function validateBatchBody(body: unknown): Validated<BatchRequest> {
@@ -115,6 +135,14 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
   const b = obj.value;
   const unknown = onlyKnown(b, BATCH_FIELDS, LABEL);
   if (unknown) return fail(unknown);
+  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  if (!timeoutMs.ok) return timeoutMs;
+
+  if (b.signed !== undefined) {
+    const extra = ["checks", "dryRun", "nodes", "tags", "ttlMs"].filter((k) => b[k] !== undefined);
+    if (extra.length) return fail(`${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: a signed batch carries them inside signed.payload`);
+    return validateSigned(b.signed, timeoutMs.value);
+  }
 
   const checks = validateChecks(b.checks);
   if (!checks.ok) return checks;
@@ -146,16 +174,5 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
 
   const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
   if (!ttlMs.ok) return ttlMs;
-  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
-  if (!timeoutMs.ok) return timeoutMs;
-
-  const request: BatchRequest = { checks: checks.value, dryRun: b.dryRun === true, nodes, tags, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value };
-  if (b.signed !== undefined) {
-    const signed = validateSigned(b.signed);
-    if (!signed.ok) return signed;
-    request.signed = signed.value;
-  }
-  return { ok: true, value: request };
+  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, nodes, tags, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
 }
-
-export const MEMBER_STATUSES = ["alive", "suspect", "dead", "left"] as const;

@@ -22,14 +22,24 @@ export interface BatchRequest {
   ttlMs: number;
   /** How long the origin waits for answers before reporting done (ms). */
   timeoutMs: number;
-  /** Present when the operator signed the batch; verified by the gossip layer. */
-  signed?: {
-    id: Uint8Array;
-    createdMs: number;
-    origin: string;
-    signature: Uint8Array;
-    signerKey: Uint8Array;
-  };
+  /**
+   * Present when the operator signed the batch: the exact envelope fields
+   * the signature covers. checks, dryRun, nodes, tags and ttlMs above were
+   * decoded from payload, so they agree with it.
+   */
+  signed?: SignedBatch;
+}
+
+export interface SignedBatch {
+  id: Uint8Array;
+  origin: string;
+  originAddress: string;
+  createdMs: number;
+  ttlMs: number;
+  /** The encoded pb.CheckBatch, byte for byte as signed. */
+  payload: Uint8Array;
+  signature: Uint8Array;
+  signerKey: Uint8Array;
 }
 
 export interface ControlBackend {

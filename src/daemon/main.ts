@@ -35,7 +35,14 @@ for (const w of [...safety.warnings, ...ground.warnings]) log.warn({}, w);
 const shutdown = new Shutdown(log);
 
 const address = formatHostPort(o.advertise);
-const backend = new SingleNodeBackend({ name: o.name, address, tags: o.tags, version: VERSION, actionsEnabled: o.actionsEnabled });
+const backend = new SingleNodeBackend({
+  name: o.name,
+  address,
+  tags: o.tags,
+  version: VERSION,
+  actionsEnabled: o.actionsEnabled,
+  ...(ground.trustedKeys && { trustedKeys: ground.trustedKeys }),
+});
 
 let cliAddress: string | null = null;
 if (o.cliBind) {

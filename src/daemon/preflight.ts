@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
 import { access, chmod, mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "./token.js";
 
@@ -9,7 +10,7 @@ import { readTokenFile } from "./token.js";
  * a failure halfway through startup.
  */
 
-export type Preflight = { ok: true; cliToken?: string; warnings: string[] } | { ok: false; error: string };
+export type Preflight = { ok: true; cliToken?: string; trustedKeys?: TrustedKeys; warnings: string[] } | { ok: false; error: string };
 
 export async function preflight(o: DaemonOptions): Promise<Preflight> {
   const warnings: string[] = [];
@@ -21,25 +22,29 @@ export async function preflight(o: DaemonOptions): Promise<Preflight> {
   }
   for (const [flag, path] of [["-key-file", o.keyFile], ["-keyring-file", o.keyringFile]] as const) {
     if (path === undefined) continue;
-    const why = await unreadable(path, false);
+    const why = await unreadable(path);
     if (why) return { ok: false, error: `${flag} ${path}: ${why}: create a key with "gcheck keygen > ${path}" (chmod 600)` };
     if (((await stat(path)).mode & 0o077) !== 0) warnings.push(`${flag} ${path} is readable by other users: chmod 600 it`);
   }
+  let trustedKeys: TrustedKeys | undefined;
   if (o.trustedKeysDir !== undefined) {
-    const why = await unreadable(o.trustedKeysDir, true);
-    if (why) return { ok: false, error: `-trusted-keys ${o.trustedKeysDir}: ${why}: give a directory holding operator public keys (gcheck keygen -signing)` };
+    const keys = await loadTrustedKeys(o.trustedKeysDir);
+    if (!keys.ok) return { ok: false, error: `-trusted-keys: ${keys.error}` };
+    trustedKeys = keys.value;
   }
-  if (o.cliTokenFile === undefined || o.cliBind === null) return { ok: true, warnings };
-  const token = await readTokenFile(o.cliTokenFile, "-cli-token-file");
-  if (!token.ok) return token;
-  if (token.warning) warnings.push(token.warning);
-  return { ok: true, cliToken: token.token, warnings };
+  let cliToken: string | undefined;
+  if (o.cliTokenFile !== undefined && o.cliBind !== null) {
+    const token = await readTokenFile(o.cliTokenFile, "-cli-token-file");
+    if (!token.ok) return token;
+    if (token.warning) warnings.push(token.warning);
+    cliToken = token.token;
+  }
+  return { ok: true, warnings, ...(cliToken !== undefined && { cliToken }), ...(trustedKeys && { trustedKeys }) };
 }
 
-async function unreadable(path: string, wantDir: boolean): Promise<string | undefined> {
+async function unreadable(path: string): Promise<string | undefined> {
   try {
-    const s = await stat(path);
-    if (wantDir !== s.isDirectory()) return wantDir ? "is not a directory" : "is a directory, not a file";
+    if ((await stat(path)).isDirectory()) return "is a directory, not a file";
     await access(path, constants.R_OK);
     return undefined;
   } catch (e) {

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { runBatch, runLocalCheck } from "../checks/index.js";
 import type { CheckResult, CheckSpec } from "../checks/types.js";
-import { PROTOCOL_VERSION } from "../proto/index.js";
+import type { Envelope } from "../gossip/envelope.js";
+import { type TrustedKeys, verifyEnvelope } from "../gossip/signing.js";
+import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { Member } from "../swim/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo } from "./api_types.js";
 import type { BatchRequest, ControlBackend } from "./backend.js";
@@ -21,6 +23,8 @@ export interface SingleNodeOptions {
   tags: Record<string, string>;
   version: string;
   actionsEnabled: boolean;
+  /** With -trusted-keys: only batches signed by one of these run. */
+  trustedKeys?: TrustedKeys;
   now?: () => number;
 }
 
@@ -88,8 +92,12 @@ export class SingleNodeBackend implements ControlBackend {
     this.history.length = Math.min(this.history.length, BATCH_HISTORY);
     yield { type: "accepted", batchId, origin: this.o.name, createdMs, ttlMs: request.ttlMs, expected };
 
+    const refusal = targeted ? this.refusal(request) : undefined;
     let timedOut = false;
-    if (targeted) {
+    if (refusal) {
+      summary.state = "done";
+      yield { type: "rejected", node: this.o.name, address: this.o.address, reason: refusal };
+    } else if (targeted) {
       const started = this.now();
       const runActions = this.o.actionsEnabled && !request.dryRun;
       const run = runBatch(request.checks, {
@@ -124,6 +132,26 @@ export class SingleNodeBackend implements ControlBackend {
     const results = [...this.statusCounts].map(([status, value]) => ({ labels: { status }, value }));
     if (results.length) t.family("gossipcheck_check_results_total", "counter", "Check results of batches run on this node, by status.", results);
     return t.toString();
+  }
+
+  /**
+   * Why this node will not run a batch, or undefined: with trusted keys, the
+   * signature must verify ("unsigned", "bad signature", "untrusted key"); a
+   * signed batch must name this node as its origin and still be live.
+   */
+  private refusal(r: BatchRequest): string | undefined {
+    const s = r.signed;
+    if (s) {
+      if (s.origin !== this.o.name || s.originAddress !== this.o.address) return `signed for origin ${s.origin} (${s.originAddress}), but this node is ${this.o.name} (${this.o.address})`;
+      if (s.createdMs + s.ttlMs <= this.now()) return "expired";
+    }
+    if (!this.o.trustedKeys) return undefined;
+    const empty = new Uint8Array(0);
+    const env: Envelope = s
+      ? { id: s.id, origin: s.origin, originAddress: s.originAddress, createdMs: s.createdMs, ttlMs: s.ttlMs, kind: pb.EnvelopeKind.CHECK_BATCH, payload: s.payload, signature: s.signature, signerKey: s.signerKey }
+      : { id: empty, origin: this.o.name, originAddress: this.o.address, createdMs: 0, ttlMs: 0, kind: pb.EnvelopeKind.CHECK_BATCH, payload: empty, signature: empty, signerKey: empty };
+    const verdict = verifyEnvelope(env, this.o.trustedKeys);
+    return verdict === "ok" ? undefined : verdict;
   }
 
   /** Targeting as the cluster path applies it: listed names, and every listed tag exactly. */

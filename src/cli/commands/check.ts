@@ -24,6 +24,7 @@ export interface CheckFlags {
   tag?: string[];
   timeout: string;
   ttl: string;
+  signKey?: string;
 }
 
 /** Extra wait past --timeout for the daemon's own "done" before gcheck gives up on it (ms). */
@@ -41,15 +42,16 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   const tags = parseTags(flags.tag ?? []);
   if (!tags.ok) throw new CliError(tags.error);
   const checks = await loadChecks(ctx.file);
-  const body: BatchRequestBody = {
-    checks: toCheckFileObject(checks),
-    dryRun: flags.dryRun === true,
-    nodes: flags.node ?? [],
-    tags: tags.value,
-    ttlMs,
-    timeoutMs,
-  };
   const client = await connect(ctx);
+  const dryRun = flags.dryRun === true;
+  const nodes = flags.node ?? [];
+  let body: BatchRequestBody;
+  if (flags.signKey !== undefined) {
+    const { signBatch } = await import("../signing.js");
+    body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs), timeoutMs };
+  } else {
+    body = { checks: toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs };
+  }
 
   const report = new BatchReport();
   const progress = new ProgressLine(ctx.stderr);

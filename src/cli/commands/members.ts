@@ -1,5 +1,4 @@
-import type { MembersResponse } from "../../daemon/api_types.js";
-import { MEMBER_STATUSES } from "../../daemon/api_validate.js";
+import { MEMBER_STATUSES, type MembersResponse } from "../../daemon/api_types.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError, Exit } from "../errors.js";
 import { membersJson } from "../output/json.js";

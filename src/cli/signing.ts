@@ -1,0 +1,60 @@
+import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import type { CheckBatch } from "../checks/codec.js";
+import { encodeCheckBatch } from "../checks/codec.js";
+import type { Envelope } from "../gossip/envelope.js";
+import { generateSigningKeyPair, parsePrivateKey, signEnvelope } from "../gossip/signing.js";
+import { pb } from "../proto/index.js";
+import type { DaemonInfo, SignedBatchBody } from "../daemon/api_types.js";
+import type { ControlClient } from "./client.js";
+import { CliError } from "./errors.js";
+
+/**
+ * Operator signatures on the gcheck side (`check -sign-key F`, `keygen
+ * -signing`). gcheck builds the very envelope the origin daemon will publish
+ * (ID, origin, times, encoded batch) and signs it with src/gossip/signing.ts,
+ * so daemons started with -trusted-keys can check who sent it. Loaded only
+ * when signing is asked for: it pulls in protobufjs.
+ */
+
+export async function signBatch(client: ControlClient, keyFile: string, batch: CheckBatch, ttlMs: number): Promise<SignedBatchBody> {
+  let pem: string;
+  try {
+    pem = await readFile(keyFile, "utf8");
+  } catch (e) {
+    throw new CliError(`-sign-key ${keyFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): make a key pair with gcheck keygen -signing -out PREFIX`);
+  }
+  const key = parsePrivateKey(pem, `-sign-key ${keyFile}`);
+  if (!key.ok) throw new CliError(key.error);
+  // The origin's name and address are part of what is signed.
+  const info = await client.getJson<DaemonInfo>("/v1/info");
+  const empty = new Uint8Array(0);
+  const env: Envelope = {
+    id: new Uint8Array(randomBytes(16)),
+    origin: info.name,
+    originAddress: info.address,
+    createdMs: Date.now(),
+    ttlMs,
+    kind: pb.EnvelopeKind.CHECK_BATCH,
+    payload: encodeCheckBatch(batch),
+    signature: empty,
+    signerKey: empty,
+  };
+  const signed = signEnvelope(env, key.value);
+  const b64 = (u: Uint8Array) => Buffer.from(u).toString("base64");
+  return {
+    id: Buffer.from(signed.id).toString("hex"),
+    origin: signed.origin,
+    originAddress: signed.originAddress,
+    createdMs: signed.createdMs,
+    ttlMs: signed.ttlMs,
+    payload: b64(signed.payload),
+    signature: b64(signed.signature),
+    signerKey: b64(signed.signerKey),
+  };
+}
+
+/** A new Ed25519 pair as PEM: the private key for -sign-key, the public one for each daemon's -trusted-keys dir. */
+export function newSigningKeyPair(): { privateKey: string; publicKey: string } {
+  return generateSigningKeyPair();
+}

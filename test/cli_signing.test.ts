@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { encodeCheckBatch } from "../src/checks/codec.js";
+import { ControlClient } from "../src/cli/client.js";
+import { signBatch } from "../src/cli/signing.js";
+import type { BatchEvent } from "../src/daemon/api_types.js";
+import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "./support/proc.js";
+
+/**
+ * Signed batches on one node: gcheck keygen -signing makes the pair, gcheck
+ * check -sign-key signs, a daemon with -trusted-keys runs only what a
+ * trusted key signed and reports everything else as rejected, running no
+ * action.
+ */
+
+const t = tempDir("gcheck-sign-");
+const trusted = join(t.path, "trusted");
+let d: DaemonProc;
+const gcheck = (...args: string[]) => runGcheck(["-server", d.cliAddress!, ...args]);
+
+/** A check whose action leaves a marker, so "no action ran" is observable. */
+function markerFile(name: string): { file: string; marker: string } {
+  const marker = join(t.path, `${name}.marker`);
+  const file = join(t.path, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ needs_marker: { type: "file_exists", path: marker, action: `touch ${marker}` } }));
+  return { file, marker };
+}
+
+before(async () => {
+  mkdirSync(trusted);
+  const op = await runGcheck(["keygen", "-signing", "-out", join(t.path, "operator")]);
+  assert.equal(op.code, 0, op.stderr);
+  writeFileSync(join(trusted, "operator.pub"), readFileSync(join(t.path, "operator.pub")));
+  assert.equal((await runGcheck(["keygen", "-signing", "-out", join(t.path, "stranger")])).code, 0);
+  d = await spawnDaemon(["-name", "guarded", "-trusted-keys", trusted]);
+});
+after(async () => {
+  await d.stop();
+  t.cleanup();
+});
+
+describe("gcheck keygen -signing", () => {
+  it("writes a private key only its owner can read and a public key, and never overwrites them", async () => {
+    assert.equal(statSync(join(t.path, "operator.key")).mode & 0o777, 0o600);
+    assert.match(readFileSync(join(t.path, "operator.key"), "utf8"), /^-----BEGIN PRIVATE KEY-----/);
+    assert.match(readFileSync(join(t.path, "operator.pub"), "utf8"), /^-----BEGIN PUBLIC KEY-----/);
+    const again = await runGcheck(["keygen", "-signing", "-out", join(t.path, "operator")]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /a key file with that name exists/);
+  });
+});
+
+describe("a daemon with -trusted-keys", () => {
+  it("runs a batch signed by a trusted key", async () => {
+    const { file, marker } = markerFile("trusted");
+    const r = await gcheck("-file", file, "check", "-sign-key", join(t.path, "operator.key"));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^guarded\s+needs_marker\s+FIXED\s/m);
+    assert.ok(existsSync(marker));
+  });
+
+  it("rejects an unsigned batch and runs nothing", async () => {
+    const { file, marker } = markerFile("unsigned");
+    const r = await gcheck("-file", file, "check");
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^guarded\s+-\s+REJECTED\s+-\s+unsigned$/m);
+    assert.equal(existsSync(marker), false);
+  });
+
+  it("rejects a batch signed by a key it does not trust", async () => {
+    const { file, marker } = markerFile("stranger");
+    const r = await gcheck("-file", file, "check", "-sign-key", join(t.path, "stranger.key"), "-output", "json");
+    assert.equal(r.code, 1);
+    const doc = JSON.parse(r.stdout) as { nodes: { state: string; reason: string }[] };
+    assert.deepEqual(doc.nodes.map((n) => [n.state, n.reason]), [["rejected", "untrusted key"]]);
+    assert.equal(existsSync(marker), false);
+  });
+
+  it("rejects a signed batch whose checks were changed after signing", async () => {
+    const { marker } = markerFile("tampered");
+    const client = new ControlClient({ server: d.cliAddress! });
+    const honest = { checks: [{ name: "harmless", type: "file_exists" as const, path: "/" }], dryRun: false, targetNodes: [], targetTags: {} };
+    const signed = await signBatch(client, join(t.path, "operator.key"), honest, 60_000);
+    const evil = encodeCheckBatch({ ...honest, checks: [{ name: "harmless", type: "file_exists", path: marker, action: `touch ${marker}` }] });
+    const events: BatchEvent[] = [];
+    for await (const e of client.stream("/v1/check", { signed: { ...signed, payload: Buffer.from(evil).toString("base64") }, timeoutMs: 5_000 })) events.push(e as BatchEvent);
+    assert.deepEqual(events.map((e) => e.type), ["accepted", "rejected", "done"]);
+    assert.equal((events[1] as { reason: string }).reason, "bad signature");
+    assert.equal(existsSync(marker), false);
+  });
+
+  it("refuses to replay a signed batch that has expired", async () => {
+    const client = new ControlClient({ server: d.cliAddress! });
+    const batch = { checks: [{ name: "x", type: "file_exists" as const, path: "/" }], dryRun: false, targetNodes: [], targetTags: {} };
+    const signed = await signBatch(client, join(t.path, "operator.key"), batch, 1_000);
+    const body = { signed: { ...signed, createdMs: signed.createdMs - 10_000 }, timeoutMs: 5_000 };
+    const events: BatchEvent[] = [];
+    for await (const e of client.stream("/v1/check", body)) events.push(e as BatchEvent);
+    assert.equal(events[1]?.type, "rejected");
+  });
+});
