@@ -129,6 +129,10 @@ describe("check files: the shape of the document", () => {
     assert.deepEqual(errors, ['f.json: check "a" is defined twice (lines 2 and 3): give each check its own name']);
   });
 
+  it("does not mistake keys of objects inside arrays for check names", () => {
+    assert.deepEqual(errorsOf(parseCheckFile('[{"a": 1, "a": 2}]', "f.json")).map((e) => e.split(":")[1]), [" the top level is an array"]);
+  });
+
   it("rejects a field given twice in one check", () => {
     const errors = errorsOf(parseCheckFile('{"a": {"type": "file_exists",\n "path": "/1",\n "path": "/2"}}', "f.json"));
     assert.deepEqual(errors, ['f.json: check "a": field "path" is given twice (lines 2 and 3): keep one']);

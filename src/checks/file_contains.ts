@@ -12,6 +12,7 @@ import { kind } from "./file_exists.js";
 
 /** Bytes per read (4 MiB): large reads keep the per-read overhead (a libuv round trip) negligible. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+const SIZELESS_CHUNK_BYTES = 64 * 1024;
 
 export interface SearchResult {
   /** Byte offset of the first match, or null when there is none. */
@@ -36,11 +37,15 @@ export async function searchFile(path: string, needle: Uint8Array, chunkBytes = 
     if (!st.isFile()) throw new Error(`${path} is a ${kind(st)}, not a regular file`);
     if (needle.length === 0) return { offset: 0, scannedBytes: 0 };
     const overlap = needle.length - 1;
-    const buf = Buffer.allocUnsafe(chunkBytes + overlap);
+    // A small file gets a buffer its size, not a whole chunk: a batch of
+    // hundreds of checks on config files should not allocate 4 MiB each.
+    // /proc and other pseudo-files report size 0; they are short, read in 64 KiB steps.
+    const bytesPerRead = Math.min(chunkBytes, st.size > 0 ? Math.max(st.size, 4096) : SIZELESS_CHUNK_BYTES);
+    const buf = Buffer.allocUnsafe(bytesPerRead + overlap);
     let carried = 0; // bytes at buf[0..carried) kept from the previous chunk
     let base = 0; // file offset of buf[0]
     for (;;) {
-      const { bytesRead } = await fh.read(buf, carried, chunkBytes, null);
+      const { bytesRead } = await fh.read(buf, carried, bytesPerRead, null);
       if (bytesRead === 0) return { offset: null, scannedBytes: base + carried };
       const end = carried + bytesRead;
       const at = buf.subarray(0, end).indexOf(needle);

@@ -42,6 +42,8 @@ interface Frame {
   path: string[];
   keys?: Map<string, number>;
   lastKey?: string;
+  /** Inside an array somewhere above: keys here are not check names or check fields. */
+  inArray: boolean;
 }
 
 const numberRe = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
@@ -119,8 +121,8 @@ export function scanJson(text: string): JsonScan {
     if ("error" in s) return s;
     const line = lineAt(keyAt);
     const first = frame.keys!.get(s.value);
-    if (first !== undefined) out.duplicates.push({ path: frame.path, key: s.value, firstLine: first, line });
-    else frame.keys!.set(s.value, line);
+    if (first === undefined) frame.keys!.set(s.value, line);
+    else if (!frame.inArray) out.duplicates.push({ path: frame.path, key: s.value, firstLine: first, line });
     if (stack.length === 1) out.topLevelKeys.push({ key: s.value, line });
     frame.lastKey = s.value;
     skipWs();
@@ -141,7 +143,8 @@ export function scanJson(text: string): JsonScan {
     // Expecting a value at i.
     const c = text[i];
     if (c === "{" || c === "[") {
-      const frame: Frame = { kind: c === "{" ? "object" : "array", path: childPath() };
+      const parent = stack[stack.length - 1];
+      const frame: Frame = { kind: c === "{" ? "object" : "array", path: childPath(), inArray: parent !== undefined && (parent.kind === "array" || parent.inArray) };
       if (c === "{") frame.keys = new Map();
       stack.push(frame);
       i++;

@@ -24,7 +24,14 @@ export function parseCheckFile(text: string, fileLabel: string): ParseResult {
     const { line, column, message } = scan.error;
     return { ok: false, errors: [`${fileLabel}:${line}:${column}: malformed JSON: ${message}`] };
   }
-  const value: unknown = JSON.parse(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    // The scanner accepts exactly what JSON.parse does (fuzzed in
+    // test/checks_fuzz.test.ts); should they ever disagree, still an error value.
+    return { ok: false, errors: [`${fileLabel}: malformed JSON: ${(e as Error).message}`] };
+  }
   const errors: string[] = [];
   for (const d of scan.duplicates) {
     if (d.path.length === 0) {

@@ -71,6 +71,25 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   const description = str("description", "a note for people");
   const timeoutMs = timeoutField(fields.timeout, field("timeout"), errors);
 
+  if (type !== undefined) errors.push(...rulesOfType(type, fields, at));
+  if (errors.length > 0 || type === undefined) return { errors };
+  const spec: CheckSpec = { name, type };
+  if (path !== undefined) spec.path = path;
+  if (check !== undefined) spec.check = check;
+  if (action !== undefined) spec.action = action;
+  if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+  if (description !== undefined) spec.description = description;
+  return { spec, errors };
+}
+
+/**
+ * What each type requires beyond field types. `fields` holds the raw values;
+ * only strings are judged here (a wrong JSON type is already reported).
+ */
+function rulesOfType(type: CheckType, fields: Record<string, unknown>, at: string): string[] {
+  const errors: string[] = [];
+  const field = (f: string) => `${at}: field ${JSON.stringify(f)}`;
+  const given = (f: string) => typeof fields[f] === "string" && fields[f] !== "";
   if (type === "file_exists" || type === "file_contains") {
     const purpose = `${type} needs the path of the file to ${type === "file_exists" ? "look for" : "search"}`;
     if (fields.path === undefined) errors.push(`${field("path")} is missing: ${purpose}`);
@@ -83,22 +102,14 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
       errors.push(`${field("check")} is empty: an empty string is found in every file, so this check could never fail (use file_exists to test only that the file exists)`);
     }
   }
-  if (type === "file_exists" && check !== undefined) {
+  if (type === "file_exists" && given("check")) {
     errors.push(`${field("check")} is not used by file_exists (to look for text in the file, use type "file_contains")`);
   }
   const wellTyped = (f: string) => fields[f] === undefined || typeof fields[f] === "string";
-  if (type === "process_running" && path === undefined && check === undefined && wellTyped("path") && wellTyped("check")) {
+  if (type === "process_running" && !given("path") && !given("check") && wellTyped("path") && wellTyped("check")) {
     errors.push(`${at}: process_running needs "path" (a substring of the process's executable path) or "check" (a substring of its command line), or both`);
   }
-
-  if (errors.length > 0 || type === undefined) return { errors };
-  const spec: CheckSpec = { name, type };
-  if (path !== undefined) spec.path = path;
-  if (check !== undefined) spec.check = check;
-  if (action !== undefined) spec.action = action;
-  if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
-  if (description !== undefined) spec.description = description;
-  return { spec, errors };
+  return errors;
 }
 
 function timeoutField(v: unknown, label: string, errors: string[]): number | undefined {
