@@ -172,6 +172,7 @@ describe("gcheck check on one node", () => {
       const r = await gcheck("-file", f, "check", ...target, "-output", "json");
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { summary: { expected: number } }).summary.expected, 0);
+      assert.equal(r.stderr, "gcheck: no node matched the targeting (-node / -tag), so no node ran the batch\n");
     }
     const r = await gcheck("-file", f, "check", "--node", "solo", "--tag", "role=web");
     assert.match(r.stdout, /^1\/1 nodes answered/m);

@@ -165,20 +165,22 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     // Label by known route only, so random paths cannot grow the metrics without bound.
     const path = (req.url ?? "").split("?")[0] ?? "";
     const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
-    handle(req, res).then(
-      (status) => count(requests, key(status)),
-      (e: unknown) => {
-        const status = e instanceof HttpError ? e.status : 500;
-        count(requests, key(status));
-        if (!(e instanceof HttpError)) o.log.error({ err: String((e as Error)?.stack ?? e), url: req.url }, "control API handler failed");
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        const message = e instanceof HttpError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
-        sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
-      },
-    );
+    const started = Date.now();
+    const done = (status: number) => {
+      count(requests, key(status));
+      o.log.debug({ method: req.method, path: path.slice(0, 200), status, ms: Date.now() - started }, "control API request");
+    };
+    handle(req, res).then(done, (e: unknown) => {
+      const status = e instanceof HttpError ? e.status : 500;
+      done(status);
+      if (!(e instanceof HttpError)) o.log.error({ err: String((e as Error)?.stack ?? e), url: req.url }, "control API handler failed");
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const message = e instanceof HttpError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+      sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
+    });
   });
   // Malformed HTTP never reaches a handler: answer 400 and drop the socket.
   server.on("clientError", (_err, socket) => {

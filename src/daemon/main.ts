@@ -50,7 +50,10 @@ if (o.cliBind) {
   if (!started.ok) exitWith(2, `gossipcheckd: -cli-bind ${formatHostPort(o.cliBind)}: ${started.error}`);
   cliAddress = started.api.address;
   shutdown.add("control API", () => started.api.close());
-  if (o.cliAddrFile) await writeAddressFile(o.cliAddrFile, cliAddress);
+  if (o.cliAddrFile) {
+    const file = o.cliAddrFile;
+    await writeAddressFile(file, cliAddress).catch((e: Error) => exitWith(2, `gossipcheckd: -cli-addr-file ${file}: cannot write it (${e.message})`));
+  }
 }
 
 log.info(

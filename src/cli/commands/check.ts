@@ -77,6 +77,10 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
     ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
   }
 
+  if (report.expected.length === 0) {
+    ctx.stderr.write("gcheck: no node matched the targeting (-node / -tag), so no node ran the batch\n");
+  }
+
   if (ctx.output === "json") ctx.stdout.write(batchJson(report, elapsedMs));
   else if (ctx.output === "junit") ctx.stdout.write(batchJunit(report, elapsedMs));
   else ctx.stdout.write(batchTable(report) + batchSummaryLine(report, elapsedMs));
