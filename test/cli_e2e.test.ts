@@ -251,6 +251,16 @@ describe("gcheck members, keygen and usage", () => {
     }
   });
 
+  it("loads no heavy CommonJS module (protobufjs, pino, systeminformation) for commands that do not need one", async () => {
+    const f = checkFile("light.json", { ok: { type: "file_exists", path: t.path } });
+    for (const args of [["--version"], ["members"], ["-file", f, "validate"], ["-file", f, "local-check"], ["-file", f, "check"]]) {
+      const r = await runGcheck(["-server", d.cliAddress!, ...args], { env: { NODE_DEBUG: "module" } });
+      const loaded = new Set([...r.stderr.matchAll(/node_modules\/((?:@[^/]+\/)?[^/"]+)\//g)].map((m) => m[1]));
+      for (const heavy of ["protobufjs", "pino", "systeminformation"]) assert.ok(!loaded.has(heavy), `${args.join(" ")} loaded ${heavy}`);
+      assert.ok(args[0] === "--version" || loaded.has("commander"), "the probe sees CommonJS loads");
+    }
+  });
+
   it("prints its version and help with exit 0", async () => {
     const v = await runGcheck(["--version"]);
     assert.equal(v.code, 0);
