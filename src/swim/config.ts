@@ -161,7 +161,7 @@ export function lanConfig(): SwimConfig {
     retransmitMult: 4,
     packetSizeBytes: 1400,
     pushPullIntervalMs: 30_000,
-    catchUpIntervalMs: 1000,
+    catchUpIntervalMs: 250,
     tcpTimeoutMs: 10_000,
     deadReapMs: 30_000,
     leftReapMs: 30_000,

@@ -37,6 +37,8 @@ export interface SwimCounters {
   /** Members this node marked left. */
   leaves: number;
   reaped: number;
+  /** Stale accusations answered with the newer alive (state.ts: applyUpdate). */
+  corrections: number;
   /** Alive updates claiming a taken name from another address, ignored. */
   nameConflicts: number;
   pushPulls: number;
@@ -56,7 +58,7 @@ export function newCounters(): SwimCounters {
     droppedBadVersion: 0, droppedUndecodable: 0, droppedWrongTarget: 0, droppedUnknownSeq: 0, droppedInvalidUpdates: 0,
     updatesSent: 0, gossipPackets: 0,
     probes: 0, probesFailed: 0, pingReqsSent: 0, pingReqsRelayed: 0, nacksSent: 0, nacksReceived: 0,
-    suspicions: 0, refutes: 0, failures: 0, leaves: 0, reaped: 0, nameConflicts: 0,
+    suspicions: 0, refutes: 0, failures: 0, leaves: 0, reaped: 0, corrections: 0, nameConflicts: 0,
     pushPulls: 0, pushPullsFailed: 0, pushPullsServed: 0, catchUpPulls: 0, joinsRefused: 0, reconnectAttempts: 0,
   };
 }

@@ -28,22 +28,29 @@ export class Piggyback {
   constructor(private readonly d: PiggybackDeps) {}
 
   /**
-   * Sends primary to `to` with `first` (updates that must ride on this very
-   * packet, e.g. the suspect message for a suspect's ping) and then queued
-   * updates, keeping the packet within packetSizeBytes.
+   * Sends primary to `to` with `first` (updates that should ride on this
+   * very packet, e.g. the suspect message for a suspect's ping; those that
+   * do not fit are dropped) and then queued updates, keeping the packet
+   * within packetSizeBytes.
    */
   send(to: Address, primary: Primary, first: readonly Uint8Array[] = []): void {
     const { d } = this;
     const w = packetWriter(primary, d.table.running);
     let room = d.config.packetSizeBytes - w.len;
-    for (const u of first) room -= updateCost(u.length);
+    const fitting: Uint8Array[] = [];
+    for (const u of first) {
+      const cost = updateCost(u.length);
+      if (cost > room) break;
+      room -= cost;
+      fitting.push(u);
+    }
     const queued = d.queue.take(room, d.clusterSize(), updateCost);
-    appendUpdates(w, first);
+    appendUpdates(w, fitting);
     appendUpdates(w, queued);
     const bytes = w.finish();
     d.counters.packetsOut++;
     d.counters.bytesOut += bytes.length;
-    d.counters.updatesSent += first.length + queued.length;
+    d.counters.updatesSent += fitting.length + queued.length;
     d.transport.sendPacket(to, bytes);
   }
 

@@ -259,20 +259,36 @@ export class MemberStates {
     }
   }
 
-  /** Applies one gossiped update from a packet. */
-  applyUpdate(u: pb.Update.$Properties): void {
+  /**
+   * Applies one gossiped update from a packet. Returns a correction for the
+   * sender, or null: when the update accuses a member (suspect or dead) at
+   * an incarnation older than the alive one we hold, the sender missed that
+   * member's refutation, and the encoded alive goes straight back to it.
+   * Gossip alone reaches a given node with high probability, not
+   * certainty; a bystander that missed a refutation would otherwise declare
+   * a healthy node dead when its suspicion timer runs out. The correction
+   * costs one packet, only when someone spreads stale news.
+   */
+  applyUpdate(u: pb.Update.$Properties): Uint8Array | null {
     if (u.alive?.node && u.alive.address) {
       const a = u.alive;
       this.aliveNode({ node: a.node!, address: a.address!, incarnation: a.incarnation ?? 0, tags: a.tags ?? {} });
-    } else if (u.suspect?.node && u.suspect.from) {
-      const s = u.suspect;
-      this.suspectNode({ node: s.node!, incarnation: s.incarnation ?? 0, from: s.from! });
-    } else if (u.dead?.node && u.dead.from) {
-      const d = u.dead;
-      this.deadNode({ node: d.node!, incarnation: d.incarnation ?? 0, from: d.from! });
-    } else {
-      this.d.counters.droppedInvalidUpdates++;
+      return null;
     }
+    const accusation = u.suspect?.node && u.suspect.from ? u.suspect : u.dead?.node && u.dead.from ? u.dead : null;
+    if (!accusation) {
+      this.d.counters.droppedInvalidUpdates++;
+      return null;
+    }
+    const msg: AccuseMsg = { node: accusation.node!, incarnation: accusation.incarnation ?? 0, from: accusation.from! };
+    const rec = this.d.table.get(msg.node);
+    if (rec && rec.status === "alive" && msg.incarnation < rec.incarnation) {
+      this.d.counters.corrections++;
+      return encodeUpdate({ alive: { node: rec.name, address: rec.address, incarnation: rec.incarnation, tags: rec.tags } });
+    }
+    if (accusation === u.suspect) this.suspectNode(msg);
+    else this.deadNode(msg);
+    return null;
   }
 
   /** Every record, for a push-pull. */

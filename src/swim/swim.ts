@@ -231,7 +231,12 @@ export class Swim implements Membership {
     const p = r.value;
     // Updates first: a suspect's ping carries the suspicion it must refute
     // in the ack it is about to send.
-    for (const u of p.updates) this.state.applyUpdate(u);
+    let corrections: Uint8Array[] | undefined;
+    for (const u of p.updates) {
+      const correction = this.state.applyUpdate(u);
+      if (correction) (corrections ??= []).push(correction);
+    }
+    if (corrections) this.piggyback.send(from, {}, corrections);
     if (p.ping) this.prober.handlePing(p.ping, from);
     else if (p.pingReq) this.prober.handlePingReq(p.pingReq, from);
     else if (p.ack) this.prober.handleAck(p.ack);
