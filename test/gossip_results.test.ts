@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pb } from "../src/proto/index.js";
+import { Channel } from "../src/net/transport.js";
+import { decodeGossip, encodeGossip } from "../src/gossip/codec.js";
+import type { Publication, PublishEvent } from "../src/gossip/results.js";
+import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
+
+function publish(origin: SimNode, expected?: string[], ttlMs?: number): Publication {
+  const res = origin.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, batchPayload(), { expected, ttlMs });
+  assert.ok(res.ok, res.ok ? "" : res.error);
+  return res.publication;
+}
+
+async function until(sim: GossipSim, cond: () => boolean, what: string, maxMs = 5000, stepMs = 5): Promise<void> {
+  assert.notEqual(await sim.clock.runUntil(cond, maxMs, stepMs), -1, `timed out waiting for ${what}`);
+}
+
+async function eventsOf(pub: Publication): Promise<PublishEvent[]> {
+  const out: PublishEvent[] = [];
+  for await (const e of pub.events()) out.push(e);
+  return out;
+}
+
+/** Sends a gossip message from one sim node to another and lets the clock run until it is answered. */
+async function send(sim: GossipSim, from: SimNode, to: SimNode, body: Uint8Array): Promise<string> {
+  let outcome = "";
+  from.transport.request(to.address, Channel.Gossip, body, 1000).then(
+    (r) => (outcome = decodeGossip(r).ok ? "answered" : "garbage"),
+    (e: Error) => (outcome = `failed: ${e.message}`),
+  );
+  await until(sim, () => outcome !== "", "an answer");
+  return outcome;
+}
+
+test("the event stream is: expected set, one reply per node, done (a late subscriber sees it all)", async () => {
+  const sim = new GossipSim({ seed: 51 });
+  const nodes = await sim.addNodes(5);
+  const names = nodes.map((n) => n.name);
+  const pub = publish(nodes[0]!, names);
+  await until(sim, () => pub.done, "done");
+  const events = await eventsOf(pub);
+  assert.deepEqual(events[0], { type: "expected", id: pub.idHex, nodes: names });
+  assert.deepEqual(events.slice(1, -1).map((e) => (e.type === "reply" ? e.node : e.type)).sort(), names.slice().sort());
+  assert.ok(events.slice(1, -1).every((e) => e.type === "reply" && e.expected));
+  const done = events.at(-1)!;
+  assert.equal(done.type, "done");
+  assert.equal(done.type === "done" && done.reason, "complete");
+});
+
+test("a node's second reply is acknowledged and dropped; so is a reply for an unknown envelope", async () => {
+  const sim = new GossipSim({ seed: 52 });
+  const [o, a, b] = await sim.addNodes(3);
+  const pub = publish(o!, [o!.name, a!.name, b!.name, "ghost-is-not-a-member"]);
+  await until(sim, () => pub.hasAnswered(a!.name) && pub.hasAnswered(b!.name), "replies");
+  const dup = pb.NodeReply.create({ envelopeId: pub.envelope.id, node: a!.name, address: a!.address, rejected: "forged second answer" });
+  assert.equal(await send(sim, b!, o!, encodeGossip({ kind: "reply", reply: dup })), "answered");
+  const unknown = pb.NodeReply.create({ envelopeId: new Uint8Array(16).fill(9), node: b!.name, rejected: "x" });
+  assert.equal(await send(sim, b!, o!, encodeGossip({ kind: "reply", reply: unknown })), "answered");
+  assert.equal(o!.gossip.counters().repliesDropped, 2);
+  const events = await eventsOf(pub);
+  assert.equal(events.filter((e) => e.type === "reply" && e.node === a!.name).length, 1);
+  assert.ok(events.some((e) => e.type === "unreachable" && e.node === "ghost-is-not-a-member" && e.reason === "not a member"));
+});
+
+test("expected nodes that fail or leave before answering are reported unreachable, and done follows", async () => {
+  const sim = new GossipSim({ seed: 53 });
+  const [o, a, b, c] = await sim.addNodes(4);
+  sim.kill(b!.name);
+  sim.kill(c!.name);
+  const pub = publish(o!, [o!.name, a!.name, b!.name, c!.name]);
+  await until(sim, () => pub.hasAnswered(a!.name), "a's reply");
+  await sim.clock.advance(1000);
+  assert.equal(pub.done, false);
+  sim.roster.fail(b!.name);
+  assert.equal(pub.done, false);
+  sim.roster.leave(c!.name);
+  const done = await pub.finished;
+  assert.equal(done.reason, "complete");
+  const unreachable = (await eventsOf(pub)).filter((e) => e.type === "unreachable");
+  assert.deepEqual(unreachable, [
+    { type: "unreachable", node: b!.name, reason: "failed" },
+    { type: "unreachable", node: c!.name, reason: "left" },
+  ]);
+});
+
+test("a publication ends at expiry naming the missing nodes, and on cancel; later replies are dropped", async () => {
+  const sim = new GossipSim({ seed: 54 });
+  const [o, a, b] = await sim.addNodes(3);
+  sim.kill(b!.name);
+  const expiring = publish(o!, [a!.name, b!.name], 2000);
+  await sim.clock.advance(2001);
+  const done = await expiring.finished;
+  assert.equal(done.reason, "expired");
+  assert.deepEqual(done.missing, [b!.name]);
+
+  const cancelled = publish(o!, [a!.name, b!.name]);
+  cancelled.cancel();
+  assert.equal((await cancelled.finished).reason, "cancelled");
+  const dropped = o!.gossip.counters().repliesDropped;
+  await until(sim, () => o!.gossip.counters().repliesDropped > dropped, "a's reply to the cancelled publication");
+  assert.equal(cancelled.hasAnswered(a!.name), false);
+});
+
+test("a reply that cannot reach the origin is retried with backoff, not in a hot loop, until it gets through", async () => {
+  const sim = new GossipSim({ seed: 55 });
+  const [o, a] = await sim.addNodes(2);
+  const pub = publish(o!, [a!.name]);
+  await until(sim, () => sim.consumedCount(a!.name, pub.idHex) === 1, "a to run the batch", 50, 1);
+  sim.net.partition([o!.address], [a!.address]);
+  await sim.clock.advance(3000);
+  const attempts = a!.gossip.counters().repliesSent + a!.gossip.counters().repliesRetried;
+  // Schedule 50, 100, 200, 500, 500... (+-25%) ms: at most about 9 attempts in 3 s.
+  assert.ok(attempts >= 4 && attempts <= 10, `${attempts} attempts in 3 s`);
+  assert.equal(pub.done, false);
+  sim.net.heal();
+  await until(sim, () => pub.done && a!.gossip.counters().repliesAcked === 1, "the reply after the partition heals", 2000);
+});
+
+test("replies pause while the origin is declared dead and resume when it comes back", async () => {
+  const sim = new GossipSim({ seed: 56 });
+  const [o, a] = await sim.addNodes(2);
+  const pub = publish(o!, [a!.name]);
+  await until(sim, () => sim.consumedCount(a!.name, pub.idHex) === 1, "a to run the batch", 50, 1);
+  sim.kill(o!.name);
+  await sim.clock.advance(500);
+  sim.roster.fail(o!.name);
+  await sim.clock.advance(1000); // let an attempt notice the verdict
+  const attempts = () => a!.gossip.counters().repliesSent + a!.gossip.counters().repliesRetried;
+  const parked = attempts();
+  await sim.clock.advance(10_000);
+  assert.equal(attempts(), parked, "no attempts while the origin is dead");
+
+  sim.net.unsilence(o!.address);
+  sim.roster.revive(o!.name);
+  await until(sim, () => pub.done, "the reply once the origin is back", 100);
+  assert.equal((await pub.finished).reason, "complete");
+});
+
+test("a reply is abandoned when its envelope expires, after which nothing more is sent", async () => {
+  const sim = new GossipSim({ seed: 57 });
+  const [o, a] = await sim.addNodes(2);
+  const pub = publish(o!, [a!.name], 3000);
+  await until(sim, () => sim.consumedCount(a!.name, pub.idHex) === 1, "a to run the batch", 50, 1);
+  sim.kill(o!.name); // silent, but never declared dead
+  await sim.clock.advance(4000);
+  assert.equal(a!.gossip.counters().repliesAbandoned, 1);
+  const requests = a!.transport.counters().requestsOut;
+  await sim.clock.advance(10_000);
+  assert.equal(a!.transport.counters().requestsOut, requests);
+});
