@@ -1,0 +1,75 @@
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { pb } from "../src/proto/index.js";
+import { systemClock } from "../src/net/clock.js";
+import { systemRandom } from "../src/net/random.js";
+import { NodeTransport } from "../src/net/node_transport.js";
+import { localGossipConfig } from "../src/gossip/config.js";
+import { Disseminator } from "../src/gossip/disseminator.js";
+import { idToHex } from "../src/gossip/envelope.js";
+import { TestRoster } from "./support/gossip_membership.js";
+
+/**
+ * The same Disseminator on real TCP (NodeTransport on loopback, real clock):
+ * what the simulations prove must also hold over sockets and pooled
+ * connections.
+ */
+const started: { gossip: Disseminator; transport: NodeTransport }[] = [];
+after(async () => {
+  for (const s of started) {
+    await s.gossip.stop();
+    await s.transport.close();
+  }
+});
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test("five daemons on loopback: a 10 MB batch and twenty small ones each run once everywhere, over pooled connections", async () => {
+  const roster = new TestRoster(systemClock);
+  const consumed = new Map<string, number>(); // "node/id" -> count
+  const nodes: { name: string; gossip: Disseminator; transport: NodeTransport }[] = [];
+  for (let i = 0; i < 5; i++) {
+    const transport = await NodeTransport.listen({ bindHost: "127.0.0.1", port: 0 });
+    const name = `real-${i}`;
+    const membership = roster.join(name, transport.address);
+    const gossip = new Disseminator({ membership, transport, clock: systemClock, random: systemRandom, config: localGossipConfig() });
+    gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, async (env) => {
+      const key = `${name}/${idToHex(env.id)}`;
+      consumed.set(key, (consumed.get(key) ?? 0) + 1);
+      return { checks: { results: [{ name: "size", status: pb.CheckStatus.PASS, message: String(env.payload.length) }] } };
+    });
+    await gossip.start();
+    started.push({ gossip, transport });
+    nodes.push({ name, gossip, transport });
+  }
+  const names = nodes.map((n) => n.name);
+
+  const big = new Uint8Array(10_000_000).fill(7);
+  const res = nodes[0]!.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, big, { expected: names });
+  assert.ok(res.ok, res.ok ? "" : res.error);
+  const done = await res.publication.finished;
+  assert.equal(done.reason, "complete");
+  assert.equal(done.answered.length, 5);
+
+  const small = [];
+  for (let i = 0; i < 20; i++) {
+    const r = nodes[i % 5]!.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, new Uint8Array([i]), { expected: names });
+    assert.ok(r.ok);
+    small.push(r.publication);
+  }
+  for (const p of small) assert.equal((await p.finished).reason, "complete");
+
+  const ids = [res.publication.idHex, ...small.map((p) => p.idHex)];
+  await waitFor(() => ids.every((id) => names.every((n) => consumed.get(`${n}/${id}`) === 1)), "every node to run every batch");
+  assert.ok([...consumed.values()].every((c) => c === 1), "nothing ran twice");
+  for (const n of nodes) {
+    const opened = n.transport.counters().connectionsOpened!;
+    assert.ok(opened >= 1 && opened <= 4, `${n.name} opened ${opened} connections for 21 batches to 4 peers`);
+  }
+});
