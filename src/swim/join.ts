@@ -45,6 +45,8 @@ export class Joiner {
   /** name -> where a failed member lived and since when (clock ms). */
   private readonly failed = new Map<string, { address: Address; sinceMs: number }>();
   private aloneDelayMs: number;
+  /** A join() is retrying: the reconnect loop leaves the seeds to it. */
+  private joining = false;
 
   constructor(private readonly d: JoinerDeps) {
     this.aloneDelayMs = d.config.joinRetryMinMs;
@@ -59,18 +61,23 @@ export class Joiner {
     const { d } = this;
     this.seeds = [...new Set(seeds)].filter((s) => s !== d.address);
     if (this.seeds.length === 0) return 0;
-    let delayMs = d.config.joinRetryMinMs;
-    for (;;) {
-      const answered = await this.contactSeeds();
-      if (answered > 0) {
-        d.log.info({ seeds: this.seeds, answered, members: d.table.running }, "joined the cluster");
-        return answered;
+    this.joining = true;
+    try {
+      let delayMs = d.config.joinRetryMinMs;
+      for (;;) {
+        const answered = await this.contactSeeds();
+        if (answered > 0) {
+          d.log.info({ seeds: this.seeds, answered, members: d.table.running }, "joined the cluster");
+          return answered;
+        }
+        if (d.scheduler.isStopped) throw new Error("membership was shut down before any seed answered the join");
+        d.log.warn({ seeds: this.seeds, retryInMs: delayMs }, "no seed answered the join; the node keeps running and retries");
+        await d.scheduler.sleep(delayMs);
+        if (d.scheduler.isStopped) throw new Error("membership was shut down before any seed answered the join");
+        delayMs = Math.min(delayMs * 2, d.config.joinRetryMaxMs);
       }
-      if (d.scheduler.isStopped) throw new Error("membership was shut down before any seed answered the join");
-      d.log.warn({ seeds: this.seeds, retryInMs: delayMs }, "no seed answered the join; the node keeps running and retries");
-      await d.scheduler.sleep(delayMs);
-      if (d.scheduler.isStopped) throw new Error("membership was shut down before any seed answered the join");
-      delayMs = Math.min(delayMs * 2, d.config.joinRetryMaxMs);
+    } finally {
+      this.joining = false;
     }
   }
 
@@ -101,6 +108,10 @@ export class Joiner {
 
   private reconnect(): void {
     const { d } = this;
+    if (this.joining) {
+      d.scheduler.after(d.config.reconnectIntervalMs, () => this.reconnect());
+      return;
+    }
     const alone = d.table.running <= 1;
     if (alone && this.seeds.length > 0) {
       d.scheduler.after(this.aloneDelayMs, () => this.reconnect());

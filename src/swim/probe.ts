@@ -20,10 +20,13 @@ import type { MemberStates } from "./state.js";
  *                     for us (ping-req); they relay its ack, or send a nack
  *                     when they could not reach it either
  *   t0 + interval     still no ack: suspect the target
- * The interval is stretched by the awareness multiplier, and the verdict
- * feeds awareness back: an ack lowers the score; a failed probe raises it by
- * the nacks that did not come (relays we could not hear from suggest the
- * problem is ours), or by 1 when there were no relays to ask.
+ * The interval and the probe timeout are both stretched by the awareness
+ * multiplier (Lifeguard's LHA-Probe; memberlist stretches only the
+ * interval, but a node slow enough to raise its score also reads its acks
+ * late, and keeping the ratio keeps the indirect phase as long as it was).
+ * The verdict feeds awareness back: an ack lowers the score; a failed probe
+ * raises it by the nacks that did not come (relays we could not hear from
+ * suggest the problem is ours), or by 1 when there were no relays to ask.
  */
 interface AckHandler {
   onAck: () => void;
@@ -113,10 +116,10 @@ export class Prober {
     // Dead and left members are not probed; suspects are (that is how a
     // suspect gets the chance to refute).
     const target = d.table.nextProbe((m) => m.name !== d.name && (m.status === "alive" || m.status === "suspect"));
-    if (target) this.probe(target, intervalMs);
+    if (target) this.probe(target, intervalMs, d.awareness.scaleTimeout(d.config.probeTimeoutMs));
   }
 
-  private probe(target: MemberRecord, intervalMs: number): void {
+  private probe(target: MemberRecord, intervalMs: number, timeoutMs: number): void {
     const { d } = this;
     const seq = this.nextSeq();
     // The verdict is about the target as it was when probed: if it refutes
@@ -140,7 +143,7 @@ export class Prober {
     const buddy = target.status === "suspect" ? [encodeUpdate({ suspect: { node: name, incarnation, from: d.name } })] : [];
     d.piggyback.send(address, { ping: { seq, target: name, source: d.name, sourceAddress: d.address } }, buddy);
 
-    d.scheduler.after(d.config.probeTimeoutMs, () => {
+    d.scheduler.after(timeoutMs, () => {
       if (done) return;
       const relays = d.table.randomMembers(d.config.indirectChecks, (m) => m.name !== d.name && m.name !== name && m.status === "alive");
       for (const relay of relays) {

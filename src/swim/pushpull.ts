@@ -1,4 +1,4 @@
-import type { Clock } from "../net/clock.js";
+import type { Clock, Timer } from "../net/clock.js";
 import type { Logger, RateLimitedLog } from "../net/logger.js";
 import type { Random } from "../net/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
@@ -54,6 +54,9 @@ export interface PushPullDeps {
 export class PushPull {
   private lastCatchUpMs = -Infinity;
   private catchUpInFlight = false;
+  /** The best peer to catch up from, seen since the last catch-up pull. */
+  private catchUpFrom: { address: Address; count: number } | null = null;
+  private catchUpTimer: Timer | null = null;
 
   constructor(private readonly d: PushPullDeps) {}
 
@@ -128,18 +131,32 @@ export class PushPull {
 
   /**
    * Called for every packet: the sender counts memberCount running members.
-   * Holding fewer records than that, we are missing someone: pull.
+   * Holding fewer records than that, we are missing someone: pull, at once
+   * the first time, then at most once per catchUpIntervalMs, each time from
+   * the sender that counted the most members meanwhile (in a join storm the
+   * first peer asked often lacks some members itself).
    */
   noteMemberCount(from: Address, memberCount: number): void {
     const { d } = this;
-    if (memberCount <= d.table.size || this.catchUpInFlight || d.state.isLeaving) return;
-    const now = d.clock.now();
-    if (now - this.lastCatchUpMs < d.config.catchUpIntervalMs) return;
-    this.lastCatchUpMs = now;
+    if (memberCount <= d.table.size || d.state.isLeaving) return;
+    if (!this.catchUpFrom || memberCount > this.catchUpFrom.count) this.catchUpFrom = { address: from, count: memberCount };
+    if (this.catchUpInFlight || this.catchUpTimer) return;
+    const waitMs = this.lastCatchUpMs + d.config.catchUpIntervalMs - d.clock.now();
+    if (waitMs <= 0) this.catchUp();
+    else this.catchUpTimer = d.scheduler.after(waitMs, () => this.catchUp());
+  }
+
+  private catchUp(): void {
+    const { d } = this;
+    this.catchUpTimer = null;
+    const peer = this.catchUpFrom;
+    this.catchUpFrom = null;
+    if (!peer || peer.count <= d.table.size || this.catchUpInFlight) return;
+    this.lastCatchUpMs = d.clock.now();
     this.catchUpInFlight = true;
     d.counters.catchUpPulls++;
-    this.exchange(from, false)
-      .catch((err: unknown) => d.rlog.warn("catchup", { peer: from, err: String(err) }, "catch-up push-pull failed"))
+    this.exchange(peer.address, false)
+      .catch((err: unknown) => d.rlog.warn("catchup", { peer: peer.address, err: String(err) }, "catch-up push-pull failed"))
       .finally(() => {
         this.catchUpInFlight = false;
       });
