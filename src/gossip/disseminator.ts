@@ -1,5 +1,3 @@
-import { mkdir, rename } from "node:fs/promises";
-import { join } from "node:path";
 import { pb } from "../proto/index.js";
 import type { Clock } from "../net/clock.js";
 import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
@@ -15,7 +13,7 @@ import { SeenHistory } from "./history.js";
 import { ReplySender } from "./reply_sender.js";
 import { GossipRequester } from "./requester.js";
 import { Publication } from "./results.js";
-import { loadSeenFile, SEEN_FILE_NAME, SeenFileWriter } from "./seen_file.js";
+import { openSeenState, type SeenState } from "./seen_file.js";
 
 export interface DisseminatorOptions {
   membership: Membership;
@@ -68,17 +66,11 @@ export class Disseminator implements PushPullDelegate {
   private readonly replies: ReplySender;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
   private readonly publications = new Map<string, Publication>();
-  private writer: SeenFileWriter | null = null;
+  /** The state file, when there is a data dir. */
+  private seen: SeenState | null = null;
   private unsubscribe: () => void = () => undefined;
   private started = false;
   private stopped = false;
-  /**
-   * Envelopes created before this clock ms are relayed but not consumed:
-   * set when the state file was lost, since any of them may have run here
-   * before the restart.
-   */
-  private unsafeBeforeMs = -Infinity;
-  private unsafeReason = "";
 
   constructor(private readonly o: DisseminatorOptions) {
     this.m = o.membership;
@@ -105,7 +97,7 @@ export class Disseminator implements PushPullDelegate {
    * it cannot be created or written.
    */
   async start(): Promise<void> {
-    if (this.o.dataDir) await this.openStateFile(this.o.dataDir);
+    if (this.o.dataDir) this.seen = await openSeenState(this.o.dataDir, this.history, this.clock, this.config, this.logger);
     this.o.transport.onRequest(Channel.Gossip, (body, from) => this.handleRequest(body, from));
     this.unsubscribe = this.m.onEvent((e) => this.onMemberEvent(e));
     this.antiEntropy.start();
@@ -120,9 +112,9 @@ export class Disseminator implements PushPullDelegate {
     this.unsubscribe();
     for (const p of [...this.publications.values()]) p.cancel();
     try {
-      await this.writer?.close();
+      await this.seen?.writer.close();
     } catch (err) {
-      this.logger.error({ file: this.writer?.path, err: (err as Error).message }, "could not write the seen-history state file on stop");
+      this.logger.error({ file: this.seen?.writer.path, err: (err as Error).message }, "could not write the seen-history state file on stop");
     }
   }
 
@@ -162,7 +154,7 @@ export class Disseminator implements PushPullDelegate {
     }
     if (!this.history.add(env)) return { ok: false, error: `envelope ${idToHex(env.id)} was already published or seen here` };
     this.stats.published++;
-    this.writer?.markDirty();
+    this.seen?.writer.markDirty();
     const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
     this.publications.set(pub.idHex, pub);
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
@@ -195,39 +187,8 @@ export class Disseminator implements PushPullDelegate {
   /** Envelopes live in the seen-history, newest first (anti-entropy, batch history). */
   live(): Envelope[] {
     const now = this.clock.now();
-    if (this.history.prune(now) > 0) this.writer?.markDirty();
+    if (this.history.prune(now) > 0) this.seen?.writer.markDirty();
     return this.history.live(now);
-  }
-
-  private async openStateFile(dataDir: string): Promise<void> {
-    const path = join(dataDir, SEEN_FILE_NAME);
-    try {
-      await mkdir(dataDir, { recursive: true });
-    } catch (err) {
-      throw new Error(`cannot create the data dir ${dataDir} (${(err as Error).message}): pass a writable -data-dir`);
-    }
-    const now = this.clock.now();
-    const loaded = await loadSeenFile(path);
-    if (loaded.ok) {
-      for (const r of loaded.records) if (r.retainUntilMs >= now) this.history.remember(r);
-    } else {
-      // Safety over availability: whatever ran here before the restart was
-      // created before now (+ the tolerated skew of its origin's clock).
-      this.unsafeBeforeMs = now + this.config.maxClockSkewMs;
-      this.unsafeReason = `not run: this node lost its seen-history (${path} was unreadable: ${loaded.error}) and cannot rule out having run this envelope before it restarted`;
-      await rename(path, `${path}.corrupt`).catch(() => undefined);
-      this.logger.warn(
-        { file: path, error: loaded.error, movedTo: `${path}.corrupt` },
-        "seen-history state file is unreadable: starting with an empty history; envelopes created before now are relayed but not run here, so nothing that may have run before the restart runs again",
-      );
-    }
-    this.writer = new SeenFileWriter(path, this.clock, this.config.persistDebounceMs, () => this.history.records(), this.logger);
-    this.writer.markDirty();
-    try {
-      await this.writer.flush();
-    } catch (err) {
-      throw new Error(`cannot write the seen-history state file ${path} (${(err as Error).message}): pass a writable -data-dir`);
-    }
   }
 
   private async handleRequest(body: Uint8Array, from: Address): Promise<Uint8Array> {
@@ -289,7 +250,7 @@ export class Disseminator implements PushPullDelegate {
     }
     this.stats.received++;
     this.history.prune(now);
-    this.writer?.markDirty();
+    this.seen?.writer.markDirty();
     this.burst(env, from);
     void this.consume(env, now);
     return null;
@@ -316,18 +277,19 @@ export class Disseminator implements PushPullDelegate {
   private async consume(env: Envelope, receivedMs: number): Promise<void> {
     const handler = this.handlers.get(env.kind);
     if (!handler) return; // relay only
-    if (env.createdMs < this.unsafeBeforeMs) {
+    if (this.seen && env.createdMs < this.seen.unsafeBeforeMs) {
+      // The state file was lost: this one may have run here before the restart.
       this.stats.refusedUnsafe++;
-      this.answer(env, receivedMs, { rejected: this.unsafeReason });
+      this.answer(env, receivedMs, { rejected: this.seen.unsafeReason });
       return;
     }
     try {
       // On disk before it runs: a crash right after cannot lead to a replay.
-      await this.writer?.flush();
+      await this.seen?.writer.flush();
     } catch (err) {
       this.stats.refusedUnsafe++;
-      const why = `not run: could not record it in ${this.writer?.path} (${(err as Error).message}), so a restart could run it again; fix the data dir`;
-      this.logger.error({ envelope: idToHex(env.id), file: this.writer?.path }, why);
+      const why = `not run: could not record it in ${this.seen?.writer.path} (${(err as Error).message}), so a restart could run it again; fix the data dir`;
+      this.logger.error({ envelope: idToHex(env.id), file: this.seen?.writer.path }, why);
       this.answer(env, receivedMs, { rejected: why });
       return;
     }

@@ -1,7 +1,9 @@
-import { open, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
 import type { Clock, Timer } from "../net/clock.js";
 import type { Logger } from "../net/logger.js";
-import type { SeenRecord } from "./history.js";
+import type { GossipConfig } from "./config.js";
+import type { SeenHistory, SeenRecord } from "./history.js";
 
 /**
  * The seen-history state file under the data dir: the IDs (and retention
@@ -18,6 +20,58 @@ const VERSION = 1;
 export type SeenFileLoad =
   | { ok: true; records: SeenRecord[]; existed: boolean }
   | { ok: false; error: string };
+
+export interface SeenState {
+  writer: SeenFileWriter;
+  /**
+   * Envelopes created before this clock ms must not be consumed: -Infinity
+   * when the history was loaded intact; now + the tolerated clock skew when
+   * the file was lost, since anything that ran here before the restart was
+   * created before that.
+   */
+  unsafeBeforeMs: number;
+  /** The reason a refused envelope's origin is told. */
+  unsafeReason: string;
+}
+
+/**
+ * Creates the data dir if needed, loads the state file into history (IDs
+ * still to be retained), and writes it back at once, so a data dir that
+ * cannot be written is found at start. Rejects with a message naming the dir
+ * or file. A corrupt file is moved aside to <file>.corrupt with a warning,
+ * and safety is kept through unsafeBeforeMs instead.
+ */
+export async function openSeenState(dataDir: string, history: SeenHistory, clock: Clock, config: GossipConfig, logger: Logger): Promise<SeenState> {
+  const path = join(dataDir, SEEN_FILE_NAME);
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw new Error(`cannot create the data dir ${dataDir} (${(err as Error).message}): pass a writable -data-dir`);
+  }
+  const now = clock.now();
+  const loaded = await loadSeenFile(path);
+  let unsafeBeforeMs = -Infinity;
+  let unsafeReason = "";
+  if (loaded.ok) {
+    for (const r of loaded.records) if (r.retainUntilMs >= now) history.remember(r);
+  } else {
+    unsafeBeforeMs = now + config.maxClockSkewMs;
+    unsafeReason = `not run: this node lost its seen-history (${path} was unreadable: ${loaded.error}) and cannot rule out having run this envelope before it restarted`;
+    await rename(path, `${path}.corrupt`).catch(() => undefined);
+    logger.warn(
+      { file: path, error: loaded.error, movedTo: `${path}.corrupt` },
+      "seen-history state file is unreadable: starting with an empty history; envelopes created before now are relayed but not run here, so nothing that may have run before the restart runs again",
+    );
+  }
+  const writer = new SeenFileWriter(path, clock, config.persistDebounceMs, () => history.records(), logger);
+  writer.markDirty();
+  try {
+    await writer.flush();
+  } catch (err) {
+    throw new Error(`cannot write the seen-history state file ${path} (${(err as Error).message}): pass a writable -data-dir`);
+  }
+  return { writer, unsafeBeforeMs, unsafeReason };
+}
 
 /** Reads the state file; a missing file is an empty history, anything unreadable an error. */
 export async function loadSeenFile(path: string): Promise<SeenFileLoad> {
