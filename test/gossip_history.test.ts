@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SeenHistory } from "../src/gossip/history.js";
 import { idToHex, type Envelope } from "../src/gossip/envelope.js";
+import { pb } from "../src/proto/index.js";
+import { GossipSim } from "./support/gossip_sim.js";
 
 const MARGIN = 1000;
 let counter = 0;
@@ -98,4 +100,26 @@ test("records() lists IDs oldest first with non-decreasing retention, and rememb
   for (const x of r) restored.remember(x);
   assert.deepEqual(restored.records(), r);
   assert.equal(restored.live(0).length, 0, "restored IDs carry no envelope to advertise");
+});
+
+test("a node under a steady stream of batches keeps a flat history and a flat set of live envelopes", async () => {
+  const sim = new GossipSim({ seed: 81, config: { maxClockSkewMs: 1000 } });
+  const [origin, other] = await sim.addNodes(3);
+  const ttlMs = 3000;
+  const every = 100;
+  const samples: { history: number; live: number }[] = [];
+  for (let t = 1; t <= 300; t++) {
+    assert.ok(origin!.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, new Uint8Array(64), { ttlMs }).ok);
+    await sim.clock.advance(every);
+    if (t % 50 === 0 && t >= 100) {
+      const c = other!.gossip.counters();
+      samples.push({ history: c.historySize, live: c.liveEnvelopes });
+    }
+  }
+  const historyBound = (ttlMs + 1000) / every + 2;
+  const liveBound = ttlMs / every + 2;
+  assert.ok(samples.every((s) => s.history <= historyBound && s.live <= liveBound), JSON.stringify(samples));
+  const h = samples.map((s) => s.history);
+  assert.ok(Math.max(...h) - Math.min(...h) <= 2, `not flat: ${h}`);
+  assert.equal(other!.gossip.counters().received, 300);
 });

@@ -118,7 +118,11 @@ export class Disseminator implements PushPullDelegate {
     }
   }
 
-  /** Registers the consumer of one envelope kind (one per kind; later calls replace). */
+  /**
+   * Registers the consumer of one envelope kind (one per kind; later calls
+   * replace). Register before start(): an envelope of a kind without a
+   * consumer is relayed and remembered, never consumed later.
+   */
   onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void {
     this.handlers.set(kind, handler);
   }
@@ -177,7 +181,7 @@ export class Disseminator implements PushPullDelegate {
       this.rateLog.warn("live-ids", { peer: from, error: ids.error }, "dropped undecodable gossip state from push-pull");
       return;
     }
-    void this.antiEntropy.fetch(from, ids.value);
+    void this.antiEntropy.fetch(from, ids.value.slice(0, this.config.maxAdvertiseIds));
   }
 
   counters(): GossipCounters {
@@ -208,11 +212,13 @@ export class Disseminator implements PushPullDelegate {
         if (problem) throw new Error(problem);
         break;
       }
+      // A peer's ID lists are cut to the size this node would send itself, so
+      // a hostile list cannot make it track or look up millions of IDs.
       case "advertise":
-        void this.antiEntropy.fetch(from, msg.ids);
+        void this.antiEntropy.fetch(from, msg.ids.slice(0, this.config.maxAdvertiseIds));
         break;
       case "want":
-        reply = encodeGossip({ kind: "deliver", envelopes: this.antiEntropy.serve(msg.ids) });
+        reply = encodeGossip({ kind: "deliver", envelopes: this.antiEntropy.serve(msg.ids.slice(0, this.config.maxAdvertiseIds)) });
         break;
       case "deliver":
         for (const env of msg.envelopes) this.accept(env, from);
