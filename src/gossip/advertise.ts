@@ -14,8 +14,9 @@ import type { GossipRequester } from "./requester.js";
  * every advertise interval (jittered) this node sends the IDs of its live
  * envelopes to a few random members.
  *
- * The receiver pulls: it acknowledges the Advertise at once, then asks the
- * advertiser for the IDs it lacks with a Want, whose reply is a Deliver. We
+ * The receiver pulls: it answers the Advertise at once with the IDs it lacks
+ * (a Want, for the advertiser's information), then asks the advertiser for
+ * them with a Want request, whose reply is a Deliver. We
  * chose pull over "reply Want, advertiser pushes" because the node that lacks
  * an envelope is the one that knows a fetch is already under way: an ID being
  * fetched is not asked for again from the next advertiser, so a 10 MB batch
@@ -71,6 +72,17 @@ export class AntiEntropy {
         // A lost advertisement is repaired by the next one.
       });
     }
+  }
+
+  /**
+   * A peer advertised these IDs: starts fetching the ones this node lacks and
+   * returns them (the Want the advertiser gets as its reply: an empty one
+   * tells the origin's directed repair this node has them all).
+   */
+  onAdvertise(from: Address, ids: Uint8Array[]): Uint8Array[] {
+    const lacking = ids.filter((id) => this.d.lacks(idToHex(id)));
+    void this.fetch(from, lacking);
+    return lacking;
   }
 
   /** A peer at `from` holds these IDs: fetch the ones this node lacks. */

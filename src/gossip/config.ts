@@ -26,6 +26,17 @@ export interface GossipConfig {
   advertiseJitter: number;
   /** How many random reachable members each advertisement goes to. */
   advertiseFanout: number;
+  /**
+   * Directed repair at the origin: this long (ms) after publishing, the
+   * origin advertises the envelope straight to each expected node that has
+   * not answered; the delay doubles (up to advertiseIntervalMs) while some
+   * still lack it. A node that answers that it has the envelope (it is busy
+   * running it) is not asked again. Costs nothing when every reply arrives
+   * in time, one 16-byte advertisement per slow node otherwise, and turns the
+   * burst's occasional straggler (about 1 in e^gossipGroup nodes is missed)
+   * into a wait of this delay instead of an advertise interval.
+   */
+  repairAfterMs: number;
   /** Cap on IDs per advertisement or push-pull state (newest first): 16 bytes each. */
   maxAdvertiseIds: number;
   /**
@@ -77,6 +88,7 @@ export function defaultGossipConfig(): GossipConfig {
     advertiseIntervalMs: 1000,
     advertiseJitter: 0.25,
     advertiseFanout: 3,
+    repairAfterMs: 50,
     maxAdvertiseIds: 4096,
     requestTimeoutMs: 10_000,
     resultRetryMs: [250, 500, 1000, 2000, 5000],

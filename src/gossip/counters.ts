@@ -23,6 +23,8 @@ export interface GossipCounters {
   /** Advertise requests sent, and envelope IDs they carried. */
   advertisements: number;
   advertisedIds: number;
+  /** Directed repair: advertisements the origin sent to expected nodes that had not answered. */
+  repairs: number;
   /** Envelope IDs this node asked a peer for (Want), and envelopes it served to Wants. */
   wanted: number;
   served: number;
@@ -57,6 +59,7 @@ export function newGossipCounters(): GossipCounters {
     forwardFailed: 0,
     advertisements: 0,
     advertisedIds: 0,
+    repairs: 0,
     wanted: 0,
     served: 0,
     repliesSent: 0,

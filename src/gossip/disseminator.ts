@@ -10,6 +10,7 @@ import type { GossipConfig } from "./config.js";
 import { newGossipCounters, type GossipCounters } from "./counters.js";
 import { createEnvelope, envelopeProblem, idToHex, isExpired, type Envelope } from "./envelope.js";
 import { SeenHistory } from "./history.js";
+import { OriginRepair } from "./repair.js";
 import { ReplySender } from "./reply_sender.js";
 import { GossipRequester } from "./requester.js";
 import { Publication } from "./results.js";
@@ -49,7 +50,8 @@ const OK = encodeGossip({ kind: "ok" });
 /**
  * Dissemination of envelopes over the transport's Gossip channel: the burst
  * (eager push on first receipt), anti-entropy (advertise + pull, and the
- * push-pull delegate for joiners), exactly-once consumption guarded by the
+ * push-pull delegate for joiners), the origin's directed repair of expected
+ * nodes the burst missed, exactly-once consumption guarded by the
  * seen-history, and the results path (replies straight to the origin, and a
  * Publication per envelope published here).
  */
@@ -64,6 +66,7 @@ export class Disseminator implements PushPullDelegate {
   private readonly requester: GossipRequester;
   private readonly antiEntropy: AntiEntropy;
   private readonly replies: ReplySender;
+  private readonly repair: OriginRepair;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
   private readonly publications = new Map<string, Publication>();
   /** The state file, when there is a data dir. */
@@ -89,6 +92,7 @@ export class Disseminator implements PushPullDelegate {
       accept: (env, from) => void this.accept(env, from),
     });
     this.replies = new ReplySender(common);
+    this.repair = new OriginRepair(common);
   }
 
   /**
@@ -109,6 +113,7 @@ export class Disseminator implements PushPullDelegate {
     this.stopped = true;
     this.antiEntropy.stop();
     this.replies.stop();
+    this.repair.stop();
     this.unsubscribe();
     for (const p of [...this.publications.values()]) p.cancel();
     try {
@@ -163,6 +168,7 @@ export class Disseminator implements PushPullDelegate {
     this.publications.set(pub.idHex, pub);
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
     this.burst(env, null);
+    if (!pub.done) this.repair.watch(pub);
     void this.consume(env, now);
     return { ok: true, publication: pub };
   }
@@ -215,7 +221,7 @@ export class Disseminator implements PushPullDelegate {
       // A peer's ID lists are cut to the size this node would send itself, so
       // a hostile list cannot make it track or look up millions of IDs.
       case "advertise":
-        void this.antiEntropy.fetch(from, msg.ids.slice(0, this.config.maxAdvertiseIds));
+        reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds)) });
         break;
       case "want":
         reply = encodeGossip({ kind: "deliver", envelopes: this.antiEntropy.serve(msg.ids.slice(0, this.config.maxAdvertiseIds)) });

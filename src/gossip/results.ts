@@ -78,6 +78,11 @@ export class Publication {
     }
   }
 
+  /** Expected nodes that have neither answered nor been declared unreachable. */
+  pending(): string[] {
+    return [...(this.expected ?? [])].filter((n) => !this.answered.has(n) && !this.unreachable.has(n));
+  }
+
   hasAnswered(node: string): boolean {
     return this.answered.has(node);
   }
@@ -135,7 +140,7 @@ export class Publication {
   private finish(reason: DoneReason): void {
     if (this.done) return;
     this.expiryTimer?.cancel();
-    const missing = [...(this.expected ?? [])].filter((n) => !this.answered.has(n) && !this.unreachable.has(n));
+    const missing = this.pending();
     const done: DoneEvent = { type: "done", reason, answered: [...this.answered], unreachable: [...this.unreachable], missing };
     this.emit(done);
     this.listeners.clear();

@@ -32,6 +32,8 @@ export interface SimOptions {
   /** Called inside each consumer before it answers (e.g. to check the state file). */
   onConsume?: (node: SimNode, env: Envelope) => void;
   logger?: (name: string) => Logger;
+  /** Virtual ms each consumer takes before answering (a batch whose actions are slow). */
+  consumeDelayMs?: number;
 }
 
 export interface AddOptions {
@@ -78,6 +80,8 @@ export class GossipSim {
       const id = idToHex(env.id);
       consumed.set(id, (consumed.get(id) ?? 0) + 1);
       this.opts.onConsume?.(node, env);
+      const delay = this.opts.consumeDelayMs ?? 0;
+      if (delay > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
       return { checks: { results: [{ name: "probe", type: "file_exists", status: pb.CheckStatus.PASS, message: `ran on ${name}` }] } };
     });
     await gossip.start();
