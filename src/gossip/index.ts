@@ -17,6 +17,7 @@ export {
   loadTrustedKeys,
   parsePrivateKey,
   parsePublicKey,
+  rawPublicKey,
   signEnvelope,
   verifyEnvelope,
   type SigningKeyPair,
