@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../net/logger.js";
 import type { HostPort } from "./address.js";
 import { formatHostPort } from "./address.js";
-import { type BatchEvent, type DaemonInfo, MEMBER_STATUSES, type MemberView } from "./api_types.js";
-import { validateBatchBody, validateLocalCheckBody } from "./api_validate.js";
+import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView } from "./api_types.js";
+import { validateBatchBody, validateKeysBody, validateLocalCheckBody } from "./api_validate.js";
 import type { ControlBackend } from "./backend.js";
 import { HttpError, readJsonBody, sendJson, writeLine } from "./http_io.js";
 import { PromText } from "./prometheus.js";
@@ -100,6 +100,20 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     },
     { method: "GET", path: "/v1/batches", handle: async (_req, res) => sendJson(res, 200, { batches: o.backend.batches() }) },
     {
+      method: "POST",
+      path: "/v1/keys",
+      handle: async (req, res) => {
+        const request = validateKeysBody(await readJsonBody(req, maxBody));
+        if (!request.ok) throw new HttpError(400, request.error);
+        if (!o.backend.keyOp) throw new HttpError(501, "this daemon cannot change keys");
+        const ac = abortOnClose(res);
+        // Started before the stream: a refusal (no cluster key) is a plain 409, not a stream.
+        const started = o.backend.keyOp(request.value, ac.signal);
+        if (!started.ok) throw new HttpError(409, started.error);
+        await streamEvents(res, ac, started.events);
+      },
+    },
+    {
       method: "GET",
       path: "/metrics",
       handle: async (_req, res) => {
@@ -126,16 +140,21 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
 
   async function streamBatch(res: ServerResponse, submit: (signal: AbortSignal) => AsyncIterable<BatchEvent>): Promise<void> {
     const ac = abortOnClose(res);
+    await streamEvents(res, ac, submit(ac.signal));
+  }
+
+  /** NDJSON, one event a line, until the events end or the client goes away. */
+  async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent>): Promise<void> {
     res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
     try {
-      for await (const event of submit(ac.signal)) {
+      for await (const event of events) {
         if (ac.signal.aborted) break;
         await writeLine(res, event);
       }
     } catch (e) {
       // Headers are gone: the error becomes the stream's last line.
-      o.log.error({ err: String(e) }, "batch stream failed");
-      await writeLine(res, { type: "error", error: `the daemon failed while running the batch: ${(e as Error).message}` });
+      o.log.error({ err: String(e), url: res.req?.url }, "result stream failed");
+      await writeLine(res, { type: "error", error: `the daemon failed while running the request: ${(e as Error).message}` });
     }
     res.end();
   }

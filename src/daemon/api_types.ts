@@ -11,6 +11,7 @@ import type { MemberStatus } from "../swim/types.js";
  *   POST /v1/check        BatchRequestBody -> NDJSON stream of BatchEvent
  *   GET  /v1/members[?status=alive]    -> MembersResponse
  *   GET  /v1/batches                   -> BatchesResponse
+ *   POST /v1/keys         KeysRequestBody  -> NDJSON stream of KeyEvent
  *   GET  /metrics                      -> Prometheus text 0.0.4
  * Errors: 4xx/5xx with ErrorBody.
  */
@@ -146,3 +147,33 @@ export interface BatchSummary {
 export interface BatchesResponse {
   batches: BatchSummary[];
 }
+
+/** Keyring operations of `gcheck keys`, applied on every node of the cluster. */
+export const KEY_OPS = ["list", "install", "use", "remove"] as const;
+export type KeyOpName = (typeof KEY_OPS)[number];
+
+/**
+ * POST /v1/keys. `key` (base64 of 32 bytes, as gcheck keygen prints) is
+ * required by install, use and remove, and refused with list.
+ */
+export interface KeysRequestBody {
+  op: KeyOpName;
+  key?: string;
+  /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * One NDJSON line of a POST /v1/keys response: accepted (with every member
+ * alive at submission), one result / unreachable / rejected per node, done.
+ * Keys never travel back in clear: each node lists its installed keys as
+ * fingerprints (the first 8 hex digits of the SHA-256 of the raw key),
+ * primary first.
+ */
+export type KeyEvent =
+  | { type: "accepted"; id: string; op: KeyOpName; origin: string; createdMs: number; expected: NodeRef[] }
+  | { type: "result"; node: string; address: string; ok: boolean; error?: string; keys: string[]; elapsedMs: number }
+  | { type: "unreachable"; node: string; address?: string; reason: string }
+  | { type: "rejected"; node: string; address?: string; reason: string }
+  | { type: "done"; elapsedMs: number; timedOut: boolean }
+  | { type: "error"; error: string };

@@ -1,7 +1,9 @@
 import { decodeCheckBatch } from "../checks/codec.js";
 import { parseCheckObject } from "../checks/parse.js";
 import type { CheckSpec } from "../checks/types.js";
-import type { BatchRequest, SignedBatch } from "./backend.js";
+import { KeyringError, decodeKey } from "../net/keyring.js";
+import { KEY_OPS, type KeyOpName } from "./api_types.js";
+import type { BatchRequest, KeyOpRequest, SignedBatch } from "./backend.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every
@@ -175,4 +177,32 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
   const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
   if (!ttlMs.ok) return ttlMs;
   return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, nodes, tags, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
+}
+
+const KEYS_FIELDS = ["op", "key", "timeoutMs"] as const;
+
+/** POST /v1/keys: an operation, its key (base64 of 32 bytes) when it takes one, and how long to wait. */
+export function validateKeysBody(body: unknown): Validated<KeyOpRequest> {
+  const obj = asObject(body, LABEL);
+  if (!obj.ok) return obj;
+  const b = obj.value;
+  const unknown = onlyKnown(b, KEYS_FIELDS, LABEL);
+  if (unknown) return fail(unknown);
+  if (typeof b.op !== "string" || !(KEY_OPS as readonly string[]).includes(b.op)) {
+    return fail(`${LABEL}: field "op" must be one of ${KEY_OPS.join(", ")}, got ${describeJson(b.op)}`);
+  }
+  const op = b.op as KeyOpName;
+  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  if (!timeoutMs.ok) return timeoutMs;
+  if (op === "list") {
+    if (b.key !== undefined) return fail(`${LABEL}: op "list" takes no "key"`);
+    return { ok: true, value: { op, timeoutMs: timeoutMs.value } };
+  }
+  if (typeof b.key !== "string") return fail(`${LABEL}: op "${op}" needs field "key": a base64 cluster key as printed by gcheck keygen`);
+  try {
+    return { ok: true, value: { op, key: new Uint8Array(decodeKey(b.key)), timeoutMs: timeoutMs.value } };
+  } catch (err) {
+    if (err instanceof KeyringError) return fail(`${LABEL}: field "key": ${err.message}`);
+    throw err;
+  }
 }

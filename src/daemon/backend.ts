@@ -1,13 +1,12 @@
 import type { CheckResult, CheckSpec } from "../checks/types.js";
 import type { Member } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo } from "./api_types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName } from "./api_types.js";
 
 /**
  * The seam between the control API and the rest of the daemon. The API
  * (api.ts) validates every request and speaks HTTP; a backend does the work.
- * single_node.ts is the backend of a daemon without a cluster; the cluster
- * backend (swim + gossip) implements the same interface, so the API and
- * gcheck do not change when clustering arrives.
+ * cluster.ts (swim + gossip) is the daemon's backend; a one-node cluster is
+ * simply a cluster nobody else joined. Tests of the API use a fake one.
  */
 
 /** A validated POST /v1/check body, in the daemon's units. */
@@ -42,6 +41,17 @@ export interface SignedBatch {
   signerKey: Uint8Array;
 }
 
+/** A validated POST /v1/keys body. */
+export interface KeyOpRequest {
+  op: KeyOpName;
+  /** The raw 32-byte key (install, use, remove); absent for list. */
+  key?: Uint8Array;
+  /** How long the origin waits for answers before reporting done (ms). */
+  timeoutMs: number;
+}
+
+export type KeyOpStart = { ok: true; events: AsyncIterable<KeyEvent> } | { ok: false; error: string };
+
 export interface ControlBackend {
   /** Daemon info; the API adds cliAddress, which only it knows. */
   info(): Omit<DaemonInfo, "cliAddress">;
@@ -63,4 +73,11 @@ export interface ControlBackend {
   batches(): BatchSummary[];
   /** Prometheus text exposition (format 0.0.4) of the backend's metrics. */
   metrics(): string;
+  /**
+   * Spreads a keyring operation to every node and yields its events like
+   * submitBatch. ok: false (answered 409) when it cannot start, e.g. the
+   * daemon runs without a cluster key. Optional: without it POST /v1/keys
+   * answers 501.
+   */
+  keyOp?(request: KeyOpRequest, signal: AbortSignal): KeyOpStart;
 }

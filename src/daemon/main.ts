@@ -1,19 +1,25 @@
 #!/usr/bin/env node
 /**
- * gossipcheckd: parse flags, check the ground, start the control API on a
- * backend, wait for a signal. Kept thin on purpose: the backend (today
- * SingleNodeBackend, later swim + gossip) is built in one place below, and
- * everything that must stop registers with Shutdown.
+ * gossipcheckd: parse flags, check the ground (safety, files, keyring),
+ * start the cluster node (node.ts) and the control API on it, join the
+ * cluster in the background, and wait for a signal. Kept thin on purpose:
+ * everything that must stop registers with Shutdown, which runs the steps
+ * newest first (the control API closes, then the node leaves gracefully and
+ * stops).
  */
 import { formatHostPort } from "./address.js";
 import { startControlApi } from "./api.js";
 import { parseDaemonFlags } from "./flags.js";
+import { hasClusterKey, loadDaemonKeyring } from "./keys.js";
 import { createDaemonLogger } from "./logging.js";
+import { startNode } from "./node.js";
 import { preflight, writeAddressFile } from "./preflight.js";
 import { checkStartupSafety } from "./safety.js";
 import { Shutdown } from "./shutdown.js";
-import { SingleNodeBackend } from "./single_node.js";
 import { VERSION } from "./version.js";
+
+/** How long a graceful leave may take to spread before the node stops anyway (ms). */
+const LEAVE_TIMEOUT_MS = 2_000;
 
 function exitWith(code: number, stderr: string, stdout = ""): never {
   if (stdout) process.stdout.write(stdout);
@@ -25,24 +31,29 @@ const parsed = parseDaemonFlags(process.argv.slice(2));
 if (parsed.kind === "exit") exitWith(parsed.code, parsed.stderr, parsed.stdout);
 const o = parsed.options;
 
-const safety = checkStartupSafety(o, o.keyFile !== undefined || o.keyringFile !== undefined);
+const safety = checkStartupSafety(o, hasClusterKey(o));
 if (safety.refusal) exitWith(2, `gossipcheckd: ${safety.refusal}`);
 const ground = await preflight(o);
 if (!ground.ok) exitWith(2, `gossipcheckd: ${ground.error}`);
+const keys = loadDaemonKeyring(o);
+if (!keys.ok) exitWith(2, `gossipcheckd: ${keys.error}`);
+const { keyring, persistPath } = keys.value;
 
 const log = await createDaemonLogger(o.logLevel, { name: o.name });
-for (const w of [...safety.warnings, ...ground.warnings]) log.warn({}, w);
+for (const w of [...safety.warnings, ...ground.warnings, ...keys.value.warnings]) log.warn({}, w);
+log.info({ keyring: keyring ? "on" : "off" }, keys.value.note);
 const shutdown = new Shutdown(log);
 
-const address = formatHostPort(o.advertise);
-const backend = new SingleNodeBackend({
-  name: o.name,
-  address,
-  tags: o.tags,
-  version: VERSION,
-  actionsEnabled: o.actionsEnabled,
+const node = await startNode(o, {
+  keyring,
+  saveKeyring: (k) => k.save(persistPath),
   ...(ground.trustedKeys && { trustedKeys: ground.trustedKeys }),
+  version: VERSION,
+  log,
 });
+if (!node.ok) exitWith(2, `gossipcheckd: ${node.error}`);
+const { backend, transport } = node;
+shutdown.add("cluster node", () => backend.stop(LEAVE_TIMEOUT_MS));
 
 let cliAddress: string | null = null;
 if (o.cliBind) {
@@ -56,7 +67,17 @@ if (o.cliBind) {
   }
 }
 
+const peers = o.peers.map(formatHostPort);
+const bind = formatHostPort({ host: o.bind.host, port: transport.port });
 log.info(
-  { name: o.name, version: VERSION, bind: formatHostPort(o.bind), advertise: address, cli: cliAddress, peers: o.peers.map(formatHostPort), dataDir: o.dataDir, profile: o.profile, actions: o.actionsEnabled },
-  `gossipcheckd ${VERSION} started: node ${o.name}, bind ${formatHostPort(o.bind)}, cli ${cliAddress ?? "off"}`,
+  { name: o.name, version: VERSION, bind, address: transport.address, advertise: transport.address, cli: cliAddress, peers, dataDir: o.dataDir, profile: o.profile, actions: o.actionsEnabled, encrypted: keyring !== null },
+  `gossipcheckd ${VERSION} started: node ${o.name}, cluster address ${transport.address}, cli ${cliAddress ?? "off"}`,
 );
+
+// In the background: swim retries unanswered seeds with back-off itself.
+// A refusal (this name is taken) cannot get better by waiting: exit 2.
+backend.join(peers).catch((err: Error) => {
+  if (backend.isStopping) return;
+  log.error({ peers, err: err.message }, `could not join the cluster: ${err.message}`);
+  exitWith(2, `gossipcheckd: ${err.message}`);
+});

@@ -1,0 +1,75 @@
+import { runBatch } from "../checks/index.js";
+import { type CheckBatch, decodeCheckBatch, toWireReport } from "../checks/codec.js";
+import type { CheckResult } from "../checks/types.js";
+import { type Envelope, idToHex } from "../gossip/envelope.js";
+import type { EnvelopeHandler } from "../gossip/disseminator.js";
+import { type TrustedKeys, verifyEnvelope } from "../gossip/signing.js";
+import type { Logger } from "../net/logger.js";
+
+/**
+ * What a node does with a CHECK_BATCH envelope once gossip hands it over
+ * (exactly once, while it is live):
+ *   1. decode the batch (an undecodable one is refused, and the origin told);
+ *   2. targeting: a node outside -node / -tag relays the batch (gossip did
+ *      that already) and answers nothing;
+ *   3. with -trusted-keys, the operator's signature must verify, else the
+ *      origin hears "rejected: unsigned | bad signature | untrusted key";
+ *   4. run it: actions only when this node allows them (-no-actions) and the
+ *      batch is not a dry run, and the origin gets the results.
+ * decideBatch is the pure part, tested on its own.
+ */
+
+export interface BatchNode {
+  name: string;
+  tags: Record<string, string>;
+  actionsEnabled: boolean;
+  /** With -trusted-keys: only batches signed by one of these run. */
+  trustedKeys?: TrustedKeys;
+}
+
+export type BatchDecision =
+  | { kind: "relay" }
+  | { kind: "reject"; reason: string }
+  | { kind: "run"; batch: CheckBatch; runActions: boolean; skipReason?: string };
+
+/** Targeting: every listed node name, and every listed tag exactly; empty lists match every node. */
+export function isTargeted(target: { targetNodes: string[]; targetTags: Record<string, string> }, node: { name: string; tags: Record<string, string> }): boolean {
+  if (target.targetNodes.length > 0 && !target.targetNodes.includes(node.name)) return false;
+  return Object.entries(target.targetTags).every(([k, v]) => Object.hasOwn(node.tags, k) && node.tags[k] === v);
+}
+
+/** The number of decode errors quoted in a refusal. */
+const QUOTED_ERRORS = 3;
+
+export function decideBatch(env: Envelope, node: BatchNode): BatchDecision {
+  const decoded = decodeCheckBatch(env.payload);
+  if (!decoded.ok) return { kind: "reject", reason: `undecodable batch: ${decoded.errors.slice(0, QUOTED_ERRORS).join("; ")}` };
+  const batch = decoded.batch;
+  // Targeting first: a node the batch is not for has nothing to refuse.
+  if (!isTargeted(batch, node)) return { kind: "relay" };
+  if (node.trustedKeys) {
+    const verdict = verifyEnvelope(env, node.trustedKeys);
+    if (verdict !== "ok") return { kind: "reject", reason: verdict };
+  }
+  const runActions = node.actionsEnabled && !batch.dryRun;
+  if (runActions) return { kind: "run", batch, runActions };
+  return { kind: "run", batch, runActions, skipReason: batch.dryRun ? "dry run" : "actions disabled on this node" };
+}
+
+/** The consumer of CHECK_BATCH envelopes; onResults sees every result list this node produced (metrics). */
+export function checkBatchHandler(node: BatchNode, log: Logger, onResults: (results: CheckResult[]) => void): EnvelopeHandler {
+  return async (env) => {
+    const batchId = idToHex(env.id);
+    const decision = decideBatch(env, node);
+    if (decision.kind === "relay") return null;
+    if (decision.kind === "reject") {
+      log.warn({ batch: batchId, origin: env.origin, reason: decision.reason }, `refused batch ${batchId} from ${env.origin}: ${decision.reason}`);
+      return { rejected: decision.reason };
+    }
+    const { batch, runActions, skipReason } = decision;
+    log.info({ batch: batchId, origin: env.origin, checks: batch.checks.length, actions: runActions }, `running batch ${batchId} from ${env.origin}`);
+    const results = await runBatch(batch.checks, { batchId, node: node.name, runActions, ...(skipReason !== undefined && { skipReason }) });
+    onResults(results);
+    return { checks: toWireReport(results) };
+  };
+}

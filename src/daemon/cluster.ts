@@ -1,0 +1,286 @@
+import { encodeCheckBatch, fromWireReport } from "../checks/codec.js";
+import { runLocalCheck } from "../checks/index.js";
+import type { CheckResult, CheckSpec } from "../checks/types.js";
+import type { Disseminator, PublishResult } from "../gossip/disseminator.js";
+import { type Envelope, idToHex } from "../gossip/envelope.js";
+import type { Publication } from "../gossip/results.js";
+import { type Clock, systemClock } from "../net/clock.js";
+import type { Keyring } from "../net/keyring.js";
+import type { Logger } from "../net/logger.js";
+import type { Transport } from "../net/transport.js";
+import { pb, PROTOCOL_VERSION } from "../proto/index.js";
+import type { Swim } from "../swim/swim.js";
+import type { Member, MemberEvent } from "../swim/types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef } from "./api_types.js";
+import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart } from "./backend.js";
+import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
+import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
+import { follow } from "./follow.js";
+import { applyKeyOp, decodeKeyOp, encodeKeyOp } from "./keys.js";
+
+/**
+ * The daemon's backend: one node of the cluster. The membership (swim) says
+ * who is alive; dissemination (gossip) spreads a submitted batch or key
+ * operation to every node and brings each node's answer back here; this
+ * class turns both into what the control API streams to gcheck, and is the
+ * local consumer of the envelopes other nodes publish. A one-node cluster is
+ * the same code with nobody else in the member list.
+ */
+
+export interface ClusterBackendOptions {
+  transport: Transport;
+  swim: Swim;
+  gossip: Disseminator;
+  /** This node as the batch handler sees it (name, tags, -no-actions, -trusted-keys). */
+  node: BatchNode;
+  version: string;
+  /** The keyring the transport seals with (key operations change it in place); null without a key. */
+  keyring: Keyring | null;
+  /** Saves the keyring after a key operation changed it. */
+  saveKeyring: (k: Keyring) => void;
+  log: Logger;
+  clock?: Clock;
+}
+
+/** Batches kept for GET /v1/batches. */
+const BATCH_HISTORY = 100;
+
+export class ClusterBackend implements ControlBackend {
+  private readonly clock: Clock;
+  private readonly startedMs: number;
+  private readonly history: BatchSummary[] = [];
+  private readonly results = new ResultCounts();
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly o: ClusterBackendOptions) {
+    this.clock = o.clock ?? systemClock;
+    this.startedMs = this.clock.now();
+    o.gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, checkBatchHandler(o.node, o.log, (r) => this.results.add(r)));
+    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, async (env) => {
+      const decoded = decodeKeyOp(env.payload);
+      if (!decoded.ok) return { rejected: decoded.error };
+      const report = applyKeyOp(o.keyring, decoded.op, decoded.key, o.saveKeyring);
+      this.results.keyOps++;
+      o.log.info({ op: decoded.op, origin: env.origin, ok: report.ok, error: report.error, keys: report.keys }, `key operation ${decoded.op} from ${env.origin}: ${report.ok ? "done" : report.error}`);
+      return { keys: report };
+    });
+    o.swim.onEvent((e) => this.logMemberEvent(e));
+  }
+
+  /** Serves gossip (loads the seen-history from the data dir), then membership. Rejects naming the data dir. */
+  async start(): Promise<void> {
+    await this.o.gossip.start();
+    this.o.swim.start();
+  }
+
+  /** Joins through the seeds in the background (retrying); rejects when a seed refuses this node's name. */
+  join(seeds: string[]): Promise<number> {
+    return this.o.swim.join(seeds);
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
+
+  /** Graceful leave (others list this node as left, not dead), then everything stops. */
+  stop(leaveTimeoutMs: number): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.o.swim.leave(leaveTimeoutMs);
+      await this.o.gossip.stop();
+      this.o.swim.shutdown();
+      await this.o.transport.close();
+    })();
+    return this.stopping;
+  }
+
+  info(): Omit<DaemonInfo, "cliAddress"> {
+    const now = this.clock.now();
+    return {
+      name: this.o.node.name,
+      version: this.o.version,
+      protocolVersion: PROTOCOL_VERSION,
+      address: this.o.transport.address,
+      pid: process.pid,
+      startedMs: this.startedMs,
+      uptimeMs: now - this.startedMs,
+      tags: this.o.node.tags,
+      actionsEnabled: this.o.node.actionsEnabled,
+      members: this.o.swim.statusCounts(),
+      counters: this.counters(),
+    };
+  }
+
+  async localCheck(checks: CheckSpec[]): Promise<CheckResult[]> {
+    this.results.localChecks++;
+    return runLocalCheck(checks);
+  }
+
+  members(): Member[] {
+    return this.o.swim.members();
+  }
+
+  batches(): BatchSummary[] {
+    return this.history.slice();
+  }
+
+  metrics(): string {
+    const o = this.o;
+    return clusterMetrics({
+      node: o.node.name,
+      version: o.version,
+      uptimeMs: this.clock.now() - this.startedMs,
+      members: o.swim.statusCounts(),
+      batches: this.history.length,
+      results: this.results,
+      net: o.transport.counters(),
+      swim: o.swim.counters(),
+      gossip: { ...o.gossip.counters() },
+    });
+  }
+
+  async *submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent> {
+    const submittedMs = this.clock.now();
+    const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    const opts = { ttlMs: request.ttlMs, expected: expected.map((m) => m.name) };
+    let published: PublishResult;
+    const s = request.signed;
+    if (s) {
+      // The exact envelope the operator signed; the gossip layer checks that it names this node as origin.
+      const env: Envelope = { ...s, kind: pb.EnvelopeKind.CHECK_BATCH };
+      published = this.o.gossip.publishEnvelope(env, opts);
+    } else {
+      const payload = encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: request.nodes, targetTags: request.tags });
+      published = this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, payload, opts);
+    }
+    const refs = expected.map(nodeRef);
+    if (!published.ok) {
+      // Nothing spread: every expected node (the origin at least) is told why.
+      const batchId = s ? idToHex(s.id) : "";
+      yield { type: "accepted", batchId, origin: this.o.node.name, createdMs: s?.createdMs ?? submittedMs, ttlMs: request.ttlMs, expected: refs };
+      for (const n of refs.length ? refs : [nodeRef(this.self())]) yield { type: "rejected", node: n.name, address: n.address, reason: `not published by ${this.o.node.name}: ${published.error}` };
+      yield { type: "done", elapsedMs: this.clock.now() - submittedMs, timedOut: false };
+      return;
+    }
+    const pub = published.publication;
+    this.remember(pub, request, expected.length);
+    yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
+    yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
+      reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
+    );
+  }
+
+  keyOp(request: KeyOpRequest, signal: AbortSignal): KeyOpStart {
+    if (!this.o.keyring) {
+      return { ok: false, error: "this cluster runs without a key: start every daemon with -key-file (gcheck keygen > key), then rotate keys with gcheck keys" };
+    }
+    const expected = this.running();
+    // Short-lived: a node that was away while the operator waited should not
+    // apply an old rotation step out of order when it comes back.
+    const published = this.o.gossip.publish(pb.EnvelopeKind.KEY_OP, encodeKeyOp(request.op, request.key), { ttlMs: request.timeoutMs, expected: expected.map((m) => m.name) });
+    if (!published.ok) return { ok: false, error: `the key operation was not published: ${published.error}` };
+    const pub = published.publication;
+    const refs = expected.map(nodeRef);
+    const submittedMs = this.clock.now();
+    const self = this;
+    async function* events(): AsyncGenerator<KeyEvent> {
+      yield { type: "accepted", id: pub.idHex, op: request.op, origin: self.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
+      yield* self.replies<KeyEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
+        reply.keys
+          ? { type: "result", node: reply.node, address: reply.address, ok: reply.keys.ok === true, ...(reply.keys.error ? { error: reply.keys.error } : {}), keys: reply.keys.keys ?? [], elapsedMs }
+          : null,
+      );
+    }
+    return { ok: true, events: events() };
+  }
+
+  /**
+   * The common part of both streams: a node's reply (through toEvent, or
+   * rejected), unreachable nodes, and done when every expected node is
+   * accounted for or at timeoutMs (timedOut). A client that goes away ends
+   * the stream without done.
+   */
+  private async *replies<E>(
+    pub: Publication,
+    refs: NodeRef[],
+    submittedMs: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+    toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null,
+  ): AsyncGenerator<E | CommonEvent> {
+    const addressOf = (node: string) => refs.find((r) => r.name === node)?.address ?? this.o.swim.member(node)?.address;
+    for await (const e of follow(pub, timeoutMs, signal, this.clock)) {
+      const elapsedMs = this.clock.now() - submittedMs;
+      if (e.type === "reply") {
+        const r = e.reply;
+        if (r.rejected != null) yield { type: "rejected", node: r.node, address: r.address, reason: r.rejected };
+        else {
+          const event = toEvent(r, elapsedMs);
+          if (event) yield event;
+        }
+      } else if (e.type === "unreachable") {
+        const address = addressOf(e.node);
+        yield { type: "unreachable", node: e.node, ...(address !== undefined && { address }), reason: UNREACHABLE[e.reason] };
+      } else if (e.type === "done" || (e.type === "stopped" && e.reason === "timeout")) {
+        yield { type: "done", elapsedMs, timedOut: e.type === "stopped" || e.reason !== "complete" };
+      }
+    }
+  }
+
+  /** Members worth waiting for: alive or suspect (a suspect usually is alive), this node included. */
+  private running(): Member[] {
+    return this.o.swim.members().filter((m) => m.status === "alive" || m.status === "suspect");
+  }
+
+  private self(): Member {
+    return this.o.swim.member(this.o.node.name)!;
+  }
+
+  private remember(pub: Publication, request: BatchRequest, expected: number): void {
+    const summary: BatchSummary = {
+      batchId: pub.idHex,
+      origin: this.o.node.name,
+      createdMs: pub.envelope.createdMs,
+      ttlMs: pub.envelope.ttlMs,
+      checks: request.checks.length,
+      dryRun: request.dryRun,
+      expected,
+      answered: 0,
+      state: "running",
+    };
+    this.history.unshift(summary);
+    this.history.length = Math.min(this.history.length, BATCH_HISTORY);
+    pub.subscribe((e) => {
+      if (e.type === "reply") summary.answered++;
+      else if (e.type === "done") summary.state = "done";
+    });
+  }
+
+  private counters(): Record<string, number> {
+    return { ...prefixed("net_", this.o.transport.counters()), ...prefixed("swim_", this.o.swim.counters()), ...prefixed("gossip_", { ...this.o.gossip.counters() }) };
+  }
+
+  private logMemberEvent(e: MemberEvent): void {
+    const m = e.member;
+    if (m.name === this.o.node.name) return;
+    const fields = { member: m.name, address: m.address, incarnation: m.incarnation, event: e.type };
+    if (e.type === "join") this.o.log.info(fields, `member ${m.name} joined (${m.address})`);
+    else if (e.type === "fail") this.o.log.info(fields, `member ${m.name} failed: declared dead`);
+    else if (e.type === "leave") this.o.log.info(fields, `member ${m.name} left`);
+    else this.o.log.debug(fields, `member ${m.name}: ${e.type}`);
+  }
+}
+
+/** The events batch and key streams share (same shapes in BatchEvent and KeyEvent). */
+type CommonEvent = Extract<BatchEvent, { type: "rejected" | "unreachable" | "done" }>;
+
+const UNREACHABLE = { failed: "declared dead by the membership", left: "left the cluster", "not a member": "not a member" } as const;
+
+function nodeRef(m: Member): NodeRef {
+  return { name: m.name, address: m.address };
+}
+
+function prefixed(prefix: string, o: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(o)) out[prefix + k] = v;
+  return out;
+}

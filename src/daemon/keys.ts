@@ -1,0 +1,127 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Keyring, KeyringError, loadKeyFile, permissionWarning } from "../net/keyring.js";
+import { pb } from "../proto/index.js";
+import type { KeyOpName } from "./api_types.js";
+import { KEY_OPS } from "./api_types.js";
+import { base64KeyFingerprint } from "./fingerprint.js";
+import type { DaemonOptions } from "./flags.js";
+
+/**
+ * The daemon's cluster keyring: where it comes from at startup, and how a
+ * `gcheck keys` operation (envelope kind KEY_OP) changes it on this node.
+ *
+ * Precedence at startup: once `<data-dir>/keyring.json` exists (written the
+ * first time a key operation changes the keyring), it is the keyring, and
+ * -key-file / -keyring-file are ignored: a restarted node keeps the keys the
+ * cluster rotated to instead of going back to a key that was removed. Before
+ * that, -keyring-file or -key-file (not both); without any, no encryption.
+ * Deleting keyring.json returns a node to its flags.
+ */
+
+export const KEYRING_FILE_NAME = "keyring.json";
+
+export function persistedKeyringPath(dataDir: string): string {
+  return join(dataDir, KEYRING_FILE_NAME);
+}
+
+/** Whether the node has a cluster key (the startup safety check counts the persisted keyring). */
+export function hasClusterKey(o: Pick<DaemonOptions, "dataDir" | "keyFile" | "keyringFile">): boolean {
+  return o.keyFile !== undefined || o.keyringFile !== undefined || existsSync(persistedKeyringPath(o.dataDir));
+}
+
+export interface DaemonKeyring {
+  /** null: cluster traffic in plaintext (loopback, or -insecure). */
+  keyring: Keyring | null;
+  /** Where changes made by key operations are saved (0600). */
+  persistPath: string;
+  /** Which keys are in use and why, for the startup log. */
+  note: string;
+  warnings: string[];
+}
+
+export type Loaded<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Loads the keyring by the precedence above; errors name the file and say what to do. */
+export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" | "keyringFile">): Loaded<DaemonKeyring> {
+  const persistPath = persistedKeyringPath(o.dataDir);
+  if (o.keyFile !== undefined && o.keyringFile !== undefined) {
+    return { ok: false, error: "-key-file and -keyring-file are both set: pass one (a keyring file holds several keys, primary first)" };
+  }
+  const flagged = o.keyringFile !== undefined ? { flag: "-keyring-file", path: o.keyringFile } : o.keyFile !== undefined ? { flag: "-key-file", path: o.keyFile } : null;
+  if (existsSync(persistPath)) {
+    try {
+      const { keyring } = loadKeyFile(persistPath);
+      const warning = permissionWarning(persistPath);
+      const ignored = flagged ? `; ${flagged.flag} ${flagged.path} is ignored while it exists (delete it to go back to the flag)` : "";
+      return { ok: true, value: { keyring, persistPath, note: `using the keyring saved by gcheck keys in ${persistPath} (${keyring.list().length} keys)${ignored}`, warnings: warning ? [warning] : [] } };
+    } catch (err) {
+      return { ok: false, error: `${(err as Error).message} (this is the keyring gcheck keys saved: restore it, or delete it to start from -key-file again)` };
+    }
+  }
+  if (!flagged) return { ok: true, value: { keyring: null, persistPath, note: "no cluster key: cluster traffic is not encrypted", warnings: [] } };
+  try {
+    // Loose permissions on flag files are reported by preflight already.
+    const { keyring } = loadKeyFile(flagged.path);
+    return { ok: true, value: { keyring, persistPath, note: `using the cluster key from ${flagged.flag} ${flagged.path} (${keyring.list().length} keys)`, warnings: [] } };
+  } catch (err) {
+    return { ok: false, error: `${flagged.flag}: ${(err as Error).message}` };
+  }
+}
+
+/** The payload of a KEY_OP envelope. */
+export function encodeKeyOp(op: KeyOpName, key?: Uint8Array): Uint8Array {
+  return pb.KeyOp.encode({ op, key: key ?? new Uint8Array(0) }).finish();
+}
+
+export type DecodedKeyOp = { ok: true; op: KeyOpName; key: Uint8Array } | { ok: false; error: string };
+
+/** Decodes a KEY_OP payload from the network; never throws. */
+export function decodeKeyOp(bytes: Uint8Array): DecodedKeyOp {
+  let wire: pb.KeyOp;
+  try {
+    wire = pb.KeyOp.decode(bytes);
+  } catch (err) {
+    return { ok: false, error: `undecodable key operation: ${(err as Error).message}` };
+  }
+  const op = wire.op as KeyOpName;
+  if (!(KEY_OPS as readonly string[]).includes(op)) return { ok: false, error: `unknown key operation "${String(wire.op).slice(0, 40)}": this node knows ${KEY_OPS.join(", ")}` };
+  const key = wire.key ?? new Uint8Array(0);
+  if (op !== "list" && key.length === 0) return { ok: false, error: `key operation ${op} carries no key` };
+  return { ok: true, op, key };
+}
+
+/** The fingerprints of a keyring's keys, primary first (what a node reports; never the keys). */
+export function keyringFingerprints(keyring: Keyring): string[] {
+  return keyring.list().map(base64KeyFingerprint);
+}
+
+/**
+ * Applies a key operation to this node's keyring (the object the transport
+ * seals and opens with, so it takes effect at once), saves the keyring when
+ * it changed, and returns what the origin hears: ok, an error, and the
+ * fingerprints of the keys now installed. Refusals (removing the primary,
+ * using a key not installed) come from the keyring, per node.
+ */
+export function applyKeyOp(keyring: Keyring | null, op: KeyOpName, key: Uint8Array, save: (k: Keyring) => void): pb.KeyReport.$Properties {
+  if (!keyring) {
+    return { ok: false, error: "this node runs without a cluster key: start it with -key-file (gcheck keygen > key)", keys: [] };
+  }
+  const before = keyring.list().join(",");
+  try {
+    if (op === "install") keyring.install(key);
+    else if (op === "use") keyring.use(key);
+    else if (op === "remove") keyring.remove(key);
+  } catch (err) {
+    if (!(err instanceof KeyringError)) throw err;
+    return { ok: false, error: err.message, keys: keyringFingerprints(keyring) };
+  }
+  if (keyring.list().join(",") !== before) {
+    try {
+      save(keyring);
+    } catch (err) {
+      return { ok: false, error: `the change is in effect but could not be saved (${(err as Error).message}): a restart would lose it; fix the data dir and repeat the operation`, keys: keyringFingerprints(keyring) };
+    }
+  }
+  return { ok: true, error: "", keys: keyringFingerprints(keyring) };
+}

@@ -1,0 +1,96 @@
+import { defaultGossipConfig, localGossipConfig, type GossipConfig } from "../gossip/config.js";
+import { Disseminator } from "../gossip/disseminator.js";
+import type { TrustedKeys } from "../gossip/signing.js";
+import { systemClock } from "../net/clock.js";
+import type { Keyring } from "../net/keyring.js";
+import { ListenError } from "../net/listen.js";
+import type { Logger } from "../net/logger.js";
+import { DEFAULT_PACKET_PAYLOAD_BYTES, NodeTransport } from "../net/node_transport.js";
+import { systemRandom } from "../net/random.js";
+import { profile } from "../swim/config.js";
+import { Swim } from "../swim/swim.js";
+import type { PushPullDelegate } from "../swim/types.js";
+import { formatHostPort } from "./address.js";
+import { ClusterBackend } from "./cluster.js";
+import type { DaemonOptions } from "./flags.js";
+
+/**
+ * Builds one cluster node from the daemon's options: the transport (UDP +
+ * TCP on -bind, sealed with the keyring), the membership on it, and
+ * dissemination on both, wired as DESIGN.md says: swim's push-pull carries
+ * gossip's live envelope IDs (its delegate forwards to the Disseminator
+ * built after it), and gossip reads swim's member list. Then it starts
+ * them. Failures a person must fix (port in use, unwritable data dir) come
+ * back as one line; anything else is a bug and throws.
+ */
+
+export interface NodeDeps {
+  keyring: Keyring | null;
+  saveKeyring: (k: Keyring) => void;
+  trustedKeys?: TrustedKeys;
+  version: string;
+  log: Logger & { child(bindings: object): Logger };
+}
+
+export type StartedNode = { ok: true; backend: ClusterBackend; transport: NodeTransport } | { ok: false; error: string };
+
+/**
+ * Gossip timings follow the membership profile: `local` (tests, one host)
+ * gets the fast anti-entropy and result retries, `lan` the defaults.
+ * The largest envelope leaves 1/16 of the frame (at least 4 KiB) for the
+ * frame header, gossip message and sealing: 15 MiB of the default 16 MiB.
+ */
+export function gossipConfigFor(o: Pick<DaemonOptions, "profile" | "gossipGroup" | "maxFrameSize">): GossipConfig {
+  const base = o.profile === "local" ? localGossipConfig() : defaultGossipConfig();
+  const headroom = Math.max(4096, Math.floor(o.maxFrameSize / 16));
+  return { ...base, gossipGroup: o.gossipGroup, maxEnvelopeBytes: Math.min(base.maxEnvelopeBytes, o.maxFrameSize - headroom) };
+}
+
+export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<StartedNode> {
+  const log = deps.log;
+  let transport: NodeTransport;
+  try {
+    transport = await NodeTransport.listen({
+      bindHost: o.bind.host,
+      port: o.bind.port,
+      advertiseHost: o.advertise.host,
+      keyring: deps.keyring,
+      label: o.label,
+      maxFrameBytes: o.maxFrameSize,
+      logger: log.child({ layer: "net" }),
+    });
+  } catch (err) {
+    if (err instanceof ListenError) return { ok: false, error: `-bind ${formatHostPort(o.bind)}: ${err.message}` };
+    throw err;
+  }
+  if (o.advertise.port !== 0 && o.advertise.port !== transport.port) {
+    log.warn({ advertise: formatHostPort(o.advertise), address: transport.address }, `-advertise port ${o.advertise.port} differs from the bound port ${transport.port}: peers are told ${transport.address} (port mapping is not supported)`);
+  }
+
+  const config = { ...profile(o.profile), packetSizeBytes: DEFAULT_PACKET_PAYLOAD_BYTES };
+  let gossip: Disseminator | null = null;
+  const delegate: PushPullDelegate = {
+    localState: (join) => gossip?.localState(join) ?? new Uint8Array(0),
+    mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
+  };
+  const swim = new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) });
+  gossip = new Disseminator({ membership: swim, transport, clock: systemClock, random: systemRandom, config: gossipConfigFor(o), dataDir: o.dataDir, logger: log.child({ layer: "gossip" }) });
+  const backend = new ClusterBackend({
+    transport,
+    swim,
+    gossip,
+    node: { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) },
+    version: deps.version,
+    keyring: deps.keyring,
+    saveKeyring: deps.saveKeyring,
+    log,
+  });
+  try {
+    await backend.start();
+  } catch (err) {
+    await transport.close();
+    // The message names the data dir and says what to do.
+    return { ok: false, error: (err as Error).message };
+  }
+  return { ok: true, backend, transport };
+}
