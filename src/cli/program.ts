@@ -22,7 +22,7 @@ interface GlobalFlags {
 // Each command declares its own flag shape; commander hands them over untyped.
 type Run = (ctx: CliContext, opts: never) => Promise<number> | number;
 
-function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => (opts: Record<string, unknown>, cmd: Command) => Promise<void>): Command {
+function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => (...params: unknown[]) => Promise<void>): Command {
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   const program = new Command("gcheck")
     .description("gossipcheck client: run a check file on the whole cluster (check) or on the daemon's host (local-check)")
@@ -63,6 +63,13 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .option("--signing", "make an Ed25519 operator key pair for signed batches instead")
     .option("--out <prefix>", "with -signing: write PREFIX.key and PREFIX.pub")
     .action(run(async () => (await import("./commands/keygen.js")).keygen));
+  program
+    .command("keys")
+    .description("list or rotate the cluster keys on every node: keys list | install KEY | use KEY | remove KEY")
+    .argument("[op]", "list, install, use or remove")
+    .argument("[key]", "base64 key (gcheck keygen), or @FILE to read it from a file")
+    .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+    .action(run(async () => (await import("./commands/keys.js")).keys));
   return program;
 }
 
@@ -70,7 +77,10 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
 export async function main(argv: string[]): Promise<number> {
   const out = { text: "" };
   let code: number = Exit.Ok;
-  const run = (load: () => Promise<Run>) => async (opts: Record<string, unknown>, cmd: Command) => {
+  // Commander passes the positional arguments first, then opts and the command.
+  const run = (load: () => Promise<Run>) => async (...params: unknown[]) => {
+    const cmd = params.at(-1) as Command;
+    const opts = { ...(params.at(-2) as Record<string, unknown>), args: params.slice(0, -2).filter((a) => a !== undefined) };
     const g = cmd.optsWithGlobals<GlobalFlags>();
     const server = parseHostPort(g.server, { defaultPort: 5924 });
     if (!server.ok) throw new CliError(`-server "${g.server}": ${server.error}; expected host:port, e.g. 127.0.0.1:5924`);

@@ -5,6 +5,7 @@ import { parseTags } from "../../daemon/flags.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect } from "../context.js";
 import { CliError } from "../errors.js";
+import { type Followed, followStream } from "../follow.js";
 import { batchJson } from "../output/json.js";
 import { batchJunit } from "../output/junit.js";
 import { batchSummaryLine, batchTable } from "../output/table.js";
@@ -26,9 +27,6 @@ export interface CheckFlags {
   ttl: string;
   signKey?: string;
 }
-
-/** Extra wait past --timeout for the daemon's own "done" before gcheck gives up on it (ms). */
-const DONE_GRACE_MS = 2_000;
 
 function durationFlag(flag: string, text: string): number {
   const ms = parseDuration(text);
@@ -56,24 +54,19 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   const report = new BatchReport();
   const progress = new ProgressLine(ctx.stderr);
   const started = performance.now();
-  const gaveUp = new AbortController();
-  const backstop = setTimeout(() => gaveUp.abort(), timeoutMs + DONE_GRACE_MS);
+  let followed: Followed;
   try {
-    for await (const raw of client.stream("/v1/check", body, gaveUp.signal)) {
-      const event = raw as BatchEvent;
-      if (event.type === "error") throw new CliError(`gossipcheckd at ${ctx.server}: ${event.error}`);
+    followed = await followStream<BatchEvent>(client, ctx.server, "/v1/check", body, timeoutMs, (event) => {
       report.apply(event);
       progress.update(report);
-      // Leaving the loop closes the stream, which tells the daemon to stop waiting.
-      if (report.done || report.complete) break;
-    }
+      return report.done || report.complete;
+    });
   } finally {
-    clearTimeout(backstop);
     progress.clear();
   }
   const elapsedMs = performance.now() - started;
   if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting the batch: see its log`);
-  if (!report.done && !report.complete && !gaveUp.signal.aborted) {
+  if (!followed.finished && !followed.gaveUp) {
     ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
   }
 
