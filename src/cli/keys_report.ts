@@ -1,5 +1,6 @@
 import type { KeyEvent, KeyOpName, NodeRef } from "../daemon/api_types.js";
 import { Exit } from "./errors.js";
+import { StreamReport } from "./stream_report.js";
 
 /**
  * What `gcheck keys` learned about one key operation from the daemon's
@@ -30,46 +31,27 @@ export interface KeyUsage {
   primary: number;
 }
 
-export class KeysReport {
+export class KeysReport extends StreamReport<KeyNodeOutcome> {
   id = "";
   op: KeyOpName | "" = "";
-  origin = "";
-  expected: NodeRef[] = [];
-  accepted = false;
-  done = false;
-  timedOut = false;
-  private readonly nodes = new Map<string, KeyNodeOutcome>();
 
   /** Folds one stream event in; returns false for an event it does not know (newer daemon). */
   apply(e: KeyEvent): boolean {
-    switch (e.type) {
-      case "accepted":
-        Object.assign(this, { accepted: true, id: e.id, op: e.op, origin: e.origin, expected: e.expected });
-        for (const n of e.expected) this.nodes.set(n.name, { node: n.name, address: n.address, state: "silent", keys: [] });
-        return true;
-      case "result":
-        this.nodes.set(e.node, { node: e.node, address: e.address, state: e.ok ? "ok" : "failed", keys: e.keys, elapsedMs: e.elapsedMs, ...(e.error !== undefined && { error: e.error }) });
-        return true;
-      case "unreachable":
-      case "rejected":
-        this.nodes.set(e.node, { node: e.node, address: e.address ?? this.nodes.get(e.node)?.address ?? "", state: e.type, keys: [], error: e.reason });
-        return true;
-      case "done":
-        this.done = true;
-        this.timedOut = e.timedOut;
-        return true;
-      default:
-        return false;
+    if (e.type === "accepted") {
+      this.id = e.id;
+      this.op = e.op;
     }
+    if (e.type !== "result") return this.applyCommon(e);
+    this.nodes.set(e.node, { node: e.node, address: e.address, state: e.ok ? "ok" : "failed", keys: e.keys, elapsedMs: e.elapsedMs, ...(e.error !== undefined && { error: e.error }) });
+    return true;
   }
 
-  /** True once every expected node has answered or been given up on by the origin. */
-  get complete(): boolean {
-    return this.accepted && this.expected.every((n) => this.nodes.get(n.name)?.state !== "silent");
+  protected silent(n: NodeRef): KeyNodeOutcome {
+    return { node: n.name, address: n.address, state: "silent", keys: [] };
   }
 
-  get timedOutWaiting(): boolean {
-    return !this.complete && (this.timedOut || !this.done);
+  protected gone(node: string, address: string, state: "unreachable" | "rejected", error: string): KeyNodeOutcome {
+    return { node, address, state, keys: [], error };
   }
 
   /** Nodes, those that did not end ok first, then by name. */

@@ -1,6 +1,7 @@
 import type { CheckResult, CheckStatus } from "../checks/types.js";
 import type { BatchEvent, NodeRef } from "../daemon/api_types.js";
 import { Exit } from "./errors.js";
+import { StreamReport } from "./stream_report.js";
 
 /**
  * What `gcheck check` learned about one batch, built from the daemon's event
@@ -40,51 +41,23 @@ export interface Summary {
   failingNodes: number;
 }
 
-export class BatchReport {
+export class BatchReport extends StreamReport<NodeOutcome> {
   batchId = "";
-  origin = "";
-  createdMs = 0;
-  expected: NodeRef[] = [];
-  accepted = false;
-  done = false;
-  timedOut = false;
-  private readonly nodes = new Map<string, NodeOutcome>();
 
   /** Folds one stream event in; returns false for an event it does not know (newer daemon). */
   apply(e: BatchEvent): boolean {
-    switch (e.type) {
-      case "accepted":
-        this.accepted = true;
-        this.batchId = e.batchId;
-        this.origin = e.origin;
-        this.createdMs = e.createdMs;
-        this.expected = e.expected;
-        for (const n of e.expected) this.nodes.set(n.name, { node: n.name, address: n.address, state: "silent", results: [] });
-        return true;
-      case "result":
-        this.nodes.set(e.node, { node: e.node, address: e.address, state: "answered", results: e.results, elapsedMs: e.elapsedMs });
-        return true;
-      case "unreachable":
-      case "rejected":
-        this.nodes.set(e.node, { node: e.node, address: e.address ?? this.nodes.get(e.node)?.address ?? "", state: e.type, results: [], reason: e.reason });
-        return true;
-      case "done":
-        this.done = true;
-        this.timedOut = e.timedOut;
-        return true;
-      default:
-        return false;
-    }
+    if (e.type === "accepted") this.batchId = e.batchId;
+    if (e.type !== "result") return this.applyCommon(e);
+    this.nodes.set(e.node, { node: e.node, address: e.address, state: "answered", results: e.results, elapsedMs: e.elapsedMs });
+    return true;
   }
 
-  /** True once every expected node has answered or been given up on by the origin. */
-  get complete(): boolean {
-    return this.accepted && this.expected.every((n) => this.nodes.get(n.name)?.state !== "silent");
+  protected silent(n: NodeRef): NodeOutcome {
+    return { node: n.name, address: n.address, state: "silent", results: [] };
   }
 
-  /** The wait ended without every expected node accounted for (gcheck's or the daemon's timeout). */
-  get timedOutWaiting(): boolean {
-    return !this.complete && (this.timedOut || !this.done);
+  protected gone(node: string, address: string, state: "unreachable" | "rejected", reason: string): NodeOutcome {
+    return { node, address, state, results: [], reason };
   }
 
   outcomes(): NodeOutcome[] {
