@@ -1,0 +1,61 @@
+/**
+ * Small clusters of real gossipcheckd processes on loopback for the daemon
+ * and `gcheck keys` tests: each node on ephemeral ports (-bind and -cli-bind
+ * port 0), the fast `local` membership profile, its own data dir; the
+ * others join through the first. Conditions are awaited with deadlines.
+ */
+import type { DaemonInfo, MemberView, MembersResponse } from "../../src/daemon/api_types.js";
+import { type DaemonProc, spawnDaemon, waitFor } from "./proc.js";
+
+export interface ClusterNode {
+  name: string;
+  proc: DaemonProc;
+  /** Cluster address (host:port, the real port). */
+  address: string;
+  /** Control API address. */
+  cli: string;
+}
+
+/** Starts one node; extra args come after the defaults, so they can add -peers, -key-file, -data-dir... */
+export async function startClusterNode(name: string, args: string[] = []): Promise<ClusterNode> {
+  const proc = await spawnDaemon(["-name", name, "-profile", "local", ...args]);
+  const address = proc.startup.address;
+  if (typeof address !== "string" || address.endsWith(":0")) throw new Error(`${name}: no real cluster address in the startup line ${JSON.stringify(proc.startup)}`);
+  return { name, proc, address, cli: proc.cliAddress! };
+}
+
+/** Starts names[0] as the seed, then the others joining it, all with args. */
+export async function startCluster(names: string[], args: (name: string) => string[] = () => []): Promise<ClusterNode[]> {
+  const seed = await startClusterNode(names[0]!, args(names[0]!));
+  const rest = await Promise.all(names.slice(1).map((n) => startClusterNode(n, ["-peers", seed.address, ...args(n)])));
+  return [seed, ...rest];
+}
+
+async function getJson<T>(cli: string, path: string): Promise<T> {
+  const res = await fetch(`http://${cli}${path}`);
+  if (res.status !== 200) throw new Error(`GET ${path} on ${cli}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export async function membersOf(node: ClusterNode): Promise<MemberView[]> {
+  return (await getJson<MembersResponse>(node.cli, "/v1/members")).members;
+}
+
+export async function infoOf(node: ClusterNode): Promise<DaemonInfo> {
+  return getJson<DaemonInfo>(node.cli, "/v1/info");
+}
+
+/** "name:status" of every member a node lists, sorted: easy to compare. */
+export async function viewOf(node: ClusterNode): Promise<string[]> {
+  return (await membersOf(node)).map((m) => `${m.name}:${m.status}`).sort();
+}
+
+/** Waits until every node in `observers` lists exactly `expected` ("name:status", any order). */
+export async function waitForView(observers: ClusterNode[], expected: string[], timeoutMs = 10_000): Promise<void> {
+  const want = JSON.stringify(expected.slice().sort());
+  await waitFor(async () => (await Promise.all(observers.map(viewOf))).every((v) => JSON.stringify(v) === want), timeoutMs, `every observer to list ${want}`);
+}
+
+export async function stopAll(nodes: (ClusterNode | undefined)[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n?.proc.stop()));
+}
