@@ -137,7 +137,7 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(`The batch went to ${seed.name}, spread over TCP to the other ${SIZE - 1} daemons, ran once on each, and every node's results came back to ${seed.name}.`);
-    if (marker) console.log(`${MARKER_CHECK}: the demo removed ${marker} first; the action created it again, so the first node to check shows FIXED.`);
+    if (marker) console.log(`${MARKER_CHECK}: the demo removed ${marker} first; its action created it again, so it shows FIXED (a node that checks after another node's fix may show PASS: all five share this host).`);
     console.log(`gcheck exited ${code} (${code === 0 ? "every check passed or was fixed" : "some check failed: a CI job would stop here"}).\n`);
 
     if (flags.keep && !interrupted) {
