@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ClusterNode, membersOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "./support/daemon_cluster.js";
-import { EarlyExit, runGcheck, tempDir } from "./support/proc.js";
+import { EarlyExit, runDaemonToExit, runGcheck, tempDir } from "./support/proc.js";
 
 /**
  * gossipcheckd as a cluster of real processes on loopback (no key): three
@@ -109,6 +109,12 @@ describe("a three-daemon cluster", () => {
     assert.match(dup.proc.stderr(), /^gossipcheckd: join refused by \S+: node name "cb" is already taken by a running member at \S+; start this node \(\S+\) with a unique -name\n$/);
     assert.deepEqual(await viewOf(a()), ["ca:alive", "cb:alive", "cc:alive"]);
     assert.equal((await membersOf(a())).find((m) => m.name === "cb")!.address, b().address);
+  });
+
+  it("a cluster port already in use: one line naming -bind and what to do, exit 2", async () => {
+    const r = await runDaemonToExit(["-name", "late", "-bind", a().address, "-no-cli", "-data-dir", join(t.path, "late")]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `gossipcheckd: -bind ${a().address}: address ${a().address} is already in use (another gossipcheckd?): pick another -bind port\n`);
   });
 
   it("SIGTERM: the daemon leaves gracefully, exits 0, and the others list it as left, not dead", async () => {
