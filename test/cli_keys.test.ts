@@ -134,3 +134,26 @@ describe("a keyed cluster", () => {
     assert.deepEqual(await viewOf(ka), ["ka:alive", "kb:alive", "kc:alive"]);
   });
 });
+
+describe("gcheck keys usage", () => {
+  it("a missing or unknown operation, a missing, extra or malformed key: one line and exit 2, before any daemon is asked", async () => {
+    const cases: [string[], RegExp][] = [
+      [["keys"], /^gcheck: no keys operation: use gcheck keys list \| install KEY \| use KEY \| remove KEY/],
+      [["keys", "rotate"], /^gcheck: unknown keys operation "rotate"/],
+      [["keys", "install"], /^gcheck: keys install needs the key/],
+      [["keys", "list", "extra"], /^gcheck: keys list takes no key/],
+      [["keys", "use", "c2hvcnQ="], /^gcheck: the key: a cluster key is 32 bytes \(AES-256\) in base64, but .* decodes to 5 bytes/],
+      [["keys", "remove", `@${join(t.path, "missing.key")}`], /^gcheck: key file .*missing\.key: cannot read it \(ENOENT\)/],
+      [["keys", "list", "-timeout", "soon"], /^gcheck: -timeout "soon": expected a duration/],
+      [["keys", "list", "-output", "junit"], /^gcheck: -output junit is not available for keys: use table or json/],
+    ];
+    // Port 1: nothing listens there, so reaching the daemon would fail differently.
+    const runs = await Promise.all(cases.map(([argv]) => runGcheck(["-server", "127.0.0.1:1", ...argv])));
+    for (const [i, [argv, want]] of cases.entries()) {
+      const r = runs[i]!;
+      assert.equal(r.code, 2, argv.join(" "));
+      assert.match(r.stderr, want, argv.join(" "));
+      assert.equal(r.stderr.split("\n").length, 2, `one line: ${r.stderr}`);
+    }
+  });
+});
