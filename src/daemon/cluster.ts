@@ -15,7 +15,7 @@ import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef } from "./
 import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart } from "./backend.js";
 import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
 import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
-import { follow } from "./follow.js";
+import { type CommonEvent, followReplies } from "./follow.js";
 import { applyKeyOp, decodeKeyOp, encodeKeyOp } from "./keys.js";
 
 /**
@@ -193,37 +193,10 @@ export class ClusterBackend implements ControlBackend {
     return { ok: true, events: events() };
   }
 
-  /**
-   * The common part of both streams: a node's reply (through toEvent, or
-   * rejected), unreachable nodes, and done when every expected node is
-   * accounted for or at timeoutMs (timedOut). A client that goes away ends
-   * the stream without done.
-   */
-  private async *replies<E>(
-    pub: Publication,
-    refs: NodeRef[],
-    submittedMs: number,
-    timeoutMs: number,
-    signal: AbortSignal,
-    toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null,
-  ): AsyncGenerator<E | CommonEvent> {
+  /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
+  private replies<E>(pub: Publication, refs: NodeRef[], submittedMs: number, timeoutMs: number, signal: AbortSignal, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
     const addressOf = (node: string) => refs.find((r) => r.name === node)?.address ?? this.o.swim.member(node)?.address;
-    for await (const e of follow(pub, timeoutMs, signal, this.clock)) {
-      const elapsedMs = this.clock.now() - submittedMs;
-      if (e.type === "reply") {
-        const r = e.reply;
-        if (r.rejected != null) yield { type: "rejected", node: r.node, address: r.address, reason: r.rejected };
-        else {
-          const event = toEvent(r, elapsedMs);
-          if (event) yield event;
-        }
-      } else if (e.type === "unreachable") {
-        const address = addressOf(e.node);
-        yield { type: "unreachable", node: e.node, ...(address !== undefined && { address }), reason: UNREACHABLE[e.reason] };
-      } else if (e.type === "done" || (e.type === "stopped" && e.reason === "timeout")) {
-        yield { type: "done", elapsedMs, timedOut: e.type === "stopped" || e.reason !== "complete" };
-      }
-    }
+    return followReplies(pub, { submittedMs, timeoutMs, signal, clock: this.clock, addressOf }, toEvent);
   }
 
   /** Members worth waiting for: alive or suspect (a suspect usually is alive), this node included. */
@@ -269,11 +242,6 @@ export class ClusterBackend implements ControlBackend {
     else this.o.log.debug(fields, `member ${m.name}: ${e.type}`);
   }
 }
-
-/** The events batch and key streams share (same shapes in BatchEvent and KeyEvent). */
-type CommonEvent = Extract<BatchEvent, { type: "rejected" | "unreachable" | "done" }>;
-
-const UNREACHABLE = { failed: "declared dead by the membership", left: "left the cluster", "not a member": "not a member" } as const;
 
 function nodeRef(m: Member): NodeRef {
   return { name: m.name, address: m.address };

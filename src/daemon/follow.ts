@@ -1,5 +1,7 @@
 import type { PublishEvent, Publication } from "../gossip/results.js";
 import type { Clock } from "../net/clock.js";
+import type { pb } from "../proto/index.js";
+import type { BatchEvent } from "./api_types.js";
 
 /**
  * Following a publication for one client of the control API: its events in
@@ -7,6 +9,8 @@ import type { Clock } from "../net/clock.js";
  * the client goes away. Stopping to follow changes nothing for the
  * publication itself: the envelope keeps spreading and replies keep being
  * recorded (batch history), only this client stops hearing about them.
+ * follow() yields the gossip layer's events; followReplies() turns them into
+ * the control API's (BatchEvent, KeyEvent).
  */
 export type Followed = PublishEvent | { type: "stopped"; reason: "timeout" | "aborted" };
 
@@ -49,5 +53,44 @@ export async function* follow(pub: Publication, timeoutMs: number, signal: Abort
     timer.cancel();
     signal.removeEventListener("abort", onAbort);
     unsubscribe();
+  }
+}
+
+/** The events batch and key streams share (same shapes in BatchEvent and KeyEvent). */
+export type CommonEvent = Extract<BatchEvent, { type: "rejected" | "unreachable" | "done" }>;
+
+const UNREACHABLE = { failed: "declared dead by the membership", left: "left the cluster", "not a member": "not a member" } as const;
+
+export interface FollowContext {
+  /** When the client submitted (clock ms): elapsedMs counts from here. */
+  submittedMs: number;
+  timeoutMs: number;
+  signal: AbortSignal;
+  clock: Clock;
+  addressOf: (node: string) => string | undefined;
+}
+
+/**
+ * A publication as control API events: a node's reply (through toEvent, or
+ * rejected when the node refused), unreachable nodes, and done when every
+ * expected node is accounted for or at timeoutMs (timedOut). A client that
+ * goes away ends the stream without done.
+ */
+export async function* followReplies<E>(pub: Publication, c: FollowContext, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
+  for await (const e of follow(pub, c.timeoutMs, c.signal, c.clock)) {
+    const elapsedMs = c.clock.now() - c.submittedMs;
+    if (e.type === "reply") {
+      const r = e.reply;
+      if (r.rejected != null) yield { type: "rejected", node: r.node, address: r.address, reason: r.rejected };
+      else {
+        const event = toEvent(r, elapsedMs);
+        if (event) yield event;
+      }
+    } else if (e.type === "unreachable") {
+      const address = c.addressOf(e.node);
+      yield { type: "unreachable", node: e.node, ...(address !== undefined && { address }), reason: UNREACHABLE[e.reason] };
+    } else if (e.type === "done" || (e.type === "stopped" && e.reason === "timeout")) {
+      yield { type: "done", elapsedMs, timedOut: e.type === "stopped" || e.reason !== "complete" };
+    }
   }
 }
