@@ -77,9 +77,9 @@ export interface SwimConfig {
   retransmitMult: number;
   /**
    * Budget of one UDP packet in bytes (probe message plus piggybacked
-   * updates). Stay under the path MTU; when the transport seals packets
-   * (encryption adds nonce, tag and header) the daemon subtracts that
-   * overhead from this budget.
+   * updates): bigger packets carry more updates per probe, but must stay
+   * under the path MTU. Sealing (encryption, label) is added by the
+   * transport on top of this budget, so keep MTU minus that overhead.
    */
   packetSizeBytes: number;
 
@@ -138,8 +138,11 @@ export interface SwimConfig {
 /**
  * memberlist's DefaultLANConfig, plus what memberlist leaves to Serf
  * (reaping, reconnects). Reasoning for the values memberlist does not set:
- * - catchUpIntervalMs 1 s: at most one extra full-state pull per node per
- *   second, and only while it misses members;
+ * - catchUpIntervalMs 250 ms: a node that misses members pulls at most 4
+ *   full states a second, only while it misses some (in practice one or two
+ *   pulls per joiner in a join storm). With 1 s, a simultaneous join of 40
+ *   nodes took 1.6 s median in simulation; with 250 ms, 0.6 s (max 0.8 s);
+ *   memberlist, which waits for its 60 s push-pull, had stragglers at 62-86 s;
  * - dead/left reaped after 30 s (memberlist's GossipToTheDeadTime), but
  *   reconnects go on for 24 h (Serf's ReconnectTimeout);
  * - reconnectIntervalMs 10 s (Serf uses 30 s): a healed partition merges
@@ -182,8 +185,11 @@ export function lanConfig(): SwimConfig {
  *   a second, and the minimum suspicion (4 x log10 N x 0.5 s) is 2 s at N=10,
  *   3.2 s at N=40, 4 s at N=100;
  * - gossip every 100 ms to 3 nodes: news crosses 100 nodes in about 0.5 s;
- * - push-pull every 10 s, catch-up pulls at most every 250 ms, dead members
- *   reaped after 15 s, reconnect every 2 s, join retries from 250 ms to 5 s.
+ * - push-pull every 10 s, dead members reaped after 15 s, reconnect every
+ *   2 s, join retries from 250 ms to 5 s.
+ * Measured in simulation (test/swim_*.test.ts): a node killed in a cluster of
+ * 50 is declared dead by everyone in about 4.3 s; 500 nodes joining at once
+ * converge in under a second.
  */
 export function localConfig(): SwimConfig {
   return {
