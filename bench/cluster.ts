@@ -12,6 +12,7 @@
  * BENCH_CLUSTER_QUICK=1 runs few trials (to try the bench, not to quote).
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { DaemonInfo } from "../src/daemon/api_types.js";
 import { lanConfig } from "../src/swim/config.js";
@@ -32,6 +33,11 @@ const IDLE_WINDOW_MS = 5000;
 const ms = (v: number) => (Number.isFinite(v) ? Math.round(v) : "-");
 const median = (v: number[]) => percentile(v, 50);
 const sleep = (t: number) => new Promise<void>((r) => setTimeout(r, t));
+
+/** The 1-minute load average now, for a note: the daemons share the host's cores with whatever else runs. */
+function load(): string {
+  return loadavg()[0]!.toFixed(1);
+}
 
 export async function run(): Promise<BenchSection[]> {
   const membership = await joinSections();
@@ -97,21 +103,31 @@ interface Footprint {
   cpuPct: number[];
 }
 
+/** USER_HZ: /proc/<pid>/stat counts CPU time in these ticks per second (100 on Linux). */
+const CLK_TCK = 100;
+
+/** CPU time (user + system) a process has used, in ticks, from /proc (Linux). */
+function cpuTicks(pid: number): number {
+  // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+  const rest = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/** CPU time all of `nodes` have used, in ms. */
+function clusterCpuMs(nodes: readonly ClusterNode[]): number {
+  return (nodes.reduce((a, n) => a + cpuTicks(n.pid), 0) * 1000) / CLK_TCK;
+}
+
 /** RSS and CPU use of each daemon over an idle window, from /proc (Linux). */
 async function footprint(nodes: readonly ClusterNode[]): Promise<Footprint> {
-  const ticks = (pid: number) => {
-    // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
-    const rest = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return Number(rest[11]) + Number(rest[12]);
-  };
+  const ticks = cpuTicks;
   const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
   const before = nodes.map((n) => ticks(n.pid));
   const t0 = performance.now();
   await sleep(IDLE_WINDOW_MS);
   const seconds = (performance.now() - t0) / 1000;
-  const clkTck = 100; // USER_HZ, 100 on Linux
   return {
-    cpuPct: nodes.map((n, i) => ((ticks(n.pid) - before[i]!) / clkTck / seconds) * 100),
+    cpuPct: nodes.map((n, i) => ((ticks(n.pid) - before[i]!) / CLK_TCK / seconds) * 100),
     rssMb: nodes.map((n) => rssKb(n.pid) / 1024),
   };
 }
@@ -127,12 +143,13 @@ async function killTrial(cluster: Cluster): Promise<KillTrial> {
   const killedAt = Date.now();
   await victim.kill9();
   const others = cluster.running();
-  const views = await waitForViews(others, (v) => statusOf(v, victim.name) === "dead", { timeoutMs: 90_000, intervalMs: 250, what: `every node lists ${victim.name} dead` });
+  const views = await waitForViews(others, (v) => statusOf(v, victim.name) === "dead", { timeoutMs: 90_000, intervalMs: 500, what: `every node lists ${victim.name} dead` });
   const declared = [...views.values()].map((v) => v.members.find((m) => m.name === victim.name)!.statusSinceMs - killedAt);
   return { firstMs: Math.min(...declared), everyMs: Math.max(...declared) };
 }
 
 async function joinSections(): Promise<BenchSection[]> {
+  const loadBefore = load();
   const joinRows: (string | number)[][] = [];
   let fp: Footprint | undefined;
   const kills: KillTrial[] = [];
@@ -152,6 +169,7 @@ async function joinSections(): Promise<BenchSection[]> {
     const conv = results.map((r) => r.convergeMs);
     joinRows.push([n, trials, ms(median(conv)), ms(Math.max(...conv)), (median(results.map((r) => r.startMs)) / 1000).toFixed(1)]);
   }
+  const loadNote = `Load average (1 min) ${loadBefore} before these runs, ${load()} after (this host's cores are shared with everything else running on it).`;
   const cfg = lanConfig();
   const minSuspicion = suspicionTimeoutMs(cfg.suspicionMult, 40, cfg.probeIntervalMs);
   const maxSuspicion = cfg.suspicionMaxTimeoutMult * minSuspicion;
@@ -164,6 +182,7 @@ async function joinSections(): Promise<BenchSection[]> {
         "Each trial starts a fresh cluster: the seed, then the N-1 others at once with -peers <seed>. Time 0 is when the last daemon's control API answered; the end is when every node lists every node alive.",
         "The end is read from each node's GET /v1/members: the latest statusSinceMs among its members (daemon clock = our clock), so the slow poll (GET /v1/info every max(100, 5N) ms per node) does not add to it. 0 means it had converged by the time the last control API answered.",
         "Targets (issue 3): N=40 under 1 s, no trial over 2 s. Serf: usually 1.1-1.5 s at 40, but 2 of 10 simultaneous 40-node joins took 62-86 s, and 80 nodes 99-110 s.",
+        loadNote,
       ],
     },
     {
@@ -189,6 +208,7 @@ async function joinSections(): Promise<BenchSection[]> {
         "A random non-seed member of a converged 40-node cluster gets SIGKILL at time 0; each other member's time is the statusSinceMs of the victim's dead record in its view.",
         `Bound from the config (probe 1 s, probe timeout 500 ms, suspicion mult ${cfg.suspicionMult}, max mult ${cfg.suspicionMaxTimeoutMult}): nobody may declare it dead before the minimum suspicion timeout ${cfg.suspicionMult} x log10(40) x 1 s = ${(minSuspicion / 1000).toFixed(2)} s after the first suspicion; with the ${cfg.suspicionMult - 2} independent confirmations Lifeguard expects, that minimum applies, so expect about 1-2 s (a probe of the victim, its timeout and the indirect probes) + ${(minSuspicion / 1000).toFixed(1)} s + gossip; with no confirmation it stretches to ${(maxSuspicion / 1000).toFixed(1)} s.`,
         "memberlist/Serf with the same settings: 7.9-9.1 s at N=40 (issue 3).",
+        loadNote,
       ],
     },
   ];
@@ -214,6 +234,8 @@ interface RoundTrips {
   gcheckMs: number[];
   framesPerBatch: number;
   frameBytesPerBatch: number;
+  /** CPU time of all daemons together per batch (ms). */
+  cpuMsPerBatch: number;
 }
 
 async function netTotals(nodes: readonly ClusterNode[]): Promise<{ frames: number; bytes: number }> {
@@ -245,6 +267,7 @@ async function roundTrips(n: number, o: { keyed: boolean; withProcess?: boolean;
     for (let i = 0; i < WARMUP_BATCHES; i++) await postBatch(origin, body, 20_000);
 
     const before = await netTotals(cluster.nodes);
+    const cpuBefore = clusterCpuMs(cluster.nodes);
     const totalsMs: number[] = [];
     let missing = 0;
     const batches = o.batches ?? BATCHES;
@@ -257,6 +280,7 @@ async function roundTrips(n: number, o: { keyed: boolean; withProcess?: boolean;
       if (!complete || done < 0) missing++;
       totalsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
     }
+    const cpuMsPerBatch = (clusterCpuMs(cluster.nodes) - cpuBefore) / batches;
     const after = await netTotals(cluster.nodes);
 
     const file = join(dir.path, "checks.json");
@@ -277,6 +301,7 @@ async function roundTrips(n: number, o: { keyed: boolean; withProcess?: boolean;
       gcheckMs,
       framesPerBatch: (after.frames - before.frames) / batches,
       frameBytesPerBatch: (after.bytes - before.bytes) / batches,
+      cpuMsPerBatch,
     };
   } finally {
     await cluster?.close("SIGKILL");
@@ -296,17 +321,25 @@ function tripRow(r: RoundTrips, label: string): (string | number)[] {
     ms(median(r.gcheckMs)),
     Math.round(r.framesPerBatch),
     (r.frameBytesPerBatch / 1024).toFixed(1),
+    ms(r.cpuMsPerBatch),
   ];
 }
 
-const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch"];
+function keyRow(label: string, r: RoundTrips): (string | number)[] {
+  const t = r.totalsMs;
+  return [label, t.length, ms(percentile(t, 50)), ms(percentile(t, 99)), ms(Math.max(...t)), (r.frameBytesPerBatch / 1024).toFixed(1), ms(r.cpuMsPerBatch)];
+}
+
+const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"];
 
 async function batchSections(): Promise<BenchSection[]> {
+  const loadBefore = load();
   const plain: RoundTrips[] = [];
   for (const n of BATCH_SIZES) plain.push(await roundTrips(n, { keyed: false }));
   const keyed = await roundTrips(40, { keyed: true });
   const plain40 = plain.find((r) => r.n === 40)!;
   const proc40 = await roundTrips(40, { keyed: false, withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 });
+  const loadNote = `Load average (1 min) ${loadBefore} before these runs, ${load()} after.`;
   const diff = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(0)}%`;
   return [
     {
@@ -318,20 +351,20 @@ async function batchSections(): Promise<BenchSection[]> {
         "runs missing a node: the origin expected fewer than N nodes, or ended without a result from one of them. Must be 0.",
         `gcheck check wall: the whole gcheck process (node start-up, file parsing, submission, waiting, table) run ${GCHECK_RUNS} times after the batches.`,
         "TCP frames / bytes: the sum over all nodes of net_framesOut / net_frameBytesOut (GET /v1/info) across the measured batches, divided by their number: burst forwards, anti-entropy, results and their acks, plus the little periodic push-pull traffic of the same window.",
+        "daemon CPU / batch: user+system time of all daemons over the measured batches (/proc/<pid>/stat), divided by their number. With every daemon on this host's cores, it bounds the round trip from below: CPU ms / cores.",
         "process_running row: every node scans /proc for each batch; with N daemons on one 2-core host that is N full scans of this host's processes competing for 2 cores, a cost a real fleet (one daemon per host) spreads over N machines.",
         "Targets (issue 4) for N=40: p50 <= 50 ms, max <= 150 ms, no stragglers. Serf query: 518 ms median, 918 ms max, always waits out its 5 s timeout.",
+        loadNote,
       ],
     },
     {
       title: "cluster: cost of the cluster key at N=40 (AES-256-GCM on every packet and frame)",
-      columns: [...TRIP_COLUMNS.slice(0, 5), "TCP KiB / batch"],
-      rows: [
-        ["no key", plain40.totalsMs.length, ms(percentile(plain40.totalsMs, 50)), ms(percentile(plain40.totalsMs, 99)), ms(Math.max(...plain40.totalsMs)), (plain40.frameBytesPerBatch / 1024).toFixed(1)],
-        ["-key-file", keyed.totalsMs.length, ms(percentile(keyed.totalsMs, 50)), ms(percentile(keyed.totalsMs, 99)), ms(Math.max(...keyed.totalsMs)), (keyed.frameBytesPerBatch / 1024).toFixed(1)],
-      ],
+      columns: [...TRIP_COLUMNS.slice(0, 5), "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"],
+      rows: [keyRow("no key", plain40), keyRow("-key-file", keyed)],
       notes: [
         `Same batch and method as above, a fresh 40-node cluster started with -key-file (gcheck keygen). Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(plain40.totalsMs, 50))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...plain40.totalsMs))}; runs missing a node with the key: ${keyed.missing}.`,
         "Target (issue 5): within 10% of each other.",
+        loadNote,
       ],
     },
   ];
