@@ -63,6 +63,23 @@ test("a node's second reply is acknowledged and dropped; so is a reply for an un
   assert.ok(events.some((e) => e.type === "unreachable" && e.node === "ghost-is-not-a-member" && e.reason === "not a member"));
 });
 
+test("replies from unexpected nodes stop being recorded at the per-envelope limit; expected ones still count", async () => {
+  // Slow consumers keep the publication open while the forged replies arrive.
+  const sim = new GossipSim({ seed: 53, config: { maxRepliesPerEnvelope: 3 }, consumeDelayMs: 60_000 });
+  const [o, a, b] = await sim.addNodes(3);
+  const pub = publish(o!, [o!.name, a!.name, b!.name]);
+  for (let i = 0; i < 5; i++) {
+    const forged = pb.NodeReply.create({ envelopeId: pub.envelope.id, node: `invented-${i}`, rejected: "flood" });
+    assert.equal(await send(sim, a!, o!, encodeGossip({ kind: "reply", reply: forged })), "answered");
+  }
+  assert.equal(pub.replyCount, 3, "three invented names fill the limit of 3");
+  assert.equal(o!.gossip.counters().repliesDropped, 2);
+  const expected = pb.NodeReply.create({ envelopeId: pub.envelope.id, node: b!.name, rejected: "expected, past the limit" });
+  assert.equal(await send(sim, a!, o!, encodeGossip({ kind: "reply", reply: expected })), "answered");
+  assert.ok(pub.hasAnswered(b!.name), "an expected node is recorded past the limit");
+  assert.ok(!pub.done);
+});
+
 test("expected nodes that fail or leave before answering are reported unreachable, and done follows", async () => {
   const sim = new GossipSim({ seed: 53 });
   const [o, a, b, c] = await sim.addNodes(4);

@@ -74,6 +74,13 @@ export interface GossipConfig {
    */
   maxEnvelopeBytes: number;
   /**
+   * Most replies the origin records for one envelope. Expected nodes answer
+   * once each; this bounds what unexpected repliers (late joiners, or a
+   * misbehaving key holder inventing node names) can make the origin hold.
+   * Replies past it are dropped, counted and logged.
+   */
+  maxRepliesPerEnvelope: number;
+  /**
    * Seen-history state file: writes caused by pruning are delayed this long
    * (ms) and coalesced. A newly seen envelope is always on disk before it is
    * handed to its consumer, whatever this says.
@@ -96,6 +103,7 @@ export function defaultGossipConfig(): GossipConfig {
     maxTtlMs: 24 * 60 * 60_000,
     maxClockSkewMs: 30_000,
     maxEnvelopeBytes: 15 * 1024 * 1024,
+    maxRepliesPerEnvelope: 10_000,
     persistDebounceMs: 1000,
   };
 }

@@ -337,6 +337,15 @@ export class Disseminator implements PushPullDelegate {
   private receiveReply(reply: pb.NodeReply): void {
     this.stats.repliesReceived++;
     const pub = this.publications.get(idToHex(reply.envelopeId));
+    if (pub && !pub.isExpected(reply.node) && pub.replyCount >= this.config.maxRepliesPerEnvelope) {
+      this.stats.repliesDropped++;
+      this.rateLog.warn(
+        "reply-limit",
+        { envelope: pub.idHex, node: reply.node, limit: this.config.maxRepliesPerEnvelope },
+        "dropped a reply from an unexpected node: the envelope already has the maximum number of replies",
+      );
+      return;
+    }
     if (!pub || !pub.recordReply(reply)) this.stats.repliesDropped++;
   }
 

@@ -83,6 +83,15 @@ export class Publication {
     return [...(this.expected ?? [])].filter((n) => !this.answered.has(n) && !this.unreachable.has(n));
   }
 
+  /** Replies recorded so far (expected and unexpected). */
+  get replyCount(): number {
+    return this.answered.size;
+  }
+
+  isExpected(node: string): boolean {
+    return this.expected?.has(node) ?? false;
+  }
+
   hasAnswered(node: string): boolean {
     return this.answered.has(node);
   }
