@@ -22,6 +22,10 @@ const fp = (file: string) => keyFingerprint(Buffer.from(readFileSync(file, "utf8
 const args = (name: string) => ["-key-file", keyA, "-data-dir", dataDir(name)];
 let nodes: ClusterNode[] = [];
 const intruders: ClusterNode[] = [];
+// Issue 5 asks for the rotation across a live 5-node cluster.
+const NAMES = ["ka", "kb", "kc", "kd", "ke"];
+const allAlive = NAMES.map((n) => `${n}:alive`);
+const everyNode = (keys: string[]) => NAMES.map((n) => [n, "ok", keys]);
 
 interface KeysDoc {
   exitCode: number;
@@ -46,8 +50,8 @@ before(async () => {
     const k = await runGcheck(["keygen"]);
     writeFileSync(f, k.stdout, { mode: 0o600 });
   }
-  nodes = await startCluster(["ka", "kb", "kc"], args);
-  await waitForView(nodes, ["ka:alive", "kb:alive", "kc:alive"]);
+  nodes = await startCluster(NAMES, args);
+  await waitForView(nodes, allAlive);
 });
 after(async () => {
   await stopAll([...nodes, ...intruders]);
@@ -61,7 +65,7 @@ describe("a keyed cluster", () => {
     const plain = await startClusterNode("plain", ["-peers", ka!.address]);
     intruders.push(stranger, plain);
     await Promise.all([joinFailures(stranger, 2), joinFailures(plain, 2)]);
-    for (const n of nodes) assert.deepEqual(await viewOf(n), ["ka:alive", "kb:alive", "kc:alive"]);
+    for (const n of nodes) assert.deepEqual(await viewOf(n), allAlive);
     assert.deepEqual(await viewOf(stranger), ["stranger:alive"]);
     assert.deepEqual(await viewOf(plain), ["plain:alive"]);
     assert.ok((await infoOf(ka!)).counters.net_decryptFailures! > 0, "their join requests reached the seed and were dropped unread");
@@ -95,13 +99,13 @@ describe("a keyed cluster", () => {
     })();
 
     const listed = await keys(ka, "list");
-    assert.deepEqual(listed.keys, [{ fingerprint: a, installed: 3, primary: 3 }]);
+    assert.deepEqual(listed.keys, [{ fingerprint: a, installed: NAMES.length, primary: NAMES.length }]);
     const installed = await keys(kb, "install", `@${keyB}`);
-    assert.deepEqual(installed.nodes.map((n) => [n.node, n.state, n.keys]), [["ka", "ok", [a, b]], ["kb", "ok", [a, b]], ["kc", "ok", [a, b]]]);
+    assert.deepEqual(installed.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([a, b]));
     const used = await keys(kc, "use", readFileSync(keyB, "utf8").trim());
-    assert.deepEqual(used.nodes.map((n) => [n.node, n.state, n.keys]), [["ka", "ok", [b, a]], ["kb", "ok", [b, a]], ["kc", "ok", [b, a]]]);
+    assert.deepEqual(used.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([b, a]));
     const removed = await keys(ka, "remove", `@${keyA}`);
-    assert.deepEqual(removed.nodes.map((n) => [n.node, n.state, n.keys]), [["ka", "ok", [b]], ["kb", "ok", [b]], ["kc", "ok", [b]]]);
+    assert.deepEqual(removed.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([b]));
 
     watching = false;
     await watcher;
@@ -121,17 +125,17 @@ describe("a keyed cluster", () => {
   it("a node restarted after the rotation rejoins on the keyring saved in its data dir; one with only the old key cannot", async () => {
     const [ka, kb, kc] = nodes as [ClusterNode, ClusterNode, ClusterNode];
     assert.deepEqual(await kc.proc.stop(), { code: 0, signal: null });
-    await waitForView([ka, kb], ["ka:alive", "kb:alive", "kc:left"]);
+    await waitForView(nodes.filter((n) => n !== kc), allAlive.map((v) => (v === "kc:alive" ? "kc:left" : v)));
     // Same flags as before (-key-file A): the saved keyring wins.
     nodes[2] = await startClusterNode("kc", ["-peers", ka.address, ...args("kc")]);
     assert.ok(nodes[2].proc.logLines().some((l) => /using the keyring saved by gcheck keys/.test(String(l.msg))));
-    await waitForView(nodes, ["ka:alive", "kb:alive", "kc:alive"]);
-    assert.deepEqual((await keys(nodes[2], "list")).keys, [{ fingerprint: fp(keyB), installed: 3, primary: 3 }]);
+    await waitForView(nodes, allAlive);
+    assert.deepEqual((await keys(nodes[2], "list")).keys, [{ fingerprint: fp(keyB), installed: NAMES.length, primary: NAMES.length }]);
 
     const stale = await startClusterNode("stale", ["-key-file", keyA, "-peers", ka.address]);
     intruders.push(stale);
     await joinFailures(stale, 2);
-    assert.deepEqual(await viewOf(ka), ["ka:alive", "kb:alive", "kc:alive"]);
+    assert.deepEqual(await viewOf(ka), allAlive);
   });
 });
 
