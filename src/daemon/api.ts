@@ -3,8 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "../net/logger.js";
 import type { HostPort } from "./address.js";
 import { formatHostPort } from "./address.js";
-import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView } from "./api_types.js";
-import { validateBatchBody, validateKeysBody, validateLocalCheckBody } from "./api_validate.js";
+import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "./api_types.js";
+import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./api_validate.js";
 import type { ControlBackend } from "./backend.js";
 import { HttpError, readJsonBody, sendJson, writeLine } from "./http_io.js";
 import { PromText } from "./prometheus.js";
@@ -115,6 +115,27 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     },
     {
       method: "GET",
+      path: "/v1/stats",
+      handle: async (_req, res) => {
+        if (!o.backend.localStats) throw new HttpError(501, "this daemon cannot report stats");
+        sendJson(res, 200, await o.backend.localStats());
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/stats",
+      handle: async (req, res) => {
+        const request = validateStatsBody(await readJsonBody(req, maxBody));
+        if (!request.ok) throw new HttpError(400, request.error);
+        if (!o.backend.clusterStats) throw new HttpError(501, "this daemon cannot ask the cluster for stats");
+        const ac = abortOnClose(res);
+        const started = o.backend.clusterStats(request.value, ac.signal);
+        if (!started.ok) throw new HttpError(503, started.error);
+        await streamEvents(res, ac, started.events);
+      },
+    },
+    {
+      method: "GET",
       path: "/metrics",
       handle: async (_req, res) => {
         const text = o.backend.metrics() + requestMetrics(requests);
@@ -144,7 +165,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   }
 
   /** NDJSON, one event a line, until the events end or the client goes away. */
-  async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent>): Promise<void> {
+  async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>): Promise<void> {
     res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
     try {
       for await (const event of events) {

@@ -12,6 +12,8 @@ import type { MemberStatus } from "../swim/types.js";
  *   GET  /v1/members[?status=alive]    -> MembersResponse
  *   GET  /v1/batches                   -> BatchesResponse
  *   POST /v1/keys         KeysRequestBody  -> NDJSON stream of KeyEvent
+ *   GET  /v1/stats                     -> NodeStats (this node)
+ *   POST /v1/stats        StatsRequestBody -> NDJSON stream of StatsEvent
  *   GET  /metrics                      -> Prometheus text 0.0.4
  * Errors: 4xx/5xx with ErrorBody.
  */
@@ -173,6 +175,62 @@ export interface KeysRequestBody {
 export type KeyEvent =
   | { type: "accepted"; id: string; op: KeyOpName; origin: string; createdMs: number; expected: NodeRef[] }
   | { type: "result"; node: string; address: string; ok: boolean; error?: string; keys: string[]; elapsedMs: number }
+  | { type: "unreachable"; node: string; address?: string; reason: string }
+  | { type: "rejected"; node: string; address?: string; reason: string }
+  | { type: "done"; elapsedMs: number; timedOut: boolean }
+  | { type: "error"; error: string };
+
+/**
+ * One node's resource figures (GET /v1/stats, and each result of POST
+ * /v1/stats). Sizes in bytes, times in ms, load in percent. The system
+ * figures come from probes (systeminformation) that may fail or hang on a
+ * given host: such a section (memory, disk, os, cpu.loadPercent, cpu.model)
+ * is then absent and `errors` says which probe and why.
+ */
+export interface NodeStats {
+  node: string;
+  /** When the probed figures were sampled (ms since the epoch); a node reuses a sample for about 1 s. */
+  sampledMs: number;
+  cpu: {
+    /** Logical CPUs. */
+    count: number;
+    /** 1, 5 and 15 minute load averages (all 0 where the OS has none, e.g. Windows). */
+    loadAverage: [number, number, number];
+    /** Busy share of all CPUs since the node's previous sample (the first sample measures 0.5 s). */
+    loadPercent?: number;
+    model?: string;
+  };
+  memory?: {
+    totalBytes: number;
+    /** total minus available: what the kernel cannot reclaim (page cache excluded). */
+    usedBytes: number;
+    availableBytes: number;
+    swapTotalBytes: number;
+    swapUsedBytes: number;
+  };
+  /** The root filesystem, or the largest one when "/" is not listed. */
+  disk?: { mount: string; fs: string; type: string; totalBytes: number; usedBytes: number; availableBytes: number };
+  os?: { platform: string; distro: string; release: string; kernel: string; arch: string; hostname: string };
+  uptime: { hostMs: number; daemonMs: number };
+  /** The daemon process itself. */
+  process: { pid: number; rssBytes: number; heapUsedBytes: number; heapTotalBytes: number };
+  gossipcheck: { version: string; membersAlive: number; members: Record<MemberStatus, number> };
+  /** One line per probe that failed or did not answer in time, e.g. "memory: no answer within 2000 ms". */
+  errors: string[];
+}
+
+/** POST /v1/stats: which nodes answer (default every node) and how long to wait for them. */
+export interface StatsRequestBody {
+  nodes?: string[];
+  tags?: Record<string, string>;
+  /** How long the origin waits for answers (ms), and how long a late node may still answer. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/** One NDJSON line of a POST /v1/stats response: accepted, one result / unreachable / rejected per node, done. */
+export type StatsEvent =
+  | { type: "accepted"; id: string; origin: string; createdMs: number; expected: NodeRef[] }
+  | { type: "result"; node: string; address: string; stats: NodeStats; elapsedMs: number }
   | { type: "unreachable"; node: string; address?: string; reason: string }
   | { type: "rejected"; node: string; address?: string; reason: string }
   | { type: "done"; elapsedMs: number; timedOut: boolean }

@@ -3,7 +3,7 @@ import { parseCheckObject } from "../checks/parse.js";
 import type { CheckSpec } from "../checks/types.js";
 import { KeyringError, decodeKey } from "../net/keyring.js";
 import { KEY_OPS, type KeyOpName } from "./api_types.js";
-import type { BatchRequest, KeyOpRequest, SignedBatch } from "./backend.js";
+import type { BatchRequest, KeyOpRequest, SignedBatch, StatsRequest } from "./backend.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every
@@ -151,6 +151,16 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
 
   if (b.dryRun !== undefined && typeof b.dryRun !== "boolean") return fail(`${LABEL}: field "dryRun" must be true or false, got ${describeJson(b.dryRun)}`);
 
+  const target = validateTargeting(b);
+  if (!target.ok) return target;
+
+  const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
+  if (!ttlMs.ok) return ttlMs;
+  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
+}
+
+/** The targeting fields of a body ("nodes", "tags"), shared by batches and stats requests. */
+function validateTargeting(b: Record<string, unknown>): Validated<{ nodes: string[]; tags: Record<string, string> }> {
   const nodes: string[] = [];
   if (b.nodes !== undefined) {
     if (!Array.isArray(b.nodes) || b.nodes.length > MAX_TARGET_NODES) return fail(`${LABEL}: field "nodes" must be an array of at most ${MAX_TARGET_NODES} node names`);
@@ -173,10 +183,7 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
       tags[k] = v;
     }
   }
-
-  const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
-  if (!ttlMs.ok) return ttlMs;
-  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, nodes, tags, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
+  return { ok: true, value: { nodes, tags } };
 }
 
 const KEYS_FIELDS = ["op", "key", "timeoutMs"] as const;
@@ -205,4 +212,22 @@ export function validateKeysBody(body: unknown): Validated<KeyOpRequest> {
     if (err instanceof KeyringError) return fail(`${LABEL}: field "key": ${err.message}`);
     throw err;
   }
+}
+
+const STATS_FIELDS = ["nodes", "tags", "timeoutMs"] as const;
+/** POST /v1/stats waits 10 s by default: stats are a quick look, not a rollout. */
+export const DEFAULT_STATS_TIMEOUT_MS = 10_000;
+
+/** POST /v1/stats: targeting as a batch's, and how long to wait (also the request's TTL). */
+export function validateStatsBody(body: unknown): Validated<StatsRequest> {
+  const obj = asObject(body, LABEL);
+  if (!obj.ok) return obj;
+  const b = obj.value;
+  const unknown = onlyKnown(b, STATS_FIELDS, LABEL);
+  if (unknown) return fail(unknown);
+  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_STATS_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  if (!timeoutMs.ok) return timeoutMs;
+  const target = validateTargeting(b);
+  if (!target.ok) return target;
+  return { ok: true, value: { ...target.value, timeoutMs: timeoutMs.value } };
 }

@@ -1,6 +1,6 @@
 import type { CheckResult, CheckSpec } from "../checks/types.js";
 import type { Member } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName } from "./api_types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "./api_types.js";
 
 /**
  * The seam between the control API and the rest of the daemon. The API
@@ -52,6 +52,18 @@ export interface KeyOpRequest {
 
 export type KeyOpStart = { ok: true; events: AsyncIterable<KeyEvent> } | { ok: false; error: string };
 
+/** A validated POST /v1/stats body. */
+export interface StatsRequest {
+  /** Target node names; empty = every node. */
+  nodes: string[];
+  /** Target tags (all must match exactly); empty = every node. */
+  tags: Record<string, string>;
+  /** How long the origin waits for answers, and the request's TTL (ms). */
+  timeoutMs: number;
+}
+
+export type StatsStart = { ok: true; events: AsyncIterable<StatsEvent> } | { ok: false; error: string };
+
 export interface ControlBackend {
   /** Daemon info; the API adds cliAddress, which only it knows. */
   info(): Omit<DaemonInfo, "cliAddress">;
@@ -80,4 +92,8 @@ export interface ControlBackend {
    * answers 501.
    */
   keyOp?(request: KeyOpRequest, signal: AbortSignal): KeyOpStart;
+  /** This node's stats (GET /v1/stats). Optional: without it the route answers 501. */
+  localStats?(): Promise<NodeStats>;
+  /** Asks every targeted node for its stats and yields the answers like keyOp (POST /v1/stats). */
+  clusterStats?(request: StatsRequest, signal: AbortSignal): StatsStart;
 }

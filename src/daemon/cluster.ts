@@ -11,12 +11,14 @@ import type { Transport } from "../net/transport.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { Swim } from "../swim/swim.js";
 import type { Member, MemberEvent } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef } from "./api_types.js";
-import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart } from "./backend.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "./api_types.js";
+import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, StatsRequest, StatsStart } from "./backend.js";
 import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
 import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
 import { type CommonEvent, followReplies } from "./follow.js";
 import { applyKeyOp, decodeKeyOp, encodeKeyOp } from "./keys.js";
+import { StatsCollector } from "./stats.js";
+import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "./stats_wire.js";
 
 /**
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -51,10 +53,13 @@ export class ClusterBackend implements ControlBackend {
   private readonly history: BatchSummary[] = [];
   private readonly results = new ResultCounts();
   private stopping: Promise<void> | null = null;
+  private readonly stats: StatsCollector;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
     this.startedMs = this.clock.now();
+    this.stats = new StatsCollector({ node: o.node.name, version: o.version, clock: this.clock, self: () => ({ members: o.swim.statusCounts(), daemonUptimeMs: this.clock.now() - this.startedMs }) });
+    o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
     o.gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, checkBatchHandler(o.node, o.log, (r) => this.results.add(r)));
     o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, async (env) => {
       const decoded = decodeKeyOp(env.payload);
@@ -193,6 +198,28 @@ export class ClusterBackend implements ControlBackend {
     return { ok: true, events: events() };
   }
 
+  localStats(): Promise<NodeStats> {
+    return this.stats.collect();
+  }
+
+  clusterStats(request: StatsRequest, signal: AbortSignal): StatsStart {
+    const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    // TTL = the wait: a node that gets the request later would answer a question nobody is asking any more.
+    const published = this.o.gossip.publish(pb.EnvelopeKind.STATS_REQUEST, encodeStatsRequest(request), { ttlMs: request.timeoutMs, expected: expected.map((m) => m.name) });
+    if (!published.ok) return { ok: false, error: `the stats request was not published: ${published.error}` };
+    const pub = published.publication;
+    const refs = expected.map(nodeRef);
+    const submittedMs = this.clock.now();
+    const self = this;
+    async function* events(): AsyncGenerator<StatsEvent> {
+      yield { type: "accepted", id: pub.idHex, origin: self.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
+      yield* self.replies<StatsEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
+        reply.stats ? { type: "result", node: reply.node, address: reply.address, stats: fromWireStats(reply.node, reply.stats), elapsedMs } : null,
+      );
+    }
+    return { ok: true, events: events() };
+  }
+
   /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
   private replies<E>(pub: Publication, refs: NodeRef[], submittedMs: number, timeoutMs: number, signal: AbortSignal, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
     const addressOf = (node: string) => refs.find((r) => r.name === node)?.address ?? this.o.swim.member(node)?.address;
@@ -229,7 +256,7 @@ export class ClusterBackend implements ControlBackend {
   }
 
   private counters(): Record<string, number> {
-    return { ...prefixed("net_", this.o.transport.counters()), ...prefixed("swim_", this.o.swim.counters()), ...prefixed("gossip_", { ...this.o.gossip.counters() }) };
+    return { ...prefixed("net_", this.o.transport.counters()), ...prefixed("swim_", this.o.swim.counters()), ...prefixed("gossip_", { ...this.o.gossip.counters() }), ...prefixed("stats_", { ...this.stats.counters() }) };
   }
 
   private logMemberEvent(e: MemberEvent): void {

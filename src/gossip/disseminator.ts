@@ -31,6 +31,7 @@ export interface DisseminatorOptions {
 export type ReplyBody =
   | { checks: pb.CheckReport.$Properties }
   | { keys: pb.KeyReport.$Properties }
+  | { stats: pb.StatsReport.$Properties }
   | { rejected: string };
 
 /** Consumes one envelope; resolves with the reply for the origin, or null for none. */
