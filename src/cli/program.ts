@@ -70,6 +70,13 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .argument("[key]", "base64 key (gcheck keygen), or @FILE to read it from a file")
     .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
     .action(run(async () => (await import("./commands/keys.js")).keys));
+  program
+    .command("stats")
+    .description("load, CPU, memory, disk and uptime of every (targeted) node: exit 0 all answered, 3 some node silent")
+    .option("--node <name>", "only this node answers (repeatable)", collect)
+    .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
+    .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+    .action(run(async () => (await import("./commands/stats.js")).stats));
   return program;
 }
 

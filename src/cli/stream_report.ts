@@ -1,4 +1,4 @@
-import type { BatchEvent, KeyEvent, NodeRef } from "../daemon/api_types.js";
+import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../daemon/api_types.js";
 
 /**
  * What the result streams of the control API (POST /v1/check, POST
@@ -30,7 +30,7 @@ export abstract class StreamReport<O extends Tracked> {
   protected abstract gone(node: string, address: string, state: "unreachable" | "rejected", reason: string): O;
 
   /** Folds in an event every stream has; false for any other (a result, or a newer daemon's event). */
-  protected applyCommon(e: BatchEvent | KeyEvent): boolean {
+  protected applyCommon(e: BatchEvent | KeyEvent | StatsEvent): boolean {
     switch (e.type) {
       case "accepted":
         this.accepted = true;
