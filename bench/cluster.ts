@@ -12,7 +12,6 @@
  * BENCH_CLUSTER_QUICK=1 runs few trials (to try the bench, not to quote).
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { DaemonInfo } from "../src/daemon/api_types.js";
 import { lanConfig } from "../src/swim/config.js";
@@ -33,11 +32,10 @@ const IDLE_WINDOW_MS = 5000;
 const ms = (v: number) => (Number.isFinite(v) ? Math.round(v) : "-");
 const median = (v: number[]) => percentile(v, 50);
 const sleep = (t: number) => new Promise<void>((r) => setTimeout(r, t));
-
-/** The 1-minute load average now, for a note: the daemons share the host's cores with whatever else runs. */
-function load(): string {
-  return loadavg()[0]!.toFixed(1);
-}
+/** Before each trial, wait for a second in which other processes use less than this much of one core (%)... */
+const QUIET_PCT = 30;
+/** ... but no longer than this (ms); then measure anyway and say so. */
+const QUIET_WAIT_MS = 120_000;
 
 export async function run(): Promise<BenchSection[]> {
   const membership = await joinSections();
@@ -62,13 +60,16 @@ interface JoinTrial {
  * it happened, so its pace (kept slow, not to load 2 cores) does not bias
  * the number.
  */
-async function joinTrial(n: number, keep?: (c: Cluster) => Promise<void>): Promise<JoinTrial> {
+async function joinTrial(n: number, neighbours: Neighbours, keep?: (c: Cluster) => Promise<void>): Promise<JoinTrial> {
+  await neighbours.quiet();
+  const window = neighbours.open();
   const spawnedAt = Date.now();
   const cluster = await startCluster(n, { profile: "lan", namePrefix: "j-" });
   try {
     const upAt = cluster.lastUpAtMs;
     await waitForAliveCount(cluster.nodes, n, 60_000);
     const views = await waitForViews(cluster.nodes, allAlive(cluster.names), { timeoutMs: 30_000, intervalMs: 200, what: `every node lists all ${n} alive` });
+    window(clusterCpuMs(cluster.nodes)); // the daemons' whole lives so far
     let converged = 0;
     for (const v of views.values()) for (const m of v.members) converged = Math.max(converged, m.statusSinceMs);
     if (keep) await keep(cluster);
@@ -118,6 +119,71 @@ function clusterCpuMs(nodes: readonly ClusterNode[]): number {
   return (nodes.reduce((a, n) => a + cpuTicks(n.pid), 0) * 1000) / CLK_TCK;
 }
 
+/** Busy CPU time of the whole host, all cores, in ms (/proc/stat: user, nice, system, irq, softirq). */
+function hostBusyMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) * 1000) / CLK_TCK;
+}
+
+function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * Who else used this host's CPU. The daemons share the host's cores with
+ * whatever else runs there (on a developer machine: builds, other test
+ * runs), and a busy neighbour slows every number here. Each measurement
+ * window counts the host's busy time minus what the daemons and this
+ * process used; before each trial the bench waits (bounded) for a quiet
+ * second. The notes say how busy the neighbours were.
+ */
+class Neighbours {
+  private othersMs = 0;
+  private wallMs = 0;
+  private waitedMs = 0;
+  private gaveUp = 0;
+
+  /** Opens a window; the returned function closes it, given the CPU (ms) the daemons used inside it. */
+  open(): (daemonsMs: number) => void {
+    const host0 = hostBusyMs();
+    const self0 = selfCpuMs();
+    const t0 = performance.now();
+    return (daemonsMs) => {
+      this.othersMs += Math.max(0, hostBusyMs() - host0 - (selfCpuMs() - self0) - daemonsMs);
+      this.wallMs += performance.now() - t0;
+    };
+  }
+
+  /** Waits until other processes use under QUIET_PCT of one core for a second (nodes: our daemons, not others). */
+  async quiet(nodes: readonly ClusterNode[] = []): Promise<void> {
+    const start = performance.now();
+    while (performance.now() - start < QUIET_WAIT_MS) {
+      const others = new Neighbours();
+      const window = others.open();
+      const d0 = clusterCpuMs(nodes);
+      await sleep(1000);
+      window(clusterCpuMs(nodes) - d0);
+      if (others.percent() < QUIET_PCT) {
+        this.waitedMs += performance.now() - start;
+        return;
+      }
+    }
+    this.gaveUp++;
+    this.waitedMs += performance.now() - start;
+  }
+
+  /** Average CPU other processes used during the windows, in % of one core. */
+  percent(): number {
+    return this.wallMs > 0 ? (this.othersMs / this.wallMs) * 100 : 0;
+  }
+
+  note(): string {
+    const gaveUp = this.gaveUp ? `; ${this.gaveUp} times it gave up after ${QUIET_WAIT_MS / 1000} s and measured anyway` : "";
+    return `Other processes on this host used ${this.percent().toFixed(0)}% of one core on average during these measurements (host busy time from /proc/stat minus the daemons' and this bench's own). Before each trial the bench waited for a second in which they used under ${QUIET_PCT}% (${(this.waitedMs / 1000).toFixed(0)} s of waiting in all${gaveUp}).`;
+  }
+}
+
 /** RSS and CPU use of each daemon over an idle window, from /proc (Linux). */
 async function footprint(nodes: readonly ClusterNode[]): Promise<Footprint> {
   const ticks = cpuTicks;
@@ -138,18 +204,24 @@ interface KillTrial {
 }
 
 /** Kills one non-seed member with SIGKILL; times until the first and until every other member lists it dead. */
-async function killTrial(cluster: Cluster): Promise<KillTrial> {
+async function killTrial(cluster: Cluster, neighbours: Neighbours): Promise<KillTrial> {
   const victim = cluster.nodes[1 + Math.floor(Math.random() * (cluster.nodes.length - 1))]!;
+  const others = cluster.nodes.filter((n) => n !== victim);
+  await neighbours.quiet(cluster.nodes);
+  const window = neighbours.open();
+  // The victim's CPU before the kill falls outside the window's daemon count: the kill comes right after.
+  const othersCpu0 = clusterCpuMs(others);
   const killedAt = Date.now();
   await victim.kill9();
-  const others = cluster.running();
   const views = await waitForViews(others, (v) => statusOf(v, victim.name) === "dead", { timeoutMs: 90_000, intervalMs: 500, what: `every node lists ${victim.name} dead` });
+  window(clusterCpuMs(others) - othersCpu0);
   const declared = [...views.values()].map((v) => v.members.find((m) => m.name === victim.name)!.statusSinceMs - killedAt);
   return { firstMs: Math.min(...declared), everyMs: Math.max(...declared) };
 }
 
 async function joinSections(): Promise<BenchSection[]> {
-  const loadBefore = load();
+  const joinNeighbours = new Neighbours();
+  const killNeighbours = new Neighbours();
   const joinRows: (string | number)[][] = [];
   let fp: Footprint | undefined;
   const kills: KillTrial[] = [];
@@ -161,15 +233,14 @@ async function joinSections(): Promise<BenchSection[]> {
         ? async (c: Cluster) => {
             await sleep(2000); // let the join's gossip settle
             if (!fp) fp = await footprint(c.nodes);
-            kills.push(await killTrial(c));
+            kills.push(await killTrial(c, killNeighbours));
           }
         : undefined;
-      results.push(await joinTrial(n, extra));
+      results.push(await joinTrial(n, joinNeighbours, extra));
     }
     const conv = results.map((r) => r.convergeMs);
     joinRows.push([n, trials, ms(median(conv)), ms(Math.max(...conv)), (median(results.map((r) => r.startMs)) / 1000).toFixed(1)]);
   }
-  const loadNote = `Load average (1 min) ${loadBefore} before these runs, ${load()} after (this host's cores are shared with everything else running on it).`;
   const cfg = lanConfig();
   const minSuspicion = suspicionTimeoutMs(cfg.suspicionMult, 40, cfg.probeIntervalMs);
   const maxSuspicion = cfg.suspicionMaxTimeoutMult * minSuspicion;
@@ -182,7 +253,7 @@ async function joinSections(): Promise<BenchSection[]> {
         "Each trial starts a fresh cluster: the seed, then the N-1 others at once with -peers <seed>. Time 0 is when the last daemon's control API answered; the end is when every node lists every node alive.",
         "The end is read from each node's GET /v1/members: the latest statusSinceMs among its members (daemon clock = our clock), so the slow poll (GET /v1/info every max(100, 5N) ms per node) does not add to it. 0 means it had converged by the time the last control API answered.",
         "Targets (issue 3): N=40 under 1 s, no trial over 2 s. Serf: usually 1.1-1.5 s at 40, but 2 of 10 simultaneous 40-node joins took 62-86 s, and 80 nodes 99-110 s.",
-        loadNote,
+        joinNeighbours.note(),
       ],
     },
     {
@@ -208,7 +279,7 @@ async function joinSections(): Promise<BenchSection[]> {
         "A random non-seed member of a converged 40-node cluster gets SIGKILL at time 0; each other member's time is the statusSinceMs of the victim's dead record in its view.",
         `Bound from the config (probe 1 s, probe timeout 500 ms, suspicion mult ${cfg.suspicionMult}, max mult ${cfg.suspicionMaxTimeoutMult}): nobody may declare it dead before the minimum suspicion timeout ${cfg.suspicionMult} x log10(40) x 1 s = ${(minSuspicion / 1000).toFixed(2)} s after the first suspicion; with the ${cfg.suspicionMult - 2} independent confirmations Lifeguard expects, that minimum applies, so expect about 1-2 s (a probe of the victim, its timeout and the indirect probes) + ${(minSuspicion / 1000).toFixed(1)} s + gossip; with no confirmation it stretches to ${(maxSuspicion / 1000).toFixed(1)} s.`,
         "memberlist/Serf with the same settings: 7.9-9.1 s at N=40 (issue 3).",
-        loadNote,
+        killNeighbours.note(),
       ],
     },
   ];
@@ -224,18 +295,92 @@ const BATCH_CHECKS = {
 };
 const PROCESS_CHECK = { node_is_running: { type: "process_running", path: "node" } };
 
-interface RoundTrips {
+/** A converged lan cluster of n daemons (with a fresh cluster key when keyed), warmed up with a few batches. */
+interface BatchCluster {
   n: number;
-  keyed: boolean;
-  withProcess: boolean;
-  totalsMs: number[];
-  /** Runs where some expected node had not answered by the end, or the origin expected fewer than n. */
-  missing: number;
-  gcheckMs: number[];
-  framesPerBatch: number;
-  frameBytesPerBatch: number;
+  cluster: Cluster;
+  dir: string;
+  close(): Promise<void>;
+}
+
+async function batchCluster(n: number, keyed: boolean, body: object): Promise<BatchCluster> {
+  const dir = tempDir("gc-bench-");
+  let cluster: Cluster | undefined;
+  try {
+    const args: string[] = [];
+    if (keyed) {
+      const key = await runGcheck(["keygen"]);
+      if (key.code !== 0) throw new Error(`gcheck keygen failed: ${key.stderr}`);
+      writeFileSync(join(dir.path, "cluster.key"), key.stdout, { mode: 0o600 });
+      args.push("-key-file", join(dir.path, "cluster.key"));
+    }
+    cluster = await startCluster(n, { profile: "lan", namePrefix: keyed ? "k-" : "b-", args });
+    await waitForAliveCount(cluster.nodes, n, 60_000);
+    await sleep(1000); // let the join's gossip settle
+    for (let i = 0; i < WARMUP_BATCHES; i++) await postBatch(cluster.seed.cliAddress, body, 20_000);
+    const c = cluster;
+    return { n, cluster: c, dir: dir.path, close: async () => (await c.close("SIGKILL"), dir.cleanup()) };
+  } catch (e) {
+    await cluster?.close("SIGKILL");
+    dir.cleanup();
+    throw e;
+  }
+}
+
+/** Measured batches of one cluster: round trips, stragglers, traffic and CPU. */
+class Trips {
+  readonly totalsMs: number[] = [];
+  /** Runs where the origin expected fewer than n nodes or ended without a result from one of them. */
+  missing = 0;
+  private frames0 = 0;
+  private bytes0 = 0;
+  private cpu0 = 0;
+  framesPerBatch = NaN;
+  frameBytesPerBatch = NaN;
   /** CPU time of all daemons together per batch (ms). */
-  cpuMsPerBatch: number;
+  cpuMsPerBatch = NaN;
+  gcheckMs: number[] = [];
+
+  constructor(readonly c: BatchCluster) {}
+
+  async start(): Promise<void> {
+    const t = await netTotals(this.c.cluster.nodes);
+    [this.frames0, this.bytes0, this.cpu0] = [t.frames, t.bytes, clusterCpuMs(this.c.cluster.nodes)];
+  }
+
+  /** Submits one batch to the seed; times writing the POST -> the stream's done event. */
+  async batch(body: object): Promise<void> {
+    const r = await postBatch(this.c.cluster.seed.cliAddress, body, 20_000);
+    const accepted = r.events.find((e) => e.type === "accepted");
+    const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
+    const done = r.events.findIndex((e) => e.type === "done");
+    const complete = accepted?.type === "accepted" && accepted.expected.length === this.c.n && accepted.expected.every((e) => answered.has(e.name));
+    if (!complete || done < 0) this.missing++;
+    this.totalsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
+  }
+
+  /** Ends the measured window; returns the daemons' CPU inside it (ms). */
+  async stop(): Promise<number> {
+    const cpu = clusterCpuMs(this.c.cluster.nodes) - this.cpu0;
+    const t = await netTotals(this.c.cluster.nodes);
+    const k = this.totalsMs.length;
+    this.framesPerBatch = (t.frames - this.frames0) / k;
+    this.frameBytesPerBatch = (t.bytes - this.bytes0) / k;
+    this.cpuMsPerBatch = cpu / k;
+    return cpu;
+  }
+
+  /** Wall time of whole `gcheck check` processes against the seed. */
+  async gcheck(checks: object, runs: number): Promise<void> {
+    const file = join(this.c.dir, "checks.json");
+    writeFileSync(file, JSON.stringify(checks));
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const r = await runGcheck(["-server", this.c.cluster.seed.cliAddress, "-file", file, "check"], { timeoutMs: 30_000 });
+      this.gcheckMs.push(performance.now() - t0);
+      if (r.code !== 0) throw new Error(`gcheck check at N=${this.c.n} exited ${r.code}: ${r.stderr}${r.stdout.slice(-2000)}`);
+    }
+  }
 }
 
 async function netTotals(nodes: readonly ClusterNode[]): Promise<{ frames: number; bytes: number }> {
@@ -246,125 +391,103 @@ async function netTotals(nodes: readonly ClusterNode[]): Promise<{ frames: numbe
   };
 }
 
-/** Submits batches one after another to the seed; times POST sent -> the stream's done event. */
-async function roundTrips(n: number, o: { keyed: boolean; withProcess?: boolean; batches?: number; gcheckRuns?: number }): Promise<RoundTrips> {
-  const dir = tempDir("gc-bench-");
-  let cluster: Cluster | undefined;
+/** One cluster of n daemons: `batches` batches one after another, then gcheck runs. */
+async function roundTrips(n: number, neighbours: Neighbours, o: { withProcess?: boolean; batches?: number; gcheckRuns?: number } = {}): Promise<Trips> {
+  const checks = o.withProcess ? { ...BATCH_CHECKS, ...PROCESS_CHECK } : BATCH_CHECKS;
+  const body = { checks, timeoutMs: 10_000 };
+  const bc = await batchCluster(n, false, body);
   try {
-    const args: string[] = [];
-    if (o.keyed) {
-      const key = await runGcheck(["keygen"]);
-      if (key.code !== 0) throw new Error(`gcheck keygen failed: ${key.stderr}`);
-      writeFileSync(join(dir.path, "cluster.key"), key.stdout, { mode: 0o600 });
-      args.push("-key-file", join(dir.path, "cluster.key"));
-    }
-    cluster = await startCluster(n, { profile: "lan", namePrefix: "b-", args });
-    await waitForAliveCount(cluster.nodes, n, 60_000);
-    await sleep(1000); // let the join's gossip settle
-    const checks = o.withProcess ? { ...BATCH_CHECKS, ...PROCESS_CHECK } : BATCH_CHECKS;
-    const origin = cluster.seed.cliAddress;
-    const body = { checks, timeoutMs: 10_000 };
-    for (let i = 0; i < WARMUP_BATCHES; i++) await postBatch(origin, body, 20_000);
-
-    const before = await netTotals(cluster.nodes);
-    const cpuBefore = clusterCpuMs(cluster.nodes);
-    const totalsMs: number[] = [];
-    let missing = 0;
-    const batches = o.batches ?? BATCHES;
-    for (let i = 0; i < batches; i++) {
-      const r = await postBatch(origin, body, 20_000);
-      const accepted = r.events.find((e) => e.type === "accepted");
-      const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
-      const done = r.events.findIndex((e) => e.type === "done");
-      const complete = accepted?.type === "accepted" && accepted.expected.length === n && accepted.expected.every((e) => answered.has(e.name));
-      if (!complete || done < 0) missing++;
-      totalsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
-    }
-    const cpuMsPerBatch = (clusterCpuMs(cluster.nodes) - cpuBefore) / batches;
-    const after = await netTotals(cluster.nodes);
-
-    const file = join(dir.path, "checks.json");
-    writeFileSync(file, JSON.stringify(checks));
-    const gcheckMs: number[] = [];
-    for (let i = 0; i < (o.gcheckRuns ?? GCHECK_RUNS); i++) {
-      const t0 = performance.now();
-      const r = await runGcheck(["-server", origin, "-file", file, "check"], { timeoutMs: 30_000 });
-      gcheckMs.push(performance.now() - t0);
-      if (r.code !== 0) throw new Error(`gcheck check at N=${n} exited ${r.code}: ${r.stderr}${r.stdout.slice(-2000)}`);
-    }
-    return {
-      n,
-      keyed: o.keyed,
-      withProcess: o.withProcess === true,
-      totalsMs,
-      missing,
-      gcheckMs,
-      framesPerBatch: (after.frames - before.frames) / batches,
-      frameBytesPerBatch: (after.bytes - before.bytes) / batches,
-      cpuMsPerBatch,
-    };
+    const trips = new Trips(bc);
+    await neighbours.quiet(bc.cluster.nodes);
+    const window = neighbours.open();
+    await trips.start();
+    for (let i = 0; i < (o.batches ?? BATCHES); i++) await trips.batch(body);
+    window(await trips.stop());
+    await trips.gcheck(checks, o.gcheckRuns ?? GCHECK_RUNS);
+    return trips;
   } finally {
-    await cluster?.close("SIGKILL");
-    dir.cleanup();
+    await bc.close();
   }
 }
 
-function tripRow(r: RoundTrips, label: string): (string | number)[] {
-  const t = r.totalsMs;
-  return [
-    label,
-    t.length,
-    ms(percentile(t, 50)),
-    ms(percentile(t, 99)),
-    ms(Math.max(...t)),
-    r.missing,
-    ms(median(r.gcheckMs)),
-    Math.round(r.framesPerBatch),
-    (r.frameBytesPerBatch / 1024).toFixed(1),
-    ms(r.cpuMsPerBatch),
-  ];
-}
-
-function keyRow(label: string, r: RoundTrips): (string | number)[] {
-  const t = r.totalsMs;
-  return [label, t.length, ms(percentile(t, 50)), ms(percentile(t, 99)), ms(Math.max(...t)), (r.frameBytesPerBatch / 1024).toFixed(1), ms(r.cpuMsPerBatch)];
+/**
+ * The cost of the cluster key: a plain and a keyed 40-node cluster run side
+ * by side, and batches alternate between them, so both see the same
+ * neighbours and the same idle load of the other cluster.
+ */
+async function keyCost(neighbours: Neighbours): Promise<[plain: Trips, keyed: Trips]> {
+  const body = { checks: BATCH_CHECKS, timeoutMs: 10_000 };
+  const plain = await batchCluster(40, false, body);
+  let keyed: BatchCluster | undefined;
+  try {
+    keyed = await batchCluster(40, true, body);
+    const trips = [new Trips(plain), new Trips(keyed)] as const;
+    const all = [...plain.cluster.nodes, ...keyed.cluster.nodes];
+    await neighbours.quiet(all);
+    const window = neighbours.open();
+    for (const t of trips) await t.start();
+    for (let i = 0; i < BATCHES; i++) for (const t of trips) await t.batch(body);
+    window((await trips[0].stop()) + (await trips[1].stop()));
+    return [trips[0], trips[1]];
+  } finally {
+    await plain.close();
+    await keyed?.close();
+  }
 }
 
 const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"];
 
+function tripRow(label: string, r: Trips, columns = TRIP_COLUMNS): (string | number)[] {
+  const t = r.totalsMs;
+  const cells: Record<string, string | number> = {
+    cluster: label,
+    batches: t.length,
+    "p50 ms": ms(percentile(t, 50)),
+    "p99 ms": ms(percentile(t, 99)),
+    "max ms": ms(Math.max(...t)),
+    "runs missing a node": r.missing,
+    "gcheck check wall ms (median)": ms(median(r.gcheckMs)),
+    "TCP frames / batch": Math.round(r.framesPerBatch),
+    "TCP KiB / batch": (r.frameBytesPerBatch / 1024).toFixed(1),
+    "daemon CPU ms / batch (all nodes)": ms(r.cpuMsPerBatch),
+  };
+  return columns.map((c) => cells[c]!);
+}
+
 async function batchSections(): Promise<BenchSection[]> {
-  const loadBefore = load();
-  const plain: RoundTrips[] = [];
-  for (const n of BATCH_SIZES) plain.push(await roundTrips(n, { keyed: false }));
-  const keyed = await roundTrips(40, { keyed: true });
-  const plain40 = plain.find((r) => r.n === 40)!;
-  const proc40 = await roundTrips(40, { keyed: false, withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 });
-  const loadNote = `Load average (1 min) ${loadBefore} before these runs, ${load()} after.`;
-  const diff = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(0)}%`;
+  const tripNeighbours = new Neighbours();
+  const keyNeighbours = new Neighbours();
+  const plain: Trips[] = [];
+  for (const n of BATCH_SIZES) plain.push(await roundTrips(n, tripNeighbours));
+  const proc40 = await roundTrips(40, tripNeighbours, { withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 });
+  const [side, keyed] = await keyCost(keyNeighbours);
+  const diff = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(0)}%`;
+  const keyColumns = TRIP_COLUMNS.filter((c) => !c.startsWith("gcheck"));
   return [
     {
       title: "cluster: batch round trip, real daemons on loopback (lan profile, gossip-group 5)",
       columns: TRIP_COLUMNS,
-      rows: [...plain.map((r) => tripRow(r, `N=${r.n}`)), tripRow(proc40, "N=40, + a process_running check")],
+      rows: [...plain.map((r) => tripRow(`N=${r.c.n}`, r)), tripRow("N=40, + a process_running check", proc40)],
       notes: [
         `A batch of ${Object.keys(BATCH_CHECKS).length} passing checks (file_exists x2, file_contains) is POSTed to /v1/check on the seed, one batch at a time; the time runs from writing the request until the stream's done event (every expected node's result is back at the origin). ${WARMUP_BATCHES} warm-up batches first, not counted.`,
         "runs missing a node: the origin expected fewer than N nodes, or ended without a result from one of them. Must be 0.",
-        `gcheck check wall: the whole gcheck process (node start-up, file parsing, submission, waiting, table) run ${GCHECK_RUNS} times after the batches.`,
+        `gcheck check wall: the whole gcheck process (node start-up, file parsing, submission, waiting, table), run ${GCHECK_RUNS} times after the batches (3 times for the process_running row).`,
         "TCP frames / bytes: the sum over all nodes of net_framesOut / net_frameBytesOut (GET /v1/info) across the measured batches, divided by their number: burst forwards, anti-entropy, results and their acks, plus the little periodic push-pull traffic of the same window.",
         "daemon CPU / batch: user+system time of all daemons over the measured batches (/proc/<pid>/stat), divided by their number. With every daemon on this host's cores, it bounds the round trip from below: CPU ms / cores.",
         "process_running row: every node scans /proc for each batch; with N daemons on one 2-core host that is N full scans of this host's processes competing for 2 cores, a cost a real fleet (one daemon per host) spreads over N machines.",
         "Targets (issue 4) for N=40: p50 <= 50 ms, max <= 150 ms, no stragglers. Serf query: 518 ms median, 918 ms max, always waits out its 5 s timeout.",
-        loadNote,
+        tripNeighbours.note(),
       ],
     },
     {
       title: "cluster: cost of the cluster key at N=40 (AES-256-GCM on every packet and frame)",
-      columns: [...TRIP_COLUMNS.slice(0, 5), "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"],
-      rows: [keyRow("no key", plain40), keyRow("-key-file", keyed)],
+      columns: keyColumns,
+      rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns)],
       notes: [
-        `Same batch and method as above, a fresh 40-node cluster started with -key-file (gcheck keygen). Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(plain40.totalsMs, 50))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...plain40.totalsMs))}; runs missing a node with the key: ${keyed.missing}.`,
+        `Two 40-node clusters run side by side, one started with -key-file (a key from gcheck keygen), one without; ${BATCHES} batches each, alternating between them, measured as above. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
+        "Each cluster's CPU per batch here includes its idle protocol work while the other cluster's batch ran (about the same for both).",
         "Target (issue 5): within 10% of each other.",
-        loadNote,
+        keyNeighbours.note(),
       ],
     },
   ];
