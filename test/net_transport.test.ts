@@ -214,5 +214,9 @@ describe("NodeTransport listen", () => {
     const s = await net.transport();
     s.sendPacket(`127.0.0.1:${adv.port}`, bytes("udp"));
     await waitFor(() => got.length === 1, "the packet on the advertised port");
+    // A port mapping (NAT, container): peers are told the mapped port, the socket stays on its own.
+    const mapped = await net.transport({ advertiseHost: "10.1.2.3", advertisePort: 40000 });
+    assert.equal(mapped.address, "10.1.2.3:40000");
+    assert.notEqual(mapped.port, 40000);
   });
 });

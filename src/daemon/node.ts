@@ -54,6 +54,9 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
       bindHost: o.bind.host,
       port: o.bind.port,
       advertiseHost: o.advertise.host,
+      // An -advertise port other than -bind's is a port mapping; without
+      // -advertise the two are the same and the bound port (0 resolved) is used.
+      ...(o.advertise.port !== o.bind.port && { advertisePort: o.advertise.port }),
       keyring: deps.keyring,
       label: o.label,
       maxFrameBytes: o.maxFrameSize,
@@ -62,9 +65,6 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
   } catch (err) {
     if (err instanceof ListenError) return { ok: false, error: `-bind ${formatHostPort(o.bind)}: ${err.message}` };
     throw err;
-  }
-  if (o.advertise.port !== 0 && o.advertise.port !== transport.port) {
-    log.warn({ advertise: formatHostPort(o.advertise), address: transport.address }, `-advertise port ${o.advertise.port} differs from the bound port ${transport.port}: peers are told ${transport.address} (port mapping is not supported)`);
   }
 
   const config = { ...profile(o.profile), packetSizeBytes: DEFAULT_PACKET_PAYLOAD_BYTES };

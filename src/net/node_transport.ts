@@ -40,6 +40,11 @@ export interface NodeTransportOptions {
   port: number;
   /** Host peers reach us at, when it differs from bindHost (NAT, wildcard bind). */
   advertiseHost?: string;
+  /**
+   * Port peers reach us at, when a port mapping (NAT, container) makes it
+   * differ from the bound one; absent or 0 = the bound port.
+   */
+  advertisePort?: number;
   /** Seals every packet and frame when set; plaintext when null or absent. */
   keyring?: Keyring | null;
   /** Cluster label: bound into every sealed message, or sent as a plaintext header without a key. */
@@ -87,7 +92,7 @@ export class NodeTransport implements Transport {
     const clock = opts.clock ?? systemClock;
     this.port = port;
     const host = opts.advertiseHost ?? (isWildcardHost(opts.bindHost) ? firstExternalIPv4() : opts.bindHost);
-    this.address = joinHostPort(host, port);
+    this.address = joinHostPort(host, opts.advertisePort || port);
     this.guard = new PayloadGuard(opts.keyring ?? null, opts.label ?? "");
     this.log = new RateLimitedLog(opts.logger ?? nullLogger, () => clock.now());
     this.maxPacketBytes = Math.min(opts.maxPacketBytes ?? DEFAULT_PACKET_PAYLOAD_BYTES + this.guard.overheadBytes, MAX_UDP_PAYLOAD_BYTES);
