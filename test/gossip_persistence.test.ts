@@ -7,7 +7,9 @@ import { pb } from "../src/proto/index.js";
 import { VirtualClock } from "../src/net/clock.js";
 import { nullLogger, type Logger } from "../src/net/logger.js";
 import { idToHex } from "../src/gossip/envelope.js";
-import { loadSeenFile, SEEN_FILE_NAME, SeenFileWriter } from "../src/gossip/seen_file.js";
+import { LEGACY_SEEN_FILE_NAME, loadLegacySeenFile, loadSeenFile, openSeenState, SEEN_FILE_NAME, SeenLog } from "../src/gossip/seen_file.js";
+import { SeenHistory, type SeenRecord } from "../src/gossip/history.js";
+import { defaultGossipConfig } from "../src/gossip/config.js";
 import type { Publication } from "../src/gossip/results.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
@@ -32,44 +34,90 @@ function publish(origin: SimNode, expected?: string[]): Publication {
   return res.publication;
 }
 
-test("the state file round-trips, is replaced atomically, and a missing file is an empty history", async () => {
+const HEADER = "gossipcheck-seen-log 1\n";
+const idN = (n: number) => n.toString(16).padStart(32, "0");
+
+test("the state log round-trips, is compacted atomically, and a missing file is an empty history", async () => {
   const dir = freshDir();
   const clock = new VirtualClock();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
-  assert.deepEqual(await loadSeenFile(path), { ok: true, records: [], existed: false });
+  assert.deepEqual(loadSeenFile(path), { ok: true, records: [], existed: false });
   const records = [{ id: "ab".repeat(16), retainUntilMs: 5 }, { id: "cd".repeat(16), retainUntilMs: 9 }];
-  const w = new SeenFileWriter(path, clock, 100, () => records, nullLogger);
-  w.markDirty();
-  await w.flush();
-  assert.deepEqual(await loadSeenFile(path), { ok: true, records, existed: true });
+  const log = SeenLog.create(path, records, clock, 100, nullLogger);
+  assert.deepEqual(loadSeenFile(path), { ok: true, records, existed: true });
   assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME], "no temporary file is left behind");
+  log.close();
 });
 
-test("writes are debounced and coalesced; flush() writes at once", async () => {
+test("an appended ID is in the file as soon as append() returns, with no sync or close", async () => {
   const dir = freshDir();
   mkdirSync(dir);
   const clock = new VirtualClock();
-  let snapshots = 0;
-  const w = new SeenFileWriter(join(dir, SEEN_FILE_NAME), clock, 100, () => (snapshots++, []), nullLogger);
-  for (let i = 0; i < 10; i++) w.markDirty();
-  await clock.advance(99);
-  assert.equal(snapshots, 0, "nothing written inside the debounce");
-  await clock.advance(1);
-  await w.flush();
-  assert.equal(snapshots, 1, "ten changes, one write");
-  await w.flush();
-  assert.equal(snapshots, 1, "nothing pending, nothing written");
-  w.markDirty();
-  await w.flush();
-  assert.equal(snapshots, 2);
-  await w.close();
+  const path = join(dir, SEEN_FILE_NAME);
+  const log = SeenLog.create(path, [], clock, 100, nullLogger);
+  const all: SeenRecord[] = [];
+  for (let i = 0; i < 3; i++) {
+    all.push({ id: idN(i), retainUntilMs: 1000 + i });
+    log.append(all[i]!, all.length, () => all);
+    assert.deepEqual(loadSeenFile(path), { ok: true, records: all, existed: true }, `after append ${i}`);
+  }
+  await clock.advance(100); // the background fdatasync
+  log.close();
+  assert.throws(() => log.append({ id: idN(9), retainUntilMs: 1 }, 1, () => []), /closed/);
 });
 
-test("corrupt state files are reported as errors, each saying what is wrong", async () => {
+test("the log is compacted to the live IDs once it has grown past twice their number plus a margin", () => {
   const dir = freshDir();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
+  const log = SeenLog.create(path, [], new VirtualClock(), 100, nullLogger);
+  // Only the two newest IDs are live at each step, as if older ones expired.
+  let live: SeenRecord[] = [];
+  let longest = 0;
+  for (let i = 0; i < 2000; i++) {
+    const r = { id: idN(i), retainUntilMs: i };
+    live = [...live.slice(-1), r];
+    log.append(r, live.length, () => live);
+    const loaded = loadSeenFile(path);
+    assert.ok(loaded.ok);
+    longest = Math.max(longest, loaded.records.length);
+    assert.deepEqual(loaded.records.at(-1), r, "the newest ID is always in the log");
+  }
+  assert.ok(longest <= 2 * 2 + 256 + 1, `the log stayed bounded (longest ${longest} lines)`);
+  assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME]);
+  log.close();
+});
+
+test("a torn last line is ignored; other damage is reported as an error saying what is wrong", () => {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const path = join(dir, SEEN_FILE_NAME);
+  const good = `${idN(1)} 5\n`;
+  const intact: [string, number][] = [[HEADER + good + idN(2).slice(0, 7), 1], [HEADER + good + `${idN(2)} 6`, 1], [HEADER.slice(0, 5), 0], ["", 0]];
+  for (const [text, n] of intact) {
+    writeFileSync(path, text);
+    const r = loadSeenFile(path);
+    assert.ok(r.ok, text);
+    assert.equal(r.records.length, n, text);
+  }
+  const cases: [string, RegExp][] = [
+    ["{not a log", /not a gossipcheck seen-history log/],
+    [HEADER + "xyz 1\n" + good, /line 2 is not/],
+    [HEADER + good + "\0\0\0\n" + good, /line 3 is not/],
+  ];
+  for (const [text, why] of cases) {
+    writeFileSync(path, text);
+    const r = loadSeenFile(path);
+    assert.equal(r.ok, false, text);
+    assert.match(!r.ok ? r.error : "", why);
+  }
+});
+
+test("corrupt legacy JSON state files are reported as errors, each saying what is wrong", () => {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const path = join(dir, LEGACY_SEEN_FILE_NAME);
   const cases: [string, RegExp][] = [
     ["{not json", /not JSON/],
     ["[]", /not a gossipcheck-seen file/],
@@ -79,10 +127,25 @@ test("corrupt state files are reported as errors, each saying what is wrong", as
   ];
   for (const [text, why] of cases) {
     writeFileSync(path, text);
-    const r = await loadSeenFile(path);
+    const r = loadLegacySeenFile(path);
     assert.equal(r.ok, false, text);
     assert.match(!r.ok ? r.error : "", why);
   }
+});
+
+test("a data dir with the JSON state file of earlier versions is migrated: its live IDs are kept, the file removed", async () => {
+  const dir = freshDir();
+  mkdirSync(dir);
+  const clock = new VirtualClock(1000);
+  const seen = [[idN(1), 500], [idN(2), 60_000]];
+  writeFileSync(join(dir, LEGACY_SEEN_FILE_NAME), JSON.stringify({ format: "gossipcheck-seen", version: 1, seen }));
+  const history = new SeenHistory(0);
+  const state = await openSeenState(dir, history, clock, defaultGossipConfig(), nullLogger);
+  assert.equal(state.unsafeBeforeMs, -Infinity);
+  assert.ok(history.has(idN(2)) && !history.has(idN(1)), "the live ID is kept, the expired one dropped");
+  assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME]);
+  assert.deepEqual(loadSeenFile(join(dir, SEEN_FILE_NAME)), { ok: true, records: [{ id: idN(2), retainUntilMs: 60_000 }], existed: true });
+  state.writer.close();
 });
 
 test("a newly seen envelope is in the state file before its consumer runs", async () => {

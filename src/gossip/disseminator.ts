@@ -8,7 +8,7 @@ import { AntiEntropy } from "./advertise.js";
 import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, envelopeBytes } from "./codec.js";
 import type { GossipConfig } from "./config.js";
 import { newGossipCounters, type GossipCounters } from "./counters.js";
-import { createEnvelope, envelopeProblem, idToHex, isExpired, type Envelope } from "./envelope.js";
+import { createEnvelope, envelopeProblem, expiresAtMs, idToHex, isExpired, type Envelope } from "./envelope.js";
 import { SeenHistory } from "./history.js";
 import { OriginRepair } from "./repair.js";
 import { ReplySender } from "./reply_sender.js";
@@ -118,7 +118,7 @@ export class Disseminator implements PushPullDelegate {
     this.unsubscribe();
     for (const p of [...this.publications.values()]) p.cancel();
     try {
-      await this.seen?.writer.close();
+      this.seen?.writer.close();
     } catch (err) {
       this.logger.error({ file: this.seen?.writer.path, err: (err as Error).message }, "could not write the seen-history state file on stop");
     }
@@ -164,13 +164,13 @@ export class Disseminator implements PushPullDelegate {
     }
     if (!this.history.add(env)) return { ok: false, error: `envelope ${idToHex(env.id)} was already published or seen here` };
     this.stats.published++;
-    this.seen?.writer.markDirty();
+    const unrecorded = this.record(env);
     const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
     this.publications.set(pub.idHex, pub);
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
     this.burst(env, null);
     if (!pub.done) this.repair.watch(pub);
-    void this.consume(env, now);
+    void this.consume(env, now, unrecorded);
     return { ok: true, publication: pub };
   }
 
@@ -198,7 +198,8 @@ export class Disseminator implements PushPullDelegate {
   /** Envelopes live in the seen-history, newest first (anti-entropy, batch history). */
   live(): Envelope[] {
     const now = this.clock.now();
-    if (this.history.prune(now) > 0) this.seen?.writer.markDirty();
+    // Pruned IDs need no write: the log's next compaction (or load) leaves them out.
+    this.history.prune(now);
     return this.history.live(now);
   }
 
@@ -263,9 +264,9 @@ export class Disseminator implements PushPullDelegate {
     }
     this.stats.received++;
     this.history.prune(now);
-    this.seen?.writer.markDirty();
+    const unrecorded = this.record(env);
     this.burst(env, from);
-    void this.consume(env, now);
+    void this.consume(env, now, unrecorded);
     return null;
   }
 
@@ -287,7 +288,22 @@ export class Disseminator implements PushPullDelegate {
     }
   }
 
-  private async consume(env: Envelope, receivedMs: number): Promise<void> {
+  /**
+   * Appends a newly seen envelope's ID to the state file (synchronously, so it
+   * is there before the consumer runs). Returns why it could not, or null.
+   */
+  private record(env: Envelope): string | null {
+    if (!this.seen) return null;
+    try {
+      this.seen.writer.append({ id: idToHex(env.id), retainUntilMs: expiresAtMs(env) + this.config.maxClockSkewMs }, this.history.size, () => this.history.records());
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  /** `unrecorded`: why the envelope's ID is not in the state file (then it must not run), or null. */
+  private async consume(env: Envelope, receivedMs: number, unrecorded: string | null): Promise<void> {
     const handler = this.handlers.get(env.kind);
     if (!handler) return; // relay only
     if (this.seen && env.createdMs < this.seen.unsafeBeforeMs) {
@@ -296,12 +312,10 @@ export class Disseminator implements PushPullDelegate {
       this.answer(env, receivedMs, { rejected: this.seen.unsafeReason });
       return;
     }
-    try {
-      // On disk before it runs: a crash right after cannot lead to a replay.
-      await this.seen?.writer.flush();
-    } catch (err) {
+    if (unrecorded !== null) {
+      // Only an envelope on disk before it runs cannot be replayed after a crash.
       this.stats.refusedUnsafe++;
-      const why = `not run: could not record it in ${this.seen?.writer.path} (${(err as Error).message}), so a restart could run it again; fix the data dir`;
+      const why = `not run: could not record it in ${this.seen?.writer.path} (${unrecorded}), so a restart could run it again; fix the data dir`;
       this.logger.error({ envelope: idToHex(env.id), file: this.seen?.writer.path }, why);
       this.answer(env, receivedMs, { rejected: why });
       return;
