@@ -32,14 +32,22 @@ if (files.length === 0) {
 
 const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
 const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
-let tail = "";
+// The summary ("ℹ tests N") is followed by the details of failing tests,
+// which can be long: remember the last summary seen anywhere in the output.
+let pending = "";
+let ran = 0;
 child.stdout.on("data", (b) => {
   process.stdout.write(b);
-  tail = (tail + b.toString()).slice(-4000);
+  const lines = (pending + b.toString()).split("\n");
+  pending = lines.pop() ?? "";
+  for (const line of lines) {
+    const m = /^ℹ tests (\d+)/.exec(line);
+    if (m) ran = Number(m[1]);
+  }
 });
 child.on("close", (code) => {
-  const m = /ℹ tests (\d+)/.exec(tail);
-  const ran = m ? Number(m[1]) : 0;
+  const m = /^ℹ tests (\d+)/.exec(pending);
+  if (m) ran = Number(m[1]);
   if (ran === 0) {
     console.error("run-tests: zero tests ran; failing the run");
     process.exit(1);

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, open, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
 import { evaluateFileContains, searchFile } from "../src/checks/file_contains.js";
 import { evaluateFileExists } from "../src/checks/file_exists.js";
 
@@ -17,24 +17,17 @@ after(async () => {
 });
 
 const isRoot = process.getuid?.() === 0;
-const checksModule = fileURLToPath(new URL("../src/checks/", import.meta.url));
-
 /**
  * Runs one evaluator in a child process as user nobody (uid 65534), so a
  * permission-denied path can be tested while the suite runs as root (root
  * reads everything). Returns the evaluator's result.
  */
-function asNobody(call: string): Promise<{ status: string; message: string }> {
+async function asNobody(call: string): Promise<{ status: string; message: string }> {
   const code = `
-    const { evaluateFileExists } = await import(${JSON.stringify(join(checksModule, "file_exists.js"))});
-    const { evaluateFileContains } = await import(${JSON.stringify(join(checksModule, "file_contains.js"))});
+    const { evaluateFileExists } = await import(${JSON.stringify(checksModuleForNobody("file_exists.js"))});
+    const { evaluateFileContains } = await import(${JSON.stringify(checksModuleForNobody("file_contains.js"))});
     process.stdout.write(JSON.stringify(await ${call}));`;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--input-type=module", "-e", code], { uid: 65534, gid: 65534, cwd: "/" }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`child as nobody failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout) as { status: string; message: string });
-    });
-  });
+  return JSON.parse(await runAsNobody(code)) as { status: string; message: string };
 }
 
 /** A directory only root can enter, holding a readable file: nobody gets EACCES on anything inside. */

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
 import { evaluateProcessRunning, matchProcesses } from "../src/checks/process_running.js";
 import { takeProcessSnapshot, type ProcessSnapshot } from "../src/checks/processes.js";
 
@@ -96,15 +96,11 @@ describe("process snapshot and process_running on real processes", { skip: hasPr
   it("still finds by command line a process whose executable link cannot be read", async (t) => {
     if (isRoot) {
       // As nobody, this root-owned test process's /proc/PID/exe is unreadable.
-      const snapshotJs = fileURLToPath(new URL("../src/checks/processes.js", import.meta.url));
+      const snapshotJs = checksModuleForNobody("processes.js");
       const code = `const { takeProcessSnapshot } = await import(${JSON.stringify(snapshotJs)});
         const s = await takeProcessSnapshot();
         process.stdout.write(JSON.stringify(s.processes.find((p) => p.pid === ${process.pid}) ?? null));`;
-      const seen = await new Promise<unknown>((resolve, reject) =>
-        execFile(process.execPath, ["--input-type=module", "-e", code], { uid: 65534, gid: 65534, cwd: "/" }, (err, out, stderr) =>
-          err ? reject(new Error(stderr || err.message)) : resolve(JSON.parse(out)),
-        ),
-      );
+      const seen = JSON.parse(await runAsNobody(code)) as unknown;
       const argv0 = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0];
       assert.deepEqual(seen, { pid: process.pid, pgid: (seen as { pgid: number }).pgid, exe: argv0, exeFromArgv0: true, cmdline: readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1).join(" ") });
     } else {
