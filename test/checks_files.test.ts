@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
-import { evaluateFileContains, searchFile } from "../src/checks/file_contains.js";
+import { evaluateFileContains, searchFile, SMALL_FILE_BYTES } from "../src/checks/file_contains.js";
 import { evaluateFileExists } from "../src/checks/file_exists.js";
 
 let dir: string;
@@ -121,6 +121,21 @@ describe("file_contains", () => {
     const needle = Buffer.from("0123456789abcdefghij".repeat(5));
     await writeFile(p, Buffer.concat([Buffer.alloc(1000, "z"), needle]));
     assert.deepEqual(await searchFile(p, needle, 16), { offset: 1000, scannedBytes: 1100 });
+  });
+
+  it("a small file read in one go and the same file streamed give the same answer, on both sides of the small-file size", async () => {
+    const needle = Buffer.from("MARK");
+    for (const size of [5, 4096, SMALL_FILE_BYTES, SMALL_FILE_BYTES + 1]) {
+      for (const at of [0, size - needle.length, -1]) {
+        const p = join(dir, `small-${size}-${at}`);
+        const content = Buffer.alloc(size, "a");
+        if (at >= 0) needle.copy(content, at);
+        await writeFile(p, content);
+        const whole = await searchFile(p, needle);
+        assert.deepEqual(whole, { offset: at >= 0 ? at : null, scannedBytes: size }, `size ${size}, match at ${at}`);
+        assert.equal((await searchFile(p, needle, 1024)).offset, whole.offset, `size ${size}, match at ${at}, 1 KiB chunks`);
+      }
+    }
   });
 
   it("searches a file many times the chunk size, with a match straddling a boundary and one at the very end", async () => {

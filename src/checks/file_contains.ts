@@ -1,5 +1,5 @@
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import { kind } from "./file_exists.js";
 
@@ -13,6 +13,14 @@ import { kind } from "./file_exists.js";
 /** Bytes per read (4 MiB): large reads keep the per-read overhead (a libuv round trip) negligible. */
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 const SIZELESS_CHUNK_BYTES = 64 * 1024;
+/**
+ * Regular files up to this size (bytes) are read with synchronous calls once
+ * an asynchronous stat has found them: open + fstat + read + close cost about
+ * 20 µs of CPU that way, against about 160 µs through four thread-pool round
+ * trips, and a batch's checks are mostly small config files. A path on a hung
+ * file system blocks the stat in the thread pool, not the event loop.
+ */
+export const SMALL_FILE_BYTES = 64 * 1024;
 
 export interface SearchResult {
   /** Byte offset of the first match, or null when there is none. */
@@ -29,6 +37,43 @@ export interface SearchResult {
  * directory or a non-regular file (a FIFO or device could block or never end).
  */
 export async function searchFile(path: string, needle: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SearchResult> {
+  const st = await stat(path);
+  // Only a file that fits in one chunk: its search is then the same as streaming's.
+  if (st.isFile() && st.size > 0 && st.size <= Math.min(SMALL_FILE_BYTES, chunkBytes)) {
+    const small = searchSmallFile(path, needle, Math.min(SMALL_FILE_BYTES, chunkBytes));
+    if (small) return small;
+  }
+  return streamFile(path, needle, chunkBytes);
+}
+
+/**
+ * The same search, synchronously, when the file is still a regular file of at
+ * most maxBytes once opened; null when it is not (then the caller
+ * streams it). One read suffices: the size bounds what there is to read, and
+ * a file that grew meanwhile is read as far as that size, as a stream would
+ * have been at that moment.
+ */
+function searchSmallFile(path: string, needle: Uint8Array, maxBytes: number): SearchResult | null {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0 || st.size > maxBytes) return null;
+    if (needle.length === 0) return { offset: 0, scannedBytes: 0 };
+    const buf = Buffer.allocUnsafe(st.size);
+    let filled = 0;
+    for (;;) {
+      const n = readSync(fd, buf, filled, buf.length - filled, null);
+      filled += n;
+      if (n === 0 || filled === buf.length) break;
+    }
+    const at = buf.subarray(0, filled).indexOf(needle);
+    return { offset: at >= 0 ? at : null, scannedBytes: filled };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function streamFile(path: string, needle: Uint8Array, chunkBytes: number): Promise<SearchResult> {
   // O_NONBLOCK: opening a FIFO without a writer would otherwise hang a
   // libuv thread; on regular files it changes nothing.
   const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
