@@ -27,6 +27,9 @@ export interface ConnectionContext {
 
 export type FrameFields = Omit<pb.Frame.$Properties, "version">;
 
+/** Frames up to this payload size (bytes) are copied behind their length prefix and written at once; larger ones go out uncopied. */
+const COPY_FRAME_BYTES = 16 * 1024;
+
 /** How long a refused peer may take to read our error frame and hang up (ms). */
 const DRAIN_MS = 2_000;
 
@@ -69,6 +72,15 @@ export class FrameConnection {
     if (this.closed || this.refusing || this.socket.destroyed) return;
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
+    if (payload.length <= COPY_FRAME_BYTES) {
+      // One buffer, one write(2): cheaper than cork + writev of two for the
+      // small frames that make up nearly all traffic (pushes, acks, replies).
+      const buf = Buffer.allocUnsafe(LENGTH_PREFIX_BYTES + payload.length);
+      buf.writeUInt32BE(payload.length, 0);
+      payload.copy(buf, LENGTH_PREFIX_BYTES);
+      this.socket.write(buf);
+      return;
+    }
     this.socket.cork();
     this.socket.write(lengthPrefix(payload.length));
     this.socket.write(payload);
