@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import { kind } from "./file_exists.js";
 
@@ -14,12 +14,11 @@ import { kind } from "./file_exists.js";
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 const SIZELESS_CHUNK_BYTES = 64 * 1024;
 /**
- * Regular files up to this size (bytes) are read with synchronous calls:
- * stat + open + fstat + read + close cost about 20 µs of CPU that way, against
- * about 160 µs and five thread wake-ups through the thread pool, and a
- * batch's checks are mostly small config files. Larger files are streamed
- * asynchronously, so searching a 1 GB log never blocks the event loop; a path
- * on a hung network mount does block it in the first stat (see file_exists.ts).
+ * Regular files up to this size (bytes) are read with synchronous calls once
+ * an asynchronous stat has found them: open + fstat + read + close cost about
+ * 20 µs of CPU that way, against about 160 µs through four thread-pool round
+ * trips, and a batch's checks are mostly small config files. A path on a hung
+ * file system blocks the stat in the thread pool, not the event loop.
  */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
@@ -38,7 +37,7 @@ export interface SearchResult {
  * directory or a non-regular file (a FIFO or device could block or never end).
  */
 export async function searchFile(path: string, needle: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SearchResult> {
-  const st = statSync(path);
+  const st = await stat(path);
   // Only a file that fits in one chunk: its search is then the same as streaming's.
   if (st.isFile() && st.size > 0 && st.size <= Math.min(SMALL_FILE_BYTES, chunkBytes)) {
     const small = searchSmallFile(path, needle, Math.min(SMALL_FILE_BYTES, chunkBytes));

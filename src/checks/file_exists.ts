@@ -1,5 +1,5 @@
-import { lstat, readlink } from "node:fs/promises";
-import { statSync, type Stats } from "node:fs";
+import { lstat, readlink, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
 import { fsReason, type Evaluation } from "./evaluation.js";
 
 /**
@@ -8,17 +8,10 @@ import { fsReason, type Evaluation } from "./evaluation.js";
  * error (permission denied on a directory in the path, a component that is
  * not a directory, a symlink loop) is an `error`, because we could not tell:
  * the original reported such paths as existing.
- *
- * The stat is synchronous: a few µs on a local file system, where an
- * asynchronous one costs a thread-pool round trip (a thread wake-up and two
- * context switches; measured in a 10-daemon cluster, sync stats cut the CPU
- * of a 3-check batch per daemon by about a fifth). The price: a path on a
- * hung network mount blocks this daemon's event loop until the kernel gives
- * up, and membership may then suspect the node, which is what it is.
  */
 export async function evaluateFileExists(path: string): Promise<Evaluation> {
   try {
-    const st = statSync(path);
+    const st = await stat(path);
     return { status: "pass", message: `${path} exists (${kind(st)})` };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
