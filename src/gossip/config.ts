@@ -81,9 +81,10 @@ export interface GossipConfig {
    */
   maxRepliesPerEnvelope: number;
   /**
-   * Seen-history state file: writes caused by pruning are delayed this long
-   * (ms) and coalesced. A newly seen envelope is always on disk before it is
-   * handed to its consumer, whatever this says.
+   * Delay (ms) before the background fdatasync of the seen-history log after
+   * an append. Each newly seen ID is appended (one write on an open fd)
+   * before its envelope is consumed, so a process crash or kill -9 loses
+   * nothing; this delay is the window a power loss or kernel crash can lose.
    */
   persistDebounceMs: number;
 }
