@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
@@ -44,4 +45,44 @@ export async function followStream<E extends { type: string }>(
     clearTimeout(backstop);
   }
   return { gaveUp: gaveUp.signal.aborted, finished };
+}
+
+/** What followReport needs of a report (BatchReport, KeysReport, StatsReport). */
+export interface FollowedReport<E> {
+  apply(event: E): void;
+  readonly accepted: boolean;
+  readonly done: boolean;
+  readonly complete: boolean;
+}
+
+/**
+ * Follows a result stream into report until the daemon's done or every
+ * expected node answered; `what` names the request in errors ("the batch").
+ * A stream that ends before `accepted` is a CliError; one that ends early
+ * afterwards is a warning on stderr (what arrived is still shown).
+ * onEvent runs after each event (gcheck check's progress line). Resolves
+ * with the elapsed ms.
+ */
+export async function followReport<E extends { type: string }>(
+  ctx: { server: string; stderr: NodeJS.WritableStream },
+  client: ControlClient,
+  path: string,
+  body: unknown,
+  timeoutMs: number,
+  report: FollowedReport<E>,
+  what: string,
+  onEvent: () => void = () => undefined,
+): Promise<number> {
+  const started = performance.now();
+  const followed = await followStream<E>(client, ctx.server, path, body, timeoutMs, (event) => {
+    report.apply(event);
+    onEvent();
+    return report.done || report.complete;
+  });
+  const elapsedMs = performance.now() - started;
+  if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting ${what}: see its log`);
+  if (!followed.finished && !followed.gaveUp) {
+    ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
+  }
+  return elapsedMs;
 }

@@ -1,11 +1,10 @@
-import { performance } from "node:perf_hooks";
 import { parseDuration } from "../../checks/duration.js";
 import type { BatchEvent, BatchRequestBody } from "../../daemon/api_types.js";
 import { parseTags } from "../../daemon/flags.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect } from "../context.js";
 import { CliError } from "../errors.js";
-import { type Followed, followStream } from "../follow.js";
+import { followReport } from "../follow.js";
 import { batchJson } from "../output/json.js";
 import { batchJunit } from "../output/junit.js";
 import { batchSummaryLine, batchTable } from "../output/table.js";
@@ -53,21 +52,11 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
 
   const report = new BatchReport();
   const progress = new ProgressLine(ctx.stderr);
-  const started = performance.now();
-  let followed: Followed;
+  let elapsedMs: number;
   try {
-    followed = await followStream<BatchEvent>(client, ctx.server, "/v1/check", body, timeoutMs, (event) => {
-      report.apply(event);
-      progress.update(report);
-      return report.done || report.complete;
-    });
+    elapsedMs = await followReport<BatchEvent>(ctx, client, "/v1/check", body, timeoutMs, report, "the batch", () => progress.update(report));
   } finally {
     progress.clear();
-  }
-  const elapsedMs = performance.now() - started;
-  if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting the batch: see its log`);
-  if (!followed.finished && !followed.gaveUp) {
-    ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
   }
 
   if (report.expected.length === 0) {

@@ -1,12 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { performance } from "node:perf_hooks";
 import { parseDuration } from "../../checks/duration.js";
 import { KEY_OPS, type KeyEvent, type KeyOpName, type KeysRequestBody } from "../../daemon/api_types.js";
 import { keyFingerprint } from "../../daemon/fingerprint.js";
 import { decodeKey, KeyringError } from "../../net/keyring.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError } from "../errors.js";
-import { followStream } from "../follow.js";
+import { followReport } from "../follow.js";
 import { KeysReport } from "../keys_report.js";
 import { keysJson, keysSummary, keysTable } from "../output/keys.js";
 
@@ -46,16 +45,7 @@ export async function keys(ctx: CliContext, flags: KeysFlags): Promise<number> {
   const body: KeysRequestBody = { op, timeoutMs, ...(key && { key: key.toString("base64") }) };
   const client = await connect(ctx);
   const report = new KeysReport();
-  const started = performance.now();
-  const followed = await followStream<KeyEvent>(client, ctx.server, "/v1/keys", body, timeoutMs, (event) => {
-    report.apply(event);
-    return report.done || report.complete;
-  });
-  const elapsedMs = performance.now() - started;
-  if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting the key operation: see its log`);
-  if (!followed.finished && !followed.gaveUp) {
-    ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);
-  }
+  const elapsedMs = await followReport<KeyEvent>(ctx, client, "/v1/keys", body, timeoutMs, report, "the key operation");
   ctx.stdout.write(ctx.output === "json" ? keysJson(report, fingerprint, elapsedMs) : keysTable(report) + keysSummary(report, fingerprint, elapsedMs));
   return report.exitCode();
 }

@@ -1,10 +1,9 @@
-import { performance } from "node:perf_hooks";
 import { parseDuration } from "../../checks/duration.js";
 import type { StatsEvent, StatsRequestBody } from "../../daemon/api_types.js";
 import { parseTags } from "../../daemon/flags.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError } from "../errors.js";
-import { followStream } from "../follow.js";
+import { followReport } from "../follow.js";
 import { statsJson, statsSummary, statsTable } from "../output/stats.js";
 import { StatsReport } from "../stats_report.js";
 
@@ -32,16 +31,7 @@ export async function stats(ctx: CliContext, flags: StatsFlags): Promise<number>
 
   const client = await connect(ctx);
   const report = new StatsReport();
-  const started = performance.now();
-  const followed = await followStream<StatsEvent>(client, ctx.server, "/v1/stats", body, timeoutMs, (event) => {
-    report.apply(event);
-    return report.done || report.complete;
-  });
-  const elapsedMs = performance.now() - started;
-  if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting the stats request: see its log`);
-  if (!followed.finished && !followed.gaveUp) {
-    ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the stream early (did it stop?); showing what arrived\n`);
-  }
+  const elapsedMs = await followReport<StatsEvent>(ctx, client, "/v1/stats", body, timeoutMs, report, "the stats request");
   if (report.expected.length === 0) ctx.stderr.write("gcheck: no node matched the targeting (-node / -tag)\n");
   ctx.stdout.write(ctx.output === "json" ? statsJson(report, elapsedMs) : statsTable(report) + statsSummary(report, elapsedMs));
   return report.exitCode();
