@@ -3,7 +3,7 @@ import { after, describe, it } from "node:test";
 import { Channel, TransportError } from "../src/net/transport.js";
 import { ListenError } from "../src/net/listen.js";
 import { NodeTransport } from "../src/net/node_transport.js";
-import { bytes, Loopback, text, waitFor } from "./net_helpers.js";
+import { bytes, Loopback, recordingLogger, text, waitFor } from "./net_helpers.js";
 
 const net = new Loopback();
 after(() => net.closeAll());
@@ -184,6 +184,56 @@ describe("NodeTransport on loopback", () => {
     await a.close();
     await assert.rejects(p, { code: "closed" });
     await assert.rejects(a.request(b.address, Channel.Gossip, bytes("x"), 1000), { code: "closed" });
+  });
+});
+
+describe("NodeTransport one-way messages", () => {
+  it("deliver to the handler on the pooled connection with no reply frame, and a failing handler is counted only by the receiver", async () => {
+    const log = recordingLogger();
+    const a = await net.transport();
+    const b = await net.transport({ logger: log });
+    const got: string[] = [];
+    b.onRequest(Channel.Gossip, (body, from) => {
+      if (text(body) === "bad") throw new Error("not an envelope");
+      got.push(`${text(body)} from ${from}`);
+      return new Uint8Array(0);
+    });
+    for (let i = 0; i < 20; i++) await a.send(b.address, Channel.Gossip, bytes(`m${i}`));
+    await a.send(b.address, Channel.Gossip, bytes("bad"));
+    await waitFor(() => b.counters().oneWayIn === 21, "all 21 messages to arrive");
+    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i} from ${a.address}`), "in order, with the sender's listening address");
+    assert.equal(b.counters().framesOut, 0, "nothing was answered");
+    assert.equal(b.counters().oneWayErrors, 1);
+    assert.ok(log.lines.some((l) => l.level === "warn" && /a message from .* failed here: not an envelope/.test(l.msg)));
+    const c = a.counters();
+    assert.equal(c.oneWayOut, 21);
+    assert.equal(c.framesOut, 21);
+    assert.equal(c.connectionsOpened, 1);
+    assert.equal(c.pendingRequests, 0);
+    assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("still a request"), 2000)), "", "requests share the connection");
+  });
+
+  it("reject when the peer cannot be reached, and fail fast during the dial backoff", async () => {
+    const a = await net.transport();
+    const dead = await deadAddress();
+    const err = await a.send(dead, Channel.Gossip, bytes("x")).catch((e: unknown) => e);
+    assert.ok(err instanceof TransportError && err.code === "unreachable", String(err));
+    const again = await a.send(dead, Channel.Gossip, bytes("x")).catch((e: unknown) => e);
+    assert.ok(again instanceof TransportError && again.code === "unreachable" && /next attempt in/.test(again.message), String(again));
+    assert.equal(a.counters().dialFailures, 1);
+  });
+
+  it("too large for the sender are refused before dialling; too large for the receiver are refused there and logged by the sender", async () => {
+    const log = recordingLogger();
+    const a = await net.transport({ logger: log, maxFrameBytes: 4 * 1024 * 1024 });
+    const b = await net.transport({ maxFrameBytes: 1024 * 1024 });
+    b.onRequest(Channel.Gossip, () => new Uint8Array(0));
+    const local = await a.send(b.address, Channel.Gossip, new Uint8Array(5 * 1024 * 1024)).catch((e: unknown) => e);
+    assert.ok(local instanceof TransportError && local.code === "too_large", String(local));
+    assert.equal(a.counters().connectionsOpened, 0);
+    await a.send(b.address, Channel.Gossip, new Uint8Array(2 * 1024 * 1024));
+    await waitFor(() => log.lines.some((l) => /refused a message of \d+ bytes: frame too large/.test(l.msg)), "the sender to log the refusal");
+    assert.equal(b.counters().oversizeFrames, 1);
   });
 });
 

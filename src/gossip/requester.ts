@@ -18,7 +18,13 @@ export class GossipRequester {
     return this.requestEncoded(to, encodeGossip(msg), msg.kind);
   }
 
-  /** The same with a body encoded once for many peers (a burst). */
+  /** A one-way message (a burst push), encoded once for many peers: no reply comes back. */
+  send(to: Address, body: Uint8Array): Promise<void> {
+    this.counters.bytesSent += body.length;
+    return this.transport.send(to, Channel.Gossip, body);
+  }
+
+  /** A request with a body encoded once for many peers. */
   async requestEncoded(to: Address, body: Uint8Array, kind: GossipMessage["kind"]): Promise<GossipMessage> {
     this.counters.bytesSent += body.length;
     const reply = await this.transport.request(to, Channel.Gossip, body, this.timeoutMs);

@@ -15,6 +15,11 @@ export type NetCounters = {
   frameBytesOut: number;
   requestsOut: number;
   requestsIn: number;
+  /** One-way messages (no reply expected) sent and received. */
+  oneWayOut: number;
+  oneWayIn: number;
+  /** One-way messages whose handler failed on this node (counted here, never answered). */
+  oneWayErrors: number;
   /** Requests that got no reply within their deadline. */
   requestTimeouts: number;
   /** Requests answered with an error by the peer (handler threw, no handler, too large). */
@@ -62,6 +67,9 @@ export function zeroCounters(): NetCounters {
     frameBytesOut: 0,
     requestsOut: 0,
     requestsIn: 0,
+    oneWayOut: 0,
+    oneWayIn: 0,
+    oneWayErrors: 0,
     requestTimeouts: 0,
     requestErrors: 0,
     decryptFailures: 0,

@@ -72,6 +72,7 @@ export class InboundServer {
 
   private async serve(conn: FrameConnection, frame: pb.Frame): Promise<void> {
     const { ctx, handlers } = this.opts;
+    if (frame.oneWay) return this.consume(conn, frame);
     ctx.counters.requestsIn++;
     const requestId = frame.requestId;
     const handler = handlers.get(frame.channel as Channel);
@@ -93,5 +94,20 @@ export class InboundServer {
       return;
     }
     conn.write(payload);
+  }
+
+  /** A one-way message: the handler runs, nothing goes back; a failure is counted and logged here. */
+  private async consume(conn: FrameConnection, frame: pb.Frame): Promise<void> {
+    const { ctx, handlers } = this.opts;
+    ctx.counters.oneWayIn++;
+    try {
+      const handler = handlers.get(frame.channel as Channel);
+      if (!handler) throw new Error(`no handler for channel ${frame.channel} on this node`);
+      await handler(frame.body, frame.from || conn.peer);
+    } catch (err) {
+      ctx.counters.oneWayErrors++;
+      const error = err instanceof Error ? err.message : String(err);
+      ctx.log.warn("one-way-failed", { peer: conn.peer, channel: frame.channel, error }, `a message from ${conn.peer} failed here: ${error}`);
+    }
   }
 }

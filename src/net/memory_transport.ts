@@ -44,7 +44,7 @@ export class MemoryNetwork {
   private silenced = new Set<Address>();
   /** address -> partition group id; addresses in different groups cannot talk. */
   private groups = new Map<Address, number>();
-  readonly stats = { packets: 0, packetsDropped: 0, packetBytes: 0, requests: 0, requestsFailed: 0, frameBytes: 0 };
+  readonly stats = { packets: 0, packetsDropped: 0, packetBytes: 0, requests: 0, requestsFailed: 0, messages: 0, messagesLost: 0, frameBytes: 0 };
 
   constructor(opts: MemoryNetworkOptions) {
     this.clock = opts.clock;
@@ -111,6 +111,38 @@ export class MemoryNetwork {
     }, this.delay());
   }
 
+  /**
+   * @internal A one-way message: resolves at once when it leaves (it may
+   * still be lost on the way, as a TCP write into a connection that then
+   * breaks); rejects after a round trip when the peer cannot be reached.
+   */
+  deliverMessage(from: Address, to: Address, channel: Channel, body: Uint8Array): Promise<void> {
+    this.stats.messages++;
+    this.stats.frameBytes += body.length;
+    if (body.length > this.maxFrameBytes) {
+      this.stats.messagesLost++;
+      return Promise.reject(new TransportError("too_large", `frame of ${body.length} bytes to ${to} exceeds the maximum of ${this.maxFrameBytes} bytes`));
+    }
+    if (!this.connected(from, to)) {
+      this.stats.messagesLost++;
+      return new Promise((_, reject) => this.clock.setTimeout(() => reject(new TransportError("unreachable", `connection to ${to} failed`)), this.delay()));
+    }
+    if (this.frameLoss > 0 && this.random.float() < this.frameLoss) {
+      this.stats.messagesLost++;
+      return Promise.resolve();
+    }
+    const copy = body.slice();
+    this.clock.setTimeout(() => {
+      const dst = this.nodes.get(to);
+      if (!dst || dst.closed || !this.connected(from, to)) {
+        this.stats.messagesLost++;
+        return;
+      }
+      dst.receiveRequest(channel, copy, from).catch(() => undefined);
+    }, this.delay());
+    return Promise.resolve();
+  }
+
   /** @internal */
   exchange(from: Address, to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     this.stats.requests++;
@@ -174,7 +206,7 @@ export class MemoryTransport implements Transport {
   closed = false;
   private packetHandler: PacketHandler | null = null;
   private requestHandlers = new Map<Channel, RequestHandler>();
-  private readonly count = { packetsIn: 0, packetsOut: 0, requestsIn: 0, requestsOut: 0 };
+  private readonly count = { packetsIn: 0, packetsOut: 0, requestsIn: 0, requestsOut: 0, messagesOut: 0 };
 
   constructor(
     private readonly net: MemoryNetwork,
@@ -191,6 +223,12 @@ export class MemoryTransport implements Transport {
     if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
     this.count.requestsOut++;
     return this.net.exchange(this.address, to, channel, body, timeoutMs);
+  }
+
+  send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
+    this.count.messagesOut++;
+    return this.net.deliverMessage(this.address, to, channel, body);
   }
 
   onPacket(handler: PacketHandler): void {

@@ -164,6 +164,10 @@ export class NodeTransport implements Transport {
     return this.outbound.request(to, channel, body, timeoutMs);
   }
 
+  send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
+    return this.outbound.send(to, channel, body);
+  }
+
   onPacket(handler: PacketHandler): void {
     this.packetHandler = handler;
   }

@@ -2,7 +2,7 @@ import { connect } from "node:net";
 import type { pb } from "../proto/index.js";
 import { splitHostPort } from "./address.js";
 import type { Clock, Timer } from "./clock.js";
-import { encodeFrame, FrameConnection, type ConnectionContext } from "./connection.js";
+import { encodeFrame, FrameConnection, type ConnectionContext, type FrameFields } from "./connection.js";
 import { TransportError, type Address, type Channel } from "./transport.js";
 
 /**
@@ -44,6 +44,8 @@ interface PeerConnection {
   connected: boolean;
   /** Requests in flight on this connection, by request_id. */
   pending: Map<number, Pending>;
+  /** One-way messages written before the connection was established: settled by its outcome. */
+  unconnected: { resolve: () => void; reject: (err: TransportError) => void }[];
 }
 
 interface Backoff {
@@ -74,28 +76,10 @@ export class OutboundPool {
 
   request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const { ctx, clock } = this.opts;
-    if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
     const requestId = this.allocateId();
-    // Encoded before anything touches the network, so a frame that is too
-    // large is refused here without dialling anyone.
-    const payload = encodeFrame(ctx, { channel, requestId, isReply: false, body, from: this.opts.localAddress });
-    if (payload.length > ctx.maxFrameBytes) {
-      ctx.counters.oversizeFrames++;
-      return Promise.reject(new TransportError("too_large",
-        `request of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`));
-    }
-    const b = this.backoff.get(to);
-    if (b && clock.now() < b.untilMs) {
-      ctx.counters.dialBackoffRejects++;
-      return Promise.reject(new TransportError("unreachable",
-        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`));
-    }
-    let peer: PeerConnection;
-    try {
-      peer = this.peers.get(to) ?? this.dial(to);
-    } catch (err) {
-      return Promise.reject(new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`));
-    }
+    const ready = this.prepare(to, "request", { channel, requestId, isReply: false, body, from: this.opts.localAddress });
+    if (!ready.ok) return Promise.reject(ready.error);
+    const { peer, payload } = ready;
     ctx.counters.requestsOut++;
     return new Promise<Uint8Array>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
@@ -108,11 +92,52 @@ export class OutboundPool {
     });
   }
 
+  /**
+   * A one-way message: written to the pooled connection, no reply expected.
+   * Resolves when written on an established connection (at once when it is
+   * up, else when the dial succeeds); rejects when it cannot be sent.
+   */
+  send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
+    const ready = this.prepare(to, "message", { channel, requestId: this.allocateId(), isReply: false, oneWay: true, body, from: this.opts.localAddress });
+    if (!ready.ok) return Promise.reject(ready.error);
+    const { peer, payload } = ready;
+    this.opts.ctx.counters.oneWayOut++;
+    peer.conn.write(payload);
+    if (peer.connected) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => peer.unconnected.push({ resolve, reject }));
+  }
+
+  /** Encodes a frame and finds (or dials) the peer's connection, or says why it cannot go. */
+  private prepare(to: Address, what: string, fields: FrameFields): { ok: true; peer: PeerConnection; payload: Buffer } | { ok: false; error: TransportError } {
+    const { ctx, clock } = this.opts;
+    if (this.closed) return { ok: false, error: new TransportError("closed", "transport is closed") };
+    // Encoded before anything touches the network, so a frame that is too
+    // large is refused here without dialling anyone.
+    const payload = encodeFrame(ctx, fields);
+    if (payload.length > ctx.maxFrameBytes) {
+      ctx.counters.oversizeFrames++;
+      return { ok: false, error: new TransportError("too_large",
+        `${what} of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`) };
+    }
+    const b = this.backoff.get(to);
+    if (b && clock.now() < b.untilMs) {
+      ctx.counters.dialBackoffRejects++;
+      return { ok: false, error: new TransportError("unreachable",
+        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`) };
+    }
+    try {
+      return { ok: true, peer: this.peers.get(to) ?? this.dial(to), payload };
+    } catch (err) {
+      return { ok: false, error: new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`) };
+    }
+  }
+
   /** Closes every connection; requests in flight reject with "closed". */
   closeAll(): void {
     this.closed = true;
     for (const peer of this.peers.values()) {
       this.failAll(peer, () => new TransportError("closed", "transport is closed"));
+      for (const m of peer.unconnected.splice(0)) m.reject(new TransportError("closed", "transport is closed"));
       peer.conn.close("transport closed");
     }
     this.peers.clear();
@@ -129,7 +154,7 @@ export class OutboundPool {
     const { host, port } = splitHostPort(to);
     const { ctx, clock } = this.opts;
     const socket = connect({ host, port, noDelay: true });
-    const peer: PeerConnection = { conn: new FrameConnection(socket, to, ctx), connected: false, pending: new Map() };
+    const peer: PeerConnection = { conn: new FrameConnection(socket, to, ctx), connected: false, pending: new Map(), unconnected: [] };
     this.peers.set(to, peer);
     const connectTimer = clock.setTimeout(() => peer.conn.close(`connect timed out after ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs);
     socket.once("connect", () => {
@@ -137,6 +162,7 @@ export class OutboundPool {
       peer.connected = true;
       ctx.counters.connectionsOpened++;
       this.backoff.delete(to);
+      for (const m of peer.unconnected.splice(0)) m.resolve();
     });
     socket.setTimeout(this.opts.idleTimeoutMs);
     socket.on("timeout", () => {
@@ -153,6 +179,7 @@ export class OutboundPool {
         this.backoff.set(to, { untilMs: clock.now() + delayMs, delayMs, reason });
         this.pruneBackoff();
         this.failAll(peer, () => new TransportError("unreachable", `cannot connect to ${to}: ${reason}`));
+        for (const m of peer.unconnected.splice(0)) m.reject(new TransportError("unreachable", `cannot connect to ${to}: ${reason}`));
       } else {
         this.failAll(peer, () => new TransportError("unreachable", `connection to ${to} broke: ${reason}`));
       }
@@ -178,11 +205,18 @@ export class OutboundPool {
     if (frame.requestId === 0) {
       // The peer refused the connection itself (after a frame too large, or
       // another protocol version). The request it refused fails with the
-      // peer's words; the others fail as the connection closes.
+      // peer's words; the others fail as the connection closes. A refused
+      // one-way message has nobody waiting: it is logged here.
+      let matched = false;
       for (const [id, p] of peer.pending) {
         if (frame.rejectedFrameBytes > 0 && p.frameBytes === frame.rejectedFrameBytes) {
+          matched = true;
           this.settle(peer, id)?.reject(new TransportError("too_large", `${to} refused the request: ${frame.error}`));
         }
+      }
+      if (!matched && frame.rejectedFrameBytes > 0) {
+        this.opts.ctx.log.warn("refused-message", { peer: to, frameBytes: frame.rejectedFrameBytes },
+          `${to} refused a message of ${frame.rejectedFrameBytes} bytes: ${frame.error}; align -max-frame-size on every node`);
       }
       peer.conn.close(frame.error || "refused by the peer");
       return;

@@ -51,6 +51,14 @@ export interface Transport {
    * or rejects with a TransportError.
    */
   request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  /**
+   * Sends body to the peer's handler for channel over the same pooled
+   * connections, expecting no reply (half the frames of a request). Resolves
+   * once the frame is handed to an open connection; rejects with a
+   * TransportError when it cannot be (unreachable, too_large, closed). Whether
+   * the peer's handler succeeded is not reported back.
+   */
+  send(to: Address, channel: Channel, body: Uint8Array): Promise<void>;
   onPacket(handler: PacketHandler): void;
   onRequest(channel: Channel, handler: RequestHandler): void;
   /** Counters for the control API and /metrics (packets, frames, drops, bytes). */
