@@ -102,6 +102,20 @@ test("with 20% of 200 nodes killed during the burst, every survivor consumes it 
   assert.ok(sim.exactlyOnce(pub.idHex, survivors));
 });
 
+test("the burst alone reaches every one of 200 nodes: the ring-successor link closes the gaps random picks leave", async () => {
+  // No repair and no advertising inside the window: only pushes can deliver.
+  // With 3 purely random picks per node, about 200 * e^-3 = 10 nodes would be missed.
+  for (const seed of [21, 22, 23]) {
+    const sim = new GossipSim({ seed, config: { gossipGroup: 3, repairAfterMs: 600_000, advertiseIntervalMs: 600_000 } });
+    const nodes = await sim.addNodes(200);
+    const pub = publishAll(nodes[0]!, nodes);
+    assert.notEqual(await sim.clock.runUntil(() => pub.done, 5_000, 5), -1, `seed ${seed}: the burst missed someone`);
+    assert.equal((await pub.finished).answered.length, 200);
+    assert.equal(sum(nodes, "served"), 0, "nothing came through anti-entropy");
+    assert.equal(sum(nodes, "forwarded"), 3 * 200, "each node (the origin too) pushes to gossip-group members");
+  }
+});
+
 test("with gossip-group 1 the anti-entropy phase still delivers to every one of 200 nodes", async () => {
   // The origin's directed repair is held back, so periodic advertising alone must do it.
   const sim = new GossipSim({ seed: 14, config: { gossipGroup: 1, repairAfterMs: 600_000 } });

@@ -39,6 +39,31 @@ test("no repair traffic when every reply arrives before repairAfterMs", async ()
   assert.equal(nodes[0]!.gossip.counters().repairs, 0);
 });
 
+test("while replies keep arriving (a loaded host), the first repair round waits for them to stall", async () => {
+  // Node i answers i * 10 ms after it got the batch: a reply every 10 ms until 300 ms.
+  const delays = new Map<string, number>();
+  const sim = new GossipSim({ seed: 95, config: NO_ADVERTISE, consumeDelayMs: (name) => delays.get(name) ?? 0 });
+  const nodes = await sim.addNodes(30);
+  nodes.forEach((n, i) => delays.set(n.name, i * 10));
+  const pub = publishAll(nodes[0]!, nodes);
+  assert.notEqual(await sim.clock.runUntil(() => pub.done, 2000, 1), -1);
+  assert.equal(nodes[0]!.gossip.counters().repairs, 0, "nobody was advertised to while the stream ran");
+
+  // The same stream with one node missed: repaired once the stream stalls, not at the first gap.
+  const late = new GossipSim({ seed: 96, config: NO_ADVERTISE, consumeDelayMs: (name) => delays.get(name) ?? 0 });
+  const lateNodes = await late.addNodes(30);
+  delays.clear();
+  lateNodes.forEach((n, i) => delays.set(n.name, i * 10));
+  const missed = lateNodes[5]!;
+  late.kill(missed.name);
+  const pub2 = publishAll(lateNodes[0]!, lateNodes);
+  await late.clock.advance(20);
+  late.net.unsilence(missed.address);
+  assert.notEqual(await late.clock.runUntil(() => pub2.done, 2000, 1), -1);
+  assert.equal(late.consumedCount(missed.name, pub2.idHex), 1);
+  assert.equal(lateNodes[0]!.gossip.counters().repairs, 1, "one advertisement, to the missed node, after the others had answered");
+});
+
 test("a node still running the batch is asked once, then left alone", async () => {
   const sim = new GossipSim({ seed: 93, consumeDelayMs: 5000 });
   const nodes = await sim.addNodes(10);

@@ -37,6 +37,14 @@ export interface GossipConfig {
    * into a wait of this delay instead of an advertise interval.
    */
   repairAfterMs: number;
+  /**
+   * The first repair round also waits until no reply has arrived for this
+   * long (ms), though never past advertiseIntervalMs after publishing. While
+   * replies still stream in, the silent nodes are most likely busy rather
+   * than missed (a loaded host), and advertising to them would only add
+   * frames to the load; once the stream stalls, the rest are likely misses.
+   */
+  repairQuietMs: number;
   /** Cap on IDs per advertisement or push-pull state (newest first): 16 bytes each. */
   maxAdvertiseIds: number;
   /**
@@ -97,6 +105,7 @@ export function defaultGossipConfig(): GossipConfig {
     advertiseJitter: 0.25,
     advertiseFanout: 3,
     repairAfterMs: 50,
+    repairQuietMs: 20,
     maxAdvertiseIds: 4096,
     requestTimeoutMs: 10_000,
     resultRetryMs: [250, 500, 1000, 2000, 5000],

@@ -32,8 +32,8 @@ export interface SimOptions {
   /** Called inside each consumer before it answers (e.g. to check the state file). */
   onConsume?: (node: SimNode, env: Envelope) => void;
   logger?: (name: string) => Logger;
-  /** Virtual ms each consumer takes before answering (a batch whose actions are slow). */
-  consumeDelayMs?: number;
+  /** Virtual ms each consumer takes before answering (a batch whose actions are slow); a function gives each node its own. */
+  consumeDelayMs?: number | ((node: string) => number);
 }
 
 export interface AddOptions {
@@ -80,7 +80,8 @@ export class GossipSim {
       const id = idToHex(env.id);
       consumed.set(id, (consumed.get(id) ?? 0) + 1);
       this.opts.onConsume?.(node, env);
-      const delay = this.opts.consumeDelayMs ?? 0;
+      const d = this.opts.consumeDelayMs ?? 0;
+      const delay = typeof d === "function" ? d(name) : d;
       if (delay > 0) await new Promise<void>((resolve) => this.clock.setTimeout(resolve, delay));
       return { checks: { results: [{ name: "probe", type: "file_exists", status: pb.CheckStatus.PASS, message: `ran on ${name}` }] } };
     });
