@@ -207,3 +207,22 @@ describe("file_contains", () => {
     assert.equal(r.message, `${JSON.stringify("y".repeat(80))}… (500 characters) not found in ${p} (searched 1 bytes)`);
   });
 });
+
+describe("synchronous mode (every mounted file system local)", () => {
+  it("gives the same result as the thread pool for every kind of path", async () => {
+    const file = join(dir, "sync-file");
+    await writeFile(file, "alpha needle omega");
+    const big = join(dir, "sync-big");
+    await writeFile(big, Buffer.concat([Buffer.alloc(SMALL_FILE_BYTES + 10, 0x61), Buffer.from("needle")]));
+    const dangling = join(dir, "sync-dangling");
+    await symlink(join(dir, "sync-nowhere"), dangling);
+    const absent = join(dir, "sync-absent");
+    for (const p of [file, big, dir, absent, dangling]) {
+      assert.deepEqual(await evaluateFileExists(p, true), await evaluateFileExists(p, false), p);
+      for (const needle of ["needle", "missing"]) {
+        assert.deepEqual(await evaluateFileContains(p, needle, undefined, true), await evaluateFileContains(p, needle, undefined, false), `${p} / ${needle}`);
+      }
+    }
+    assert.equal((await evaluateFileContains(big, "needle", undefined, true)).status, "pass");
+  });
+});

@@ -14,6 +14,8 @@ export interface Evaluation {
 /** What the checks of one batch share: the process snapshot, taken at most once. */
 export interface BatchContext {
   processes(): Promise<ProcessSnapshot>;
+  /** File checks may stat synchronously: every mounted file system is local (local_fs.ts). */
+  syncFileIo: boolean;
 }
 
 /** Quotes text for a message, shortened to `max` characters so a 10 KB needle does not flood a table. */

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import { kind } from "./file_exists.js";
@@ -17,8 +17,10 @@ const SIZELESS_CHUNK_BYTES = 64 * 1024;
  * Regular files up to this size (bytes) are read with synchronous calls once
  * an asynchronous stat has found them: open + fstat + read + close cost about
  * 20 µs of CPU that way, against about 160 µs through four thread-pool round
- * trips, and a batch's checks are mostly small config files. A path on a hung
- * file system blocks the stat in the thread pool, not the event loop.
+ * trips, and a batch's checks are mostly small config files. Unless every
+ * mounted file system is local (local_fs.ts), the stat goes through the
+ * thread pool, so a path on a hung file system blocks a worker, not the event
+ * loop.
  */
 export const SMALL_FILE_BYTES = 64 * 1024;
 
@@ -35,9 +37,11 @@ export interface SearchResult {
  * that straddles a chunk boundary is found. Throws the file system error
  * (ErrnoException) when the file cannot be opened or read, and an Error for a
  * directory or a non-regular file (a FIFO or device could block or never end).
+ * `sync`: the first stat is synchronous (only when every mounted file system
+ * is local).
  */
-export async function searchFile(path: string, needle: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SearchResult> {
-  const st = await stat(path);
+export async function searchFile(path: string, needle: Uint8Array, chunkBytes = DEFAULT_CHUNK_BYTES, sync = false): Promise<SearchResult> {
+  const st = sync ? statSync(path) : await stat(path);
   // Only a file that fits in one chunk: its search is then the same as streaming's.
   if (st.isFile() && st.size > 0 && st.size <= Math.min(SMALL_FILE_BYTES, chunkBytes)) {
     const small = searchSmallFile(path, needle, Math.min(SMALL_FILE_BYTES, chunkBytes));
@@ -110,10 +114,10 @@ async function streamFile(path: string, needle: Uint8Array, chunkBytes: number):
  * as `echo 8.8.8.8 >> /etc/resolv.conf` can fix that); a directory, a
  * non-regular file or an unreadable one is an `error`.
  */
-export async function evaluateFileContains(path: string, needle: string, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<Evaluation> {
+export async function evaluateFileContains(path: string, needle: string, chunkBytes = DEFAULT_CHUNK_BYTES, sync = false): Promise<Evaluation> {
   let r: SearchResult;
   try {
-    r = await searchFile(path, Buffer.from(needle, "utf8"), chunkBytes);
+    r = await searchFile(path, Buffer.from(needle, "utf8"), chunkBytes, sync);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { status: "fail", message: `${path} does not exist, so it does not contain ${quote(needle)}` };

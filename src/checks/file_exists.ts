@@ -1,5 +1,5 @@
 import { lstat, readlink, stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { statSync, type Stats } from "node:fs";
 import { fsReason, type Evaluation } from "./evaluation.js";
 
 /**
@@ -8,10 +8,13 @@ import { fsReason, type Evaluation } from "./evaluation.js";
  * error (permission denied on a directory in the path, a component that is
  * not a directory, a symlink loop) is an `error`, because we could not tell:
  * the original reported such paths as existing.
+ *
+ * `sync`: stat synchronously (only when every mounted file system is local:
+ * see local_fs.ts).
  */
-export async function evaluateFileExists(path: string): Promise<Evaluation> {
+export async function evaluateFileExists(path: string, sync = false): Promise<Evaluation> {
   try {
-    const st = await stat(path);
+    const st = sync ? statSync(path) : await stat(path);
     return { status: "pass", message: `${path} exists (${kind(st)})` };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {

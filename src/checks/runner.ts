@@ -3,6 +3,7 @@ import { runAction, runningActionGroups } from "./action.js";
 import type { BatchContext, Evaluation } from "./evaluation.js";
 import { evaluateFileContains } from "./file_contains.js";
 import { evaluateFileExists } from "./file_exists.js";
+import { syncFileIoAllowed } from "./local_fs.js";
 import { evaluateProcessRunning } from "./process_running.js";
 import { takeProcessSnapshot, type ProcessSnapshot } from "./processes.js";
 import type { ActionOutcome, CheckResult, CheckSpec } from "./types.js";
@@ -75,21 +76,21 @@ function batchContext(checks: CheckSpec[]): BatchContext {
     snapshot = takeProcessSnapshot();
     snapshot.catch(() => {}); // a failure is reported by each check that awaits it
   }
-  return { processes: () => (snapshot ??= takeProcessSnapshot()) };
+  return { processes: () => (snapshot ??= takeProcessSnapshot()), syncFileIo: syncFileIoAllowed() };
 }
 
 /** A context with a new snapshot: the state after an action must be looked at afresh. */
 function freshContext(): BatchContext {
-  return { processes: () => takeProcessSnapshot() };
+  return { processes: () => takeProcessSnapshot(), syncFileIo: syncFileIoAllowed() };
 }
 
 async function evaluate(spec: CheckSpec, ctx: BatchContext): Promise<Evaluation> {
   try {
     switch (spec.type) {
       case "file_exists":
-        return await evaluateFileExists(spec.path!);
+        return await evaluateFileExists(spec.path!, ctx.syncFileIo);
       case "file_contains":
-        return await evaluateFileContains(spec.path!, spec.check!);
+        return await evaluateFileContains(spec.path!, spec.check!, undefined, ctx.syncFileIo);
       case "process_running":
         return evaluateProcessRunning(await ctx.processes(), {
           path: spec.path,
