@@ -6,7 +6,7 @@ import { formatHostPort } from "./address.js";
 import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "./api_types.js";
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./api_validate.js";
 import type { ControlBackend } from "./backend.js";
-import { HttpError, readJsonBody, sendJson, writeLine } from "./http_io.js";
+import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
 import { bearerMatches } from "./token.js";
 
@@ -167,17 +167,18 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   /** NDJSON, one event a line, until the events end or the client goes away. */
   async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>): Promise<void> {
     res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    const out = new LineWriter(res);
     try {
       for await (const event of events) {
         if (ac.signal.aborted) break;
-        await writeLine(res, event);
+        await out.add(event);
       }
     } catch (e) {
       // Headers are gone: the error becomes the stream's last line.
       o.log.error({ err: String(e), url: res.req?.url }, "result stream failed");
-      await writeLine(res, { type: "error", error: `the daemon failed while running the request: ${(e as Error).message}` });
+      await out.add({ type: "error", error: `the daemon failed while running the request: ${(e as Error).message}` });
     }
-    res.end();
+    out.end();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<number> {

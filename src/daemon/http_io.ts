@@ -49,20 +49,52 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
 }
 
 /**
- * Writes one NDJSON line and waits while the socket's buffer is full, so a
- * slow reader slows the writer instead of growing memory without bound.
+ * NDJSON lines gathered for one write: lines added in the same turn of the
+ * event loop (replies that arrived together) leave in one write(2) at the end
+ * of the turn (setImmediate) instead of one each, which spares the daemon and
+ * the reader a wake-up per line. add() waits while the socket's buffer is
+ * full, so a slow reader slows the writer instead of growing memory without
+ * bound; end() writes what is left and ends the response.
  */
-export async function writeLine(res: ServerResponse, value: unknown): Promise<void> {
-  if (res.destroyed || res.writableEnded) return;
-  if (!res.write(JSON.stringify(value) + "\n")) {
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        res.off("drain", done);
-        res.off("close", done);
-        resolve();
-      };
-      res.on("drain", done);
-      res.on("close", done);
-    });
+export class LineWriter {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly res: ServerResponse) {}
+
+  async add(value: unknown): Promise<void> {
+    if (this.res.destroyed || this.res.writableEnded) return;
+    this.pending.push(JSON.stringify(value) + "\n");
+    if (this.res.writableNeedDrain) await drained(this.res);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  end(): void {
+    this.flush();
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || this.res.destroyed || this.res.writableEnded) return;
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
+    this.pending = [];
+    this.res.write(text);
   }
 }
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
