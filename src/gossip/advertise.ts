@@ -3,7 +3,7 @@ import type { Logger } from "../net/logger.js";
 import { sample, type Random } from "../net/random.js";
 import type { Address } from "../net/transport.js";
 import type { Membership } from "../swim/types.js";
-import { envelopeBytes } from "./codec.js";
+import { encodeGossip, envelopeBytes } from "./codec.js";
 import { jittered, type GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";
 import { idToHex, type Envelope } from "./envelope.js";
@@ -14,9 +14,11 @@ import type { GossipRequester } from "./requester.js";
  * every advertise interval (jittered) this node sends the IDs of its live
  * envelopes to a few random members.
  *
- * The receiver pulls: it answers the Advertise at once with the IDs it lacks
- * (a Want, for the advertiser's information), then asks the advertiser for
- * them with a Want request, whose reply is a Deliver. We
+ * The receiver pulls: it asks the advertiser for the IDs it lacks with a
+ * Want request, whose reply is a Deliver. Periodic advertisements are one-way
+ * messages; the origin's directed repair sends its Advertise as a request,
+ * and the answer (a Want of the lacking IDs, empty when it has them all)
+ * tells it whether to ask again. We
  * chose pull over "reply Want, advertiser pushes" because the node that lacks
  * an envelope is the one that knows a fetch is already under way: an ID being
  * fetched is not asked for again from the next advertiser, so a 10 MB batch
@@ -65,10 +67,14 @@ export class AntiEntropy {
     const { config, counters, membership, random, requester } = this.d;
     const ids = this.d.liveIds().slice(0, config.maxAdvertiseIds);
     if (ids.length === 0) return;
+    // One-way: a receiver that lacks an ID pulls it with its own Want
+    // request, so the advertiser has no use for an answer (the origin's
+    // directed repair, which does, asks with a request).
+    const body = encodeGossip({ kind: "advertise", from: membership.localName, ids });
     for (const peer of sample(membership.reachableMembers(), config.advertiseFanout, random)) {
       counters.advertisements++;
       counters.advertisedIds += ids.length;
-      requester.request(peer.address, { kind: "advertise", from: membership.localName, ids }).catch(() => {
+      requester.send(peer.address, body).catch(() => {
         // A lost advertisement is repaired by the next one.
       });
     }
