@@ -15,7 +15,18 @@ import { percentile, type BenchSection } from "./report.js";
 const QUICK = process.env.BENCH_CLUSTER_QUICK === "1";
 const BATCH_SIZES = [10, 40, 80];
 const BATCHES = QUICK ? 10 : 50;
-const WARMUP_BATCHES = 3;
+/** Batches right after the cluster formed, before the "fresh" sample (the first run of the code path, module loading). */
+const STARTUP_BATCHES = 3;
+/**
+ * Batches run (not counted) before the measured ones. V8 optimizes a
+ * function only once it has run often enough: a daemon that has handled a
+ * few hundred batches runs the batch path as optimized code, one just
+ * started runs it in the interpreter and baseline tiers while TurboFan
+ * compiles it piece by piece, which on a host where 40 daemons share 2
+ * cores doubles the cost of a batch. The measured batches are those of a
+ * daemon that has been up a while; the "fresh" row shows a new cluster.
+ */
+const WARMUP_BATCHES = QUICK ? 20 : 200;
 const GCHECK_RUNS = QUICK ? 3 : 10;
 
 /** A small batch of passing checks, like examples/checks (process_running is measured apart: see the notes). */
@@ -48,7 +59,7 @@ async function batchCluster(n: number, keyed: boolean, body: object): Promise<Ba
     cluster = await startCluster(n, { profile: "lan", namePrefix: keyed ? "k-" : "b-", args });
     await waitForAliveCount(cluster.nodes, n, 60_000);
     await sleep(1000); // let the join's gossip settle
-    for (let i = 0; i < WARMUP_BATCHES; i++) await postBatch(cluster.seed.cliAddress, body, 20_000);
+    for (let i = 0; i < STARTUP_BATCHES; i++) await postBatch(cluster.seed.cliAddress, body, 20_000);
     const c = cluster;
     return { n, cluster: c, dir: dir.path, close: async () => (await c.close("SIGKILL"), dir.cleanup()) };
   } catch (e) {
@@ -122,48 +133,69 @@ async function netTotals(nodes: readonly ClusterNode[]): Promise<{ frames: numbe
   };
 }
 
-/** One cluster of n daemons: `batches` batches one after another, then gcheck runs. */
-async function roundTrips(n: number, neighbours: Neighbours, o: { withProcess?: boolean; batches?: number; gcheckRuns?: number } = {}): Promise<Trips> {
+/** Measures `batches` batches one after another on a cluster (a quiet host first). */
+async function measure(bc: BatchCluster, body: object, batches: number, neighbours: Neighbours): Promise<Trips> {
+  const trips = new Trips(bc);
+  await neighbours.quiet(bc.cluster.nodes);
+  const window = neighbours.open();
+  await trips.start();
+  for (let i = 0; i < batches; i++) await trips.batch(body);
+  window(await trips.stop());
+  return trips;
+}
+
+async function warmUp(bc: BatchCluster, body: object, batches: number): Promise<void> {
+  for (let i = 0; i < batches; i++) await postBatch(bc.cluster.seed.cliAddress, body, 20_000);
+}
+
+/**
+ * One cluster of n daemons: optionally the batches of the fresh cluster,
+ * then the warm-up, then the measured batches, then gcheck runs.
+ */
+async function roundTrips(
+  n: number,
+  neighbours: Neighbours,
+  o: { withProcess?: boolean; batches?: number; gcheckRuns?: number; fresh?: boolean; keyed?: boolean } = {},
+): Promise<{ warm: Trips; fresh?: Trips }> {
   const checks = o.withProcess ? { ...BATCH_CHECKS, ...PROCESS_CHECK } : BATCH_CHECKS;
   const body = { checks, timeoutMs: 10_000 };
-  const bc = await batchCluster(n, false, body);
+  const batches = o.batches ?? BATCHES;
+  const bc = await batchCluster(n, o.keyed ?? false, body);
   try {
-    const trips = new Trips(bc);
-    await neighbours.quiet(bc.cluster.nodes);
-    const window = neighbours.open();
-    await trips.start();
-    for (let i = 0; i < (o.batches ?? BATCHES); i++) await trips.batch(body);
-    window(await trips.stop());
-    await trips.gcheck(checks, o.gcheckRuns ?? GCHECK_RUNS);
-    return trips;
+    const fresh = o.fresh ? await measure(bc, body, batches, neighbours) : undefined;
+    await warmUp(bc, body, Math.max(0, WARMUP_BATCHES - (fresh ? batches : 0)));
+    const warm = await measure(bc, body, batches, neighbours);
+    if (o.gcheckRuns !== 0) await warm.gcheck(checks, o.gcheckRuns ?? GCHECK_RUNS);
+    return { warm, ...(fresh ? { fresh } : {}) };
   } finally {
     await bc.close();
   }
 }
 
 /**
- * The cost of the cluster key: a plain and a keyed 40-node cluster run side
- * by side, and batches alternate between them, so both see the same
- * neighbours and the same idle load of the other cluster.
+ * The cost of the cluster key: 40-node clusters without and with a key, one
+ * at a time (plain, keyed, keyed, plain, so a drift of the host's load over
+ * the run weighs on both alike), each warmed up and measured as above. The
+ * two runs of each kind are pooled.
  */
 async function keyCost(neighbours: Neighbours): Promise<[plain: Trips, keyed: Trips]> {
-  const body = { checks: BATCH_CHECKS, timeoutMs: 10_000 };
-  const plain = await batchCluster(40, false, body);
-  let keyed: BatchCluster | undefined;
-  try {
-    keyed = await batchCluster(40, true, body);
-    const trips = [new Trips(plain), new Trips(keyed)] as const;
-    const all = [...plain.cluster.nodes, ...keyed.cluster.nodes];
-    await neighbours.quiet(all);
-    const window = neighbours.open();
-    for (const t of trips) await t.start();
-    for (let i = 0; i < BATCHES; i++) for (const t of trips) await t.batch(body);
-    window((await trips[0].stop()) + (await trips[1].stop()));
-    return [trips[0], trips[1]];
-  } finally {
-    await plain.close();
-    await keyed?.close();
-  }
+  const runs: Trips[] = [];
+  for (const keyed of [false, true, true, false]) runs.push((await roundTrips(40, neighbours, { keyed, gcheckRuns: 0 })).warm);
+  return [pool(runs[0]!, runs[3]!), pool(runs[1]!, runs[2]!)];
+}
+
+/** Two measured runs of the same kind as one sample. */
+function pool(a: Trips, b: Trips): Trips {
+  const t = new Trips(a.c);
+  t.totalsMs.push(...a.totalsMs, ...b.totalsMs);
+  t.missing = a.missing + b.missing;
+  const k1 = a.totalsMs.length;
+  const k2 = b.totalsMs.length;
+  const mean = (x: number, y: number) => (x * k1 + y * k2) / (k1 + k2);
+  t.framesPerBatch = mean(a.framesPerBatch, b.framesPerBatch);
+  t.frameBytesPerBatch = mean(a.frameBytesPerBatch, b.frameBytesPerBatch);
+  t.cpuMsPerBatch = mean(a.cpuMsPerBatch, b.cpuMsPerBatch);
+  return t;
 }
 
 const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"];
@@ -188,9 +220,13 @@ function tripRow(label: string, r: Trips, columns = TRIP_COLUMNS): (string | num
 export async function batchSections(): Promise<BenchSection[]> {
   const tripNeighbours = new Neighbours();
   const keyNeighbours = new Neighbours();
-  const plain: Trips[] = [];
-  for (const n of BATCH_SIZES) plain.push(await roundTrips(n, tripNeighbours));
-  const proc40 = await roundTrips(40, tripNeighbours, { withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 });
+  const plain: { label: string; trips: Trips }[] = [];
+  for (const n of BATCH_SIZES) {
+    const r = await roundTrips(n, tripNeighbours, { fresh: n === 40 });
+    if (r.fresh) plain.push({ label: `N=${n}, fresh cluster (first ${r.fresh.totalsMs.length} batches)`, trips: r.fresh });
+    plain.push({ label: `N=${n}`, trips: r.warm });
+  }
+  const proc40 = (await roundTrips(40, tripNeighbours, { withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 })).warm;
   const [side, keyed] = await keyCost(keyNeighbours);
   const diff = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(0)}%`;
   const keyColumns = TRIP_COLUMNS.filter((c) => !c.startsWith("gcheck"));
@@ -198,9 +234,10 @@ export async function batchSections(): Promise<BenchSection[]> {
     {
       title: "cluster: batch round trip, real daemons on loopback (lan profile, gossip-group 5)",
       columns: TRIP_COLUMNS,
-      rows: [...plain.map((r) => tripRow(`N=${r.c.n}`, r)), tripRow("N=40, + a process_running check", proc40)],
+      rows: [...plain.map((r) => tripRow(r.label, r.trips)), tripRow("N=40, + a process_running check", proc40)],
       notes: [
-        `A batch of ${Object.keys(BATCH_CHECKS).length} passing checks (file_exists x2, file_contains) is POSTed to /v1/check on the seed, one batch at a time; the time runs from writing the request until the stream's done event (every expected node's result is back at the origin). ${WARMUP_BATCHES} warm-up batches first, not counted.`,
+        `A batch of ${Object.keys(BATCH_CHECKS).length} passing checks (file_exists x2, file_contains) is POSTed to /v1/check on the seed, one batch at a time; the time runs from writing the request until the stream's done event (every expected node's result is back at the origin).`,
+        `Warm-up: ${WARMUP_BATCHES} batches, not counted, before the measured ${BATCHES}: V8 compiles a function to optimized code only after it has run often enough, so a daemon that has handled a few hundred batches runs the batch path several times cheaper than one just started (on this host, where the daemons share 2 cores, that is most of the round trip). The "fresh cluster" row is the first ${BATCHES} batches after the cluster formed (and ${STARTUP_BATCHES} start-up batches), with the same warm-up counted in.`,
         "runs missing a node: the origin expected fewer than N nodes, or ended without a result from one of them. Must be 0.",
         `gcheck check wall: the whole gcheck process (node start-up, file parsing, submission, waiting, table), run ${GCHECK_RUNS} times after the batches (3 times for the process_running row).`,
         "TCP frames / bytes: the sum over all nodes of net_framesOut / net_frameBytesOut (GET /v1/info) across the measured batches, divided by their number: burst forwards, anti-entropy, results and their acks, plus the little periodic push-pull traffic of the same window.",
@@ -215,8 +252,7 @@ export async function batchSections(): Promise<BenchSection[]> {
       columns: keyColumns,
       rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns)],
       notes: [
-        `Two 40-node clusters run side by side, one started with -key-file (a key from gcheck keygen), one without; ${BATCHES} batches each, alternating between them, measured as above. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
-        "Each cluster's CPU per batch here includes its idle protocol work while the other cluster's batch ran (about the same for both).",
+        `Four 40-node clusters, one at a time: without a key, with -key-file (a key from gcheck keygen), with, without; each warmed up and measured as above (${BATCHES} batches), the two runs of each kind pooled. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
         "Target (issue 5): within 10% of each other.",
         keyNeighbours.note(),
       ],
