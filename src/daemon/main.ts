@@ -17,6 +17,7 @@ import { preflight, writeAddressFile } from "./preflight.js";
 import { checkStartupSafety } from "./safety.js";
 import { Shutdown } from "./shutdown.js";
 import { VERSION } from "./version.js";
+import { tuneV8ForDaemon } from "./v8_tuning.js";
 
 /** How long a graceful leave may take to spread before the node stops anyway (ms). */
 const LEAVE_TIMEOUT_MS = 2_000;
@@ -26,6 +27,8 @@ function exitWith(code: number, stderr: string, stdout = ""): never {
   if (stderr) process.stderr.write(stderr.endsWith("\n") ? stderr : stderr + "\n");
   process.exit(code);
 }
+
+tuneV8ForDaemon();
 
 const parsed = parseDaemonFlags(process.argv.slice(2));
 if (parsed.kind === "exit") exitWith(parsed.code, parsed.stderr, parsed.stdout);
