@@ -48,6 +48,9 @@ export class FrameConnection {
   private readonly decoder: FrameDecoder;
   private closeReason: string | null = null;
   private refusing = false;
+  /** A frame was read or written since the idle watch last looked. */
+  private active = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -63,13 +66,40 @@ export class FrameConnection {
     });
     socket.on("close", () => {
       this.closed = true;
+      if (this.idleTimer) clearTimeout(this.idleTimer);
       this.onClose(this.closeReason ?? "connection closed by the peer");
     });
+  }
+
+  /**
+   * Calls onIdle once no frame has been read or written for idleMs (looked
+   * at every idleMs / 4, so it fires between idleMs and 1.25 x idleMs);
+   * onIdle returns whether it closed the connection, and if not the watch
+   * goes on. Cheaper than socket.setTimeout, which re-arms a timer on every
+   * read and every write: here each frame only sets a flag.
+   */
+  watchIdle(idleMs: number, onIdle: () => boolean): void {
+    const step = Math.max(1, Math.floor(idleMs / 4));
+    let idleFor = 0;
+    const look = () => {
+      this.idleTimer = null;
+      if (this.closed) return;
+      if (this.active) {
+        this.active = false;
+        idleFor = 0;
+      } else {
+        idleFor += step;
+      }
+      if (idleFor >= idleMs && onIdle()) return;
+      this.idleTimer = setTimeout(look, step).unref();
+    };
+    this.idleTimer = setTimeout(look, step).unref();
   }
 
   /** Writes one encoded frame payload (from encodeFrame) with its length prefix. */
   write(payload: Buffer): void {
     if (this.closed || this.refusing || this.socket.destroyed) return;
+    this.active = true;
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
     if (payload.length <= COPY_FRAME_BYTES) {
@@ -112,6 +142,7 @@ export class FrameConnection {
 
   private receive(chunk: Buffer): void {
     if (this.refusing || this.closed) return;
+    this.active = true;
     const { frames, oversize } = this.decoder.push(chunk);
     for (const payload of frames) {
       if (!this.accept(payload)) return;

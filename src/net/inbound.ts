@@ -58,9 +58,10 @@ export class InboundServer {
     const conn = new FrameConnection(socket, peer, ctx);
     this.conns.add(conn);
     let inFlight = 0;
-    socket.setTimeout(2 * this.opts.idleTimeoutMs);
-    socket.on("timeout", () => {
-      if (inFlight === 0) conn.close("idle");
+    conn.watchIdle(2 * this.opts.idleTimeoutMs, () => {
+      if (inFlight > 0) return false;
+      conn.close("idle");
+      return true;
     });
     conn.onClose = () => this.conns.delete(conn);
     conn.onFrame = (frame) => {

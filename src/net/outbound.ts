@@ -164,9 +164,10 @@ export class OutboundPool {
       this.backoff.delete(to);
       for (const m of peer.unconnected.splice(0)) m.resolve();
     });
-    socket.setTimeout(this.opts.idleTimeoutMs);
-    socket.on("timeout", () => {
-      if (peer.pending.size === 0) peer.conn.close(`idle for ${this.opts.idleTimeoutMs} ms`);
+    peer.conn.watchIdle(this.opts.idleTimeoutMs, () => {
+      if (peer.pending.size > 0 || peer.unconnected.length > 0) return false;
+      peer.conn.close(`idle for ${this.opts.idleTimeoutMs} ms`);
+      return true;
     });
     peer.conn.onFrame = (frame) => this.onReply(to, peer, frame);
     peer.conn.onClose = (reason) => {
