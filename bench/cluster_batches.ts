@@ -178,10 +178,15 @@ async function roundTrips(
  * the run weighs on both alike), each warmed up and measured as above. The
  * two runs of each kind are pooled.
  */
-async function keyCost(neighbours: Neighbours): Promise<[plain: Trips, keyed: Trips]> {
-  const runs: Trips[] = [];
-  for (const keyed of [false, true, true, false]) runs.push((await roundTrips(40, neighbours, { keyed, gcheckRuns: 0 })).warm);
-  return [pool(runs[0]!, runs[3]!), pool(runs[1]!, runs[2]!)];
+async function keyCost(neighbours: Neighbours): Promise<{ plain: Trips; keyed: Trips; runs: { keyed: boolean; trips: Trips }[] }> {
+  const runs: { keyed: boolean; trips: Trips }[] = [];
+  for (const keyed of [false, true, true, false]) runs.push({ keyed, trips: (await roundTrips(40, neighbours, { keyed, gcheckRuns: 0 })).warm });
+  return { plain: pool(runs[0]!.trips, runs[3]!.trips), keyed: pool(runs[1]!.trips, runs[2]!.trips), runs };
+}
+
+/** "p50 / max / CPU" of one measured run, for the notes. */
+function runSummary(t: Trips): string {
+  return `${ms(percentile(t.totalsMs, 50))} / ${ms(Math.max(...t.totalsMs))} ms, ${ms(t.cpuMsPerBatch)} ms CPU`;
 }
 
 /** Two measured runs of the same kind as one sample. */
@@ -227,7 +232,8 @@ export async function batchSections(): Promise<BenchSection[]> {
     plain.push({ label: `N=${n}`, trips: r.warm });
   }
   const proc40 = (await roundTrips(40, tripNeighbours, { withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 })).warm;
-  const [side, keyed] = await keyCost(keyNeighbours);
+  const { plain: side, keyed, runs: keyRuns } = await keyCost(keyNeighbours);
+  const warm40 = plain.find((r) => r.label === "N=40")?.trips;
   const diff = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(0)}%`;
   const keyColumns = TRIP_COLUMNS.filter((c) => !c.startsWith("gcheck"));
   return [
@@ -253,6 +259,7 @@ export async function batchSections(): Promise<BenchSection[]> {
       rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns)],
       notes: [
         `Four 40-node clusters, one at a time: without a key, with -key-file (a key from gcheck keygen), with, without; each warmed up and measured as above (${BATCHES} batches), the two runs of each kind pooled. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
+        `Each run (p50 / max, daemon CPU per batch), in order: ${keyRuns.map((r) => `${r.keyed ? "keyed" : "plain"} ${runSummary(r.trips)}`).join("; ")}. The same plain configuration in the round-trip section above: ${warm40 ? runSummary(warm40) : "-"}; the spread between runs of one configuration is this host's noise, and the size of the effect measured.`,
         "Target (issue 5): within 10% of each other.",
         keyNeighbours.note(),
       ],

@@ -48,17 +48,24 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   }
 }
 
+/** Least time between two writes of a result stream (ms): what arrives meanwhile leaves together. */
+export const LINE_FLUSH_INTERVAL_MS = 5;
+
 /**
- * NDJSON lines gathered for one write: lines added in the same turn of the
- * event loop (replies that arrived together) leave in one write(2) at the end
- * of the turn (setImmediate) instead of one each, which spares the daemon and
- * the reader a wake-up per line. add() waits while the socket's buffer is
- * full, so a slow reader slows the writer instead of growing memory without
- * bound; end() writes what is left and ends the response.
+ * NDJSON lines gathered into few writes. A line after a quiet spell leaves at
+ * the end of the event-loop turn (setImmediate); lines that follow within
+ * LINE_FLUSH_INTERVAL_MS of a write wait for that interval and leave
+ * together. Replies that reach the origin one by one would otherwise cost a
+ * write(2) each and wake the reader (gcheck) each time; the reader sees
+ * progress at most 5 ms late, and the last line (end()) goes at once, in the
+ * same write as the end of the response. add() waits while the socket's
+ * buffer is full, so a slow reader slows the writer instead of growing
+ * memory without bound.
  */
 export class LineWriter {
   private pending: string[] = [];
   private scheduled = false;
+  private lastWriteMs = -Infinity;
 
   constructor(private readonly res: ServerResponse) {}
 
@@ -68,21 +75,34 @@ export class LineWriter {
     if (this.res.writableNeedDrain) await drained(this.res);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      const wait = this.lastWriteMs + LINE_FLUSH_INTERVAL_MS - performance.now();
+      if (wait <= 0) setImmediate(() => this.flush());
+      else setTimeout(() => this.flush(), wait);
     }
   }
 
+  /** Writes what is left and ends the response, in one write. */
   end(): void {
-    this.flush();
-    if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableEnded) return;
+    const text = this.take();
+    if (text === null || this.res.destroyed) this.res.end();
+    else this.res.end(text);
   }
 
   private flush(): void {
     this.scheduled = false;
-    if (this.pending.length === 0 || this.res.destroyed || this.res.writableEnded) return;
+    if (this.res.destroyed || this.res.writableEnded) return;
+    const text = this.take();
+    if (text === null) return;
+    this.lastWriteMs = performance.now();
+    this.res.write(text);
+  }
+
+  private take(): string | null {
+    if (this.pending.length === 0) return null;
     const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
     this.pending = [];
-    this.res.write(text);
+    return text;
   }
 }
 
