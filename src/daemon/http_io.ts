@@ -90,8 +90,18 @@ export class LineWriter {
   }
 
   private flush(): void {
+    if (this.res.destroyed || this.res.writableEnded) {
+      this.scheduled = false;
+      return;
+    }
+    // Timers are measured against the event loop's cached clock, so on a busy
+    // loop one can fire a few milliseconds early: hold to the interval.
+    const early = this.lastWriteMs + LINE_FLUSH_INTERVAL_MS - performance.now();
+    if (early > 0) {
+      setTimeout(() => this.flush(), early);
+      return;
+    }
     this.scheduled = false;
-    if (this.res.destroyed || this.res.writableEnded) return;
     const text = this.take();
     if (text === null) return;
     this.lastWriteMs = performance.now();
