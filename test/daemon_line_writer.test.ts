@@ -4,7 +4,7 @@ import type { ServerResponse } from "node:http";
 import { LineWriter } from "../src/daemon/http_io.js";
 
 /** The part of ServerResponse LineWriter uses, recording every write and the end. */
-function fakeResponse() {
+function fakeResponse(onWrite: (n: number) => void = () => {}) {
   const calls: { op: "write" | "end"; text: string; atMs: number }[] = [];
   const res = {
     destroyed: false,
@@ -12,6 +12,7 @@ function fakeResponse() {
     writableNeedDrain: false,
     write(text: string) {
       calls.push({ op: "write", text, atMs: performance.now() });
+      onWrite(calls.length);
       return true;
     },
     end(text?: string) {
@@ -33,20 +34,23 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 }
 
 test("lines of one turn leave in one write; lines right after a write wait and leave together; end() sends the rest with the end", async () => {
-  const { res, calls } = fakeResponse();
-  const out = new LineWriter(res);
+  let out: LineWriter | null = null;
+  const { res, calls } = fakeResponse((n) => {
+    if (n !== 1) return;
+    // Right after the first write: one line, then (with the loop kept busy,
+    // so its cached clock falls behind and a timer armed now fires early)
+    // another. Both must wait out the interval and leave together.
+    void out!.add({ n: 3 });
+    const spinUntil = performance.now() + 3;
+    while (performance.now() < spinUntil);
+    void out!.add({ n: 4 });
+  });
+  out = new LineWriter(res);
   await out.add({ n: 1 });
   await out.add({ n: 2 });
   await until(() => calls.length === 1, "the first write");
   assert.deepEqual(calls[0]!.text, '{"n":1}\n{"n":2}\n');
 
-  // Keep the loop busy so its cached clock falls behind: a timer armed now
-  // fires early by that much, and the writer must still hold the interval.
-  const spinUntil = performance.now() + 3;
-  while (performance.now() < spinUntil);
-  await out.add({ n: 3 });
-  await new Promise((r) => setImmediate(r));
-  await out.add({ n: 4 });
   await until(() => calls.length === 2, "the second write");
   assert.equal(calls[1]!.text, '{"n":3}\n{"n":4}\n', "both lines waited for the interval and left together");
   assert.ok(calls[1]!.atMs - calls[0]!.atMs >= 5, `second write ${calls[1]!.atMs - calls[0]!.atMs} ms after the first`);
