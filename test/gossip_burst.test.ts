@@ -33,6 +33,10 @@ test("a batch published on one of 200 nodes reaches every node, each consumes it
   await sim.clock.advance(3000);
   assert.equal(sim.maxConsumed(pub.idHex), 1);
   assert.ok(sum(nodes, "duplicates") > 0, "the burst should have produced duplicate pushes that were dropped");
+  // A duplicate push carries the envelope ID as dedup key: dropped before it is decoded.
+  const skipped = nodes.reduce((s, n) => s + n.transport.counters().knownSkipped!, 0);
+  assert.equal(skipped, sum(nodes, "forwarded") - 199, "every push but each node's first was dropped unopened");
+  assert.equal(skipped, sum(nodes, "duplicates"));
 });
 
 test("each reply carries the node's name, address and report", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { after, describe, it } from "node:test";
+import { encodeFrame, readFrame, type ConnectionContext } from "../src/net/connection.js";
 import { PayloadGuard } from "../src/net/guard.js";
 import { generateKey, Keyring } from "../src/net/keyring.js";
 import type { NodeTransport } from "../src/net/node_transport.js";
@@ -35,6 +36,26 @@ async function cannotTalk(a: NodeTransport, b: NodeTransport, got: string[], cou
   assert.equal(b.counters().requestsIn, handled, "no request reached a handler");
   assert.ok(!got.includes("sneaky packet"), "no packet reached the handler");
 }
+
+describe("dedup headers on sealed frames", () => {
+  it("are authenticated with the frame: an altered key or channel makes it fail to open; a known key drops it unopened", () => {
+    const guard = new PayloadGuard(new Keyring([generateKey()]), "prod");
+    const ctx = { guard } as ConnectionContext;
+    const frame = encodeFrame(ctx, { channel: Channel.Gossip, oneWay: true, body: bytes("push"), from: "10.0.0.1:1" }, bytes("id-1"));
+    assert.deepEqual([...frame.subarray(0, 7)], [0x03, Channel.Gossip, 4, ...bytes("id-1")], "the header goes in the clear");
+    const good = readFrame(guard, frame);
+    assert.ok(good.ok && good.frame && text(good.frame.body) === "push");
+    for (const at of [1, 3, 6]) {
+      const tampered = Buffer.from(frame);
+      tampered[at]! ^= 0x01;
+      const r = readFrame(guard, tampered);
+      assert.ok(!r.ok && r.failure === "decrypt", `byte ${at} altered: ${JSON.stringify(r)}`);
+    }
+    const skipped = readFrame(guard, frame, (channel, key) => channel === Channel.Gossip && text(key) === "id-1");
+    assert.deepEqual(skipped, { ok: true, frame: null });
+    assert.throws(() => encodeFrame(ctx, { channel: Channel.Gossip, requestId: 7, body: bytes("x") }, bytes("id")), /only on a one-way frame/);
+  });
+});
 
 describe("encrypted transports", () => {
   it("with the same key exchange sealed packets and requests", async () => {

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { Channel, TransportError } from "../src/net/transport.js";
 import { ListenError } from "../src/net/listen.js";
 import { NodeTransport } from "../src/net/node_transport.js";
+import { generateKey, Keyring } from "../src/net/keyring.js";
 import { bytes, Loopback, recordingLogger, text, waitFor } from "./net_helpers.js";
 
 const net = new Loopback();
@@ -236,6 +238,60 @@ describe("NodeTransport one-way messages", () => {
     assert.equal(b.counters().oversizeFrames, 1);
   });
 });
+
+describe("NodeTransport sendAll and dedup keys", () => {
+  for (const mode of ["plain", "keyed"] as const) {
+    it(`${mode}: one frame, sealed once, goes to every peer; a receiver that knows the dedup key drops it unopened, one that does not gets it`, async () => {
+      const keyring = mode === "keyed" ? new Keyring([generateKey()]) : null;
+      const a = await net.transport({ keyring });
+      // Two raw listeners see exactly the bytes a writes to each connection.
+      const wire = await Promise.all([0, 1].map(() => rawListener()));
+      const sent = a.sendAll(wire.map((w) => w.address), Channel.Gossip, bytes("push"), bytes("envelope-id-0001"));
+      await Promise.all(sent);
+      await waitFor(() => wire.every((w) => w.received().length > 0), "both listeners to get the frame");
+      assert.ok(wire[0]!.received().equals(wire[1]!.received()), "the same bytes (one random nonce) went to both");
+      assert.equal(a.counters().oneWayOut, 2);
+      for (const w of wire) w.close();
+
+      const b = await net.transport({ keyring });
+      const got: string[] = [];
+      b.onRequest(Channel.Gossip, (body) => {
+        got.push(text(body));
+        return new Uint8Array(0);
+      });
+      const known = new Set(["old"]);
+      b.onKnown(Channel.Gossip, (key) => known.has(text(key)));
+      await Promise.all(a.sendAll([b.address], Channel.Gossip, bytes("already here"), bytes("old")));
+      await Promise.all(a.sendAll([b.address], Channel.Gossip, bytes("news"), bytes("new")));
+      await Promise.all(a.sendAll([b.address], Channel.Gossip, bytes("no key"))); // not a push: always opened
+      await waitFor(() => got.length === 2, "the two messages whose key is not known");
+      assert.deepEqual(got, ["news", "no key"]);
+      assert.equal(b.counters().knownSkipped, 1);
+      assert.equal(b.counters().oneWayIn, 2);
+      assert.equal(b.counters().decryptFailures + b.counters().undecodable, 0);
+    });
+  }
+});
+
+/** A bare TCP listener on loopback that records every byte it receives. */
+async function rawListener(): Promise<{ address: string; received: () => Buffer; close: () => void }> {
+  const chunks: Buffer[] = [];
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    sockets.push(s);
+    s.on("data", (c: Buffer) => chunks.push(c));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    address: `127.0.0.1:${port}`,
+    received: () => Buffer.concat(chunks),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
 
 describe("NodeTransport listen", () => {
   it("says which address is in use and what to do", async () => {

@@ -71,10 +71,11 @@ export class AntiEntropy {
     // request, so the advertiser has no use for an answer (the origin's
     // directed repair, which does, asks with a request).
     const body = encodeGossip({ kind: "advertise", from: membership.localName, ids });
-    for (const peer of sample(membership.reachableMembers(), config.advertiseFanout, random)) {
-      counters.advertisements++;
-      counters.advertisedIds += ids.length;
-      requester.send(peer.address, body).catch(() => {
+    const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
+    counters.advertisements += peers.length;
+    counters.advertisedIds += ids.length * peers.length;
+    for (const sent of requester.sendAll(peers.map((p) => p.address), body)) {
+      sent.catch(() => {
         // A lost advertisement is repaired by the next one.
       });
     }

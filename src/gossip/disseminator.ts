@@ -8,7 +8,7 @@ import { AntiEntropy } from "./advertise.js";
 import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, envelopeBytes } from "./codec.js";
 import type { GossipConfig } from "./config.js";
 import { newGossipCounters, type GossipCounters } from "./counters.js";
-import { createEnvelope, envelopeProblem, expiresAtMs, idToHex, isExpired, type Envelope } from "./envelope.js";
+import { createEnvelope, ENVELOPE_ID_BYTES, envelopeProblem, expiresAtMs, idToHex, isExpired, type Envelope } from "./envelope.js";
 import { SeenHistory } from "./history.js";
 import { OriginRepair } from "./repair.js";
 import { ReplySender } from "./reply_sender.js";
@@ -104,6 +104,13 @@ export class Disseminator implements PushPullDelegate {
   async start(): Promise<void> {
     if (this.o.dataDir) this.seen = await openSeenState(this.o.dataDir, this.history, this.clock, this.config, this.logger);
     this.o.transport.onRequest(Channel.Gossip, (body, from) => this.handleRequest(body, from));
+    // Burst pushes carry their envelope's ID as dedup key: a push of an
+    // envelope already here is dropped before it is opened or decoded.
+    this.o.transport.onKnown(Channel.Gossip, (id) => {
+      if (id.length !== ENVELOPE_ID_BYTES || !this.history.has(idToHex(id))) return false;
+      this.stats.duplicates++;
+      return true;
+    });
     this.unsubscribe = this.m.onEvent((e) => this.onMemberEvent(e));
     this.antiEntropy.start();
     this.started = true;
@@ -293,15 +300,16 @@ export class Disseminator implements PushPullDelegate {
     }
     if (targets.length === 0) return;
     const body = encodeGossip({ kind: "push", envelope: env });
-    for (const peer of targets) {
-      this.stats.forwarded++;
-      this.requester.send(peer.address, body).catch((err: Error) => {
+    const sent = this.requester.sendAll(targets.map((p) => p.address), body, env.id);
+    this.stats.forwarded += targets.length;
+    sent.forEach((p, i) =>
+      p.catch((err: Error) => {
         this.stats.forwardFailed++;
         if (err instanceof TransportError && err.code === "too_large") {
-          this.rateLog.warn("too-large", { peer: peer.address, envelope: idToHex(env.id), error: err.message }, "a peer refused an envelope as too large: align the maximum frame size on every node");
+          this.rateLog.warn("too-large", { peer: targets[i]!.address, envelope: idToHex(env.id), error: err.message }, "a peer refused an envelope as too large: align the maximum frame size on every node");
         }
-      });
-    }
+      }),
+    );
   }
 
   /**

@@ -18,10 +18,14 @@ export class GossipRequester {
     return this.requestEncoded(to, encodeGossip(msg), msg.kind);
   }
 
-  /** A one-way message (a burst push), encoded once for many peers: no reply comes back. */
-  send(to: Address, body: Uint8Array): Promise<void> {
-    this.counters.bytesSent += body.length;
-    return this.transport.send(to, Channel.Gossip, body);
+  /**
+   * One-way messages (burst pushes, advertisements): one body to several
+   * peers, sealed once; no reply comes back. With a dedupKey (an envelope ID),
+   * a peer that already holds that envelope drops the message unopened.
+   */
+  sendAll(to: readonly Address[], body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+    this.counters.bytesSent += body.length * to.length;
+    return this.transport.sendAll(to, Channel.Gossip, body, dedupKey);
   }
 
   /** A request with a body encoded once for many peers. */

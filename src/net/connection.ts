@@ -23,7 +23,17 @@ export interface ConnectionContext {
   maxFrameBytes: number;
   counters: NetCounters;
   log: RateLimitedLog;
+  /** Whether this node already has what a one-way frame's dedup key names (see encodeFrame); such a frame is dropped unopened. */
+  known: KnownCheck;
 }
+
+/** Answers whether the layer serving `channel` already has what `key` names. */
+export type KnownCheck = (channel: number, key: Uint8Array) => boolean;
+
+/** First byte of a frame payload that starts with a dedup header. */
+const DEDUP_HEADER = 0x03;
+/** The longest dedup key (an envelope ID is 16 bytes). */
+export const MAX_DEDUP_KEY_BYTES = 64;
 
 export type FrameFields = Omit<pb.Frame.$Properties, "version">;
 
@@ -33,10 +43,29 @@ const COPY_FRAME_BYTES = 16 * 1024;
 /** How long a refused peer may take to read our error frame and hang up (ms). */
 const DRAIN_MS = 2_000;
 
-/** Encodes and wraps a frame: the payload that follows the length prefix. */
-export function encodeFrame(ctx: ConnectionContext, fields: FrameFields): Buffer {
+/**
+ * Encodes and wraps a frame: the payload that follows the length prefix.
+ *
+ * A one-way frame may carry a dedup key, which goes in the clear ahead of the
+ * wrapped frame: [0x03][channel][key length][key][wrapped frame]. The seal
+ * authenticates that header with the frame, so it cannot be altered; a
+ * receiver that already has what the key names (a burst push of an envelope
+ * it holds: the envelope's ID) drops the frame without opening or decoding
+ * it. An eavesdropper sees which frames carry the same envelope, nothing of
+ * what is in them.
+ */
+export function encodeFrame(ctx: ConnectionContext, fields: FrameFields, dedupKey?: Uint8Array): Buffer {
   const bytes = pb.Frame.encode(pb.Frame.create({ version: PROTOCOL_VERSION, ...fields })).finish();
-  return ctx.guard.wrap(bytes);
+  if (!dedupKey) return ctx.guard.wrap(bytes);
+  if (!fields.oneWay || dedupKey.length === 0 || dedupKey.length > MAX_DEDUP_KEY_BYTES || (fields.channel ?? 0) > 0xff) {
+    throw new Error(`a dedup key (1 to ${MAX_DEDUP_KEY_BYTES} bytes) goes only on a one-way frame of a channel below 256`);
+  }
+  const header = Buffer.allocUnsafe(3 + dedupKey.length);
+  header[0] = DEDUP_HEADER;
+  header[1] = fields.channel ?? 0;
+  header[2] = dedupKey.length;
+  header.set(dedupKey, 3);
+  return Buffer.concat([header, ctx.guard.wrap(bytes, header)]);
 }
 
 export class FrameConnection {
@@ -160,8 +189,12 @@ export class FrameConnection {
     const c = this.ctx.counters;
     c.framesIn++;
     c.frameBytesIn += LENGTH_PREFIX_BYTES + payload.length;
-    const read = readFrame(this.ctx.guard, payload);
+    const read = readFrame(this.ctx.guard, payload, this.ctx.known);
     if (read.ok) {
+      if (read.frame === null) {
+        c.knownSkipped++;
+        return true;
+      }
       this.onFrame(read.frame);
       return !this.closed && !this.refusing;
     }
@@ -189,16 +222,38 @@ export class FrameConnection {
   }
 }
 
+/** A frame, or null for a frame dropped unopened because its dedup key is known; or why it was refused. */
 export type FrameRead =
-  | { ok: true; frame: pb.Frame }
+  | { ok: true; frame: pb.Frame | null }
   | { ok: false; failure: UnwrapFailure | "version"; reason: string };
+
+const NOTHING_KNOWN: KnownCheck = () => false;
 
 /**
  * Opens and decodes one frame payload (the bytes after the length prefix).
- * Never throws: whatever the network sent comes back as a frame or a reason.
+ * Never throws: whatever the network sent comes back as a frame, null (its
+ * dedup key is known: see encodeFrame), or a reason.
  */
-export function readFrame(guard: PayloadGuard, payload: Buffer): FrameRead {
-  const opened = guard.unwrap(payload);
+export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownCheck = NOTHING_KNOWN): FrameRead {
+  let header: Buffer | undefined;
+  let channel = 0;
+  if (payload.length > 0 && payload[0] === DEDUP_HEADER) {
+    const keyBytes = payload.length >= 3 ? payload[2]! : 0;
+    if (keyBytes === 0 || keyBytes > MAX_DEDUP_KEY_BYTES || payload.length < 3 + keyBytes) {
+      return { ok: false, failure: "undecodable", reason: "has a malformed dedup header" };
+    }
+    header = payload.subarray(0, 3 + keyBytes);
+    channel = payload[1]!;
+    let isKnown: boolean;
+    try {
+      isKnown = known(channel, header.subarray(3));
+    } catch {
+      isKnown = false; // a failing check only costs the opening
+    }
+    if (isKnown) return { ok: true, frame: null };
+    payload = payload.subarray(header.length);
+  }
+  const opened = guard.unwrap(payload, header);
   if (!opened.ok) return opened;
   let frame: pb.Frame;
   try {
@@ -212,6 +267,9 @@ export function readFrame(guard: PayloadGuard, payload: Buffer): FrameRead {
       failure: "version",
       reason: `protocol version mismatch: got a frame of version ${frame.version}, this node speaks version ${PROTOCOL_VERSION} (upgrade the older gossipcheckd)`,
     };
+  }
+  if (header && (!frame.oneWay || frame.channel !== channel)) {
+    return { ok: false, failure: "undecodable", reason: `has a dedup header for channel ${channel}, but is not a one-way message on that channel` };
   }
   return { ok: true, frame };
 }

@@ -20,6 +20,8 @@ export type NetCounters = {
   oneWayIn: number;
   /** One-way messages whose handler failed on this node (counted here, never answered). */
   oneWayErrors: number;
+  /** One-way frames dropped unopened: this node already had what their dedup key names (repeated burst pushes). */
+  knownSkipped: number;
   /** Requests that got no reply within their deadline. */
   requestTimeouts: number;
   /** Requests answered with an error by the peer (handler threw, no handler, too large). */
@@ -70,6 +72,7 @@ export function zeroCounters(): NetCounters {
     oneWayOut: 0,
     oneWayIn: 0,
     oneWayErrors: 0,
+    knownSkipped: 0,
     requestTimeouts: 0,
     requestErrors: 0,
     decryptFailures: 0,

@@ -12,9 +12,10 @@ import { looksSealed, open, seal, sealAad, SEAL_OVERHEAD_BYTES } from "./seal.js
  * - neither: the payload as it is.
  *
  * Payloads are protobuf messages that start with field 1 (version), so their
- * first byte is 0x08: a first byte of 0x01 (sealed) or 0x02 (labelled) can
- * never be a bare payload, which lets a receiver say precisely why it refused
- * a packet instead of handing garbage to the decoder above.
+ * first byte is 0x08: a first byte of 0x01 (sealed), 0x02 (labelled) or 0x03
+ * (a frame's dedup header, src/net/connection.ts) can never be a bare
+ * payload, which lets a receiver say precisely why it refused a packet
+ * instead of handing garbage to the decoder above.
  */
 
 const LABEL_HEADER = 0x02;
@@ -50,18 +51,23 @@ export class PayloadGuard {
     return this.label ? this.labelHeader.length : 0;
   }
 
-  wrap(payload: Uint8Array): Buffer {
-    if (this.keyring) return seal(this.keyring.primaryKey(), payload, this.aad);
+  /**
+   * `bound`: bytes sent in the clear next to the payload (a frame's dedup
+   * header) that the seal must also authenticate; the receiver passes the same
+   * bytes to unwrap(). Ignored without a keyring (nothing is authenticated then).
+   */
+  wrap(payload: Uint8Array, bound?: Uint8Array): Buffer {
+    if (this.keyring) return seal(this.keyring.primaryKey(), payload, this.aadWith(bound));
     if (this.label) return Buffer.concat([this.labelHeader, payload]);
     return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   }
 
   /** Never throws: any bytes from the network come back as a payload or a reason to drop them. */
-  unwrap(data: Buffer): Unwrapped {
+  unwrap(data: Buffer, bound?: Uint8Array): Unwrapped {
     if (this.keyring) {
       if (!looksSealed(data)) return fail("decrypt", "is not encrypted, but this node requires the cluster key");
       const keys = this.keyring.openingKeys();
-      const plain = open(keys, data, this.aad);
+      const plain = open(keys, data, this.aadWith(bound));
       if (plain) return { ok: true, payload: plain };
       return fail("decrypt", `failed to decrypt with any of the ${keys.length} installed key(s): the sender has another key${this.label ? " or another label" : " or a label"}, or the bytes were altered`);
     }
@@ -77,6 +83,10 @@ export class PayloadGuard {
       return fail("label", `carries cluster label "${readLabel(data)}", but this node's label is "${this.label}"`);
     }
     return { ok: true, payload: data.subarray(end) };
+  }
+
+  private aadWith(bound: Uint8Array | undefined): Buffer {
+    return bound && bound.length > 0 ? Buffer.concat([this.aad, bound]) : this.aad;
   }
 }
 

@@ -4,6 +4,7 @@ import {
   TransportError,
   type Address,
   type Channel,
+  type KnownHandler,
   type PacketHandler,
   type RequestHandler,
   type Transport,
@@ -116,7 +117,7 @@ export class MemoryNetwork {
    * still be lost on the way, as a TCP write into a connection that then
    * breaks); rejects after a round trip when the peer cannot be reached.
    */
-  deliverMessage(from: Address, to: Address, channel: Channel, body: Uint8Array): Promise<void> {
+  deliverMessage(from: Address, to: Address, channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void> {
     this.stats.messages++;
     this.stats.frameBytes += body.length;
     if (body.length > this.maxFrameBytes) {
@@ -138,7 +139,7 @@ export class MemoryNetwork {
         this.stats.messagesLost++;
         return;
       }
-      dst.receiveRequest(channel, copy, from).catch(() => undefined);
+      dst.receiveMessage(channel, copy, from, dedupKey).catch(() => undefined);
     }, this.delay());
     return Promise.resolve();
   }
@@ -206,7 +207,8 @@ export class MemoryTransport implements Transport {
   closed = false;
   private packetHandler: PacketHandler | null = null;
   private requestHandlers = new Map<Channel, RequestHandler>();
-  private readonly count = { packetsIn: 0, packetsOut: 0, requestsIn: 0, requestsOut: 0, messagesOut: 0 };
+  private knownHandlers = new Map<Channel, KnownHandler>();
+  private readonly count = { packetsIn: 0, packetsOut: 0, requestsIn: 0, requestsOut: 0, messagesOut: 0, knownSkipped: 0 };
 
   constructor(
     private readonly net: MemoryNetwork,
@@ -226,9 +228,19 @@ export class MemoryTransport implements Transport {
   }
 
   send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
-    this.count.messagesOut++;
-    return this.net.deliverMessage(this.address, to, channel, body);
+    return this.sendAll([to], channel, body)[0]!;
+  }
+
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+    return to.map((addr) => {
+      if (this.closed) return Promise.reject(new TransportError("closed", "transport is closed"));
+      this.count.messagesOut++;
+      return this.net.deliverMessage(this.address, addr, channel, body, dedupKey?.slice());
+    });
+  }
+
+  onKnown(channel: Channel, known: KnownHandler): void {
+    this.knownHandlers.set(channel, known);
   }
 
   onPacket(handler: PacketHandler): void {
@@ -251,6 +263,15 @@ export class MemoryTransport implements Transport {
   receivePacket(data: Uint8Array, from: Address): void {
     this.count.packetsIn++;
     this.packetHandler?.(data, from);
+  }
+
+  /** @internal A one-way message: dropped unopened when its dedup key is known here. */
+  async receiveMessage(channel: Channel, body: Uint8Array, from: Address, dedupKey: Uint8Array | undefined): Promise<void> {
+    if (dedupKey && this.knownHandlers.get(channel)?.(dedupKey)) {
+      this.count.knownSkipped++;
+      return;
+    }
+    await this.receiveRequest(channel, body, from);
   }
 
   /** @internal */

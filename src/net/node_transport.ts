@@ -10,7 +10,7 @@ import type { Keyring } from "./keyring.js";
 import { bindSockets } from "./listen.js";
 import { nullLogger, RateLimitedLog, type Logger } from "./logger.js";
 import { OutboundPool } from "./outbound.js";
-import type { Address, Channel, PacketHandler, RequestHandler, Transport } from "./transport.js";
+import type { Address, Channel, KnownHandler, PacketHandler, RequestHandler, Transport } from "./transport.js";
 
 /**
  * The real transport: UDP datagrams for SWIM packets and pooled TCP
@@ -78,6 +78,7 @@ export class NodeTransport implements Transport {
   private readonly guard: PayloadGuard;
   private readonly log: RateLimitedLog;
   private readonly handlers = new Map<Channel, RequestHandler>();
+  private readonly knownChecks = new Map<Channel, KnownHandler>();
   private readonly outbound: OutboundPool;
   private readonly inbound: InboundServer;
   private packetHandler: PacketHandler | null = null;
@@ -97,7 +98,13 @@ export class NodeTransport implements Transport {
     this.log = new RateLimitedLog(opts.logger ?? nullLogger, () => clock.now());
     this.maxPacketBytes = Math.min(opts.maxPacketBytes ?? DEFAULT_PACKET_PAYLOAD_BYTES + this.guard.overheadBytes, MAX_UDP_PAYLOAD_BYTES);
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    const ctx: ConnectionContext = { guard: this.guard, maxFrameBytes: this.maxFrameBytes, counters: this.count, log: this.log };
+    const ctx: ConnectionContext = {
+      guard: this.guard,
+      maxFrameBytes: this.maxFrameBytes,
+      counters: this.count,
+      log: this.log,
+      known: (channel, key) => this.knownChecks.get(channel as Channel)?.(key) ?? false,
+    };
     const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.outbound = new OutboundPool({
       ctx,
@@ -165,7 +172,15 @@ export class NodeTransport implements Transport {
   }
 
   send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
-    return this.outbound.send(to, channel, body);
+    return this.outbound.sendAll([to], channel, body)[0]!;
+  }
+
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+    return this.outbound.sendAll(to, channel, body, dedupKey);
+  }
+
+  onKnown(channel: Channel, known: KnownHandler): void {
+    this.knownChecks.set(channel, known);
   }
 
   onPacket(handler: PacketHandler): void {

@@ -77,9 +77,10 @@ export class OutboundPool {
   request(to: Address, channel: Channel, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
     const { ctx, clock } = this.opts;
     const requestId = this.allocateId();
-    const ready = this.prepare(to, "request", { channel, requestId, isReply: false, body, from: this.opts.localAddress });
-    if (!ready.ok) return Promise.reject(ready.error);
-    const { peer, payload } = ready;
+    const payload = this.encode(to, "request", { channel, requestId, isReply: false, body, from: this.opts.localAddress });
+    if (payload instanceof TransportError) return Promise.reject(payload);
+    const peer = this.route(to);
+    if (peer instanceof TransportError) return Promise.reject(peer);
     ctx.counters.requestsOut++;
     return new Promise<Uint8Array>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
@@ -93,42 +94,56 @@ export class OutboundPool {
   }
 
   /**
-   * A one-way message: written to the pooled connection, no reply expected.
-   * Resolves when written on an established connection (at once when it is
-   * up, else when the dial succeeds); rejects when it cannot be sent.
+   * One-way messages: one body to each of several peers, encoded and sealed
+   * once (the same frame goes to every connection), with an optional dedup
+   * key (encodeFrame). One promise per peer, in order: each resolves when
+   * written on an established connection (at once when it is up, else when
+   * the dial succeeds) and rejects when it cannot be sent.
    */
-  send(to: Address, channel: Channel, body: Uint8Array): Promise<void> {
-    const ready = this.prepare(to, "message", { channel, requestId: this.allocateId(), isReply: false, oneWay: true, body, from: this.opts.localAddress });
-    if (!ready.ok) return Promise.reject(ready.error);
-    const { peer, payload } = ready;
-    this.opts.ctx.counters.oneWayOut++;
-    peer.conn.write(payload);
-    if (peer.connected) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => peer.unconnected.push({ resolve, reject }));
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+    if (to.length === 0) return [];
+    // request_id stays 0: nothing answers a one-way frame, so one frame serves every peer.
+    const payload = this.encode(to.join(", "), "message", { channel, isReply: false, oneWay: true, body, from: this.opts.localAddress }, dedupKey);
+    if (payload instanceof TransportError) return to.map(() => Promise.reject(payload));
+    return to.map((addr) => {
+      const peer = this.route(addr);
+      if (peer instanceof TransportError) return Promise.reject(peer);
+      this.opts.ctx.counters.oneWayOut++;
+      peer.conn.write(payload);
+      if (peer.connected) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => peer.unconnected.push({ resolve, reject }));
+    });
   }
 
-  /** Encodes a frame and finds (or dials) the peer's connection, or says why it cannot go. */
-  private prepare(to: Address, what: string, fields: FrameFields): { ok: true; peer: PeerConnection; payload: Buffer } | { ok: false; error: TransportError } {
-    const { ctx, clock } = this.opts;
-    if (this.closed) return { ok: false, error: new TransportError("closed", "transport is closed") };
-    // Encoded before anything touches the network, so a frame that is too
-    // large is refused here without dialling anyone.
-    const payload = encodeFrame(ctx, fields);
+  /**
+   * Encodes a frame, or says why it cannot go. Done before anything touches
+   * the network, so a frame that is too large is refused without dialling.
+   */
+  private encode(to: string, what: string, fields: FrameFields, dedupKey?: Uint8Array): Buffer | TransportError {
+    const { ctx } = this.opts;
+    if (this.closed) return new TransportError("closed", "transport is closed");
+    const payload = encodeFrame(ctx, fields, dedupKey);
     if (payload.length > ctx.maxFrameBytes) {
       ctx.counters.oversizeFrames++;
-      return { ok: false, error: new TransportError("too_large",
-        `${what} of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`) };
+      return new TransportError("too_large",
+        `${what} of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`);
     }
+    return payload;
+  }
+
+  /** The peer's connection (dialled if there is none), or why there is none. */
+  private route(to: Address): PeerConnection | TransportError {
+    const { ctx, clock } = this.opts;
     const b = this.backoff.get(to);
     if (b && clock.now() < b.untilMs) {
       ctx.counters.dialBackoffRejects++;
-      return { ok: false, error: new TransportError("unreachable",
-        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`) };
+      return new TransportError("unreachable",
+        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`);
     }
     try {
-      return { ok: true, peer: this.peers.get(to) ?? this.dial(to), payload };
+      return this.peers.get(to) ?? this.dial(to);
     } catch (err) {
-      return { ok: false, error: new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`) };
+      return new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`);
     }
   }
 

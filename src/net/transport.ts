@@ -17,6 +17,8 @@ export const Channel = {
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
 export type PacketHandler = (data: Uint8Array, from: Address) => void;
+/** Whether this node already has what a one-way message's dedup key names (see Transport.sendAll). */
+export type KnownHandler = (dedupKey: Uint8Array) => boolean;
 /**
  * Handles one request and returns the reply body. `from` is the requester's
  * listening address as it declared it. Throwing (or rejecting) sends an error
@@ -59,8 +61,18 @@ export interface Transport {
    * the peer's handler succeeded is not reported back.
    */
   send(to: Address, channel: Channel, body: Uint8Array): Promise<void>;
+  /**
+   * send() of one body to several peers, encoded and sealed once. With a
+   * dedupKey (1 to 64 bytes, sent in the clear but authenticated), a
+   * receiver whose onKnown handler for the channel says it already has what
+   * the key names drops the message unopened, and its request handler never
+   * sees it. One promise per peer, in order.
+   */
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[];
   onPacket(handler: PacketHandler): void;
   onRequest(channel: Channel, handler: RequestHandler): void;
+  /** Registers the check for dedup keys of one-way messages on channel (see sendAll). */
+  onKnown(channel: Channel, known: KnownHandler): void;
   /** Counters for the control API and /metrics (packets, frames, drops, bytes). */
   counters(): Record<string, number>;
   close(): Promise<void>;
