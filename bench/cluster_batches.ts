@@ -259,7 +259,7 @@ export async function batchSections(): Promise<BenchSection[]> {
       rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns)],
       notes: [
         `Four 40-node clusters, one at a time: without a key, with -key-file (a key from gcheck keygen), with, without; each warmed up and measured as above (${BATCHES} batches), the two runs of each kind pooled. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
-        `Each run (p50 / max, daemon CPU per batch), in order: ${keyRuns.map((r) => `${r.keyed ? "keyed" : "plain"} ${runSummary(r.trips)}`).join("; ")}. The same plain configuration in the round-trip section above: ${warm40 ? runSummary(warm40) : "-"}; the spread between runs of one configuration is this host's noise, and the size of the effect measured.`,
+        `Each run (p50 / max, daemon CPU per batch), in order: ${keyRuns.map((r) => `${r.keyed ? "keyed" : "plain"} ${runSummary(r.trips)}`).join("; ")}. The same plain configuration in the round-trip section above: ${warm40 ? runSummary(warm40) : "-"}; the spread between runs of one configuration is this host's noise, to weigh the difference against.`,
         "Target (issue 5): within 10% of each other.",
         keyNeighbours.note(),
       ],
