@@ -5,7 +5,8 @@ import { after, before, describe, it } from "node:test";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { ControlClient } from "../src/cli/client.js";
 import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent } from "../src/daemon/api_types.js";
+import type { BatchEvent, KeyEvent } from "../src/daemon/api_types.js";
+import { encodeKeyOp } from "../src/daemon/keys.js";
 import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "./support/proc.js";
 
 /**
@@ -99,5 +100,62 @@ describe("a daemon with -trusted-keys", () => {
     const events: BatchEvent[] = [];
     for await (const e of client.stream("/v1/check", body)) events.push(e as BatchEvent);
     assert.equal(events[1]?.type, "rejected");
+  });
+});
+
+describe("key operations on a keyed daemon with -trusted-keys", () => {
+  let kd: DaemonProc;
+  const kt = tempDir("gcheck-sign-keys-");
+  const keys = (...args: string[]) => runGcheck(["-server", kd.cliAddress!, "-output", "json", "keys", ...args]);
+  interface KeysDoc {
+    exitCode: number;
+    nodes: { node: string; state: string; error?: string; keys?: string[] }[];
+  }
+  const doc = (r: { stdout: string; stderr: string }) => {
+    try {
+      return JSON.parse(r.stdout) as KeysDoc;
+    } catch {
+      throw new Error(`gcheck keys printed no JSON:\n${r.stdout}\n${r.stderr}`);
+    }
+  };
+  const newKey = async () => (await runGcheck(["keygen"])).stdout.trim();
+
+  before(async () => {
+    writeFileSync(join(kt.path, "cluster.key"), (await newKey()) + "\n", { mode: 0o600 });
+    kd = await spawnDaemon(["-name", "keyed-guarded", "-trusted-keys", trusted, "-key-file", join(kt.path, "cluster.key")]);
+  });
+  after(async () => {
+    await kd?.stop();
+    kt.cleanup();
+  });
+
+  it("lists the keys without a signature, but changes them only on an operator's signature", async () => {
+    const listed = doc(await keys("list"));
+    assert.deepEqual(listed.nodes.map((n) => [n.state, n.keys?.length]), [["ok", 1]]);
+
+    const fresh = await newKey();
+    const unsigned = await keys("install", fresh);
+    assert.equal(unsigned.code, 1, unsigned.stderr);
+    assert.deepEqual(doc(unsigned).nodes.map((n) => [n.state, n.error]), [["rejected", "unsigned"]]);
+    const stranger = await keys("install", fresh, "-sign-key", join(t.path, "stranger.key"));
+    assert.deepEqual(doc(stranger).nodes.map((n) => [n.state, n.error]), [["rejected", "untrusted key"]]);
+    assert.equal(doc(await keys("list")).nodes[0]!.keys?.length, 1, "the keyring did not change");
+
+    const signed = await keys("install", fresh, "-sign-key", join(t.path, "operator.key"));
+    assert.equal(signed.code, 0, signed.stdout + signed.stderr);
+    assert.deepEqual(doc(signed).nodes.map((n) => [n.state, n.keys?.length]), [["ok", 2]]);
+    const used = await keys("use", fresh, "-sign-key", join(t.path, "operator.key"));
+    assert.equal(used.code, 0, used.stdout + used.stderr);
+  });
+
+  it("refuses a signed operation whose key was changed after signing", async () => {
+    const client = new ControlClient({ server: kd.cliAddress! });
+    const { signKeyOp } = await import("../src/cli/signing.js");
+    const signed = await signKeyOp(client, join(t.path, "operator.key"), "install", Buffer.from(await newKey(), "base64"), 10_000);
+    const swapped = Buffer.from(encodeKeyOp("install", Buffer.from(await newKey(), "base64"))).toString("base64");
+    const events: KeyEvent[] = [];
+    for await (const e of client.stream("/v1/keys", { signed: { ...signed, payload: swapped }, timeoutMs: 5_000 })) events.push(e as KeyEvent);
+    assert.deepEqual(events.map((e) => e.type), ["accepted", "rejected", "done"]);
+    assert.equal((events[1] as { reason: string }).reason, "bad signature");
   });
 });

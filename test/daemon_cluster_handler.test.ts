@@ -183,6 +183,35 @@ describe("KEY_OP: a node's keyring", () => {
     assert.match(errors[4]!, /unknown field "extra"/);
     assert.match(errors[5]!, /"timeoutMs" must be a number of milliseconds/);
   });
+
+  it("POST /v1/keys bodies with a signed operation: op and key come from the signed payload", () => {
+    const envelopeFields = (payload: Uint8Array) => ({
+      id: "0".repeat(32),
+      origin: "n1",
+      originAddress: "127.0.0.1:7946",
+      createdMs: Date.now(),
+      ttlMs: 10_000,
+      payload: Buffer.from(payload).toString("base64"),
+      signature: Buffer.alloc(64).toString("base64"),
+      signerKey: Buffer.alloc(32).toString("base64"),
+    });
+    const ok = validateKeysBody({ signed: envelopeFields(encodeKeyOp("use", decodeKey(a))), timeoutMs: 5000 });
+    assert.ok(ok.ok && ok.value.op === "use" && decodeKey(a).equals(ok.value.key!) && ok.value.signed?.ttlMs === 10_000);
+    const errors = [
+      { signed: envelopeFields(encodeKeyOp("list")), op: "list" },
+      { signed: envelopeFields(new Uint8Array([0x0a, 0xff])) },
+      { signed: envelopeFields(encodeKeyOp("install", new Uint8Array(5))) },
+      { signed: { ...envelopeFields(encodeKeyOp("list")), signature: "AAAA" } },
+    ].map((body) => {
+      const r = validateKeysBody(body);
+      assert.equal(r.ok, false, JSON.stringify(body));
+      return (r as { error: string }).error;
+    });
+    assert.match(errors[0]!, /with "signed", leave out "op"/);
+    assert.match(errors[1]!, /"signed.payload": undecodable key operation/);
+    assert.match(errors[2]!, /the key of install has 5 bytes, expected 32/);
+    assert.match(errors[3]!, /"signed.signature" must decode to 64 bytes/);
+  });
 });
 
 describe("the daemon's keyring at startup", () => {

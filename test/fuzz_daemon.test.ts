@@ -42,6 +42,10 @@ const validBodies = [
   },
   { op: "install", key: b64(32, 7), timeoutMs: 1000 },
   { op: "list" },
+  {
+    timeoutMs: 2000,
+    signed: { id: "cd".repeat(16), origin: "web-1", originAddress: "10.0.0.1:2000", createdMs: 1_700_000_000_000, ttlMs: 10_000, payload: Buffer.from(encodeKeyOp("use", Buffer.alloc(32, 7))).toString("base64"), signature: b64(64, 1), signerKey: b64(32, 2) },
+  },
 ];
 const validTexts = validBodies.map((b) => new TextEncoder().encode(JSON.stringify(b)));
 

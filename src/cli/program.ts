@@ -69,6 +69,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .argument("[op]", "list, install, use or remove")
     .argument("[key]", "base64 key (gcheck keygen), or @FILE to read it from a file")
     .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+    .option("--sign-key <file>", "sign the operation with this Ed25519 private key: nodes with -trusted-keys change their keys only on a signed one")
     .action(run(async () => (await import("./commands/keys.js")).keys));
   program
     .command("stats")

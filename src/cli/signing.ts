@@ -5,19 +5,31 @@ import { encodeCheckBatch } from "../checks/codec.js";
 import type { Envelope } from "../gossip/envelope.js";
 import { generateSigningKeyPair, parsePrivateKey, signEnvelope } from "../gossip/signing.js";
 import { pb } from "../proto/index.js";
-import type { DaemonInfo, SignedBatchBody } from "../daemon/api_types.js";
+import type { DaemonInfo, KeyOpName, SignedEnvelopeBody } from "../daemon/api_types.js";
+import { encodeKeyOp } from "../daemon/keys.js";
 import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
 /**
- * Operator signatures on the gcheck side (`check -sign-key F`, `keygen
- * -signing`). gcheck builds the very envelope the origin daemon will publish
- * (ID, origin, times, encoded batch) and signs it with src/gossip/signing.ts,
+ * Operator signatures on the gcheck side (`check -sign-key F`, `keys ...
+ * -sign-key F`, `keygen -signing`). gcheck builds the very envelope the
+ * origin daemon will publish (ID, origin, times, encoded batch or key
+ * operation) and signs it with src/gossip/signing.ts,
  * so daemons started with -trusted-keys can check who sent it. Loaded only
  * when signing is asked for: it pulls in protobufjs.
  */
 
-export async function signBatch(client: ControlClient, keyFile: string, batch: CheckBatch, ttlMs: number): Promise<SignedBatchBody> {
+export async function signBatch(client: ControlClient, keyFile: string, batch: CheckBatch, ttlMs: number): Promise<SignedEnvelopeBody> {
+  return signFor(client, keyFile, pb.EnvelopeKind.CHECK_BATCH, encodeCheckBatch(batch), ttlMs);
+}
+
+/** A key operation (gcheck keys -sign-key) as its KEY_OP envelope, signed; it lives as long as the operator waits. */
+export async function signKeyOp(client: ControlClient, keyFile: string, op: KeyOpName, key: Uint8Array | undefined, ttlMs: number): Promise<SignedEnvelopeBody> {
+  return signFor(client, keyFile, pb.EnvelopeKind.KEY_OP, encodeKeyOp(op, key), ttlMs);
+}
+
+/** Builds the envelope the origin daemon will publish (its name and address are part of what is signed) and signs it. */
+async function signFor(client: ControlClient, keyFile: string, kind: pb.EnvelopeKind, payload: Uint8Array, ttlMs: number): Promise<SignedEnvelopeBody> {
   let pem: string;
   try {
     pem = await readFile(keyFile, "utf8");
@@ -26,7 +38,6 @@ export async function signBatch(client: ControlClient, keyFile: string, batch: C
   }
   const key = parsePrivateKey(pem, `-sign-key ${keyFile}`);
   if (!key.ok) throw new CliError(key.error);
-  // The origin's name and address are part of what is signed.
   const info = await client.getJson<DaemonInfo>("/v1/info");
   const empty = new Uint8Array(0);
   const env: Envelope = {
@@ -35,8 +46,8 @@ export async function signBatch(client: ControlClient, keyFile: string, batch: C
     originAddress: info.address,
     createdMs: Date.now(),
     ttlMs,
-    kind: pb.EnvelopeKind.CHECK_BATCH,
-    payload: encodeCheckBatch(batch),
+    kind,
+    payload,
     signature: empty,
     signerKey: empty,
   };

@@ -61,12 +61,13 @@ export interface LocalCheckResponse {
 }
 
 /**
- * An operator-signed batch: the envelope fields the signature covers
- * (src/gossip/signing.ts), built and signed by gcheck -sign-key. The checks
- * and targeting travel inside payload (an encoded pb.CheckBatch), so the
- * daemon runs exactly the bytes that were signed.
+ * An operator-signed envelope: the fields the signature covers
+ * (src/gossip/signing.ts), built and signed by gcheck -sign-key. What it
+ * asks for travels inside payload (for a batch an encoded pb.CheckBatch with
+ * the checks and targeting, for a key operation a pb.KeyOp), so the daemons
+ * act on exactly the bytes that were signed.
  */
-export interface SignedBatchBody {
+export interface SignedEnvelopeBody {
   /** 16-byte envelope ID, 32 lowercase hex characters. */
   id: string;
   /** The origin daemon's node name and cluster address (from GET /v1/info). */
@@ -75,7 +76,7 @@ export interface SignedBatchBody {
   /** Creation time (ms since the epoch) and TTL (ms) the signer used. */
   createdMs: number;
   ttlMs: number;
-  /** base64 of the encoded pb.CheckBatch. */
+  /** base64 of the encoded pb.CheckBatch (or pb.KeyOp). */
   payload: string;
   /** base64 of the 64-byte Ed25519 signature. */
   signature: string;
@@ -100,7 +101,7 @@ export interface BatchRequestBody {
   ttlMs?: number;
   /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
   timeoutMs?: number;
-  signed?: SignedBatchBody;
+  signed?: SignedEnvelopeBody;
 }
 
 export interface NodeRef {
@@ -151,18 +152,27 @@ export interface BatchesResponse {
 }
 
 /** Keyring operations of `gcheck keys`, applied on every node of the cluster. */
+/** The shortest TTL an envelope submitted through the API may have (ms). */
+export const MIN_TTL_MS = 1_000;
+
 export const KEY_OPS = ["list", "install", "use", "remove"] as const;
 export type KeyOpName = (typeof KEY_OPS)[number];
 
 /**
  * POST /v1/keys. `key` (base64 of 32 bytes, as gcheck keygen prints) is
  * required by install, use and remove, and refused with list.
+ *
+ * Or a signed operation ({signed, timeoutMs}: gcheck keys -sign-key): the
+ * envelope fields as for a signed batch, with an encoded pb.KeyOp (the
+ * operation and its key) as payload; op and key must then be absent. Nodes
+ * started with -trusted-keys change their keyring only on a signed one.
  */
 export interface KeysRequestBody {
-  op: KeyOpName;
+  op?: KeyOpName;
   key?: string;
   /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
   timeoutMs?: number;
+  signed?: SignedEnvelopeBody;
 }
 
 /**

@@ -2,8 +2,10 @@ import { decodeCheckBatch } from "../checks/codec.js";
 import { parseCheckObject } from "../checks/parse.js";
 import type { CheckSpec } from "../checks/types.js";
 import { KeyringError, decodeKey } from "../net/keyring.js";
-import { KEY_OPS, type KeyOpName } from "./api_types.js";
-import type { BatchRequest, KeyOpRequest, SignedBatch, StatsRequest } from "./backend.js";
+import { KEY_BYTES } from "../net/seal.js";
+import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "./api_types.js";
+import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from "./backend.js";
+import { decodeKeyOp } from "./keys.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every
@@ -21,7 +23,6 @@ const MAX_TARGET_NODES = 100_000;
 const MAX_TAGS = 64;
 export const DEFAULT_TTL_MS = 5 * 60_000;
 export const DEFAULT_TIMEOUT_MS = 30_000;
-const MIN_TTL_MS = 1_000;
 const MAX_TTL_MS = 24 * 3_600_000;
 const MIN_TIMEOUT_MS = 100;
 const MAX_TIMEOUT_MS = 24 * 3_600_000;
@@ -91,8 +92,8 @@ function base64Bytes(v: unknown, field: string, length?: number): Validated<Uint
   return { ok: true, value: new Uint8Array(bytes) };
 }
 
-/** A signed batch: the envelope fields as signed, and the batch decoded (and validated) from its payload. */
-function validateSigned(v: unknown, timeoutMs: number): Validated<BatchRequest> {
+/** The fields of a signed envelope ("signed" in a body), checked for shape; the payload is decoded by the caller. */
+function validateSignedEnvelope(v: unknown): Validated<SignedEnvelope> {
   const obj = asObject(v, `${LABEL}: field "signed"`);
   if (!obj.ok) return obj;
   const s = obj.value;
@@ -114,21 +115,30 @@ function validateSigned(v: unknown, timeoutMs: number): Validated<BatchRequest> 
   if (!signature.ok) return signature;
   const signerKey = base64Bytes(s.signerKey, "signerKey", 32);
   if (!signerKey.ok) return signerKey;
-  const batch = decodeCheckBatch(payload.value);
+  return {
+    ok: true,
+    value: {
+      id: new Uint8Array(Buffer.from(s.id, "hex")),
+      origin: s.origin as string,
+      originAddress: s.originAddress as string,
+      createdMs: s.createdMs,
+      ttlMs: ttlMs.value,
+      payload: payload.value,
+      signature: signature.value,
+      signerKey: signerKey.value,
+    },
+  };
+}
+
+/** A signed batch: the envelope fields as signed, and the batch decoded (and validated) from its payload. */
+function validateSignedBatch(v: unknown, timeoutMs: number): Validated<BatchRequest> {
+  const signed = validateSignedEnvelope(v);
+  if (!signed.ok) return signed;
+  const batch = decodeCheckBatch(signed.value.payload);
   if (!batch.ok) return fail(`${LABEL}: field "signed.payload": ${batch.errors.slice(0, MAX_LISTED_ERRORS).join("; ")}`);
   if (batch.batch.checks.length > MAX_CHECKS_PER_BATCH) return fail(`${LABEL}: ${batch.batch.checks.length} checks is too many; at most ${MAX_CHECKS_PER_BATCH} per batch`);
-  const signed: SignedBatch = {
-    id: new Uint8Array(Buffer.from(s.id, "hex")),
-    origin: s.origin as string,
-    originAddress: s.originAddress as string,
-    createdMs: s.createdMs,
-    ttlMs: ttlMs.value,
-    payload: payload.value,
-    signature: signature.value,
-    signerKey: signerKey.value,
-  };
   const b = batch.batch;
-  return { ok: true, value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: ttlMs.value, timeoutMs, signed } };
+  return { ok: true, value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: signed.value.ttlMs, timeoutMs, signed: signed.value } };
 }
 
 export function validateBatchBody(body: unknown): Validated<BatchRequest> {
@@ -143,7 +153,7 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
   if (b.signed !== undefined) {
     const extra = ["checks", "dryRun", "nodes", "tags", "ttlMs"].filter((k) => b[k] !== undefined);
     if (extra.length) return fail(`${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: a signed batch carries them inside signed.payload`);
-    return validateSigned(b.signed, timeoutMs.value);
+    return validateSignedBatch(b.signed, timeoutMs.value);
   }
 
   const checks = validateChecks(b.checks);
@@ -186,21 +196,35 @@ function validateTargeting(b: Record<string, unknown>): Validated<{ nodes: strin
   return { ok: true, value: { nodes, tags } };
 }
 
-const KEYS_FIELDS = ["op", "key", "timeoutMs"] as const;
+const KEYS_FIELDS = ["op", "key", "timeoutMs", "signed"] as const;
 
-/** POST /v1/keys: an operation, its key (base64 of 32 bytes) when it takes one, and how long to wait. */
+/**
+ * POST /v1/keys: an operation, its key (base64 of 32 bytes) when it takes
+ * one, and how long to wait; or a signed operation ({signed, timeoutMs}),
+ * whose op and key come from the signed payload.
+ */
 export function validateKeysBody(body: unknown): Validated<KeyOpRequest> {
   const obj = asObject(body, LABEL);
   if (!obj.ok) return obj;
   const b = obj.value;
   const unknown = onlyKnown(b, KEYS_FIELDS, LABEL);
   if (unknown) return fail(unknown);
+  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
+  if (!timeoutMs.ok) return timeoutMs;
+  if (b.signed !== undefined) {
+    const extra = ["op", "key"].filter((k) => b[k] !== undefined);
+    if (extra.length) return fail(`${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: a signed key operation carries them inside signed.payload`);
+    const signed = validateSignedEnvelope(b.signed);
+    if (!signed.ok) return signed;
+    const decoded = decodeKeyOp(signed.value.payload);
+    if (!decoded.ok) return fail(`${LABEL}: field "signed.payload": ${decoded.error}`);
+    if (decoded.op !== "list" && decoded.key.length !== KEY_BYTES) return fail(`${LABEL}: field "signed.payload": the key of ${decoded.op} has ${decoded.key.length} bytes, expected ${KEY_BYTES}`);
+    return { ok: true, value: { op: decoded.op, ...(decoded.op !== "list" && { key: decoded.key }), timeoutMs: timeoutMs.value, signed: signed.value } };
+  }
   if (typeof b.op !== "string" || !(KEY_OPS as readonly string[]).includes(b.op)) {
     return fail(`${LABEL}: field "op" must be one of ${KEY_OPS.join(", ")}, got ${describeJson(b.op)}`);
   }
   const op = b.op as KeyOpName;
-  const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
-  if (!timeoutMs.ok) return timeoutMs;
   if (op === "list") {
     if (b.key !== undefined) return fail(`${LABEL}: op "list" takes no "key"`);
     return { ok: true, value: { op, timeoutMs: timeoutMs.value } };

@@ -26,16 +26,17 @@ export interface BatchRequest {
    * the signature covers. checks, dryRun, nodes, tags and ttlMs above were
    * decoded from payload, so they agree with it.
    */
-  signed?: SignedBatch;
+  signed?: SignedEnvelope;
 }
 
-export interface SignedBatch {
+/** The fields of an operator-signed envelope, byte for byte as signed (src/gossip/signing.ts). */
+export interface SignedEnvelope {
   id: Uint8Array;
   origin: string;
   originAddress: string;
   createdMs: number;
   ttlMs: number;
-  /** The encoded pb.CheckBatch, byte for byte as signed. */
+  /** The encoded pb.CheckBatch (or pb.KeyOp), byte for byte as signed. */
   payload: Uint8Array;
   signature: Uint8Array;
   signerKey: Uint8Array;
@@ -48,6 +49,8 @@ export interface KeyOpRequest {
   key?: Uint8Array;
   /** How long the origin waits for answers before reporting done (ms). */
   timeoutMs: number;
+  /** Present when the operator signed the operation; op and key were decoded from its payload. */
+  signed?: SignedEnvelope;
 }
 
 export type KeyOpStart = { ok: true; events: AsyncIterable<KeyEvent> } | { ok: false; error: string };

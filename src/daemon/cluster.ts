@@ -4,6 +4,7 @@ import type { CheckResult, CheckSpec } from "../checks/types.js";
 import type { Disseminator, PublishResult } from "../gossip/disseminator.js";
 import { type Envelope, idToHex } from "../gossip/envelope.js";
 import type { Publication } from "../gossip/results.js";
+import { verifyEnvelope } from "../gossip/signing.js";
 import { type Clock, systemClock } from "../net/clock.js";
 import type { Keyring } from "../net/keyring.js";
 import type { Logger } from "../net/logger.js";
@@ -64,6 +65,15 @@ export class ClusterBackend implements ControlBackend {
     o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, async (env) => {
       const decoded = decodeKeyOp(env.payload);
       if (!decoded.ok) return { rejected: decoded.error };
+      // With -trusted-keys, whoever holds the cluster key may still look
+      // (list), but only an operator's signature changes the keyring.
+      if (o.node.trustedKeys && decoded.op !== "list") {
+        const verdict = verifyEnvelope(env, o.node.trustedKeys);
+        if (verdict !== "ok") {
+          o.log.warn({ op: decoded.op, origin: env.origin, reason: verdict }, `refused key operation ${decoded.op} from ${env.origin}: ${verdict} (this node has -trusted-keys: sign it with gcheck keys -sign-key)`);
+          return { rejected: verdict };
+        }
+      }
       const report = applyKeyOp(o.keyring, decoded.op, decoded.key, o.saveKeyring);
       this.results.keyOps++;
       o.log.info({ op: decoded.op, origin: env.origin, ok: report.ok, error: report.error, keys: report.keys }, `key operation ${decoded.op} from ${env.origin}: ${report.ok ? "done" : report.error}`);
@@ -181,7 +191,12 @@ export class ClusterBackend implements ControlBackend {
     const expected = this.running();
     // Short-lived: a node that was away while the operator waited should not
     // apply an old rotation step out of order when it comes back.
-    const published = this.o.gossip.publish(pb.EnvelopeKind.KEY_OP, encodeKeyOp(request.op, request.key), { ttlMs: request.timeoutMs, expected: expected.map((m) => m.name) });
+    const names = expected.map((m) => m.name);
+    const s = request.signed;
+    const published = s
+      ? // The exact envelope the operator signed (its TTL is the signer's).
+        this.o.gossip.publishEnvelope({ ...s, kind: pb.EnvelopeKind.KEY_OP }, { expected: names })
+      : this.o.gossip.publish(pb.EnvelopeKind.KEY_OP, encodeKeyOp(request.op, request.key), { ttlMs: request.timeoutMs, expected: names });
     if (!published.ok) return { ok: false, error: `the key operation was not published: ${published.error}` };
     const pub = published.publication;
     const refs = expected.map(nodeRef);

@@ -114,7 +114,7 @@ function program(out: { text: string }): Command {
     .option("--label <label>", "cluster label, bound into every packet so clusters cannot mix")
     .option("--insecure", "allow a non-loopback -bind without a cluster key")
     .option("--no-actions", "evaluate checks but never run their actions")
-    .option("--trusted-keys <dir>", "directory of operator public keys: run only batches signed by one of them")
+    .option("--trusted-keys <dir>", "directory of operator public keys: run only batches, and apply only key changes, signed by one of them")
     .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE));
 }
 

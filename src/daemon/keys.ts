@@ -85,7 +85,7 @@ export function decodeKeyOp(bytes: Uint8Array): DecodedKeyOp {
     return { ok: false, error: `undecodable key operation: ${(err as Error).message}` };
   }
   const op = wire.op as KeyOpName;
-  if (!(KEY_OPS as readonly string[]).includes(op)) return { ok: false, error: `unknown key operation "${String(wire.op).slice(0, 40)}": this node knows ${KEY_OPS.join(", ")}` };
+  if (!(KEY_OPS as readonly string[]).includes(op)) return { ok: false, error: `unknown key operation ${JSON.stringify(String(wire.op).slice(0, 40))}: this node knows ${KEY_OPS.join(", ")}` };
   const key = wire.key ?? new Uint8Array(0);
   if (op !== "list" && key.length === 0) return { ok: false, error: `key operation ${op} carries no key` };
   return { ok: true, op, key };

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { parseDuration } from "../../checks/duration.js";
-import { KEY_OPS, type KeyEvent, type KeyOpName, type KeysRequestBody } from "../../daemon/api_types.js";
+import { KEY_OPS, type KeyEvent, type KeyOpName, type KeysRequestBody, MIN_TTL_MS } from "../../daemon/api_types.js";
 import { keyFingerprint } from "../../daemon/fingerprint.js";
 import { decodeKey, KeyringError } from "../../net/keyring.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
@@ -14,13 +14,16 @@ import { keysJson, keysSummary, keysTable } from "../output/keys.js";
  * keyring, changed on every live node at once (memberlist/Serf style
  * rotation: install the new key everywhere, use it everywhere, then remove
  * the old one). KEY is base64 as `gcheck keygen` prints it, or @FILE to read
- * it from a file (keeps it out of the process list). Nodes answer with
- * fingerprints, never keys. Exit 0 every node ok, 1 some node failed or
+ * it from a file (keeps it out of the process list). -sign-key F signs the
+ * operation: nodes with -trusted-keys refuse unsigned changes (list needs no
+ * signature). Nodes answer with fingerprints, never keys. Exit 0 every node ok, 1 some node failed or
  * refused, 3 some node did not answer, 2 usage or connection error.
  */
 
 export interface KeysFlags {
   timeout: string;
+  /** Ed25519 private key (PEM) to sign the operation with. */
+  signKey?: string;
   /** Positional arguments: the operation, then the key. */
   args: string[];
 }
@@ -42,8 +45,16 @@ export async function keys(ctx: CliContext, flags: KeysFlags): Promise<number> {
 
   const key = keyText === undefined ? undefined : await readKey(keyText);
   const fingerprint = key ? keyFingerprint(key) : undefined;
-  const body: KeysRequestBody = { op, timeoutMs, ...(key && { key: key.toString("base64") }) };
   const client = await connect(ctx);
+  let body: KeysRequestBody;
+  if (flags.signKey !== undefined) {
+    const { signKeyOp } = await import("../signing.js");
+    // The signed operation expires when gcheck stops waiting: a node away
+    // meanwhile does not apply an old rotation step when it comes back.
+    body = { signed: await signKeyOp(client, flags.signKey, op, key, Math.max(timeoutMs, MIN_TTL_MS)), timeoutMs };
+  } else {
+    body = { op, timeoutMs, ...(key && { key: key.toString("base64") }) };
+  }
   const report = new KeysReport();
   const elapsedMs = await followReport<KeyEvent>(ctx, client, "/v1/keys", body, timeoutMs, report, "the key operation");
   ctx.stdout.write(ctx.output === "json" ? keysJson(report, fingerprint, elapsedMs) : keysTable(report) + keysSummary(report, fingerprint, elapsedMs));
