@@ -273,6 +273,37 @@ describe("NodeTransport sendAll and dedup keys", () => {
   }
 });
 
+describe("NodeTransport and a peer that stops reading", () => {
+  it("closes the connection once more than maxBufferedBytes wait unsent, says why, and dials afresh later", async () => {
+    const log = recordingLogger();
+    const a = await net.transport({ logger: log, maxFrameBytes: 128 * 1024, maxBufferedBytes: 512 * 1024 });
+    // Accepts connections and never reads from them (a stalled process).
+    const sockets: Socket[] = [];
+    const server = createServer((s) => {
+      s.pause();
+      sockets.push(s);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const to = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const frame = new Uint8Array(64 * 1024);
+      // The kernel's socket buffers take some megabytes first; bounded.
+      for (let i = 0; i < 2000 && a.counters().stalledPeers === 0; i++) {
+        await a.send(to, Channel.Gossip, frame).catch(() => undefined);
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(a.counters().stalledPeers, 1, "the stalled peer was noticed");
+      assert.ok(log.lines.some((l) => l.level === "warn" && /closed the connection to 127\.0\.0\.1:\d+: the peer is not reading: \d+ bytes already wait/.test(l.msg)));
+      await waitFor(() => a.counters().openConnectionsOut === 0, "the connection to close");
+      await a.send(to, Channel.Gossip, bytes("later"));
+      assert.equal(a.counters().connectionsOpened, 2, "the next message dials again");
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+});
+
 /** A bare TCP listener on loopback that records every byte it receives. */
 async function rawListener(): Promise<{ address: string; received: () => Buffer; close: () => void }> {
   const chunks: Buffer[] = [];

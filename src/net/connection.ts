@@ -25,6 +25,12 @@ export interface ConnectionContext {
   log: RateLimitedLog;
   /** Whether this node already has what a one-way frame's dedup key names (see encodeFrame); such a frame is dropped unopened. */
   known: KnownCheck;
+  /**
+   * Bytes written to a connection that may wait unsent (the peer does not
+   * read them) before the connection is closed: a stalled peer must not grow
+   * this node's memory until failure detection notices it.
+   */
+  maxBufferedBytes: number;
 }
 
 /** Answers whether the layer serving `channel` already has what `key` names. */
@@ -128,6 +134,14 @@ export class FrameConnection {
   /** Writes one encoded frame payload (from encodeFrame) with its length prefix. */
   write(payload: Buffer): void {
     if (this.closed || this.refusing || this.socket.destroyed) return;
+    const waiting = this.socket.writableLength;
+    if (waiting > 0 && waiting + payload.length > this.ctx.maxBufferedBytes) {
+      this.ctx.counters.stalledPeers++;
+      const why = `the peer is not reading: ${waiting} bytes already wait to be sent to it, and this frame of ${payload.length} would pass the limit of ${this.ctx.maxBufferedBytes}`;
+      this.ctx.log.warn("stalled-peer", { peer: this.peer, waitingBytes: waiting, maxBufferedBytes: this.ctx.maxBufferedBytes }, `closed the connection to ${this.peer}: ${why}`);
+      this.close(why);
+      return;
+    }
     this.active = true;
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;

@@ -38,6 +38,8 @@ export type NetCounters = {
   oversizePackets: number;
   /** Frames refused (before sending, or on receipt) for exceeding maxFrameBytes. */
   oversizeFrames: number;
+  /** Connections closed because the peer stopped reading (more than maxBufferedBytes waited unsent). */
+  stalledPeers: number;
   /** Packets whose handler (the layer above) threw: a bug there, logged. */
   handlerErrors: number;
   /** Packets that could not be sent (bad address, socket error). */
@@ -81,6 +83,7 @@ export function zeroCounters(): NetCounters {
     undecodable: 0,
     oversizePackets: 0,
     oversizeFrames: 0,
+    stalledPeers: 0,
     handlerErrors: 0,
     packetSendErrors: 0,
     connectionsOpened: 0,

@@ -30,6 +30,7 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_INBOUND_CONNECTIONS = 256;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+const MIN_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** The most a UDP datagram can carry over IPv4. */
 const MAX_UDP_PAYLOAD_BYTES = 65_507;
 
@@ -58,6 +59,11 @@ export interface NodeTransportOptions {
   maxPacketBytes?: number;
   /** Largest frame payload sent or accepted, in bytes (default 16 MiB). */
   maxFrameBytes?: number;
+  /**
+   * Bytes that may wait unsent on one connection (the peer is not reading)
+   * before it is closed as stalled; default twice maxFrameBytes, at least 4 MiB.
+   */
+  maxBufferedBytes?: number;
   /** Inbound TCP connections open at once; more are closed on arrival (default 256). */
   maxInboundConnections?: number;
   /** Give up dialling a peer after this long (ms, default 3000). */
@@ -104,6 +110,7 @@ export class NodeTransport implements Transport {
       counters: this.count,
       log: this.log,
       known: (channel, key) => this.knownChecks.get(channel as Channel)?.(key) ?? false,
+      maxBufferedBytes: opts.maxBufferedBytes ?? Math.max(MIN_MAX_BUFFERED_BYTES, 2 * this.maxFrameBytes),
     };
     const idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.outbound = new OutboundPool({
