@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { spawn } from "node:child_process";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { Channel, TransportError } from "../src/net/transport.js";
 import { ListenError } from "../src/net/listen.js";
@@ -272,6 +273,58 @@ describe("NodeTransport sendAll and dedup keys", () => {
     });
   }
 });
+
+describe("NodeTransport dialling a peer that never completes the handshake", () => {
+  it("gives up after connectTimeoutMs, says so, and backs off", async () => {
+    // A process that listens with a backlog of 1 and then never runs its event
+    // loop again: once its accept queue is full, the kernel drops new SYNs,
+    // so a dial neither connects nor is refused.
+    const child = spawn(process.execPath, ["-e", STUCK_LISTENER], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        child.stdout.once("data", (b: Buffer) => resolve(Number(b.toString().trim())));
+        child.once("exit", (code) => reject(new Error(`the stuck listener exited (${code})`)));
+      });
+      const fillers: Socket[] = [];
+      let full = false;
+      for (let i = 0; i < 16 && !full; i++) {
+        const s = connect({ host: "127.0.0.1", port });
+        s.on("error", () => {});
+        fillers.push(s);
+        full = !(await new Promise<boolean>((r) => {
+          const timer = setTimeout(() => r(false), 300);
+          s.once("connect", () => {
+            clearTimeout(timer);
+            r(true);
+          });
+        }));
+      }
+      assert.ok(full, "the listener's accept queue filled up");
+      const a = await net.transport({ connectTimeoutMs: 300 });
+      const started = Date.now();
+      const err = await a.send(`127.0.0.1:${port}`, Channel.Gossip, bytes("x")).catch((e: unknown) => e);
+      assert.ok(err instanceof TransportError && err.code === "unreachable", String(err));
+      assert.match(err.message, /cannot connect to 127\.0\.0\.1:\d+: connect timed out after 300 ms/);
+      assert.ok(Date.now() - started >= 290, "it waited for the timeout");
+      assert.equal(a.counters().dialFailures, 1);
+      const again = await a.send(`127.0.0.1:${port}`, Channel.Gossip, bytes("x")).catch((e: unknown) => e);
+      assert.ok(again instanceof TransportError && /next attempt in/.test(again.message), String(again));
+      for (const s of fillers) s.destroy();
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+});
+
+const STUCK_LISTENER = `
+const server = require("node:net").createServer();
+server.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () => {
+  process.stdout.write(server.address().port + "\\n", () => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
+    process.exit(0);
+  });
+});
+`;
 
 describe("NodeTransport and a peer that stops reading", () => {
   it("closes the connection once more than maxBufferedBytes wait unsent, says why, and dials afresh later", async () => {
