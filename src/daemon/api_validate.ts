@@ -130,6 +130,13 @@ function validateSignedEnvelope(v: unknown): Validated<SignedEnvelope> {
   };
 }
 
+/** Why a body with "signed" may not also carry these fields (they travel inside the signed payload), or null. */
+function fieldsOutsideSigned(b: Record<string, unknown>, fields: readonly string[], what: string): string | null {
+  const extra = fields.filter((k) => b[k] !== undefined);
+  if (extra.length === 0) return null;
+  return `${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: ${what} carries them inside signed.payload`;
+}
+
 /** A signed batch: the envelope fields as signed, and the batch decoded (and validated) from its payload. */
 function validateSignedBatch(v: unknown, timeoutMs: number): Validated<BatchRequest> {
   const signed = validateSignedEnvelope(v);
@@ -151,8 +158,8 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
   if (!timeoutMs.ok) return timeoutMs;
 
   if (b.signed !== undefined) {
-    const extra = ["checks", "dryRun", "nodes", "tags", "ttlMs"].filter((k) => b[k] !== undefined);
-    if (extra.length) return fail(`${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: a signed batch carries them inside signed.payload`);
+    const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs"], "a signed batch");
+    if (outside) return fail(outside);
     return validateSignedBatch(b.signed, timeoutMs.value);
   }
 
@@ -212,8 +219,8 @@ export function validateKeysBody(body: unknown): Validated<KeyOpRequest> {
   const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
   if (!timeoutMs.ok) return timeoutMs;
   if (b.signed !== undefined) {
-    const extra = ["op", "key"].filter((k) => b[k] !== undefined);
-    if (extra.length) return fail(`${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: a signed key operation carries them inside signed.payload`);
+    const outside = fieldsOutsideSigned(b, ["op", "key"], "a signed key operation");
+    if (outside) return fail(outside);
     const signed = validateSignedEnvelope(b.signed);
     if (!signed.ok) return signed;
     const decoded = decodeKeyOp(signed.value.payload);
