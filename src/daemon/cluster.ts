@@ -200,17 +200,15 @@ export class ClusterBackend implements ControlBackend {
     if (!published.ok) return { ok: false, error: `the key operation was not published: ${published.error}` };
     const pub = published.publication;
     const refs = expected.map(nodeRef);
-    const submittedMs = this.clock.now();
-    const self = this;
-    async function* events(): AsyncGenerator<KeyEvent> {
-      yield { type: "accepted", id: pub.idHex, op: request.op, origin: self.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
-      yield* self.replies<KeyEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
+    const accepted: KeyEvent = { type: "accepted", id: pub.idHex, op: request.op, origin: this.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
+    return {
+      ok: true,
+      events: this.acceptedThenReplies<KeyEvent>(accepted, pub, refs, request.timeoutMs, signal, (reply, elapsedMs) =>
         reply.keys
           ? { type: "result", node: reply.node, address: reply.address, ok: reply.keys.ok === true, ...(reply.keys.error ? { error: reply.keys.error } : {}), keys: reply.keys.keys ?? [], elapsedMs }
           : null,
-      );
-    }
-    return { ok: true, events: events() };
+      ),
+    };
   }
 
   localStats(): Promise<NodeStats> {
@@ -224,15 +222,23 @@ export class ClusterBackend implements ControlBackend {
     if (!published.ok) return { ok: false, error: `the stats request was not published: ${published.error}` };
     const pub = published.publication;
     const refs = expected.map(nodeRef);
-    const submittedMs = this.clock.now();
-    const self = this;
-    async function* events(): AsyncGenerator<StatsEvent> {
-      yield { type: "accepted", id: pub.idHex, origin: self.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
-      yield* self.replies<StatsEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
+    const accepted: StatsEvent = { type: "accepted", id: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
+    return {
+      ok: true,
+      events: this.acceptedThenReplies<StatsEvent>(accepted, pub, refs, request.timeoutMs, signal, (reply, elapsedMs) =>
         reply.stats ? { type: "result", node: reply.node, address: reply.address, stats: fromWireStats(reply.node, reply.stats), elapsedMs } : null,
-      );
-    }
-    return { ok: true, events: events() };
+      ),
+    };
+  }
+
+  /** The stream of a key operation or stats request: its accepted event, then each node's reply (timed from now). */
+  private acceptedThenReplies<E>(accepted: E, pub: Publication, refs: NodeRef[], timeoutMs: number, signal: AbortSignal, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
+    const submittedMs = this.clock.now();
+    const replies = () => this.replies<E>(pub, refs, submittedMs, timeoutMs, signal, toEvent);
+    return (async function* () {
+      yield accepted;
+      yield* replies();
+    })();
   }
 
   /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
