@@ -166,3 +166,32 @@ test("a reply is abandoned when its envelope expires, after which nothing more i
   await sim.clock.advance(10_000);
   assert.equal(a!.transport.counters().requestsOut, requests);
 });
+
+test("the origin records replies at once and acknowledges them in rounds: every ack of a round at its end, replyAckDelayMs after its first reply", async () => {
+  const sim = new GossipSim({ seed: 57, config: { replyAckDelayMs: 300 } });
+  const [o, a, b] = await sim.addNodes(3);
+  const names = [o!.name, a!.name, b!.name];
+  const start = sim.clock.now();
+  const pubs = [publish(o!, names), publish(o!, names), publish(o!, names)];
+  await until(sim, () => pubs.every((p) => p.done), "three batches done");
+  const doneAt = sim.clock.now() - start;
+  assert.ok(doneAt < 300, `done after ${doneAt} ms, before the round ends`);
+  for (const n of [a!, b!]) {
+    assert.equal(n.gossip.counters().repliesSent, 3);
+    assert.equal(n.gossip.counters().repliesAcked, 0, `${n.name}: nothing acknowledged before the round ends`);
+  }
+  await until(sim, () => [a!, b!].every((n) => n.gossip.counters().repliesAcked === 3), "all six acknowledgements");
+  const ackedAt = sim.clock.now() - start;
+  assert.ok(ackedAt >= 300 && ackedAt < 300 + 100, `acknowledged after ${ackedAt} ms`);
+  for (const n of [a!, b!]) assert.equal(n.gossip.counters().repliesRetried, 0);
+});
+
+test("a stopping origin releases the acknowledgements its round still holds", async () => {
+  const sim = new GossipSim({ seed: 58, config: { replyAckDelayMs: 60_000 } });
+  const [o, a] = await sim.addNodes(2);
+  const pub = publish(o!, [o!.name, a!.name]);
+  await until(sim, () => pub.done, "done");
+  assert.equal(a!.gossip.counters().repliesAcked, 0);
+  await o!.gossip.stop();
+  await until(sim, () => a!.gossip.counters().repliesAcked === 1, "the acknowledgement released on stop", 1000);
+});

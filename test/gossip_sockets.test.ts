@@ -73,3 +73,30 @@ test("five daemons on loopback: a 10 MB batch and twenty small ones each run onc
     assert.ok(opened >= 1 && opened <= 4, `${n.name} opened ${opened} connections for 21 batches to 4 peers`);
   }
 });
+
+test("on real sockets, a node's replies to batches of one ack round are acknowledged by one frame", async () => {
+  const roster = new TestRoster(systemClock);
+  const nodes: { name: string; gossip: Disseminator; transport: NodeTransport }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const transport = await NodeTransport.listen({ bindHost: "127.0.0.1", port: 0 });
+    const name = `acks-${i}`;
+    // A long round, so that the five replies of each node surely fall in one.
+    const config = { ...localGossipConfig(), replyAckDelayMs: 2000, requestTimeoutMs: 20_000 };
+    const gossip = new Disseminator({ membership: roster.join(name, transport.address), transport, clock: systemClock, random: systemRandom, config });
+    gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, async () => ({ checks: { results: [] } }));
+    await gossip.start();
+    started.push({ gossip, transport });
+    nodes.push({ name, gossip, transport });
+  }
+  const names = nodes.map((n) => n.name);
+  const pubs = Array.from({ length: 5 }, (_, i) => {
+    const r = nodes[0]!.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, new Uint8Array([i]), { expected: names });
+    assert.ok(r.ok);
+    return r.publication;
+  });
+  for (const p of pubs) assert.equal((await p.finished).reason, "complete");
+  await waitFor(() => nodes.slice(1).every((n) => n.gossip.counters().repliesAcked === 5), "every reply acknowledged", 15_000);
+  const origin = nodes[0]!.transport.counters();
+  assert.ok(origin.coalescedReplies! > 0, `replies of one round shared a frame (coalesced ${origin.coalescedReplies})`);
+  for (const n of nodes.slice(1)) assert.equal(n.gossip.counters().repliesRetried, 0);
+});

@@ -240,6 +240,37 @@ describe("NodeTransport one-way messages", () => {
   });
 });
 
+describe("NodeTransport replies released together", () => {
+  for (const mode of ["plain", "keyed"] as const) {
+    it(`${mode}: equal replies ready in one turn go back as one frame that settles every request it names; other replies get a frame each`, async () => {
+      const keyring = mode === "keyed" ? new Keyring([generateKey()]) : null;
+      const a = await net.transport({ keyring });
+      const b = await net.transport({ keyring });
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      b.onRequest(Channel.Gossip, async (body) => {
+        await gate;
+        return text(body).startsWith("ack") ? bytes("ok") : bytes(`re:${text(body)}`);
+      });
+      const asked = ["ack 1", "x", "ack 2", "ack 3", "y"].map((s) => a.request(b.address, Channel.Gossip, bytes(s), 5000));
+      await waitFor(() => b.counters().requestsIn === 5, "b to hold all five requests");
+      const framesBefore = b.counters().framesOut;
+      open(); // all five handlers finish in the same turn
+      assert.deepEqual((await Promise.all(asked)).map(text), ["ok", "re:x", "ok", "ok", "re:y"]);
+      assert.equal(b.counters().framesOut - framesBefore, 3, "one frame answered the three acks, one frame each the others");
+      assert.equal(b.counters().coalescedReplies, 2);
+      assert.equal(a.counters().pendingRequests, 0);
+      assert.equal(a.counters().decryptFailures + a.counters().undecodable, 0);
+
+      // Replies ready in different turns are not held back for each other.
+      const first = a.request(b.address, Channel.Gossip, bytes("ack 4"), 5000);
+      assert.equal(text(await first), "ok");
+      assert.equal(text(await a.request(b.address, Channel.Gossip, bytes("ack 5"), 5000)), "ok");
+      assert.equal(b.counters().coalescedReplies, 2);
+    });
+  }
+});
+
 describe("NodeTransport sendAll and dedup keys", () => {
   for (const mode of ["plain", "keyed"] as const) {
     it(`${mode}: one frame, sealed once, goes to every peer; a receiver that knows the dedup key drops it unopened, one that does not gets it`, async () => {

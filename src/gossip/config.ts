@@ -59,6 +59,15 @@ export interface GossipConfig {
    * declared dead or left and resume if it comes back.
    */
   resultRetryMs: number[];
+  /**
+   * The origin acknowledges replies in rounds (src/gossip/acks.ts): at most
+   * this long (ms) after a round's first reply, all of the round's
+   * acknowledgements go out together, one frame per replying node however
+   * many batches it answered. Replies are recorded and streamed at once; only
+   * the replier's bookkeeping waits. Keep it well below requestTimeoutMs. 0:
+   * acknowledge each reply at once.
+   */
+  replyAckDelayMs: number;
   /** TTL (ms) of an envelope published without one: 5 minutes. */
   defaultTtlMs: number;
   /**
@@ -109,6 +118,7 @@ export function defaultGossipConfig(): GossipConfig {
     maxAdvertiseIds: 4096,
     requestTimeoutMs: 10_000,
     resultRetryMs: [250, 500, 1000, 2000, 5000],
+    replyAckDelayMs: 200,
     defaultTtlMs: 5 * 60_000,
     maxTtlMs: 24 * 60 * 60_000,
     maxClockSkewMs: 30_000,
@@ -125,6 +135,7 @@ export function localGossipConfig(): GossipConfig {
     advertiseIntervalMs: 200,
     requestTimeoutMs: 2000,
     resultRetryMs: [50, 100, 200, 500],
+    replyAckDelayMs: 50,
     persistDebounceMs: 50,
   };
 }

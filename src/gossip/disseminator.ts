@@ -4,6 +4,7 @@ import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
 import { sample, type Random } from "../net/random.js";
 import { Channel, TransportError, type Address, type Transport } from "../net/transport.js";
 import type { MemberEvent, Membership, PushPullDelegate } from "../swim/types.js";
+import { AckRounds } from "./acks.js";
 import { AntiEntropy } from "./advertise.js";
 import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, envelopeBytes } from "./codec.js";
 import type { GossipConfig } from "./config.js";
@@ -68,6 +69,7 @@ export class Disseminator implements PushPullDelegate {
   private readonly antiEntropy: AntiEntropy;
   private readonly replies: ReplySender;
   private readonly repair: OriginRepair;
+  private readonly acks: AckRounds;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
   private readonly publications = new Map<string, Publication>();
   /** The state file, when there is a data dir. */
@@ -94,6 +96,7 @@ export class Disseminator implements PushPullDelegate {
     });
     this.replies = new ReplySender(common);
     this.repair = new OriginRepair(common);
+    this.acks = new AckRounds(o.clock, o.config.replyAckDelayMs);
   }
 
   /**
@@ -119,6 +122,7 @@ export class Disseminator implements PushPullDelegate {
   /** Stops timers and retries, cancels open publications, writes the state file. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.acks.release();
     this.antiEntropy.stop();
     this.replies.stop();
     this.repair.stop();
@@ -239,7 +243,9 @@ export class Disseminator implements PushPullDelegate {
         for (const env of msg.envelopes) this.accept(env, from);
         break;
       case "reply":
+        // Recorded now; acknowledged when the round ends (see AckRounds).
         this.receiveReply(msg.reply);
+        await this.acks.next();
         break;
       case "ok":
         break;

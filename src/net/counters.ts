@@ -40,6 +40,8 @@ export type NetCounters = {
   oversizeFrames: number;
   /** Connections closed because the peer stopped reading (more than maxBufferedBytes waited unsent). */
   stalledPeers: number;
+  /** Requests answered by a reply frame that also answered another request of the same connection (equal replies released together). */
+  coalescedReplies: number;
   /** Packets whose handler (the layer above) threw: a bug there, logged. */
   handlerErrors: number;
   /** Packets that could not be sent (bad address, socket error). */
@@ -84,6 +86,7 @@ export function zeroCounters(): NetCounters {
     oversizePackets: 0,
     oversizeFrames: 0,
     stalledPeers: 0,
+    coalescedReplies: 0,
     handlerErrors: 0,
     packetSendErrors: 0,
     connectionsOpened: 0,

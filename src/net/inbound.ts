@@ -24,8 +24,17 @@ export interface InboundOptions {
   handlers: ReadonlyMap<Channel, RequestHandler>;
 }
 
+/** A successful reply waiting for the end of the event-loop turn. */
+interface ReadyReply {
+  requestId: number;
+  body: Uint8Array;
+}
+
 export class InboundServer {
   private conns = new Set<FrameConnection>();
+  /** Replies ready this turn, per connection (see flushReplies). */
+  private ready = new Map<FrameConnection, ReadyReply[]>();
+  private flushArmed = false;
 
   constructor(
     server: Server,
@@ -39,6 +48,7 @@ export class InboundServer {
   }
 
   closeAll(): void {
+    this.flushReplies();
     for (const c of this.conns) c.close("transport closed");
     this.conns.clear();
   }
@@ -77,21 +87,52 @@ export class InboundServer {
     ctx.counters.requestsIn++;
     const requestId = frame.requestId;
     const handler = handlers.get(frame.channel as Channel);
-    let payload: Buffer;
+    let body: Uint8Array;
     try {
       if (!handler) throw new Error(`no handler for channel ${frame.channel} on this node`);
-      const reply = await handler(frame.body, frame.from || conn.peer);
-      payload = encodeFrame(ctx, { requestId, isReply: true, body: reply });
+      body = await handler(frame.body, frame.from || conn.peer);
     } catch (err) {
       conn.send({ requestId, isReply: true, error: err instanceof Error ? err.message : String(err) });
       return;
     }
     if (conn.closed) return;
+    const queue = this.ready.get(conn);
+    if (queue) queue.push({ requestId, body });
+    else this.ready.set(conn, [{ requestId, body }]);
+    if (!this.flushArmed) {
+      this.flushArmed = true;
+      setImmediate(() => this.flushReplies());
+    }
+  }
+
+  /**
+   * Sends the replies that became ready during this event-loop turn. Equal
+   * replies to several requests of one connection go out as one frame
+   * (Frame.also_request_ids): the origin releases its acknowledgements of
+   * results in rounds (src/gossip/acks.ts), so a node that sent results for
+   * several batches gets them all acknowledged by one frame, sealed and
+   * opened once.
+   */
+  private flushReplies(): void {
+    this.flushArmed = false;
+    const ready = this.ready;
+    this.ready = new Map();
+    for (const [conn, replies] of ready) {
+      if (conn.closed) continue;
+      for (const group of groupEqualBodies(replies)) this.sendReply(conn, group.body, group.ids);
+    }
+  }
+
+  private sendReply(conn: FrameConnection, body: Uint8Array, ids: number[]): void {
+    const { ctx } = this.opts;
+    const [requestId, ...alsoRequestIds] = ids as [number, ...number[]];
+    ctx.counters.coalescedReplies += alsoRequestIds.length;
+    const payload = encodeFrame(ctx, { requestId, alsoRequestIds, isReply: true, body });
     if (payload.length > ctx.maxFrameBytes) {
       ctx.counters.oversizeFrames++;
       const error = `reply of ${payload.length} bytes exceeds this node's maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size)`;
       ctx.log.warn("oversize-reply", { peer: conn.peer, frameBytes: payload.length }, `could not answer ${conn.peer}: ${error}`);
-      conn.send({ requestId, isReply: true, error, rejectedFrameBytes: payload.length });
+      for (const id of ids) conn.send({ requestId: id, isReply: true, error, rejectedFrameBytes: payload.length });
       return;
     }
     conn.write(payload);
@@ -112,3 +153,32 @@ export class InboundServer {
     }
   }
 }
+
+/**
+ * Replies grouped by equal body, in order of first appearance. Only small
+ * bodies are compared (acknowledgements are a few bytes); a large one always
+ * goes in a frame of its own.
+ */
+function groupEqualBodies(replies: readonly ReadyReply[]): { body: Uint8Array; ids: number[] }[] {
+  const groups: { body: Uint8Array; ids: number[] }[] = [];
+  const small = new Map<string, { body: Uint8Array; ids: number[] }>();
+  for (const r of replies) {
+    if (r.body.length > MAX_COALESCED_BODY_BYTES) {
+      groups.push({ body: r.body, ids: [r.requestId] });
+      continue;
+    }
+    const key = Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength).toString("latin1");
+    const same = small.get(key);
+    if (same) {
+      same.ids.push(r.requestId);
+      continue;
+    }
+    const group = { body: r.body, ids: [r.requestId] };
+    small.set(key, group);
+    groups.push(group);
+  }
+  return groups;
+}
+
+/** Reply bodies up to this size (bytes) are compared for coalescing. */
+const MAX_COALESCED_BODY_BYTES = 256;

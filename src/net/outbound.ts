@@ -237,13 +237,17 @@ export class OutboundPool {
       peer.conn.close(frame.error || "refused by the peer");
       return;
     }
-    const p = this.settle(peer, frame.requestId);
-    if (!p) return; // timed out already
-    if (frame.error) {
-      this.opts.ctx.counters.requestErrors++;
-      p.reject(new TransportError(frame.rejectedFrameBytes > 0 ? "too_large" : "remote", `${to}: ${frame.error}`));
-    } else {
-      p.resolve(frame.body);
+    // One reply frame may answer several requests with the same body
+    // (also_request_ids: acknowledgements released together).
+    for (const id of [frame.requestId, ...frame.alsoRequestIds]) {
+      const p = this.settle(peer, id);
+      if (!p) continue; // timed out already
+      if (frame.error) {
+        this.opts.ctx.counters.requestErrors++;
+        p.reject(new TransportError(frame.rejectedFrameBytes > 0 ? "too_large" : "remote", `${to}: ${frame.error}`));
+      } else {
+        p.resolve(frame.body);
+      }
     }
   }
 
