@@ -28,6 +28,8 @@ const STARTUP_BATCHES = 3;
  */
 const WARMUP_BATCHES = QUICK ? 20 : 200;
 const GCHECK_RUNS = QUICK ? 3 : 10;
+/** Batches each of the two clusters runs in the key-cost comparison (more than BATCHES: its point is a difference of a few percent). */
+const KEY_BATCHES = QUICK ? 10 : 150;
 
 /** A small batch of passing checks, like examples/checks (process_running is measured apart: see the notes). */
 const BATCH_CHECKS = {
@@ -173,34 +175,45 @@ async function roundTrips(
 }
 
 /**
- * The cost of the cluster key: 40-node clusters without and with a key, one
- * at a time (plain, keyed, keyed, plain, so a drift of the host's load over
- * the run weighs on both alike), each warmed up and measured as above. The
- * two runs of each kind are pooled.
+ * Two 40-node clusters up at once, measured in alternation: warmed up
+ * together, then batch pairs in A B, B A, A B ... order, so that a drift of
+ * the host's load, and whatever the order itself costs, weighs on both
+ * alike. (One cluster after the other, runs of the same configuration
+ * differed by up to 20% on this host: more than the difference sought.)
+ * Each cluster's CPU is counted over the whole window and divided by its
+ * own batches, so its background and deferred work (probes,
+ * advertisements, acknowledgements released in rounds) count wherever they
+ * fell.
  */
-async function keyCost(neighbours: Neighbours): Promise<{ plain: Trips; keyed: Trips; runs: { keyed: boolean; trips: Trips }[] }> {
-  const runs: { keyed: boolean; trips: Trips }[] = [];
-  for (const keyed of [false, true, true, false]) runs.push({ keyed, trips: (await roundTrips(40, neighbours, { keyed, gcheckRuns: 0 })).warm });
-  return { plain: pool(runs[0]!.trips, runs[3]!.trips), keyed: pool(runs[1]!.trips, runs[2]!.trips), runs };
+async function paired(n: number, keyedA: boolean, keyedB: boolean, neighbours: Neighbours): Promise<[Trips, Trips]> {
+  const body = { checks: BATCH_CHECKS, timeoutMs: 10_000 };
+  const a = await batchCluster(n, keyedA, body);
+  let b: BatchCluster | undefined;
+  try {
+    b = await batchCluster(n, keyedB, body);
+    for (let i = 0; i < WARMUP_BATCHES; i++) {
+      await postBatch(a.cluster.seed.cliAddress, body, 20_000);
+      await postBatch(b.cluster.seed.cliAddress, body, 20_000);
+    }
+    const [ta, tb] = [new Trips(a), new Trips(b)];
+    await neighbours.quiet([...a.cluster.nodes, ...b.cluster.nodes]);
+    const window = neighbours.open();
+    await ta.start();
+    await tb.start();
+    for (let i = 0; i < KEY_BATCHES; i++) {
+      for (const t of i % 2 === 0 ? [ta, tb] : [tb, ta]) await t.batch(body);
+    }
+    window((await ta.stop()) + (await tb.stop()));
+    return [ta, tb];
+  } finally {
+    await a.close();
+    await b?.close();
+  }
 }
 
 /** "p50 / max / CPU" of one measured run, for the notes. */
 function runSummary(t: Trips): string {
   return `${ms(percentile(t.totalsMs, 50))} / ${ms(Math.max(...t.totalsMs))} ms, ${ms(t.cpuMsPerBatch)} ms CPU`;
-}
-
-/** Two measured runs of the same kind as one sample. */
-function pool(a: Trips, b: Trips): Trips {
-  const t = new Trips(a.c);
-  t.totalsMs.push(...a.totalsMs, ...b.totalsMs);
-  t.missing = a.missing + b.missing;
-  const k1 = a.totalsMs.length;
-  const k2 = b.totalsMs.length;
-  const mean = (x: number, y: number) => (x * k1 + y * k2) / (k1 + k2);
-  t.framesPerBatch = mean(a.framesPerBatch, b.framesPerBatch);
-  t.frameBytesPerBatch = mean(a.frameBytesPerBatch, b.frameBytesPerBatch);
-  t.cpuMsPerBatch = mean(a.cpuMsPerBatch, b.cpuMsPerBatch);
-  return t;
 }
 
 const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"];
@@ -232,7 +245,8 @@ export async function batchSections(): Promise<BenchSection[]> {
     plain.push({ label: `N=${n}`, trips: r.warm });
   }
   const proc40 = (await roundTrips(40, tripNeighbours, { withProcess: true, batches: QUICK ? 5 : 20, gcheckRuns: QUICK ? 1 : 3 })).warm;
-  const { plain: side, keyed, runs: keyRuns } = await keyCost(keyNeighbours);
+  const [side, keyed] = await paired(40, false, true, keyNeighbours);
+  const [calA, calB] = await paired(40, false, false, keyNeighbours);
   const warm40 = plain.find((r) => r.label === "N=40")?.trips;
   const diff = (a: number, b: number) => `${a >= b ? "+" : ""}${(((a - b) / b) * 100).toFixed(0)}%`;
   const keyColumns = TRIP_COLUMNS.filter((c) => !c.startsWith("gcheck"));
@@ -256,10 +270,16 @@ export async function batchSections(): Promise<BenchSection[]> {
     {
       title: "cluster: cost of the cluster key at N=40 (AES-256-GCM on every packet and frame)",
       columns: keyColumns,
-      rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns)],
+      rows: [
+        tripRow("no key", side, keyColumns),
+        tripRow("-key-file", keyed, keyColumns),
+        tripRow("calibration: no key (A)", calA, keyColumns),
+        tripRow("calibration: no key (B)", calB, keyColumns),
+      ],
       notes: [
-        `Four 40-node clusters, one at a time: without a key, with -key-file (a key from gcheck keygen), with, without; each warmed up and measured as above (${BATCHES} batches), the two runs of each kind pooled. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
-        `Each run (p50 / max, daemon CPU per batch), in order: ${keyRuns.map((r) => `${r.keyed ? "keyed" : "plain"} ${runSummary(r.trips)}`).join("; ")}. The same plain configuration in the round-trip section above: ${warm40 ? runSummary(warm40) : "-"}; the spread between runs of one configuration is this host's noise, to weigh the difference against.`,
+        `Two 40-node clusters up at once, one without a key and one with -key-file (a key from gcheck keygen), each warmed up with ${WARMUP_BATCHES} batches, then ${KEY_BATCHES} batches each in alternation (A B, B A, ...), so the host's drift weighs on both alike. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
+        "daemon CPU / batch: each cluster's daemons over the whole alternating window, divided by that cluster's own batches, so its background and deferred work (probes, advertisements, acknowledgements released in rounds) count wherever they fell. TCP frames and bytes likewise. The round trips are not separated so cleanly: each cluster's background runs during the other's batches too, which evens them out a little; the CPU comparison is free of that.",
+        `Calibration: the same measurement with two clusters without a key (A vs B): p50 ${diff(percentile(calB.totalsMs, 50), percentile(calA.totalsMs, 50))}, p99 ${diff(percentile(calB.totalsMs, 99), percentile(calA.totalsMs, 99))}, daemon CPU ${diff(calB.cpuMsPerBatch, calA.cpuMsPerBatch)}: what the method reads where there is no difference, to weigh the key's cost against. The round-trip section above measures one cluster alone: ${warm40 ? runSummary(warm40) : "-"} at N=40 there.`,
         "Target (issue 5): within 10% of each other.",
         keyNeighbours.note(),
       ],

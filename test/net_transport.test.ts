@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { after, describe, it } from "node:test";
-import { Channel, TransportError } from "../src/net/transport.js";
+import { Channel, TransportError, type Relay } from "../src/net/transport.js";
 import { ListenError } from "../src/net/listen.js";
 import { NodeTransport } from "../src/net/node_transport.js";
 import { generateKey, Keyring } from "../src/net/keyring.js";
@@ -240,6 +240,53 @@ describe("NodeTransport one-way messages", () => {
   });
 });
 
+describe("NodeTransport relays", () => {
+  for (const mode of ["plain", "keyed"] as const) {
+    it(`${mode}: a one-way message with a dedup key is offered for relay and goes on as the very bytes that came; another body is encoded afresh`, async () => {
+      const keyring = mode === "keyed" ? new Keyring([generateKey()]) : null;
+      const sender = await net.transport({ keyring });
+      const relayer = await net.transport({ keyring });
+      const relays: (Relay | undefined)[] = [];
+      relayer.onRequest(Channel.Gossip, (_body, _from, relay) => {
+        relays.push(relay);
+        return new Uint8Array(0);
+      });
+      const seen = await rawListener();
+      await Promise.all(sender.sendAll([seen.address, relayer.address], Channel.Gossip, bytes("push"), bytes("envelope-id-0001")));
+      await Promise.all(sender.sendAll([relayer.address], Channel.Gossip, bytes("no dedup key")));
+      await waitFor(() => relays.length === 2 && seen.received().length > 0, "both messages and the raw copy");
+      const relay = relays[0];
+      assert.ok(relay, "the pushed message comes with its wire bytes");
+      assert.equal(relays[1], undefined, "a message without a dedup key is not offered");
+      assert.equal(text(relay.body), "push");
+      assert.ok(relay.wire.equals(seen.received().subarray(4)), "the relay holds the frame exactly as the sender wrote it");
+
+      const onward = await Promise.all([0, 1].map(() => rawListener()));
+      await Promise.all(relayer.sendAll([onward[0]!.address], Channel.Gossip, relay.body, bytes("envelope-id-0001"), relay));
+      await Promise.all(relayer.sendAll([onward[1]!.address], Channel.Gossip, Buffer.from(relay.body), bytes("envelope-id-0001"), relay));
+      await waitFor(() => onward.every((o) => o.received().length > 0), "both onward copies");
+      assert.ok(onward[0]!.received().equals(seen.received()), "relayed: the same bytes, neither re-encoded nor re-sealed");
+      assert.ok(!onward[1]!.received().equals(seen.received()), "another body (even an equal copy): encoded and sealed here");
+      assert.equal(relayer.counters().relayed, 1);
+      for (const l of [seen, ...onward]) l.close();
+    });
+  }
+
+  it("keyed: a message opened with a key other than this node's primary is not offered for relay", async () => {
+    const [k1, k2] = [generateKey(), generateKey()];
+    const sender = await net.transport({ keyring: new Keyring([k1]) });
+    const rotated = await net.transport({ keyring: new Keyring([k2, k1]) });
+    const relays: (Relay | undefined)[] = [];
+    rotated.onRequest(Channel.Gossip, (_body, _from, relay) => {
+      relays.push(relay);
+      return new Uint8Array(0);
+    });
+    await Promise.all(sender.sendAll([rotated.address], Channel.Gossip, bytes("push"), bytes("envelope-id-0002")));
+    await waitFor(() => relays.length === 1, "the message");
+    assert.equal(relays[0], undefined, "sealed with k1, and this node seals with k2: it must seal afresh");
+  });
+});
+
 describe("NodeTransport replies released together", () => {
   for (const mode of ["plain", "keyed"] as const) {
     it(`${mode}: equal replies ready in one turn go back as one frame that settles every request it names; other replies get a frame each`, async () => {
@@ -389,6 +436,12 @@ describe("NodeTransport and a peer that stops reading", () => {
 });
 
 /** A bare TCP listener on loopback that records every byte it receives. */
+/** Every raw listener, closed after the file's tests even when one fails midway (an open server would keep the process alive). */
+const rawListeners: { close: () => void }[] = [];
+after(() => {
+  for (const l of rawListeners) l.close();
+});
+
 async function rawListener(): Promise<{ address: string; received: () => Buffer; close: () => void }> {
   const chunks: Buffer[] = [];
   const sockets: Socket[] = [];
@@ -398,14 +451,16 @@ async function rawListener(): Promise<{ address: string; received: () => Buffer;
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
-  return {
+  const listener = {
     address: `127.0.0.1:${port}`,
     received: () => Buffer.concat(chunks),
     close: () => {
       for (const s of sockets) s.destroy();
-      server.close();
+      if (server.listening) server.close();
     },
   };
+  rawListeners.push(listener);
+  return listener;
 }
 
 describe("NodeTransport listen", () => {

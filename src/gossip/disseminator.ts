@@ -2,7 +2,7 @@ import { pb } from "../proto/index.js";
 import type { Clock } from "../net/clock.js";
 import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
 import { sample, type Random } from "../net/random.js";
-import { Channel, TransportError, type Address, type Transport } from "../net/transport.js";
+import { Channel, TransportError, type Address, type Relay, type Transport } from "../net/transport.js";
 import type { MemberEvent, Membership, PushPullDelegate } from "../swim/types.js";
 import { AckRounds } from "./acks.js";
 import { AntiEntropy } from "./advertise.js";
@@ -106,7 +106,7 @@ export class Disseminator implements PushPullDelegate {
    */
   async start(): Promise<void> {
     if (this.o.dataDir) this.seen = await openSeenState(this.o.dataDir, this.history, this.clock, this.config, this.logger);
-    this.o.transport.onRequest(Channel.Gossip, (body, from) => this.handleRequest(body, from));
+    this.o.transport.onRequest(Channel.Gossip, (body, from, relay) => this.handleRequest(body, from, relay));
     // Burst pushes carry their envelope's ID as dedup key: a push of an
     // envelope already here is dropped before it is opened or decoded.
     this.o.transport.onKnown(Channel.Gossip, (id) => {
@@ -214,7 +214,7 @@ export class Disseminator implements PushPullDelegate {
     return this.history.live(now);
   }
 
-  private async handleRequest(body: Uint8Array, from: Address): Promise<Uint8Array> {
+  private async handleRequest(body: Uint8Array, from: Address, relay?: Relay): Promise<Uint8Array> {
     if (this.stopped) throw new TransportError("closed", `${this.m.localAddress} is shutting down`);
     this.stats.bytesReceived += body.length;
     const decoded = decodeGossip(body);
@@ -227,7 +227,8 @@ export class Disseminator implements PushPullDelegate {
     let reply = OK;
     switch (msg.kind) {
       case "push": {
-        const problem = this.accept(msg.envelope, from);
+        // A push that came with its wire bytes is passed on as it came.
+        const problem = this.accept(msg.envelope, from, relay?.body === body ? relay : undefined);
         if (problem) throw new Error(problem);
         break;
       }
@@ -259,7 +260,7 @@ export class Disseminator implements PushPullDelegate {
    * expired ones and duplicates quietly; otherwise remember it, burst it on,
    * and hand it to its consumer without waiting for the forwards.
    */
-  private accept(env: Envelope, from: Address): string | null {
+  private accept(env: Envelope, from: Address, relay?: Relay): string | null {
     const now = this.clock.now();
     const problem = envelopeProblem(env, now, this.config);
     if (problem) {
@@ -278,7 +279,7 @@ export class Disseminator implements PushPullDelegate {
     this.stats.received++;
     this.history.prune(now);
     const unrecorded = this.record(env);
-    this.burst(env, from);
+    this.burst(env, from, relay);
     void this.consume(env, now, unrecorded);
     return null;
   }
@@ -292,8 +293,13 @@ export class Disseminator implements PushPullDelegate {
    * nodes one batch in five waited for a repair): whoever has the envelope
    * hands it to the next name, so the burst alone reaches every member of
    * a stable ring, and anti-entropy is left for views that disagree.
+   *
+   * A push received over the wire is passed on as the bytes that came
+   * (relay): one seal per envelope at its origin instead of one per node,
+   * which for a batch of several MB is most of a node's work. Its receivers
+   * then see the node that sealed it as the sender.
    */
-  private burst(env: Envelope, sender: Address | null): void {
+  private burst(env: Envelope, sender: Address | null, relay?: Relay): void {
     const me = this.m.localName;
     const peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
     const group = this.config.gossipGroup;
@@ -305,8 +311,9 @@ export class Disseminator implements PushPullDelegate {
       targets = sample(peers, group, this.o.random);
     }
     if (targets.length === 0) return;
-    const body = encodeGossip({ kind: "push", envelope: env });
-    const sent = this.requester.sendAll(targets.map((p) => p.address), body, env.id);
+    // Relayed, the push keeps the bytes (and the sender) it came with: no encoding or sealing here.
+    const body = relay?.body ?? encodeGossip({ kind: "push", envelope: env });
+    const sent = this.requester.sendAll(targets.map((p) => p.address), body, env.id, relay);
     this.stats.forwarded += targets.length;
     sent.forEach((p, i) =>
       p.catch((err: Error) => {

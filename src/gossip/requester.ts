@@ -1,4 +1,4 @@
-import { Channel, TransportError, type Address, type Transport } from "../net/transport.js";
+import { Channel, TransportError, type Address, type Relay, type Transport } from "../net/transport.js";
 import { decodeGossip, encodeGossip, type GossipMessage } from "./codec.js";
 import type { GossipCounters } from "./counters.js";
 
@@ -22,10 +22,11 @@ export class GossipRequester {
    * One-way messages (burst pushes, advertisements): one body to several
    * peers, sealed once; no reply comes back. With a dedupKey (an envelope ID),
    * a peer that already holds that envelope drops the message unopened.
+   * With a relay of this body, the bytes received go out unchanged.
    */
-  sendAll(to: readonly Address[], body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+  sendAll(to: readonly Address[], body: Uint8Array, dedupKey?: Uint8Array, relay?: Relay): Promise<void>[] {
     this.counters.bytesSent += body.length * to.length;
-    return this.transport.sendAll(to, Channel.Gossip, body, dedupKey);
+    return this.transport.sendAll(to, Channel.Gossip, body, dedupKey, relay);
   }
 
   /** A request with a body encoded once for many peers. */

@@ -4,6 +4,7 @@ import type { NetCounters } from "./counters.js";
 import { FrameDecoder, LENGTH_PREFIX_BYTES, lengthPrefix } from "./framing.js";
 import type { PayloadGuard, UnwrapFailure } from "./guard.js";
 import type { RateLimitedLog } from "./logger.js";
+import type { Channel, Relay } from "./transport.js";
 
 /**
  * One TCP connection seen as a stream of pb.Frame messages: length-prefixed
@@ -76,8 +77,8 @@ export function encodeFrame(ctx: ConnectionContext, fields: FrameFields, dedupKe
 
 export class FrameConnection {
   closed = false;
-  /** Called for every good frame, in stream order. */
-  onFrame: (frame: pb.Frame) => void = () => {};
+  /** Called for every good frame, in stream order (relay: see readFrame). */
+  onFrame: (frame: pb.Frame, relay?: Relay) => void = () => {};
   /** Called once, when the socket is gone, with why. */
   onClose: (reason: string) => void = () => {};
   private readonly decoder: FrameDecoder;
@@ -209,7 +210,7 @@ export class FrameConnection {
         c.knownSkipped++;
         return true;
       }
-      this.onFrame(read.frame);
+      this.onFrame(read.frame, read.relay);
       return !this.closed && !this.refusing;
     }
     const fields = { peer: this.peer, reason: read.reason };
@@ -238,7 +239,8 @@ export class FrameConnection {
 
 /** A frame, or null for a frame dropped unopened because its dedup key is known; or why it was refused. */
 export type FrameRead =
-  | { ok: true; frame: pb.Frame | null }
+  /** relay: set for a one-way frame with a dedup header opened with our primary key (see Relay). */
+  | { ok: true; frame: pb.Frame | null; relay?: Relay }
   | { ok: false; failure: UnwrapFailure | "version"; reason: string };
 
 const NOTHING_KNOWN: KnownCheck = () => false;
@@ -249,6 +251,7 @@ const NOTHING_KNOWN: KnownCheck = () => false;
  * dedup key is known: see encodeFrame), or a reason.
  */
 export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownCheck = NOTHING_KNOWN): FrameRead {
+  const payload0 = payload;
   let header: Buffer | undefined;
   let channel = 0;
   if (payload.length > 0 && payload[0] === DEDUP_HEADER) {
@@ -284,6 +287,9 @@ export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownChec
   }
   if (header && (!frame.oneWay || frame.channel !== channel)) {
     return { ok: false, failure: "undecodable", reason: `has a dedup header for channel ${channel}, but is not a one-way message on that channel` };
+  }
+  if (header && opened.primary) {
+    return { ok: true, frame, relay: { channel: channel as Channel, dedupKey: header.subarray(3), body: frame.body, wire: payload0 } };
   }
   return { ok: true, frame };
 }

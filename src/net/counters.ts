@@ -22,6 +22,8 @@ export type NetCounters = {
   oneWayErrors: number;
   /** One-way frames dropped unopened: this node already had what their dedup key names (repeated burst pushes). */
   knownSkipped: number;
+  /** One-way messages forwarded as they were received (a burst push passed on: not encoded or sealed again). */
+  relayed: number;
   /** Requests that got no reply within their deadline. */
   requestTimeouts: number;
   /** Requests answered with an error by the peer (handler threw, no handler, too large). */
@@ -77,6 +79,7 @@ export function zeroCounters(): NetCounters {
     oneWayIn: 0,
     oneWayErrors: 0,
     knownSkipped: 0,
+    relayed: 0,
     requestTimeouts: 0,
     requestErrors: 0,
     decryptFailures: 0,

@@ -1,5 +1,5 @@
 import type { Keyring } from "./keyring.js";
-import { looksSealed, open, seal, sealAad, SEAL_OVERHEAD_BYTES } from "./seal.js";
+import { looksSealed, openWithKeyIndex, seal, sealAad, SEAL_OVERHEAD_BYTES } from "./seal.js";
 
 /**
  * What wraps every UDP packet and TCP frame payload on the wire:
@@ -24,7 +24,8 @@ export const MAX_LABEL_BYTES = 255;
 export type UnwrapFailure = "decrypt" | "label" | "undecodable";
 
 export type Unwrapped =
-  | { ok: true; payload: Buffer }
+  /** primary: opened with this node's primary key, or there is no key (the bytes are what this node would send). */
+  | { ok: true; payload: Buffer; primary: boolean }
   | { ok: false; failure: UnwrapFailure; reason: string };
 
 export class PayloadGuard {
@@ -67,22 +68,22 @@ export class PayloadGuard {
     if (this.keyring) {
       if (!looksSealed(data)) return fail("decrypt", "is not encrypted, but this node requires the cluster key");
       const keys = this.keyring.openingKeys();
-      const plain = open(keys, data, this.aadWith(bound));
-      if (plain) return { ok: true, payload: plain };
+      const opened = openWithKeyIndex(keys, data, this.aadWith(bound));
+      if (opened) return { ok: true, payload: opened.plain, primary: opened.keyIndex === 0 };
       return fail("decrypt", `failed to decrypt with any of the ${keys.length} installed key(s): the sender has another key${this.label ? " or another label" : " or a label"}, or the bytes were altered`);
     }
     if (looksSealed(data)) return fail("undecodable", "is encrypted, but this node has no cluster key (-key-file)");
     const hasHeader = data.length >= 2 && data[0] === LABEL_HEADER;
     if (!this.label) {
       if (hasHeader) return fail("label", `carries cluster label "${readLabel(data)}", but this node has none`);
-      return { ok: true, payload: data };
+      return { ok: true, payload: data, primary: true };
     }
     if (!hasHeader) return fail("label", `carries no cluster label, but this node's label is "${this.label}"`);
     const end = 2 + data[1]!;
     if (data.length < end || !data.subarray(0, end).equals(this.labelHeader)) {
       return fail("label", `carries cluster label "${readLabel(data)}", but this node's label is "${this.label}"`);
     }
-    return { ok: true, payload: data.subarray(end) };
+    return { ok: true, payload: data.subarray(end), primary: true };
   }
 
   private aadWith(bound: Uint8Array | undefined): Buffer {

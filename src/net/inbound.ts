@@ -2,7 +2,7 @@ import type { Server, Socket } from "node:net";
 import type { pb } from "../proto/index.js";
 import { joinHostPort } from "./address.js";
 import { encodeFrame, FrameConnection, type ConnectionContext } from "./connection.js";
-import type { Channel, RequestHandler } from "./transport.js";
+import type { Channel, Relay, RequestHandler } from "./transport.js";
 
 /**
  * Accepted TCP connections: each carries requests from one peer, answered
@@ -74,16 +74,16 @@ export class InboundServer {
       return true;
     });
     conn.onClose = () => this.conns.delete(conn);
-    conn.onFrame = (frame) => {
+    conn.onFrame = (frame, relay) => {
       if (frame.isReply) return; // nothing was asked on an inbound connection
       inFlight++;
-      this.serve(conn, frame).finally(() => inFlight--);
+      this.serve(conn, frame, relay).finally(() => inFlight--);
     };
   }
 
-  private async serve(conn: FrameConnection, frame: pb.Frame): Promise<void> {
+  private async serve(conn: FrameConnection, frame: pb.Frame, relay: Relay | undefined): Promise<void> {
     const { ctx, handlers } = this.opts;
-    if (frame.oneWay) return this.consume(conn, frame);
+    if (frame.oneWay) return this.consume(conn, frame, relay);
     ctx.counters.requestsIn++;
     const requestId = frame.requestId;
     const handler = handlers.get(frame.channel as Channel);
@@ -139,13 +139,13 @@ export class InboundServer {
   }
 
   /** A one-way message: the handler runs, nothing goes back; a failure is counted and logged here. */
-  private async consume(conn: FrameConnection, frame: pb.Frame): Promise<void> {
+  private async consume(conn: FrameConnection, frame: pb.Frame, relay: Relay | undefined): Promise<void> {
     const { ctx, handlers } = this.opts;
     ctx.counters.oneWayIn++;
     try {
       const handler = handlers.get(frame.channel as Channel);
       if (!handler) throw new Error(`no handler for channel ${frame.channel} on this node`);
-      await handler(frame.body, frame.from || conn.peer);
+      await handler(frame.body, frame.from || conn.peer, relay);
     } catch (err) {
       ctx.counters.oneWayErrors++;
       const error = err instanceof Error ? err.message : String(err);

@@ -10,7 +10,7 @@ import type { Keyring } from "./keyring.js";
 import { bindSockets } from "./listen.js";
 import { nullLogger, RateLimitedLog, type Logger } from "./logger.js";
 import { OutboundPool } from "./outbound.js";
-import type { Address, Channel, KnownHandler, PacketHandler, RequestHandler, Transport } from "./transport.js";
+import type { Address, Channel, KnownHandler, PacketHandler, Relay, RequestHandler, Transport } from "./transport.js";
 
 /**
  * The real transport: UDP datagrams for SWIM packets and pooled TCP
@@ -182,8 +182,8 @@ export class NodeTransport implements Transport {
     return this.outbound.sendAll([to], channel, body)[0]!;
   }
 
-  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
-    return this.outbound.sendAll(to, channel, body, dedupKey);
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array, relay?: Relay): Promise<void>[] {
+    return this.outbound.sendAll(to, channel, body, dedupKey, relay);
   }
 
   onKnown(channel: Channel, known: KnownHandler): void {

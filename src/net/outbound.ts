@@ -3,7 +3,7 @@ import type { pb } from "../proto/index.js";
 import { splitHostPort } from "./address.js";
 import type { Clock, Timer } from "./clock.js";
 import { encodeFrame, FrameConnection, type ConnectionContext, type FrameFields } from "./connection.js";
-import { TransportError, type Address, type Channel } from "./transport.js";
+import { TransportError, type Address, type Channel, type Relay } from "./transport.js";
 
 /**
  * Outbound requests over pooled TCP connections: one connection per peer
@@ -98,12 +98,19 @@ export class OutboundPool {
    * once (the same frame goes to every connection), with an optional dedup
    * key (encodeFrame). One promise per peer, in order: each resolves when
    * written on an established connection (at once when it is up, else when
-   * the dial succeeds) and rejects when it cannot be sent.
+   * the dial succeeds) and rejects when it cannot be sent. With a relay of
+   * this very body (Transport.sendAll), its received bytes go out as they are.
    */
-  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[] {
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array, relay?: Relay): Promise<void>[] {
     if (to.length === 0) return [];
-    // request_id stays 0: nothing answers a one-way frame, so one frame serves every peer.
-    const payload = this.encode(to.join(", "), "message", { channel, isReply: false, oneWay: true, body, from: this.opts.localAddress }, dedupKey);
+    let payload: Buffer | TransportError;
+    if (relay && this.canRelay(relay, channel, body, dedupKey)) {
+      this.opts.ctx.counters.relayed++;
+      payload = relay.wire;
+    } else {
+      // request_id stays 0: nothing answers a one-way frame, so one frame serves every peer.
+      payload = this.encode(to.join(", "), "message", { channel, isReply: false, oneWay: true, body, from: this.opts.localAddress }, dedupKey);
+    }
     if (payload instanceof TransportError) return to.map(() => Promise.reject(payload));
     return to.map((addr) => {
       const peer = this.route(addr);
@@ -113,6 +120,18 @@ export class OutboundPool {
       if (peer.connected) return Promise.resolve();
       return new Promise<void>((resolve, reject) => peer.unconnected.push({ resolve, reject }));
     });
+  }
+
+  /** Whether relay carries exactly this message: the same body, channel and dedup key, within our frame limit. */
+  private canRelay(relay: Relay, channel: Channel, body: Uint8Array, dedupKey: Uint8Array | undefined): boolean {
+    return (
+      !this.closed &&
+      relay.body === body &&
+      relay.channel === channel &&
+      dedupKey !== undefined &&
+      Buffer.from(dedupKey.buffer, dedupKey.byteOffset, dedupKey.byteLength).equals(relay.dedupKey) &&
+      relay.wire.length <= this.opts.ctx.maxFrameBytes
+    );
   }
 
   /**

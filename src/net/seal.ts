@@ -47,19 +47,24 @@ export function looksSealed(data: Uint8Array): boolean {
  * does: wrong key, wrong label, tampered or truncated bytes.
  */
 export function open(keys: readonly KeyObject[], sealed: Uint8Array, aad: Buffer): Buffer | null {
+  return openWithKeyIndex(keys, sealed, aad)?.plain ?? null;
+}
+
+/** open(), also saying which of the keys (its index) opened the message. */
+export function openWithKeyIndex(keys: readonly KeyObject[], sealed: Uint8Array, aad: Buffer): { plain: Buffer; keyIndex: number } | null {
   if (sealed.length < SEAL_OVERHEAD_BYTES || !looksSealed(sealed)) return null;
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const nonce = buf.subarray(1, 1 + NONCE_BYTES);
   const body = buf.subarray(1 + NONCE_BYTES, buf.length - TAG_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
-  for (const key of keys) {
-    const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
+  for (let keyIndex = 0; keyIndex < keys.length; keyIndex++) {
+    const decipher = createDecipheriv("aes-256-gcm", keys[keyIndex]!, nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     const plain = decipher.update(body);
     try {
       decipher.final(); // throws when the tag does not authenticate
-      return plain;
+      return { plain, keyIndex };
     } catch {
       // try the next key
     }

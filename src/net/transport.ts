@@ -20,11 +20,28 @@ export type PacketHandler = (data: Uint8Array, from: Address) => void;
 /** Whether this node already has what a one-way message's dedup key names (see Transport.sendAll). */
 export type KnownHandler = (dedupKey: Uint8Array) => boolean;
 /**
+ * A one-way message this node received with a dedup key (a burst push), as
+ * it came over the wire, so that it can be forwarded unchanged: sendAll with
+ * it writes these bytes instead of encoding and sealing `body` again. The
+ * forwarded frame still names the node that sealed it as its sender. Offered
+ * only for frames opened with this node's primary key, so everything this
+ * node sends is sealed with its primary key.
+ */
+export interface Relay {
+  readonly channel: Channel;
+  readonly dedupKey: Uint8Array;
+  readonly body: Uint8Array;
+  /** The frame payload as received (dedup header and sealed frame). */
+  readonly wire: Buffer;
+}
+
+/**
  * Handles one request and returns the reply body. `from` is the requester's
  * listening address as it declared it. Throwing (or rejecting) sends an error
  * reply; the requester's promise rejects with a TransportError("remote").
+ * `relay` comes with one-way messages that can be forwarded as they came.
  */
-export type RequestHandler = (body: Uint8Array, from: Address) => Uint8Array | Promise<Uint8Array>;
+export type RequestHandler = (body: Uint8Array, from: Address, relay?: Relay) => Uint8Array | Promise<Uint8Array>;
 
 export type TransportErrorCode =
   | "timeout" // no reply within the deadline
@@ -66,9 +83,11 @@ export interface Transport {
    * dedupKey (1 to 64 bytes, sent in the clear but authenticated), a
    * receiver whose onKnown handler for the channel says it already has what
    * the key names drops the message unopened, and its request handler never
-   * sees it. One promise per peer, in order.
+   * sees it. One promise per peer, in order. With `relay` (a message this
+   * node received whose body is `body`, and the same channel and dedup key),
+   * the received bytes go out unchanged: no encoding, no sealing.
    */
-  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array): Promise<void>[];
+  sendAll(to: readonly Address[], channel: Channel, body: Uint8Array, dedupKey?: Uint8Array, relay?: Relay): Promise<void>[];
   onPacket(handler: PacketHandler): void;
   onRequest(channel: Channel, handler: RequestHandler): void;
   /** Registers the check for dedup keys of one-way messages on channel (see sendAll). */
