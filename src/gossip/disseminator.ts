@@ -295,9 +295,10 @@ export class Disseminator implements PushPullDelegate {
    * a stable ring, and anti-entropy is left for views that disagree.
    *
    * A push received over the wire is passed on as the bytes that came
-   * (relay): one seal per envelope at its origin instead of one per node,
-   * which for a batch of several MB is most of a node's work. Its receivers
-   * then see the node that sealed it as the sender.
+   * (relay): one encode and seal per envelope, at its origin, instead of
+   * one per node; a relaying node of a large batch is left with opening it
+   * and writing it to its peers. Its receivers then see the node that
+   * sealed it as the sender.
    */
   private burst(env: Envelope, sender: Address | null, relay?: Relay): void {
     const me = this.m.localName;
