@@ -228,7 +228,7 @@ export class Disseminator implements PushPullDelegate {
     switch (msg.kind) {
       case "push": {
         // A push that came with its wire bytes is passed on as it came.
-        const problem = this.accept(msg.envelope, from, relay?.body === body ? relay : undefined);
+        const problem = this.accept(msg.envelope, from, relay);
         if (problem) throw new Error(problem);
         break;
       }

@@ -251,7 +251,7 @@ const NOTHING_KNOWN: KnownCheck = () => false;
  * dedup key is known: see encodeFrame), or a reason.
  */
 export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownCheck = NOTHING_KNOWN): FrameRead {
-  const payload0 = payload;
+  const wire = payload; // as received, for a relay
   let header: Buffer | undefined;
   let channel = 0;
   if (payload.length > 0 && payload[0] === DEDUP_HEADER) {
@@ -289,7 +289,7 @@ export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownChec
     return { ok: false, failure: "undecodable", reason: `has a dedup header for channel ${channel}, but is not a one-way message on that channel` };
   }
   if (header && opened.primary) {
-    return { ok: true, frame, relay: { channel: channel as Channel, dedupKey: header.subarray(3), body: frame.body, wire: payload0 } };
+    return { ok: true, frame, relay: { channel: channel as Channel, dedupKey: header.subarray(3), body: frame.body, wire } };
   }
   return { ok: true, frame };
 }
