@@ -3,7 +3,12 @@
  * loopback (port 0), waiting for conditions with a deadline, and a logger
  * that records what it was told.
  */
+import { encodeFrame } from "../src/net/connection.js";
+import { lengthPrefix } from "../src/net/framing.js";
+import { PayloadGuard } from "../src/net/guard.js";
+import type { Keyring } from "../src/net/keyring.js";
 import { NodeTransport, type NodeTransportOptions } from "../src/net/node_transport.js";
+import { Channel } from "../src/net/transport.js";
 import type { Logger } from "../src/net/logger.js";
 
 /** Transports started by a test, closed by closeAll() in its after hook. */
@@ -45,3 +50,9 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
 
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** A dialler's hello frame with its length prefix, as a member sends it first on a new connection (sealed when a keyring is given). */
+export function helloFrame(keyring: Keyring | null = null, label = ""): Buffer {
+  const payload = encodeFrame({ guard: new PayloadGuard(keyring, label) }, { channel: Channel.Hello, oneWay: true });
+  return Buffer.concat([lengthPrefix(payload.length), payload]);
+}

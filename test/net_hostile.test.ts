@@ -5,7 +5,7 @@ import { after, describe, it } from "node:test";
 import { pb } from "../src/proto/index.js";
 import { FrameDecoder, lengthPrefix } from "../src/net/framing.js";
 import { Channel, TransportError } from "../src/net/transport.js";
-import { bytes, Loopback, recordingLogger, text, waitFor } from "./net_helpers.js";
+import { bytes, helloFrame, Loopback, recordingLogger, text, waitFor } from "./net_helpers.js";
 
 const net = new Loopback();
 after(() => net.closeAll());
@@ -159,18 +159,21 @@ describe("garbage on the wire", () => {
 });
 
 describe("inbound connection limit", () => {
-  it("closes connections beyond the maximum on arrival, counts and logs them, and serves the others", async () => {
+  it("closes connections beyond the maximum on arrival when all are authenticated, counts and logs them, and serves the others", async () => {
     const log = recordingLogger();
     const b = await net.transport({ maxInboundConnections: 2, logger: log });
     b.onRequest(Channel.Gossip, echo);
     const first = await rawClient(b.address);
     const second = await rawClient(b.address);
-    await waitFor(() => b.counters().openConnectionsIn === 2, "two accepted connections");
+    // Members' connections: their hellos authenticate them, so neither may be evicted.
+    first.socket.write(helloFrame());
+    second.socket.write(helloFrame());
+    await waitFor(() => b.counters().openConnectionsIn === 2 && b.counters().framesIn === 2, "two accepted, authenticated connections");
     const third = await rawClient(b.address);
     await waitFor(() => third.closed(), "the third connection to be closed");
     assert.equal(b.counters().connectionsRefused, 1);
     assert.ok(!first.closed() && !second.closed());
-    assert.ok(log.lines.some((l) => /2 inbound connections are open, the maximum \(raise -max-inbound-connections/.test(l.msg)));
+    assert.ok(log.lines.some((l) => /2 inbound connections are open, the maximum, all authenticated \(raise -max-inbound-connections/.test(l.msg)));
     first.socket.destroy();
     await waitFor(() => b.counters().openConnectionsIn === 1, "a slot to free up");
     await stillServes(b.address);

@@ -37,7 +37,7 @@ export interface MetricsInput {
 
 /** Counters of each layer that are current values, not totals. */
 const GAUGES = new Set([
-  "openConnectionsIn", "openConnectionsOut", "pendingRequests",
+  "openConnectionsIn", "openConnectionsOut", "pendingRequests", "pendingFrameBytesIn",
   "membersAlive", "membersSuspect", "membersDead", "membersLeft", "healthScore", "queuedUpdates", "incarnation",
   "historySize", "liveEnvelopes",
 ]);

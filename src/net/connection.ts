@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { NetCounters } from "./counters.js";
 import { FrameDecoder, LENGTH_PREFIX_BYTES, lengthPrefix } from "./framing.js";
@@ -34,6 +35,29 @@ export interface ConnectionContext {
   maxBufferedBytes: number;
 }
 
+/**
+ * Bytes buffered for incomplete inbound frames, summed over every connection
+ * of a node and bounded (src/net/inbound.ts): what lets a flood of
+ * connections that each declare a large frame and then trickle its bytes
+ * hold no more than `max` bytes between them.
+ */
+export interface PendingBudget {
+  used: number;
+  readonly max: number;
+}
+
+/**
+ * How an accepted (inbound) connection is held before it has proved itself:
+ * until one frame from it has opened (sealed with an installed key, or, with
+ * no key, decoded as a frame of this protocol and label), it may declare
+ * frames of at most firstFrameBytes, so a peer without the key can make this
+ * node buffer only a few KiB. Every buffered byte counts against the budget.
+ */
+export interface InboundGate {
+  firstFrameBytes: number;
+  budget: PendingBudget;
+}
+
 /** Answers whether the layer serving `channel` already has what `key` names. */
 export type KnownCheck = (channel: number, key: Uint8Array) => boolean;
 
@@ -50,6 +74,8 @@ const COPY_FRAME_BYTES = 16 * 1024;
 /** How long a refused peer may take to read our error frame and hang up (ms). */
 const DRAIN_MS = 2_000;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Encodes and wraps a frame: the payload that follows the length prefix.
  *
@@ -61,7 +87,7 @@ const DRAIN_MS = 2_000;
  * it. An eavesdropper sees which frames carry the same envelope, nothing of
  * what is in them.
  */
-export function encodeFrame(ctx: ConnectionContext, fields: FrameFields, dedupKey?: Uint8Array): Buffer {
+export function encodeFrame(ctx: Pick<ConnectionContext, "guard">, fields: FrameFields, dedupKey?: Uint8Array): Buffer {
   const bytes = pb.Frame.encode(pb.Frame.create({ version: PROTOCOL_VERSION, ...fields })).finish();
   if (!dedupKey) return ctx.guard.wrap(bytes);
   if (!fields.oneWay || dedupKey.length === 0 || dedupKey.length > MAX_DEDUP_KEY_BYTES || (fields.channel ?? 0) > 0xff) {
@@ -81,7 +107,15 @@ export class FrameConnection {
   onFrame: (frame: pb.Frame, relay?: Relay) => void = () => {};
   /** Called once, when the socket is gone, with why. */
   onClose: (reason: string) => void = () => {};
+  /** Whether a frame from the peer has opened (always true on a connection we dialled). */
+  authenticated: boolean;
+  /** performance.now() when the connection was made. */
+  readonly openedAt = performance.now();
+  /** performance.now() when the frame now arriving began, or null between frames. */
+  frameStartedAt: number | null = null;
   private readonly decoder: FrameDecoder;
+  /** Bytes of this connection counted in the gate's budget. */
+  private counted = 0;
   private closeReason: string | null = null;
   private refusing = false;
   /** A frame was read or written since the idle watch last looked. */
@@ -93,8 +127,11 @@ export class FrameConnection {
     /** The peer as named in logs and errors (its address, or the remote socket address). */
     readonly peer: string,
     private readonly ctx: ConnectionContext,
+    /** Set on accepted connections (see InboundGate); absent on dialled ones. */
+    private readonly gate?: InboundGate,
   ) {
-    this.decoder = new FrameDecoder(ctx.maxFrameBytes);
+    this.authenticated = gate === undefined;
+    this.decoder = new FrameDecoder(gate ? Math.min(gate.firstFrameBytes, ctx.maxFrameBytes) : ctx.maxFrameBytes);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("error", (err) => {
@@ -102,6 +139,8 @@ export class FrameConnection {
     });
     socket.on("close", () => {
       this.closed = true;
+      if (this.gate) this.gate.budget.used -= this.counted;
+      this.counted = 0;
       if (this.idleTimer) clearTimeout(this.idleTimer);
       this.onClose(this.closeReason ?? "connection closed by the peer");
     });
@@ -184,19 +223,63 @@ export class FrameConnection {
     setTimeout(() => this.socket.destroy(), DRAIN_MS).unref();
   }
 
+  /** Bytes received from the peer that do not yet make a whole frame. */
+  get pendingBytes(): number {
+    return this.decoder.pendingBytes;
+  }
+
   private receive(chunk: Buffer): void {
     if (this.refusing || this.closed) return;
     this.active = true;
-    const { frames, oversize } = this.decoder.push(chunk);
-    for (const payload of frames) {
-      if (!this.accept(payload)) return;
+    let input = chunk;
+    let completed = false;
+    for (;;) {
+      // Until a frame has opened, frames are taken one at a time, so the
+      // limit can rise before the next length prefix is read.
+      const gated = !this.authenticated;
+      const { frames, oversize } = this.decoder.push(input, gated ? 1 : Infinity);
+      input = EMPTY;
+      for (const payload of frames) {
+        completed = true;
+        if (!this.accept(payload)) return;
+      }
+      if (oversize !== undefined) {
+        this.refuseOversize(oversize, gated);
+        return;
+      }
+      if (!gated || frames.length === 0) break;
     }
-    if (oversize !== undefined) {
-      this.ctx.counters.oversizeFrames++;
-      const error = `frame too large: ${oversize} bytes exceeds the maximum of ${this.ctx.maxFrameBytes} bytes (raise -max-frame-size on the receiver)`;
-      this.ctx.log.warn("oversize-frame", { peer: this.peer, frameBytes: oversize, maxFrameBytes: this.ctx.maxFrameBytes }, `refused a frame from ${this.peer}: ${error}`);
-      this.refuse(error, oversize);
+    if (!this.decoder.midFrame) this.frameStartedAt = null;
+    else if (completed || this.frameStartedAt === null) this.frameStartedAt = performance.now();
+    this.chargeBudget();
+  }
+
+  private refuseOversize(declared: number, gated: boolean): void {
+    this.ctx.counters.oversizeFrames++;
+    if (gated && declared <= this.ctx.maxFrameBytes) {
+      this.ctx.counters.firstFrameRefused++;
+      const error = `first frame too large: ${declared} bytes before any frame from this connection opened (at most ${this.gate!.firstFrameBytes} until one does: is the sender an older gossipcheckd, or does it lack the cluster key?)`;
+      this.ctx.log.warn("first-frame", { peer: this.peer, frameBytes: declared }, `refused a connection from ${this.peer}: ${error}`);
+      this.refuse(error, declared);
+      return;
     }
+    const error = `frame too large: ${declared} bytes exceeds the maximum of ${this.ctx.maxFrameBytes} bytes (raise -max-frame-size on the receiver)`;
+    this.ctx.log.warn("oversize-frame", { peer: this.peer, frameBytes: declared, maxFrameBytes: this.ctx.maxFrameBytes }, `refused a frame from ${this.peer}: ${error}`);
+    this.refuse(error, declared);
+  }
+
+  /** Counts this connection's buffered bytes in the shared budget; over it, the connection is closed. */
+  private chargeBudget(): void {
+    if (!this.gate) return;
+    const now = this.decoder.pendingBytes;
+    const budget = this.gate.budget;
+    budget.used += now - this.counted;
+    this.counted = now;
+    if (budget.used <= budget.max) return;
+    this.ctx.counters.pendingBudgetClosed++;
+    const why = `incomplete inbound frames hold ${budget.used} bytes across all connections, over the limit of ${budget.max} (this connection: ${now})`;
+    this.ctx.log.warn("pending-budget", { peer: this.peer, pendingBytes: now, totalPendingBytes: budget.used, maxPendingBytes: budget.max }, `closed the connection from ${this.peer}: ${why}`);
+    this.close(why);
   }
 
   /** Handles one frame payload; false when the connection was ended for it. */
@@ -209,6 +292,10 @@ export class FrameConnection {
       if (read.frame === null) {
         c.knownSkipped++;
         return true;
+      }
+      if (!this.authenticated) {
+        this.authenticated = true;
+        this.decoder.setMaxFrameBytes(this.ctx.maxFrameBytes);
       }
       this.onFrame(read.frame, read.relay);
       return !this.closed && !this.refusing;

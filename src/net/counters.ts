@@ -40,6 +40,16 @@ export type NetCounters = {
   oversizePackets: number;
   /** Frames refused (before sending, or on receipt) for exceeding maxFrameBytes. */
   oversizeFrames: number;
+  /** Inbound connections refused because their first frame (before any frame opened) declared more than the first-frame limit. */
+  firstFrameRefused: number;
+  /** Inbound connections closed because incomplete frames across all connections held more than the pending-bytes budget. */
+  pendingBudgetClosed: number;
+  /** Inbound connections closed because a frame took longer than the frame timeout to arrive, or no frame opened within it. */
+  frameTimeouts: number;
+  /** Unauthenticated inbound connections closed to make room: the connection limit was reached. */
+  connectionsEvicted: number;
+  /** Inbound connections refused because their address already had the most unauthenticated connections allowed. */
+  connectionsRefusedPerAddress: number;
   /** Connections closed because the peer stopped reading (more than maxBufferedBytes waited unsent). */
   stalledPeers: number;
   /** Requests answered by a reply frame that also answered another request of the same connection (equal replies released together). */
@@ -61,6 +71,8 @@ export type NetCounters = {
   openConnectionsIn: number;
   openConnectionsOut: number;
   pendingRequests: number;
+  /** Bytes of incomplete inbound frames buffered now (a gauge). */
+  pendingFrameBytesIn: number;
 };
 
 export function zeroCounters(): NetCounters {
@@ -88,6 +100,11 @@ export function zeroCounters(): NetCounters {
     undecodable: 0,
     oversizePackets: 0,
     oversizeFrames: 0,
+    firstFrameRefused: 0,
+    pendingBudgetClosed: 0,
+    frameTimeouts: 0,
+    connectionsEvicted: 0,
+    connectionsRefusedPerAddress: 0,
     stalledPeers: 0,
     coalescedReplies: 0,
     handlerErrors: 0,
@@ -100,5 +117,6 @@ export function zeroCounters(): NetCounters {
     openConnectionsIn: 0,
     openConnectionsOut: 0,
     pendingRequests: 0,
+    pendingFrameBytesIn: 0,
   };
 }

@@ -35,21 +35,41 @@ export class FrameDecoder {
   private need = -1; // payload length of the frame being read, -1 = reading the prefix
   private failed = false;
 
-  constructor(private readonly maxFrameBytes: number) {}
+  constructor(private maxFrameBytes: number) {}
 
   /** Bytes received but not yet returned as frames. */
   get pendingBytes(): number {
     return this.buffered;
   }
 
-  push(chunk: Buffer): DecodeResult {
+  /** Whether part of a frame (its prefix or payload) has arrived and the rest has not. */
+  get midFrame(): boolean {
+    return this.buffered > 0 || this.need >= 0;
+  }
+
+  /**
+   * Changes the largest frame accepted from the next length prefix on (an
+   * inbound connection starts with a small limit and gets the full one once
+   * a frame from it opened: src/net/inbound.ts).
+   */
+  setMaxFrameBytes(n: number): void {
+    this.maxFrameBytes = n;
+  }
+
+  /**
+   * Adds a chunk (may be empty) and returns the frames it completes, at most
+   * maxFrames of them: the rest stays queued for the next push, so a caller
+   * can change the limit between frames (the length prefix of the frame after
+   * them has not been read yet).
+   */
+  push(chunk: Buffer, maxFrames = Infinity): DecodeResult {
     const frames: Buffer[] = [];
     if (this.failed) return { frames };
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
     }
-    for (;;) {
+    while (frames.length < maxFrames) {
       if (this.need < 0) {
         if (this.buffered < LENGTH_PREFIX_BYTES) break;
         const declared = this.take(LENGTH_PREFIX_BYTES).readUInt32BE(0);

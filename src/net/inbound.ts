@@ -1,16 +1,32 @@
 import type { Server, Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import type { pb } from "../proto/index.js";
 import { joinHostPort } from "./address.js";
-import { encodeFrame, FrameConnection, type ConnectionContext } from "./connection.js";
-import type { Channel, Relay, RequestHandler } from "./transport.js";
+import { encodeFrame, FrameConnection, type ConnectionContext, type InboundGate } from "./connection.js";
+import { Channel, type Relay, type RequestHandler } from "./transport.js";
 
 /**
  * Accepted TCP connections: each carries requests from one peer, answered
  * concurrently (a slow handler does not hold up the requests behind it on the
  * same connection; replies go back as they are ready, matched by request_id).
  *
- * At most maxInboundConnections are open at once; extra ones are closed on
- * arrival and counted, so a flood of connections cannot exhaust descriptors.
+ * Nothing that arrives before authentication may cost much (memberlist
+ * bounds every stream with a deadline; we bound memory and count too):
+ * - at most maxInboundConnections are open at once. When full, a new
+ *   connection evicts the oldest one that has not authenticated (no frame
+ *   from it has opened yet); if every one has, the new one is refused. So
+ *   a flood of junk connections cannot lock out the members;
+ * - at most maxUnauthenticatedPerAddress connections from one IP address may
+ *   be waiting to authenticate;
+ * - until a frame from it opens, a connection may declare frames of at most
+ *   firstFrameBytes (the dialler's first frame is a small hello: see
+ *   OutboundPool), so without the key a peer makes us buffer a few KiB;
+ * - bytes buffered for incomplete frames, summed over every connection, stay
+ *   under maxPendingBytes;
+ * - a connection must authenticate within frameTimeoutMs of being accepted,
+ *   and each frame must arrive whole within frameTimeoutMs of its first
+ *   byte (a sender trickling bytes is cut off).
+ * Each limit closes the connection, is counted and logged at a limited rate.
  * Idle connections are closed after twice the requesters' idle timeout, so
  * the requester, who knows when it is done, normally hangs up first and
  * never races a request against our close.
@@ -22,6 +38,14 @@ export interface InboundOptions {
   /** The requesters' idle timeout (ms); we wait twice as long. */
   idleTimeoutMs: number;
   handlers: ReadonlyMap<Channel, RequestHandler>;
+  /** ms from accept to the first opened frame, and from a frame's first byte to its last. */
+  frameTimeoutMs: number;
+  /** Largest frame (bytes) a connection may declare before a frame from it has opened. */
+  firstFrameBytes: number;
+  /** Bytes of incomplete frames buffered across all inbound connections. */
+  maxPendingBytes: number;
+  /** Connections from one IP address that may be waiting to authenticate at once. */
+  maxUnauthenticatedPerAddress: number;
 }
 
 /** A successful reply waiting for the end of the event-loop turn. */
@@ -35,12 +59,20 @@ export class InboundServer {
   /** Replies ready this turn, per connection (see flushReplies). */
   private ready = new Map<FrameConnection, ReadyReply[]>();
   private flushArmed = false;
+  private readonly gate: InboundGate;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     server: Server,
     private readonly opts: InboundOptions,
   ) {
+    this.gate = { firstFrameBytes: opts.firstFrameBytes, budget: { used: 0, max: opts.maxPendingBytes } };
     server.on("connection", (socket) => this.accept(socket));
+  }
+
+  /** Bytes of incomplete frames buffered now, across all inbound connections. */
+  get pendingBytes(): number {
+    return this.gate.budget.used;
   }
 
   get openConnections(): number {
@@ -48,6 +80,8 @@ export class InboundServer {
   }
 
   closeAll(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     this.flushReplies();
     for (const c of this.conns) c.close("transport closed");
     this.conns.clear();
@@ -55,18 +89,27 @@ export class InboundServer {
 
   private accept(socket: Socket): void {
     const { ctx } = this.opts;
-    const peer = joinHostPort(socket.remoteAddress ?? "unknown", socket.remotePort ?? 0);
-    if (this.conns.size >= this.opts.maxInboundConnections) {
-      ctx.counters.connectionsRefused++;
-      ctx.log.warn("inbound-limit", { peer, open: this.conns.size },
-        `refused a connection from ${peer}: ${this.conns.size} inbound connections are open, the maximum (raise -max-inbound-connections if the cluster needs more)`);
+    const ip = socket.remoteAddress ?? "unknown";
+    const peer = joinHostPort(ip, socket.remotePort ?? 0);
+    const refuse = (key: string, why: string) => {
+      ctx.log.warn(key, { peer, open: this.conns.size }, `refused a connection from ${peer}: ${why}`);
       socket.on("error", () => {});
       socket.destroy();
+    };
+    if (this.unauthenticatedFrom(ip) >= this.opts.maxUnauthenticatedPerAddress) {
+      ctx.counters.connectionsRefusedPerAddress++;
+      refuse("inbound-per-address", `${this.opts.maxUnauthenticatedPerAddress} connections from ${ip} are already waiting to authenticate`);
+      return;
+    }
+    if (this.conns.size >= this.opts.maxInboundConnections && !this.evictUnauthenticated()) {
+      ctx.counters.connectionsRefused++;
+      refuse("inbound-limit", `${this.conns.size} inbound connections are open, the maximum, all authenticated (raise -max-inbound-connections if the cluster needs more)`);
       return;
     }
     ctx.counters.connectionsAccepted++;
-    const conn = new FrameConnection(socket, peer, ctx);
+    const conn = new FrameConnection(socket, peer, ctx, this.gate);
     this.conns.add(conn);
+    this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.opts.frameTimeoutMs / 4))).unref();
     let inFlight = 0;
     conn.watchIdle(2 * this.opts.idleTimeoutMs, () => {
       if (inFlight > 0) return false;
@@ -76,9 +119,52 @@ export class InboundServer {
     conn.onClose = () => this.conns.delete(conn);
     conn.onFrame = (frame, relay) => {
       if (frame.isReply) return; // nothing was asked on an inbound connection
+      if (frame.channel === Channel.Hello) return; // it authenticated the connection; that was its job
       inFlight++;
       this.serve(conn, frame, relay).finally(() => inFlight--);
     };
+  }
+
+  private unauthenticatedFrom(ip: string): number {
+    let n = 0;
+    for (const c of this.conns) if (!c.authenticated && c.socket.remoteAddress === ip) n++;
+    return n;
+  }
+
+  /** Closes the oldest connection that has not authenticated; false when there is none. */
+  private evictUnauthenticated(): boolean {
+    let oldest: FrameConnection | undefined;
+    for (const c of this.conns) if (!c.authenticated && (!oldest || c.openedAt < oldest.openedAt)) oldest = c;
+    if (!oldest) return false;
+    this.opts.ctx.counters.connectionsEvicted++;
+    this.opts.ctx.log.warn("inbound-evict", { peer: oldest.peer }, `closed a connection from ${oldest.peer} that had not authenticated, to make room: the inbound connection limit was reached`);
+    oldest.close("evicted: the inbound connection limit was reached before it authenticated");
+    this.conns.delete(oldest);
+    return true;
+  }
+
+  /** Closes connections that did not authenticate, or whose frame in progress did not arrive, within frameTimeoutMs. */
+  private sweep(): void {
+    const { ctx, frameTimeoutMs } = this.opts;
+    if (this.conns.size === 0 && this.sweepTimer) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+      return;
+    }
+    const now = performance.now();
+    for (const c of this.conns) {
+      let why: string | null = null;
+      if (c.frameStartedAt !== null && now - c.frameStartedAt > frameTimeoutMs) {
+        why = `a frame took longer than ${frameTimeoutMs} ms to arrive (${c.pendingBytes} bytes of it so far)`;
+      } else if (!c.authenticated && now - c.openedAt > frameTimeoutMs) {
+        why = `no frame from it opened within ${frameTimeoutMs} ms of connecting`;
+      }
+      if (!why) continue;
+      ctx.counters.frameTimeouts++;
+      ctx.log.warn("frame-timeout", { peer: c.peer, pendingBytes: c.pendingBytes }, `closed the connection from ${c.peer}: ${why}`);
+      c.close(why);
+      this.conns.delete(c);
+    }
   }
 
   private async serve(conn: FrameConnection, frame: pb.Frame, relay: Relay | undefined): Promise<void> {

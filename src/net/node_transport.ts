@@ -30,6 +30,31 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_INBOUND_CONNECTIONS = 256;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * memberlist's TCP timeout: an accepted connection must send a frame that
+ * opens within it, and every frame must arrive whole within it of its first
+ * byte. At 10 s, a 10 MB batch needs a link of at least 1 MB/s; gossip's
+ * requestTimeoutMs (the sender's side) is the same 10 s.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
+/**
+ * Largest frame an accepted connection may declare before one of its frames
+ * has opened. The dialler's hello is about 60 bytes sealed; 4 KiB leaves room
+ * for any small first request from an older peer.
+ */
+export const DEFAULT_FIRST_FRAME_BYTES = 4 * 1024;
+/**
+ * Unauthenticated connections one IP address may hold open at once. All the
+ * daemons of a one-host test cluster dial from 127.0.0.1 at the same moment,
+ * and a connection is unauthenticated only until its hello is read (well
+ * under a millisecond on an idle host), so this is sized for a busy host's
+ * backlog of simultaneous dials, not for one peer's single connection.
+ */
+export const DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS = 64;
+/** Bytes of incomplete inbound frames buffered across all connections: at least 64 MiB, and room for four largest frames arriving at once (a burst of a large batch from several peers). */
+export function defaultMaxPendingBytes(maxFrameBytes: number): number {
+  return Math.max(64 * 1024 * 1024, 4 * maxFrameBytes);
+}
 const MIN_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** The most a UDP datagram can carry over IPv4. */
 const MAX_UDP_PAYLOAD_BYTES = 65_507;
@@ -70,6 +95,14 @@ export interface NodeTransportOptions {
   connectTimeoutMs?: number;
   /** Close a pooled connection with nothing in flight after this long (ms, default 60 000). */
   idleTimeoutMs?: number;
+  /** See DEFAULT_FRAME_TIMEOUT_MS. */
+  frameTimeoutMs?: number;
+  /** See DEFAULT_FIRST_FRAME_BYTES. */
+  firstFrameBytes?: number;
+  /** Bytes of incomplete inbound frames across all connections (default: defaultMaxPendingBytes). */
+  maxPendingBytes?: number;
+  /** See DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS. */
+  maxUnauthenticatedPerAddress?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -125,6 +158,10 @@ export class NodeTransport implements Transport {
       maxInboundConnections: opts.maxInboundConnections ?? DEFAULT_MAX_INBOUND_CONNECTIONS,
       idleTimeoutMs,
       handlers: this.handlers,
+      frameTimeoutMs: opts.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      firstFrameBytes: opts.firstFrameBytes ?? DEFAULT_FIRST_FRAME_BYTES,
+      maxPendingBytes: opts.maxPendingBytes ?? defaultMaxPendingBytes(this.maxFrameBytes),
+      maxUnauthenticatedPerAddress: opts.maxUnauthenticatedPerAddress ?? DEFAULT_MAX_UNAUTHENTICATED_PER_ADDRESS,
     });
     server.on("error", (err) => this.log.warn("tcp-server", { error: err.message }, `TCP listener error: ${err.message}`));
     udp.on("message", (data, rinfo) => this.receivePacket(data, rinfo));
@@ -204,6 +241,7 @@ export class NodeTransport implements Transport {
       openConnectionsIn: this.inbound.openConnections,
       openConnectionsOut: this.outbound.openConnections,
       pendingRequests: this.outbound.pendingRequests,
+      pendingFrameBytesIn: this.inbound.pendingBytes,
     };
   }
 

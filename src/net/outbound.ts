@@ -3,7 +3,7 @@ import type { pb } from "../proto/index.js";
 import { splitHostPort } from "./address.js";
 import type { Clock, Timer } from "./clock.js";
 import { encodeFrame, FrameConnection, type ConnectionContext, type FrameFields } from "./connection.js";
-import { TransportError, type Address, type Channel, type Relay } from "./transport.js";
+import { Channel, TransportError, type Address, type Relay } from "./transport.js";
 
 /**
  * Outbound requests over pooled TCP connections: one connection per peer
@@ -190,6 +190,10 @@ export class OutboundPool {
     const socket = connect({ host, port, noDelay: true });
     const peer: PeerConnection = { conn: new FrameConnection(socket, to, ctx), connected: false, pending: new Map(), unconnected: [] };
     this.peers.set(to, peer);
+    // The first frame is a small hello: the receiver holds a new connection
+    // to a few KiB per frame until one opens (src/net/inbound.ts), and this
+    // one opens at once whatever the first real message's size.
+    peer.conn.write(encodeFrame(ctx, { channel: Channel.Hello, oneWay: true, from: this.opts.localAddress }));
     const connectTimer = clock.setTimeout(() => peer.conn.close(`connect timed out after ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs);
     socket.once("connect", () => {
       connectTimer.cancel();

@@ -11,6 +11,8 @@ export type Address = string;
 
 /** Which layer handles a request. Numbers travel in Frame.channel. */
 export const Channel = {
+  /** The dialler's first frame on a connection (a hello): it proves the key, carries nothing, gets no answer. */
+  Hello: 0,
   Swim: 1,
   Gossip: 2,
 } as const;
