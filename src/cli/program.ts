@@ -1,16 +1,17 @@
 /**
  * gcheck's commander program. Go-style flags as the original
- * (`gcheck -file=checks.json check`), global flags before or after the
- * command. Each command imports what it needs (the checks parser, the HTTP
- * client) only when it runs, so gcheck starts fast.
+ * (`gcheck -file=checks.json check`), every flag before or after the
+ * command (flag_placement.ts). Each command imports what it needs (the
+ * checks parser, the HTTP client) only when it runs, so gcheck starts fast.
  */
 import { Command, Option } from "commander";
 import { formatHostPort, parseHostPort } from "../daemon/address.js";
 import { DEFAULT_CLI_BIND } from "../daemon/flags.js";
-import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "../daemon/goflags.js";
+import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../daemon/goflags.js";
 import { VERSION } from "../daemon/version.js";
 import type { CliContext, OutputFormat } from "./context.js";
 import { CliError, Exit } from "./errors.js";
+import { placeFlags } from "./flag_placement.js";
 
 interface GlobalFlags {
   server: string;
@@ -81,14 +82,59 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
   return program;
 }
 
+/** An action's parameters: commander passes the positional arguments first, then opts and the command. */
+function actionParams(params: unknown[]): { cmd: Command; opts: Record<string, unknown> & { args: unknown[] } } {
+  const cmd = params.at(-1) as Command;
+  return { cmd, opts: { ...(params.at(-2) as Record<string, unknown>), args: params.slice(0, -2).filter((a) => a !== undefined) } };
+}
+
+/**
+ * Parses argv (Go or GNU style, flags before or after the command) and runs
+ * the command's action; a usage error or help/version text comes back as a
+ * ParseExit. A CliError from the action is rethrown.
+ */
+async function parse(program: Command, out: { text: string }, argv: string[]): Promise<ParseExit | undefined> {
+  const placed = placeFlags(program, normalizeGoArgv(argv, flagShapes(program)));
+  if (!placed.ok) return { code: Exit.Usage, stdout: "", stderr: `${placed.error} (see gcheck -help)\n` };
+  try {
+    await program.parseAsync(placed.argv, { from: "user" });
+    return undefined;
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    // "(see gcheck check -help)": that command's help lists the flags it takes.
+    return commanderExit(e, ["gcheck", ...placed.command].join(" "), out.text);
+  }
+}
+
+/** What a command line asks for, as the command's action would receive it. */
+export interface Invocation {
+  command: string;
+  opts: Record<string, unknown>;
+  args: unknown[];
+  globals: Record<string, unknown>;
+}
+
+/** Parses argv without running any command: the seam tests of the command line use. */
+export async function parseInvocation(argv: string[]): Promise<Invocation | ParseExit> {
+  const out = { text: "" };
+  let invocation: Invocation | undefined;
+  const program = buildProgram(out, () => async (...params: unknown[]) => {
+    const { cmd, opts } = actionParams(params);
+    const { args, ...own } = opts;
+    invocation = { command: cmd.name(), opts: own, args, globals: cmd.parent?.opts() ?? {} };
+  });
+  const exit = await parse(program, out, argv);
+  if (exit) return exit;
+  if (!invocation) throw new Error(`gcheck ${argv.join(" ")}: parsed, but no command ran`);
+  return invocation;
+}
+
 /** Runs gcheck with argv (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const out = { text: "" };
   let code: number = Exit.Ok;
-  // Commander passes the positional arguments first, then opts and the command.
   const run = (load: () => Promise<Run>) => async (...params: unknown[]) => {
-    const cmd = params.at(-1) as Command;
-    const opts = { ...(params.at(-2) as Record<string, unknown>), args: params.slice(0, -2).filter((a) => a !== undefined) };
+    const { cmd, opts } = actionParams(params);
     const g = cmd.optsWithGlobals<GlobalFlags>();
     const server = parseHostPort(g.server, { defaultPort: 5924 });
     if (!server.ok) throw new CliError(`-server "${g.server}": ${server.error}; expected host:port, e.g. 127.0.0.1:5924`);
@@ -109,16 +155,16 @@ export async function main(argv: string[]): Promise<number> {
     return Exit.Usage;
   }
   try {
-    await program.parseAsync(normalizeGoArgv(argv, flagShapes(program)), { from: "user" });
-  } catch (e) {
-    if (e instanceof CliError) {
-      process.stderr.write(e.message.split("\n").map((l) => `gcheck: ${l}\n`).join(""));
-      return e.exitCode;
+    const exit = await parse(program, out, argv);
+    if (exit) {
+      process.stdout.write(exit.stdout);
+      process.stderr.write(exit.stderr ? `gcheck: ${exit.stderr}` : "");
+      return exit.code;
     }
-    const exit = commanderExit(e, "gcheck", out.text);
-    process.stdout.write(exit.stdout);
-    process.stderr.write(exit.stderr ? `gcheck: ${exit.stderr}` : "");
-    return exit.code;
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    process.stderr.write(e.message.split("\n").map((l) => `gcheck: ${l}\n`).join(""));
+    return e.exitCode;
   }
   return code;
 }
