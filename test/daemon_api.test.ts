@@ -68,13 +68,16 @@ describe("control API routes", () => {
   before(async () => (s = await startApi({ maxBodyBytes: 64 * 1024 })));
   after(() => s.api.close());
 
-  it("GET /v1/info returns the backend's info plus the address it listens on", async () => {
+  it("GET /v1/info returns the backend's info plus the address it listens on and the API's own counters", async () => {
     const res = await fetch(`${s.url}/v1/info`);
     assert.equal(res.status, 200);
     const body = await json(res);
     assert.equal(body.name, "fake");
     assert.equal(body.cliAddress, s.api.address);
-    assert.deepEqual(body.counters, { decrypt_failures: 3 });
+    const counters = body.counters as Record<string, number>;
+    assert.equal(counters.decrypt_failures, 3);
+    assert.equal(counters.api_headersTimeouts, 0);
+    assert.ok((counters.api_openConnections ?? 0) >= 1, "this request's connection is open");
   });
 
   it("POST /v1/local-check validates the checks and returns the results", async () => {

@@ -1,10 +1,12 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { Logger } from "../net/logger.js";
+import type { AddressInfo, Socket } from "node:net";
+import { type Logger, RateLimitedLog } from "../net/logger.js";
 import type { HostPort } from "./address.js";
 import { formatHostPort } from "./address.js";
 import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "./api_types.js";
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./api_validate.js";
+import { type ApiLimitCounters, ConnectionGuard } from "./api_connections.js";
+import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./api_limits.js";
 import type { ControlBackend } from "./backend.js";
 import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
@@ -28,6 +30,8 @@ export interface ControlApiOptions {
   /** When set, every request needs "Authorization: Bearer <token>". */
   token?: string;
   maxBodyBytes?: number;
+  /** Timeouts and the connection cap (api_limits.ts); DEFAULT_API_LIMITS when unset. */
+  limits?: ApiLimits;
   /** Clock for member ages (ms since the epoch). */
   now?: () => number;
 }
@@ -56,7 +60,13 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   const requests = new Map<string, number>();
   let address = formatHostPort(o.bind);
 
-  const info = (): DaemonInfo => ({ ...o.backend.info(), cliAddress: address });
+  const limits = o.limits ?? DEFAULT_API_LIMITS;
+  const guard = new ConnectionGuard(limits, new RateLimitedLog(o.log, Date.now));
+
+  const info = (): DaemonInfo => {
+    const b = o.backend.info();
+    return { ...b, counters: { ...b.counters, ...prefixed("api_", guard.counters()) }, cliAddress: address };
+  };
 
   const routes: Route[] = [
     { method: "GET", path: "/v1/info", handle: async (_req, res) => sendJson(res, 200, info()) },
@@ -138,7 +148,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       method: "GET",
       path: "/metrics",
       handle: async (_req, res) => {
-        const text = o.backend.metrics() + requestMetrics(requests);
+        const text = o.backend.metrics() + requestMetrics(requests) + limitMetrics(guard.counters());
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
         res.end(text);
       },
@@ -202,7 +212,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     return res.statusCode;
   }
 
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: connectionsCheckingIntervalMs(limits) }, (req, res) => {
     // Label by known route only, so random paths cannot grow the metrics without bound.
     const path = (req.url ?? "").split("?")[0] ?? "";
     const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
@@ -223,11 +233,9 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
     });
   });
-  // Malformed HTTP never reaches a handler: answer 400 and drop the socket.
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request"}\n');
-    else socket.destroy();
-  });
+  // Malformed HTTP (400) and requests past a timeout (408) never reach a handler, and their socket is dropped.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => guard.clientError(err, socket as Socket));
+  guard.attach(server);
 
   const listened = await new Promise<{ ok: true } | { ok: false; code: string; error: string }>((resolve) => {
     const onError = (e: NodeJS.ErrnoException) => resolve({ ok: false, code: e.code ?? "ERROR", error: listenErrorMessage(e) });
@@ -282,4 +290,21 @@ function requestMetrics(requests: Map<string, number>): string {
     return { labels: { method, path, code }, value };
   });
   return samples.length ? new PromText().family("gossipcheck_control_requests_total", "counter", "Control API requests by method, path and status code.", samples).toString() : "";
+}
+
+function prefixed(prefix: string, o: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v as number]));
+}
+
+function limitMetrics(c: ApiLimitCounters): string {
+  const closes = [
+    { labels: { limit: "headers_timeout" }, value: c.headersTimeouts },
+    { labels: { limit: "request_timeout" }, value: c.bodyTimeouts },
+    { labels: { limit: "max_connections_evicted" }, value: c.connectionsEvicted },
+    { labels: { limit: "max_connections_refused" }, value: c.connectionsRefused },
+  ];
+  return new PromText()
+    .family("gossipcheck_control_limit_closes_total", "counter", "Control API connections closed by a limit (api_limits.ts), by limit.", closes)
+    .family("gossipcheck_control_connections", "gauge", "Control API connections open now.", c.openConnections)
+    .toString();
 }

@@ -1,6 +1,8 @@
 import { Command } from "commander";
 import { homedir, hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
+import { parseDuration } from "../checks/duration.js";
+import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api_limits.js";
 import { type HostPort, type Parsed, formatHostPort, isUnspecifiedHost, parseHostPort } from "./address.js";
 import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "./goflags.js";
 import { VERSION } from "./version.js";
@@ -44,6 +46,8 @@ export interface DaemonOptions {
   cliAddrFile?: string;
   /** File holding the bearer token the control API requires. */
   cliTokenFile?: string;
+  /** The control API's timeouts and connection cap (api_limits.ts says what each costs). */
+  cliLimits: ApiLimits;
   /** Members each node forwards a new envelope to in the burst (>= 1). */
   gossipGroup: number;
   name: string;
@@ -102,6 +106,9 @@ function program(out: { text: string }): Command {
     .option("--cli-bind <host:port>", "control API address for gcheck (non-loopback needs -cli-token-file)", DEFAULT_CLI_BIND)
     .option("--cli-addr-file <file>", "write the control API's actual host:port there once listening (for -cli-bind port 0)")
     .option("--cli-token-file <file>", "bearer token the control API requires")
+    .option("--cli-headers-timeout <duration>", "close a control connection whose request headers take longer (e.g. 10s, 500ms)", durationText(DEFAULT_API_LIMITS.headersTimeoutMs))
+    .option("--cli-request-timeout <duration>", "close a control connection whose request (body included) takes longer to arrive; responses are not limited", durationText(DEFAULT_API_LIMITS.requestTimeoutMs))
+    .option("--cli-max-connections <n>", "most control connections open at once (idle and half-open ones are closed first)", String(DEFAULT_API_LIMITS.maxConnections))
     .option("--no-cli", "do not start the control API")
     .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
     .option("--name <name>", "unique node name (default: host name)")
@@ -125,6 +132,9 @@ interface RawFlags {
   cliBind: string;
   cliAddrFile?: string;
   cliTokenFile?: string;
+  cliHeadersTimeout: string;
+  cliRequestTimeout: string;
+  cliMaxConnections: string;
   cli: boolean;
   gossipGroup: string;
   name?: string;
@@ -194,6 +204,9 @@ function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
     cliBind = c;
   }
 
+  const cliLimits = parseCliLimits(f);
+  if (!cliLimits.ok) return cliLimits;
+
   const gossipGroup = Number(f.gossipGroup);
   if (!/^\d+$/.test(f.gossipGroup.trim()) || gossipGroup < 1 || gossipGroup > 1000) {
     return err(`-gossip-group "${f.gossipGroup}": expected a whole number from 1 to 1000`);
@@ -234,6 +247,7 @@ function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
       cliBind,
       ...(f.cliAddrFile !== undefined && { cliAddrFile: f.cliAddrFile }),
       ...(f.cliTokenFile !== undefined && { cliTokenFile: f.cliTokenFile }),
+      cliLimits: cliLimits.value,
       gossipGroup,
       name,
       logLevel: f.logLevel as LogLevel,
@@ -253,6 +267,30 @@ function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
 
 function err<T>(error: string): Parsed<T> {
   return { ok: false, error };
+}
+
+/** 10000 -> "10s", 1500 -> "1500ms": how a default reads in -help. */
+function durationText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+function parseCliLimits(f: RawFlags): Parsed<ApiLimits> {
+  const { timeoutMs: t, maxConnections: c } = API_LIMIT_BOUNDS;
+  const timeout = (flag: string, v: string): number | string => {
+    const ms = parseDuration(v);
+    return ms !== null && ms >= t.min && ms <= t.max ? ms : `-${flag} "${v}": expected a duration from ${t.min}ms to 1h, e.g. 10s or 500ms`;
+  };
+  const headersTimeoutMs = timeout("cli-headers-timeout", f.cliHeadersTimeout);
+  if (typeof headersTimeoutMs === "string") return err(headersTimeoutMs);
+  const requestTimeoutMs = timeout("cli-request-timeout", f.cliRequestTimeout);
+  if (typeof requestTimeoutMs === "string") return err(requestTimeoutMs);
+  // Node refuses a headers timeout longer than the request timeout: the request includes its headers.
+  if (headersTimeoutMs > requestTimeoutMs) return err(`-cli-headers-timeout ${f.cliHeadersTimeout} is longer than -cli-request-timeout ${f.cliRequestTimeout}: the request timeout covers the headers too; raise it or lower the headers timeout`);
+  const maxConnections = Number(f.cliMaxConnections);
+  if (!/^\d+$/.test(f.cliMaxConnections.trim()) || maxConnections < c.min || maxConnections > c.max) {
+    return err(`-cli-max-connections "${f.cliMaxConnections}": expected a whole number from ${c.min} to ${c.max}`);
+  }
+  return { ok: true, value: { ...DEFAULT_API_LIMITS, headersTimeoutMs, requestTimeoutMs, maxConnections } };
 }
 
 /** `-tag key=value` (repeatable): keys are short identifiers, each given once, all of them small. */

@@ -34,10 +34,16 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof HttpError) throw e;
+    // The connection went away mid-body: the client left, or a limit (api_limits.ts) closed it.
+    throw new HttpError(400, `the request body was cut off after ${size} bytes (${(e as Error).message})`);
   }
   if (size === 0) throw new HttpError(400, "request body is empty: send a JSON object");
   const text = Buffer.concat(chunks, size).toString("utf8");

@@ -60,7 +60,7 @@ shutdown.add("cluster node", () => backend.stop(LEAVE_TIMEOUT_MS));
 
 let cliAddress: string | null = null;
 if (o.cliBind) {
-  const started = await startControlApi({ bind: o.cliBind, backend, log, ...(ground.cliToken !== undefined && { token: ground.cliToken }) });
+  const started = await startControlApi({ bind: o.cliBind, backend, log, limits: o.cliLimits, ...(ground.cliToken !== undefined && { token: ground.cliToken }) });
   if (!started.ok) exitWith(2, `gossipcheckd: -cli-bind ${formatHostPort(o.cliBind)}: ${started.error}`);
   cliAddress = started.api.address;
   shutdown.add("control API", () => started.api.close());

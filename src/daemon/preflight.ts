@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
-import { access, chmod, mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { access, chmod, rename, stat, writeFile } from "node:fs/promises";
 import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
+import { prepareDataDir } from "./data_dir.js";
 import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "./token.js";
 
@@ -14,12 +15,8 @@ export type Preflight = { ok: true; cliToken?: string; trustedKeys?: TrustedKeys
 
 export async function preflight(o: DaemonOptions): Promise<Preflight> {
   const warnings: string[] = [];
-  try {
-    await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
-    await access(o.dataDir, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    return { ok: false, error: `-data-dir ${o.dataDir}: cannot create or write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): choose a writable directory with -data-dir` };
-  }
+  const dataDir = await prepareDataDir(o.dataDir);
+  if (!dataDir.ok) return dataDir;
   for (const [flag, path] of [["-key-file", o.keyFile], ["-keyring-file", o.keyringFile]] as const) {
     if (path === undefined) continue;
     const why = await unreadable(path);

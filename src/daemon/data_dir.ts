@@ -1,0 +1,65 @@
+import { constants } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+
+/**
+ * Creates the data dir (0700, parents too) and checks that it can be
+ * written, naming the directory at fault and the real reason when not.
+ *
+ * Why not mkdir({recursive: true}): when it cannot create a missing
+ * directory for a reason other than permissions (a read-only file system,
+ * EROFS), Node stats the path and reports that stat's ENOENT instead, so a
+ * read-only disk read as "no such file or directory". Creating one level at
+ * a time keeps the errno the kernel gave.
+ */
+export async function prepareDataDir(dir: string): Promise<{ ok: true } | { ok: false; error: string }> {
+  const target = resolve(dir);
+  const missing: string[] = [];
+  for (let p = target; (await statCode(p)) === "ENOENT"; p = dirname(p)) {
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      await mkdir(p, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "EEXIST") return { ok: false, error: `-data-dir ${dir}: cannot create ${p}: ${reason(e)}` };
+    }
+  }
+  try {
+    if (!(await stat(target)).isDirectory()) return { ok: false, error: `-data-dir ${dir}: ${target} is a file, not a directory: choose a directory with -data-dir` };
+    await access(target, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    return { ok: false, error: `-data-dir ${dir}: cannot write ${target}: ${reason(e)}` };
+  }
+  return { ok: true };
+}
+
+async function statCode(path: string): Promise<string | undefined> {
+  try {
+    await stat(path);
+    return undefined;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? "ERROR";
+  }
+}
+
+/** The errno in words, and what to do about it. */
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case "EROFS":
+      return "read-only file system (EROFS): remount that file system read-write, or choose a directory on a writable file system with -data-dir";
+    case "EACCES":
+    case "EPERM":
+      return `permission denied (${code}): run as a user who may write there, or choose a writable directory with -data-dir`;
+    case "ENOTDIR":
+      return "a parent is a file, not a directory (ENOTDIR): choose another path with -data-dir";
+    case "ENOSPC":
+    case "EDQUOT":
+      return `no space left (${code}): free some space, or choose another -data-dir`;
+    default:
+      return `${(e as Error).message}: choose a writable directory with -data-dir`;
+  }
+}
