@@ -7,7 +7,7 @@ import { pb } from "../src/proto/index.js";
 import { VirtualClock } from "../src/net/clock.js";
 import { nullLogger, type Logger } from "../src/net/logger.js";
 import { idToHex } from "../src/gossip/envelope.js";
-import { LEGACY_SEEN_FILE_NAME, loadLegacySeenFile, loadSeenFile, openSeenState, SEEN_FILE_NAME, SeenLog } from "../src/gossip/seen_file.js";
+import { HISTORY_NEW_REASON, LEGACY_SEEN_FILE_NAME, loadLegacySeenFile, loadSeenFile, openSeenState, SEEN_FILE_NAME, SeenLog } from "../src/gossip/seen_file.js";
 import { SeenHistory, type SeenRecord } from "../src/gossip/history.js";
 import { defaultGossipConfig } from "../src/gossip/config.js";
 import type { Publication } from "../src/gossip/results.js";
@@ -34,18 +34,20 @@ function publish(origin: SimNode, expected?: string[]): Publication {
   return res.publication;
 }
 
-const HEADER = "gossipcheck-seen-log 1\n";
+/** The header of a version 1 log (still read: a history kept since before starts were recorded). */
+const HEADER_V1 = "gossipcheck-seen-log 1\n";
+const HEADER = "gossipcheck-seen-log 2\nbegan 1234\n";
 const idN = (n: number) => n.toString(16).padStart(32, "0");
 
-test("the state log round-trips, is compacted atomically, and a missing file is an empty history", async () => {
+test("the state log round-trips with the time its history began, is compacted atomically, and a missing file is no history", async () => {
   const dir = freshDir();
   const clock = new VirtualClock();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
-  assert.deepEqual(loadSeenFile(path), { ok: true, records: [], existed: false });
+  assert.deepEqual(loadSeenFile(path), { ok: true, records: [], beganMs: null });
   const records = [{ id: "ab".repeat(16), retainUntilMs: 5 }, { id: "cd".repeat(16), retainUntilMs: 9 }];
-  const log = SeenLog.create(path, records, clock, 100, nullLogger);
-  assert.deepEqual(loadSeenFile(path), { ok: true, records, existed: true });
+  const log = SeenLog.create(path, 1234, records, clock, 100, nullLogger);
+  assert.deepEqual(loadSeenFile(path), { ok: true, records, beganMs: 1234 });
   assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME], "no temporary file is left behind");
   log.close();
 });
@@ -55,12 +57,12 @@ test("an appended ID is in the file as soon as append() returns, with no sync or
   mkdirSync(dir);
   const clock = new VirtualClock();
   const path = join(dir, SEEN_FILE_NAME);
-  const log = SeenLog.create(path, [], clock, 100, nullLogger);
+  const log = SeenLog.create(path, 7, [], clock, 100, nullLogger);
   const all: SeenRecord[] = [];
   for (let i = 0; i < 3; i++) {
     all.push({ id: idN(i), retainUntilMs: 1000 + i });
     log.append(all[i]!, all.length, () => all);
-    assert.deepEqual(loadSeenFile(path), { ok: true, records: all, existed: true }, `after append ${i}`);
+    assert.deepEqual(loadSeenFile(path), { ok: true, records: all, beganMs: 7 }, `after append ${i}`);
   }
   await clock.advance(100); // the background fdatasync
   log.close();
@@ -71,7 +73,7 @@ test("the log is compacted to the live IDs once it has grown past twice their nu
   const dir = freshDir();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
-  const log = SeenLog.create(path, [], new VirtualClock(), 100, nullLogger);
+  const log = SeenLog.create(path, 7, [], new VirtualClock(), 100, nullLogger);
   // Only the two newest IDs are live at each step, as if older ones expired.
   let live: SeenRecord[] = [];
   let longest = 0;
@@ -83,6 +85,7 @@ test("the log is compacted to the live IDs once it has grown past twice their nu
     assert.ok(loaded.ok);
     longest = Math.max(longest, loaded.records.length);
     assert.deepEqual(loaded.records.at(-1), r, "the newest ID is always in the log");
+    assert.equal(loaded.beganMs, 7, "compaction keeps when the history began");
   }
   assert.ok(longest <= 2 * 2 + 256 + 1, `the log stayed bounded (longest ${longest} lines)`);
   assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME]);
@@ -94,17 +97,29 @@ test("a torn last line is ignored; other damage is reported as an error saying w
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
   const good = `${idN(1)} 5\n`;
-  const intact: [string, number][] = [[HEADER + good + idN(2).slice(0, 7), 1], [HEADER + good + `${idN(2)} 6`, 1], [HEADER.slice(0, 5), 0], ["", 0]];
-  for (const [text, n] of intact) {
+  const intact: [string, number, number][] = [
+    [HEADER + good + idN(2).slice(0, 7), 1, 1234],
+    [HEADER + good + `${idN(2)} 6`, 1, 1234],
+    // Version 1 logs (no "began" line) are read as a history kept since before starts were recorded.
+    [HEADER_V1 + good, 1, 0],
+  ];
+  for (const [text, n, began] of intact) {
     writeFileSync(path, text);
     const r = loadSeenFile(path);
     assert.ok(r.ok, text);
     assert.equal(r.records.length, n, text);
+    assert.equal(r.beganMs, began, text);
   }
+  // A log is always written whole (temporary file, rename), so an empty or
+  // headless one is damage, not a crash mid-write: the node must not trust it.
   const cases: [string, RegExp][] = [
     ["{not a log", /not a gossipcheck seen-history log/],
-    [HEADER + "xyz 1\n" + good, /line 2 is not/],
-    [HEADER + good + "\0\0\0\n" + good, /line 3 is not/],
+    ["", /not a gossipcheck seen-history log/],
+    [HEADER_V1.slice(0, 5), /not a gossipcheck seen-history log/],
+    ["gossipcheck-seen-log 2\n" + good, /line 2 is not "began <ms>"/],
+    [HEADER + "xyz 1\n" + good, /line 3 is not/],
+    [HEADER + good + "\0\0\0\n" + good, /line 4 is not/],
+    [HEADER_V1 + good + "\0\0\0\n" + good, /line 3 is not/],
   ];
   for (const [text, why] of cases) {
     writeFileSync(path, text);
@@ -144,7 +159,7 @@ test("a data dir with the JSON state file of earlier versions is migrated: its l
   assert.equal(state.unsafeBeforeMs, -Infinity);
   assert.ok(history.has(idN(2)) && !history.has(idN(1)), "the live ID is kept, the expired one dropped");
   assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME]);
-  assert.deepEqual(loadSeenFile(join(dir, SEEN_FILE_NAME)), { ok: true, records: [{ id: idN(2), retainUntilMs: 60_000 }], existed: true });
+  assert.deepEqual(loadSeenFile(join(dir, SEEN_FILE_NAME)), { ok: true, records: [{ id: idN(2), retainUntilMs: 60_000 }], beganMs: 0 });
   state.writer.close();
 });
 
@@ -164,7 +179,7 @@ test("a newly seen envelope is in the state file before its consumer runs", asyn
   assert.deepEqual(seenOnDisk, [true, true, true, true, true]);
 });
 
-test("a node restarted with the same data dir does not consume a live batch again; with a fresh data dir it would", async () => {
+test("a node restarted with the same data dir does not consume a live batch again; with a lost data dir it skips it and tells the origin", async () => {
   const sim = new GossipSim({ seed: 32 });
   const nodes = await sim.addNodes(6);
   const dir = freshDir();
@@ -182,11 +197,36 @@ test("a node restarted with the same data dir does not consume a live batch agai
   assert.equal(again.gossip.counters().wanted, 0, "it never even asked for it");
   assert.ok(sim.net.stats.requests > 0);
 
-  // The same restart without the state file does fetch and run it: the offer was real.
+  // The same restart with the data dir lost: the offer is real and the node
+  // fetches the batch, but it was created before this node's history began,
+  // so the node cannot prove it never ran it: it skips it and says why.
   await sim.stop("victim");
-  await sim.addNode("victim", { dataDir: freshDir(), pushPull: true });
-  await until(sim, () => sim.consumedCount("victim", pub.idHex) === 2, "the amnesiac node to run it");
+  const amnesiac = await sim.addNode("victim", { dataDir: freshDir(), pushPull: true });
+  await until(sim, () => amnesiac.gossip.counters().refusedUnsafe === 1, "the amnesiac node to refuse it");
+  assert.equal(sim.consumedCount("victim", pub.idHex), 1, "the action ran once in all");
   assert.ok(victim !== again);
+});
+
+test("a node with a new data dir skips a live batch created before it started, and runs those created past the skew allowance", async () => {
+  const sim = new GossipSim({ seed: 36, config: { historyStartSkewMs: 500 } });
+  const nodes = await sim.addNodes(4);
+  const before = publish(nodes[0]!);
+  await sim.clock.advance(100);
+  const newcomer = await sim.addNode("newcomer", { dataDir: freshDir(), pushPull: true });
+  await until(sim, () => newcomer.gossip.counters().refusedUnsafe === 1, "the newcomer to skip the older batch");
+  assert.equal(sim.consumedCount("newcomer", before.idHex), 0);
+
+  // Within the tolerated skew of its start, still skipped (and the origin told why); past it, run.
+  const early = publish(nodes[1]!, ["newcomer"]);
+  await until(sim, () => early.done, "the reply to a batch 100 ms after the start");
+  const answer = (await collect(early)).get("newcomer")!;
+  assert.equal(answer.body, "rejected");
+  assert.equal(answer.rejected, HISTORY_NEW_REASON);
+  await sim.clock.advance(500);
+  const later = publish(nodes[2]!, ["newcomer"]);
+  await until(sim, () => later.done, "the reply to a later batch");
+  assert.equal((await collect(later)).get("newcomer")!.body, "checks");
+  assert.equal(sim.consumedCount("newcomer", later.idHex), 1);
 });
 
 test("a node that crashes right after consuming (no clean stop) does not consume again after restarting", async () => {
@@ -208,11 +248,12 @@ test("a node that crashes right after consuming (no clean stop) does not consume
 
 test("a corrupt state file: a warning names it, batches from before the restart are refused with a reason, newer ones run", async () => {
   const log = recordingLogger();
-  const sim = new GossipSim({ seed: 34, config: { maxClockSkewMs: 500 }, logger: (n) => (n === "victim" ? log : nullLogger) });
+  const sim = new GossipSim({ seed: 34, config: { historyStartSkewMs: 500 }, logger: (n) => (n === "victim" ? log : nullLogger) });
   const nodes = await sim.addNodes(4);
   const dir = freshDir();
   const path = join(dir, SEEN_FILE_NAME);
   await sim.addNode("victim", { dataDir: dir });
+  await sim.clock.advance(600); // past the first start's own skew allowance
   const before = publish(nodes[0]!, [...nodes.map((n) => n.name), "victim"]);
   await until(sim, () => before.done, "the first batch to complete");
 
@@ -233,7 +274,7 @@ test("a corrupt state file: a warning names it, batches from before the restart 
   await until(sim, () => during.done, "the victim's answer to the batch published while it was down");
   const answer = (await collect(during)).get("victim")!;
   assert.equal(answer.body, "rejected");
-  assert.match(answer.rejected ?? "", new RegExp(`lost its seen-history \\(${path}`));
+  assert.match(answer.rejected ?? "", new RegExp(`^skipped: created before this node's history began \\(${path} was unreadable`));
   assert.equal(sim.consumedCount("victim", before.idHex), 1, "the batch it ran before the restart did not run again");
   assert.equal(sim.consumedCount("victim", during.idHex), 0);
   assert.equal(victim.gossip.counters().refusedUnsafe, 2);

@@ -85,6 +85,18 @@ export interface GossipConfig {
    */
   maxClockSkewMs: number;
   /**
+   * Clock skew (ms) allowed for when deciding whether an envelope was created
+   * before this node's seen-history began (data dir new, lost or unreadable):
+   * such an envelope may have run here in a life whose record is gone, so it
+   * is skipped, and the origin told. Envelopes created up to this long after
+   * the history began are skipped too, so that an origin whose clock runs up
+   * to this far ahead of ours cannot slip an old one past. Larger is safer
+   * against bad clocks and refuses more batches in a fresh node's first
+   * moments; NTP keeps a fleet within a few ms. On one host (the local
+   * profile) every daemon reads the same clock, so 0 is exact.
+   */
+  historyStartSkewMs: number;
+  /**
    * Largest encoded envelope (bytes) this node publishes, relays or delivers
    * in one frame. Must stay below the transport's maximum frame size (leave
    * a few KiB for framing and encryption); the default fits a 10 MB batch.
@@ -122,6 +134,7 @@ export function defaultGossipConfig(): GossipConfig {
     defaultTtlMs: 5 * 60_000,
     maxTtlMs: 24 * 60 * 60_000,
     maxClockSkewMs: 30_000,
+    historyStartSkewMs: 1000,
     maxEnvelopeBytes: 15 * 1024 * 1024,
     maxRepliesPerEnvelope: 10_000,
     persistDebounceMs: 1000,
@@ -137,6 +150,7 @@ export function localGossipConfig(): GossipConfig {
     resultRetryMs: [50, 100, 200, 500],
     replyAckDelayMs: 50,
     persistDebounceMs: 50,
+    historyStartSkewMs: 0,
   };
 }
 

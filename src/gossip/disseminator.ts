@@ -181,7 +181,7 @@ export class Disseminator implements PushPullDelegate {
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
     this.burst(env, null);
     if (!pub.done) this.repair.watch(pub);
-    void this.consume(env, now, unrecorded);
+    void this.consume(env, now, unrecorded, true);
     return { ok: true, publication: pub };
   }
 
@@ -340,13 +340,18 @@ export class Disseminator implements PushPullDelegate {
     }
   }
 
-  /** `unrecorded`: why the envelope's ID is not in the state file (then it must not run), or null. */
-  private async consume(env: Envelope, receivedMs: number, unrecorded: string | null): Promise<void> {
+  /**
+   * `unrecorded`: why the envelope's ID is not in the state file (then it
+   * must not run), or null. `local`: published here now, through the control
+   * API, so it cannot be one that ran before this history began.
+   */
+  private async consume(env: Envelope, receivedMs: number, unrecorded: string | null, local = false): Promise<void> {
     const handler = this.handlers.get(env.kind);
     if (!handler) return; // relay only
-    if (this.seen && env.createdMs < this.seen.unsafeBeforeMs) {
-      // The state file was lost: this one may have run here before the restart.
+    if (this.seen && !local && env.createdMs < this.seen.unsafeBeforeMs) {
+      // Created before this node's history began: it may have run here in a life whose record is lost.
       this.stats.refusedUnsafe++;
+      this.logger.warn({ envelope: idToHex(env.id), origin: env.origin, createdMs: env.createdMs, historyBeganMs: this.seen.beganMs }, `did not run envelope ${idToHex(env.id)} from ${env.origin}: ${this.seen.unsafeReason}`);
       this.answer(env, receivedMs, { rejected: this.seen.unsafeReason });
       return;
     }

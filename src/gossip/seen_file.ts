@@ -2,6 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, re
 import { join } from "node:path";
 import type { Clock, Timer } from "../net/clock.js";
 import type { Logger } from "../net/logger.js";
+import { errorMessage } from "../net/errors.js";
 import type { GossipConfig } from "./config.js";
 import type { SeenHistory, SeenRecord } from "./history.js";
 
@@ -10,11 +11,17 @@ import type { SeenHistory, SeenRecord } from "./history.js";
  * deadlines) of envelopes this node has handled, so that a restarted daemon
  * never runs an envelope it ran before it stopped.
  *
- * An append-only log, kept open: a header line, then one line per newly
+ * An append-only log, kept open: two header lines, then one line per newly
  * seen envelope (about 47 bytes), oldest first:
  *
- *   gossipcheck-seen-log 1
+ *   gossipcheck-seen-log 2
+ *   began <ms>
  *   <32 hex digits> <retainUntilMs>
+ *
+ * `began` is when this history started (clock ms; 0 for a log written by a
+ * version before 2, which was complete as far as anyone knows). An envelope
+ * created before it may have run here in an earlier life whose record was
+ * lost, so it never runs (see SeenState.unsafeBeforeMs).
  *
  * A newly seen ID is appended with one synchronous write(2) before its
  * envelope is consumed (a few µs, against ~1.6 ms per batch for the old
@@ -33,23 +40,31 @@ import type { SeenHistory, SeenRecord } from "./history.js";
 export const SEEN_FILE_NAME = "gossip-seen.log";
 /** The state file of earlier versions, migrated at start. */
 export const LEGACY_SEEN_FILE_NAME = "gossip-seen.json";
-const HEADER = "gossipcheck-seen-log 1\n";
+const HEADER = "gossipcheck-seen-log 2\n";
+/** The header of version 1 logs (no `began` line), still read. */
+const HEADER_V1 = "gossipcheck-seen-log 1\n";
+const BEGAN = /^began (\d+)$/;
 const LEGACY_FORMAT = "gossipcheck-seen";
 /** Lines the log may hold beyond twice the live IDs before it is compacted. */
 const COMPACT_SLACK_LINES = 256;
 const LINE = /^[0-9a-f]{32} -?\d+(\.\d+)?$/;
 
 export type SeenFileLoad =
-  | { ok: true; records: SeenRecord[]; existed: boolean }
+  /** beganMs: when the history began (0: before anyone recorded it); null when the file does not exist. */
+  | { ok: true; records: SeenRecord[]; beganMs: number | null }
   | { ok: false; error: string };
 
 export interface SeenState {
   writer: SeenLog;
+  /** When this node's history began (clock ms; 0 for a history kept since before that was recorded). */
+  beganMs: number;
   /**
-   * Envelopes created before this clock ms must not be consumed: -Infinity
-   * when the history was loaded intact; now + the tolerated clock skew when
-   * the file was lost, since anything that ran here before the restart was
-   * created before that.
+   * Envelopes created before this clock ms must not be consumed: the
+   * history's start plus config.historyStartSkewMs (an origin whose clock is
+   * that far ahead of ours still cannot slip an old envelope past it), or
+   * -Infinity for a history kept since before starts were recorded. Anything
+   * that ran here before the history began, in a life whose record is lost,
+   * was created before that.
    */
   unsafeBeforeMs: number;
   /** The reason a refused envelope's origin is told. */
@@ -67,22 +82,23 @@ export async function openSeenState(dataDir: string, history: SeenHistory, clock
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
-    throw new Error(`cannot create the data dir ${dataDir} (${(err as Error).message}): pass a writable -data-dir`);
+    throw new Error(`cannot create the data dir ${dataDir} (${errorMessage(err)}): pass a writable -data-dir`);
   }
   const now = clock.now();
-  let unsafeBeforeMs = -Infinity;
-  let unsafeReason = "";
   const path = join(dataDir, SEEN_FILE_NAME);
   const legacyPath = join(dataDir, LEGACY_SEEN_FILE_NAME);
+  // The earliest start of what is read intact; null: nothing was there.
+  let beganMs: number | null = null;
+  let unreadable: { file: string; error: string } | null = null;
   // The legacy file first: its IDs are older than any the log holds.
   for (const [file, load] of [[legacyPath, loadLegacySeenFile], [path, loadSeenFile]] as const) {
     const loaded = load(file);
     if (loaded.ok) {
       for (const r of loaded.records) if (r.retainUntilMs >= now) history.remember(r);
+      if (loaded.beganMs !== null) beganMs = Math.min(beganMs ?? Infinity, loaded.beganMs);
       continue;
     }
-    unsafeBeforeMs = now + config.maxClockSkewMs;
-    unsafeReason = `not run: this node lost its seen-history (${file} was unreadable: ${loaded.error}) and cannot rule out having run this envelope before it restarted`;
+    unreadable = { file, error: loaded.error };
     try {
       renameSync(file, `${file}.corrupt`);
     } catch {
@@ -90,38 +106,59 @@ export async function openSeenState(dataDir: string, history: SeenHistory, clock
     }
     logger.warn(
       { file, error: loaded.error, movedTo: `${file}.corrupt` },
-      "seen-history state file is unreadable: starting with an empty history; envelopes created before now are relayed but not run here, so nothing that may have run before the restart runs again",
+      "seen-history state file is unreadable: starting a new history; envelopes created before now are relayed but not run here, so nothing that may have run before the restart runs again",
     );
+  }
+  let unsafeReason = HISTORY_NEW_REASON;
+  if (unreadable) {
+    beganMs = now;
+    unsafeReason = `skipped: created before this node's history began (${unreadable.file} was unreadable: ${unreadable.error}), so it may have run here before`;
+  } else if (beganMs === null) {
+    beganMs = now;
+    logger.info({ dataDir }, "no seen-history in the data dir (new, or lost): envelopes created before now are relayed but not run here");
   }
   let writer: SeenLog;
   try {
-    writer = SeenLog.create(path, history.records(), clock, config.persistDebounceMs, logger);
+    writer = SeenLog.create(path, beganMs, history.records(), clock, config.persistDebounceMs, logger);
     rmSync(legacyPath, { force: true });
   } catch (err) {
-    throw new Error(`cannot write the seen-history state file ${path} (${(err as Error).message}): pass a writable -data-dir`);
+    throw new Error(`cannot write the seen-history state file ${path} (${errorMessage(err)}): pass a writable -data-dir`);
   }
-  return { writer, unsafeBeforeMs, unsafeReason };
+  const unsafeBeforeMs = beganMs > 0 ? beganMs + config.historyStartSkewMs : -Infinity;
+  return { writer, beganMs, unsafeBeforeMs, unsafeReason };
 }
+
+/** What a node with a new or lost history answers for an envelope created before it began. */
+export const HISTORY_NEW_REASON = "skipped: created before this node's history began (data dir new or lost)";
 
 /** Reads the log; a missing file is an empty history, anything unreadable but a torn last line an error. */
 export function loadSeenFile(path: string): SeenFileLoad {
   const text = readText(path);
   if (typeof text !== "string") return text;
-  if (!text.startsWith(HEADER)) {
-    // A crash while the header of a fresh log was written leaves a prefix of it.
-    if (HEADER.startsWith(text)) return { ok: true, records: [], existed: true };
+  let lines: string[];
+  let beganMs = 0;
+  let firstLine = 2;
+  if (text.startsWith(HEADER_V1)) {
+    lines = text.slice(HEADER_V1.length).split("\n");
+  } else if (text.startsWith(HEADER)) {
+    lines = text.slice(HEADER.length).split("\n");
+    const began = BEGAN.exec(lines.shift() ?? "");
+    // Logs are written whole (temporary file, fsync, rename) with both header lines.
+    if (!began) return { ok: false, error: `line 2 is not "began <ms>"` };
+    beganMs = Number(began[1]);
+    firstLine = 3;
+  } else {
     return { ok: false, error: `not a gossipcheck seen-history log (the first line is not "${HEADER.trim()}")` };
   }
-  const lines = text.slice(HEADER.length).split("\n");
   // The text after the last newline is a line whose write did not complete.
   lines.pop();
   const records: SeenRecord[] = [];
   for (const [i, line] of lines.entries()) {
-    if (!LINE.test(line)) return { ok: false, error: `line ${i + 2} is not "<32 hex digits> <ms>"` };
+    if (!LINE.test(line)) return { ok: false, error: `line ${i + firstLine} is not "<32 hex digits> <ms>"` };
     const space = line.indexOf(" ");
     records.push({ id: line.slice(0, space), retainUntilMs: Number(line.slice(space + 1)) });
   }
-  return { ok: true, records, existed: true };
+  return { ok: true, records, beganMs };
 }
 
 /** Reads the JSON state file of earlier versions; a missing file is an empty history. */
@@ -132,7 +169,7 @@ export function loadLegacySeenFile(path: string): SeenFileLoad {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    return { ok: false, error: `not JSON (${(err as Error).message})` };
+    return { ok: false, error: `not JSON (${errorMessage(err)})` };
   }
   const d = doc as { format?: unknown; version?: unknown; seen?: unknown };
   if (typeof d !== "object" || d === null || d.format !== LEGACY_FORMAT) return { ok: false, error: `not a ${LEGACY_FORMAT} file` };
@@ -145,15 +182,16 @@ export function loadLegacySeenFile(path: string): SeenFileLoad {
     }
     records.push({ id: r[0], retainUntilMs: r[1] as number });
   }
-  return { ok: true, records, existed: true };
+  // Written by a version that did not record when its history began.
+  return { ok: true, records, beganMs: 0 };
 }
 
-function readText(path: string): string | { ok: true; records: SeenRecord[]; existed: false } | { ok: false; error: string } {
+function readText(path: string): string | SeenFileLoad {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { ok: true, records: [], existed: false };
-    return { ok: false, error: (err as Error).message };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { ok: true, records: [], beganMs: null };
+    return { ok: false, error: errorMessage(err) };
   }
 }
 
@@ -171,6 +209,7 @@ export class SeenLog {
 
   private constructor(
     readonly path: string,
+    private readonly beganMs: number,
     private fd: number,
     lines: number,
     private readonly clock: Clock,
@@ -181,8 +220,8 @@ export class SeenLog {
   }
 
   /** Writes a log holding `records` (atomically: temporary file, fsync, rename) and opens it for appending. */
-  static create(path: string, records: SeenRecord[], clock: Clock, syncDelayMs: number, logger: Logger): SeenLog {
-    return new SeenLog(path, rewrite(path, records), records.length, clock, syncDelayMs, logger);
+  static create(path: string, beganMs: number, records: SeenRecord[], clock: Clock, syncDelayMs: number, logger: Logger): SeenLog {
+    return new SeenLog(path, beganMs, rewrite(path, beganMs, records), records.length, clock, syncDelayMs, logger);
   }
 
   /**
@@ -217,7 +256,7 @@ export class SeenLog {
   }
 
   private compact(records: SeenRecord[]): void {
-    const fd = rewrite(this.path, records);
+    const fd = rewrite(this.path, this.beganMs, records);
     closeSync(this.fd);
     this.fd = fd;
     this.lines = records.length;
@@ -230,18 +269,18 @@ export class SeenLog {
     fdatasync(fd, (err) => {
       // A compaction may have closed fd meanwhile; the new log was fsynced whole.
       if (err && !this.closed && this.fd === fd) {
-        this.logger.error({ file: this.path, err: err.message }, "cannot sync the seen-history log to disk: check the data dir's disk; a power loss could make this node run recent batches again");
+        this.logger.error({ file: this.path, err: errorMessage(err) }, "cannot sync the seen-history log to disk: check the data dir's disk; a power loss could make this node run recent batches again");
       }
     });
   }
 }
 
-/** Writes header + records to <path>.tmp, fsyncs, renames it over path; returns an fd open for appending to it. */
-function rewrite(path: string, records: SeenRecord[]): number {
+/** Writes the header lines + records to <path>.tmp, fsyncs, renames it over path; returns an fd open for appending to it. */
+function rewrite(path: string, beganMs: number, records: SeenRecord[]): number {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, "w", 0o600);
   try {
-    let text = HEADER;
+    let text = `${HEADER}began ${Math.max(0, Math.floor(beganMs))}\n`;
     for (const r of records) text += `${r.id} ${r.retainUntilMs}\n`;
     writeSync(fd, text);
     fsyncSync(fd);
