@@ -7,7 +7,7 @@ import { pb } from "../src/proto/index.js";
 const batch: CheckBatch = {
   checks: [
     { name: "resolv_has_8888", type: "file_contains", path: "/etc/resolv.conf", check: "8.8.8.8", action: "echo 8.8.8.8 >> /etc/resolv.conf", timeoutMs: 1500 },
-    { name: "nginx", type: "process_running", check: "nginx: master", description: "web" },
+    { name: "nginx", type: "process_running", check: "nginx: master", action: "service nginx start", keepChildren: true, description: "web" },
     { name: "pid", type: "file_exists", path: "/var/run/syslog.pid" },
   ],
   dryRun: true,
@@ -23,9 +23,9 @@ describe("check batch and report codec", () => {
   it("round-trips results, null exit codes and skipped actions included", () => {
     const results: CheckResult[] = [
       { name: "a", type: "file_exists", status: "pass", message: "m1", durationMs: 1.5 },
-      { name: "b", type: "file_exists", status: "fixed", message: "m2", durationMs: 20, description: "d", action: { command: "touch x", exitCode: 0, signal: null, timedOut: false, output: "ok\n", outputTruncated: false, durationMs: 9 } },
-      { name: "c", type: "process_running", status: "fail", message: "m3", durationMs: 60_000, action: { command: "sleep 99", exitCode: null, signal: "SIGKILL", timedOut: true, output: "", outputTruncated: true, durationMs: 60_000 } },
-      { name: "d", type: "file_contains", status: "fail", message: "m4", durationMs: 0.1, action: { command: "x", exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, skipped: "action skipped: dry run" } },
+      { name: "b", type: "file_exists", status: "fixed", message: "m2", durationMs: 20, description: "d", action: { command: "touch x", exitCode: 0, signal: null, timedOut: false, output: "ok\n", outputTruncated: false, durationMs: 9, leftoversKilled: 0 } },
+      { name: "c", type: "process_running", status: "fail", message: "m3", durationMs: 60_000, action: { command: "sleep 99", exitCode: null, signal: "SIGTERM", timedOut: true, output: "", outputTruncated: true, durationMs: 60_000, leftoversKilled: 3 } },
+      { name: "d", type: "file_contains", status: "fail", message: "m4", durationMs: 0.1, action: { command: "x", exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, leftoversKilled: 0, skipped: "action skipped: dry run" } },
       { name: "e", type: "file_exists", status: "error", message: "m5", durationMs: 2 },
     ];
     const bytes = pb.CheckReport.encode(toWireReport(results)).finish();

@@ -151,7 +151,7 @@ describe("check files: fields of a check", () => {
   });
 
   it("rejects an unknown field such as a typo, listing the known fields", () => {
-    assertNames(oneError({ type: "file_exists", path: "/x", pth: "/y" }), "c1", "pth", "is unknown", "known fields: type, path, check, action, timeout, description", 'did you mean "path"?');
+    assertNames(oneError({ type: "file_exists", path: "/x", pth: "/y" }), "c1", "pth", "is unknown", "known fields: type, path, check, action, timeout, keep_children, description", 'did you mean "path"?');
   });
 
   it("rejects fields of the wrong JSON type, saying what was expected and what was found", () => {
@@ -162,6 +162,13 @@ describe("check files: fields of a check", () => {
     assertNames(oneError({ type: "file_exists", path: "/x", action: { run: "x" } }), "c1", "action", "expected a string (a shell command", "got an object");
     assertNames(oneError({ type: "file_exists", path: "/x", description: false }), "c1", "description", "got boolean false");
     assertNames(oneError({ type: "file_exists", path: "/x", timeout: true }), "c1", "timeout", 'expected a duration such as "30s"', "got boolean true");
+    assertNames(oneError({ type: "file_exists", path: "/x", keep_children: "yes" }), "c1", "keep_children", "expected true (leave running what the action starts) or false", 'got the string "yes"');
+  });
+
+  it("reads keep_children: true into the check, and false as not given", () => {
+    const parsed = (c: unknown) => parseCheckFile(JSON.stringify({ c1: c }), "f.json");
+    assert.deepEqual(parsed({ type: "file_exists", path: "/x", action: "nginx &", keep_children: true }), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x", action: "nginx &", keepChildren: true }] });
+    assert.deepEqual(parsed({ type: "file_exists", path: "/x", keep_children: false }), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x" }] });
   });
 
   it("requires path for file checks, and refuses it empty", () => {
@@ -202,7 +209,7 @@ describe("check files: fields of a check", () => {
     const errors = errorsOf(await loadCheckFile(join(examples, "invalid-fields.json")));
     const file = join(examples, "invalid-fields.json");
     assert.deepEqual(errors, [
-      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, description; did you mean "path"?)`,
+      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description; did you mean "path"?)`,
       `${file}: check "typo_in_field_name": field "path" is missing: file_exists needs the path of the file to look for`,
       `${file}: check "unknown_type": field "type": unknown type "file_exist" (known types: file_exists, file_contains, process_running; did you mean "file_exists"?)`,
       `${file}: check "contains_without_check": field "check" is missing: file_contains needs the text to search for`,

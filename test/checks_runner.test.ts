@@ -52,7 +52,28 @@ describe("runBatch", () => {
     const r = only(await runBatch([{ name: "slow", type: "file_exists", path: join(dir, "nope"), action: "sleep 300", timeoutMs: 200 }], opts));
     assert.equal(r.status, "fail");
     assert.equal(r.action?.timedOut, true);
-    assert.match(r.message, /^still failing after the action \(timed out after \d+ ms, process group killed\): /);
+    assert.match(r.message, /^still failing after the action \(timed out after \d+ ms, process group killed(: the shell and 1 more process)?\): /);
+  });
+
+  it("says in the result's message how many leftover processes the action's end killed", async () => {
+    const marker = join(dir, "leftover-marker");
+    const r = only(await runBatch([{ name: "l", type: "file_exists", path: marker, action: `touch ${q(marker)}; sleep 3000 &` }], opts));
+    assert.equal(r.status, "fixed");
+    assert.equal(r.action?.leftoversKilled, 1);
+    assert.match(r.message, /^fixed by the action \(exit code 0, killed 1 leftover process\): /);
+  });
+
+  it("passes keep_children on to the action", async () => {
+    const marker = join(dir, "kept-marker");
+    const r = only(await runBatch([{ name: "k", type: "file_exists", path: marker, action: `sleep 3000 & echo $! > ${q(marker)}`, keepChildren: true }], opts));
+    const kept = Number(readFileSync(marker, "utf8"));
+    try {
+      assert.equal(r.status, "fixed");
+      assert.equal(r.action?.leftoversKilled, 0);
+      assert.ok(existsSync(`/proc/${kept}`), "the kept child was killed");
+    } finally {
+      process.kill(kept, "SIGKILL");
+    }
   });
 
   it("gives the action the check, batch and node names", async () => {

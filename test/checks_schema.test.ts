@@ -37,7 +37,12 @@ function valid(s: Schema, v: unknown): boolean {
         break;
       }
       case "type":
-        ok = arg === "object" ? isObj : arg === "number" ? typeof v === "number" : arg === "string" ? typeof v === "string" : assert.fail(`type ${String(arg)}`);
+        ok =
+          arg === "object" ? isObj
+          : arg === "number" ? typeof v === "number"
+          : arg === "string" ? typeof v === "string"
+          : arg === "boolean" ? typeof v === "boolean"
+          : assert.fail(`type ${String(arg)}`);
         break;
       case "enum":
         ok = (a as unknown[]).includes(v);
@@ -102,7 +107,11 @@ function valid(s: Schema, v: unknown): boolean {
 /** Documents both must judge alike: [what, document]. */
 const samples: [string, unknown][] = [
   ["the original three checks", JSON.parse(readFileSync(join(root, "examples/checks/original.json"), "utf8"))],
-  ["every field", { a: { type: "file_contains", path: "/x", check: "y", action: "z", timeout: "1m30s", description: "d" } }],
+  ["every field", { a: { type: "file_contains", path: "/x", check: "y", action: "z", timeout: "1m30s", keep_children: true, description: "d" } }],
+  ["keep_children false", { a: { type: "file_exists", path: "/x", action: "z", keep_children: false } }],
+  ["keep_children as a string", { a: { type: "file_exists", path: "/x", action: "z", keep_children: "true" } }],
+  ["keep_children as a number", { a: { type: "file_exists", path: "/x", action: "z", keep_children: 1 } }],
+  ["keep_children null", { a: { type: "file_exists", path: "/x", action: "z", keep_children: null } }],
   ["numeric timeout", { a: { type: "file_exists", path: "/x", timeout: 2.5 } }],
   ["numeric-string timeout", { a: { type: "file_exists", path: "/x", timeout: "45" } }],
   ["zero timeout", { a: { type: "file_exists", path: "/x", timeout: 0 } }],
@@ -177,6 +186,7 @@ describe("schema/checks.schema.json and the validator", () => {
         check: pick("x", "", ["x"]),
         action: pick("true", "", {}),
         timeout: pick("30s", "45", 2.5, "1m30s", "0s", "30 s", 0, -1, true),
+        keep_children: pick(true, false, "true", 0),
         description: pick("d", "", false),
         pth: fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.constant("/x"), weight: 1 }),
       })

@@ -112,8 +112,8 @@ describe("JUnit output", () => {
       address: "10.0.0.1:3505",
       results: [
         r("fine", "pass"),
-        r("fixed_it", "fixed", { action: { command: "touch /x", exitCode: 0, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 4 } }),
-        r(`bad <"quoted"> & check`, "fail", { action: { command: "echo <nope>", exitCode: 3, signal: null, timedOut: false, output: "out: <&>\u0000\n", outputTruncated: true, durationMs: 9 } }),
+        r("fixed_it", "fixed", { action: { command: "touch /x", exitCode: 0, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 4, leftoversKilled: 1 } }),
+        r(`bad <"quoted"> & check`, "fail", { action: { command: "echo <nope>", exitCode: 3, signal: null, timedOut: false, output: "out: <&>\u0000\n", outputTruncated: true, durationMs: 9, leftoversKilled: 0 } }),
         r("exploded", "error"),
       ],
       elapsedMs: 20,
@@ -126,7 +126,7 @@ describe("JUnit output", () => {
     assert.match(xml, /<failure type="fail" message="bad &lt;&quot;quoted&quot;&gt; &amp; check is fail">[^<]*action: echo &lt;nope&gt;\nexit code 3 after 9ms \(output truncated\)\nout: &lt;&amp;&gt;\n<\/failure>/);
     assert.match(xml, /<testsuite name="web-2" hostname="10\.0\.0\.2:3505" tests="1" failures="0" errors="1"[^>]*>\n\s*<testcase classname="web-2" name="node answered" time="0\.000">\n\s*<error type="unreachable" message="unreachable: declared dead">/);
     assert.match(xml, /<testsuite name="web-3"[^>]*errors="1"[\s\S]*?<error type="silent" message="no answer before the end">/);
-    assert.match(xml, /<system-out>fixed_it is fixed\naction: touch \/x\nexit code 0 after 4ms\n<\/system-out>/);
+    assert.match(xml, /<system-out>fixed_it is fixed\naction: touch \/x\nexit code 0 after 4ms, killed 1 leftover process\n<\/system-out>/);
   });
 });
 

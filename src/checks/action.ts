@@ -1,12 +1,25 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { performance } from "node:perf_hooks";
+import { ActionCgroup, actionContainment, giveUpCgroups } from "./cgroup.js";
+import { endActionProcesses, type ActionProcesses } from "./leftovers.js";
 import type { ActionOutcome } from "./types.js";
 
 /**
- * Remediation actions: `/bin/sh -c <action>` in its own process group, with a
- * timeout after which the whole group is killed, stdout and stderr captured
- * together up to a bound, and env vars naming the check, batch and node.
+ * Remediation actions: `/bin/sh -c <action>` in its own process group (and
+ * its own cgroup where one can be made, see cgroup.ts), with a timeout,
+ * stdout and stderr captured together up to a bound, and env vars naming the
+ * check, batch and node. When the shell exits or times out, whatever it left
+ * running is ended (leftovers.ts), unless the check keeps its children.
+ *
+ * What can survive an action (keep_children off):
+ * - with a cgroup: nothing, short of a process that a cgroup manager moves
+ *   out (`systemd-run`, `systemctl start`: the service manager's own units)
+ *   or one in uninterruptible sleep past the SIGKILL wait;
+ * - with the process group only (no writable cgroup2: non-root, most
+ *   containers, cgroup v1-only hosts): any process that left the group,
+ *   i.e. `setsid`, a daemon that double-forks, `nohup ... &` under a shell
+ *   with job control.
  */
 
 /** Action timeout when the check sets none (ms). */
@@ -33,10 +46,20 @@ export interface ActionRequest {
   timeoutMs?: number;
   /** Default ACTION_OUTPUT_LIMIT_BYTES. */
   outputLimitBytes?: number;
+  /**
+   * Leave running what the action started once its shell has exited (a
+   * service started with `nginx &`); no cgroup is made then, so the service
+   * does not live in ours. A timeout still ends the shell's whole group.
+   */
+  keepChildren?: boolean;
+  /** SIGTERM-to-SIGKILL grace for leftovers (ms); default LEFTOVER_TERM_GRACE_MS. */
+  termGraceMs?: number;
 }
 
 /** Process group IDs of the actions running now (a group ID is the shell's PID). */
 const running = new Set<number>();
+/** Actions started by this process, to name their cgroups. */
+let actionsStarted = 0;
 
 /** The process groups of actions still running; process_running leaves them out. */
 export function runningActionGroups(): ReadonlySet<number> {
@@ -45,64 +68,90 @@ export function runningActionGroups(): ReadonlySet<number> {
 
 /**
  * Runs one action and resolves when its shell has exited (or was killed at
- * the timeout). Never rejects: a shell that cannot be started is an outcome
- * whose `skipped` says why.
+ * the timeout) and its leftovers are ended. Never rejects: a shell that
+ * cannot be started is an outcome whose `skipped` says why.
  */
 export function runAction(req: ActionRequest): Promise<ActionOutcome> {
   const timeoutMs = Math.min(req.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS, MAX_TIMER_MS);
   const limit = req.outputLimitBytes ?? ACTION_OUTPUT_LIMIT_BYTES;
   const started = performance.now();
   return new Promise((resolve) => {
-    // The outer shell only points stderr at the stdout pipe and execs the
-    // action's own shell, so both streams interleave in the order written and
-    // the action's error messages keep their line numbers.
     const capture = new OutputCapture(limit);
-    const notStarted = (reason: string) => ({
+    const notStarted = (reason: string): ActionOutcome => ({
       command: req.command, exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false,
-      durationMs: performance.now() - started, skipped: `action could not be started: ${reason}`,
+      durationMs: performance.now() - started, leftoversKilled: 0, skipped: `action could not be started: ${reason}`,
     });
-    let child: ChildProcessByStdio<null, Readable, Readable>;
+    const cgroup = req.keepChildren ? undefined : makeCgroup(req.batchId);
+    let child: ChildProcessByStdio<Writable, Readable, Readable>;
     try {
-      child = spawn("/bin/sh", ["-c", 'exec /bin/sh -c "$1" 2>&1', "gossipcheck-action", req.command], {
+      // The outer shell waits on stdin until we have moved it into the
+      // action's cgroup, so nothing the action forks can start outside it
+      // (joining after the action runs would race its first fork); then it
+      // points stderr at the stdout pipe and execs the action's own shell, so
+      // both streams interleave in the order written and the action's error
+      // messages keep their line numbers. If we die first, it reads EOF and
+      // runs nothing.
+      child = spawn("/bin/sh", ["-c", 'read -r gate || exit 1; exec /bin/sh -c "$1" 2>&1 </dev/null', "gossipcheck-action", req.command], {
         detached: true, // its own process group, so the timeout can kill every descendant
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe"],
         env: { ...process.env, GOSSIPCHECK_CHECK: req.check, GOSSIPCHECK_BATCH: req.batchId, GOSSIPCHECK_NODE: req.node },
       });
     } catch (e) {
       // Thrown synchronously for arguments the OS cannot take (a NUL byte in the command).
+      cgroup?.remove();
       resolve(notStarted((e as Error).message));
       return;
     }
     child.stdout.on("data", (b: Buffer) => capture.add(b));
     child.stderr.on("data", (b: Buffer) => capture.add(b));
+    child.stdin.on("error", () => {}); // EPIPE: the shell is already gone; its exit is reported
     const pgid = child.pid;
-    if (pgid !== undefined) running.add(pgid);
+    let scope: ActionProcesses | undefined;
+    if (pgid !== undefined) {
+      scope = { pgid };
+      const joinError = cgroup?.join(pgid);
+      if (joinError !== undefined) {
+        cgroup!.remove();
+        giveUpCgroups(`${joinError}; actions run in their process group only from now on`);
+      } else if (cgroup) {
+        scope.cgroup = cgroup;
+      }
+      running.add(pgid);
+    }
+    child.stdin.end("go\n");
+
     let timedOut = false;
+    let ending: Promise<number> | undefined;
+    const end = () => (ending ??= scope ? endActionProcesses(scope, scope.pgid, req.termGraceMs).then((r) => r.killed) : Promise.resolve(0));
     const timer = setTimeout(() => {
       timedOut = true;
-      if (pgid !== undefined) killGroup(pgid);
+      void end();
     }, timeoutMs);
 
-    const outcome = (o: Partial<ActionOutcome>): ActionOutcome => ({
-      command: req.command,
-      exitCode: null,
-      signal: null,
-      timedOut,
-      output: capture.text(),
-      outputTruncated: capture.truncated,
-      durationMs: performance.now() - started,
-      ...o,
-    });
     child.on("error", (e) => {
       clearTimeout(timer);
       if (pgid !== undefined) running.delete(pgid);
+      cgroup?.remove();
       resolve(notStarted(e.message));
     });
-    child.on("exit", (code, signal) => {
+    child.on("exit", async (code, signal) => {
       clearTimeout(timer);
-      if (pgid !== undefined) running.delete(pgid);
       const durationMs = performance.now() - started;
-      const finish = () => resolve(outcome({ exitCode: code, signal, durationMs }));
+      // After a timeout `ending` is already under way; keep_children skips only the end of a clean exit.
+      const leftoversKilled = await (ending ?? (req.keepChildren ? Promise.resolve(0) : end()));
+      scope?.cgroup?.remove();
+      if (pgid !== undefined) running.delete(pgid);
+      const finish = () =>
+        resolve({
+          command: req.command,
+          exitCode: code,
+          signal,
+          timedOut,
+          output: capture.text(),
+          outputTruncated: capture.truncated,
+          durationMs,
+          leftoversKilled,
+        });
       let pending = 2;
       const ended = () => {
         if (--pending === 0) {
@@ -123,12 +172,18 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
   });
 }
 
-function killGroup(pgid: number): void {
-  try {
-    process.kill(-pgid, "SIGKILL");
-  } catch {
-    // ESRCH: the group is already gone.
+/** A cgroup for the next action, or undefined where actions run in their process group only. */
+function makeCgroup(batchId: string): ActionCgroup | undefined {
+  const where = actionContainment();
+  if (where.kind !== "cgroup") return undefined;
+  // Our PID keeps daemons (or test runs) that share a cgroup apart; the batch ID is for a person reading the tree.
+  const label = `${batchId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-${process.pid}-${++actionsStarted}`;
+  const made = ActionCgroup.create(where.base, label);
+  if ("error" in made) {
+    giveUpCgroups(`${made.error}; actions run in their process group only from now on`);
+    return undefined;
   }
+  return made.cgroup;
 }
 
 /** Keeps the first `limit` bytes of output; counts the rest as truncated. */

@@ -31,6 +31,7 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
       action: c.action,
       timeoutMs: c.timeoutMs ?? 0,
       description: c.description,
+      keepChildren: c.keepChildren === true,
     })),
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,
@@ -59,6 +60,7 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
     if (c.action != null) fields.action = c.action;
     if (c.timeoutMs) fields.timeout = `${c.timeoutMs}ms`;
     if (c.description != null) fields.description = c.description;
+    if (c.keepChildren) fields.keep_children = true;
     const v = validateCheck(name, fields, "check batch");
     errors.push(...v.errors);
     if (v.spec) checks.push(v.spec);
@@ -93,6 +95,7 @@ export function toWireReport(results: CheckResult[]): pb.CheckReport.$Properties
         outputTruncated: r.action.outputTruncated,
         durationMs: r.action.durationMs,
         skipped: r.action.skipped ?? "",
+        leftoversKilled: r.action.leftoversKilled,
       },
     })),
   };
@@ -128,6 +131,7 @@ function fromWireAction(a: pb.ActionOutcome.$Properties): ActionOutcome {
     output: a.output ?? "",
     outputTruncated: a.outputTruncated === true,
     durationMs: a.durationMs ?? 0,
+    leftoversKilled: a.leftoversKilled ?? 0,
   };
   if (a.skipped) outcome.skipped = a.skipped;
   return outcome;

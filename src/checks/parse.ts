@@ -5,8 +5,8 @@ import { describe, validateCheck } from "./validate.js";
 
 /**
  * Check files: the gossipcheck format (a JSON object mapping check name to
- * {"type", "path", "check", "action"}, plus optional "timeout" and
- * "description"). Errors are values: every problem in the file is collected,
+ * {"type", "path", "check", "action"}, plus optional "timeout",
+ * "keep_children" and "description"). Errors are values: every problem in the file is collected,
  * each message names the file, the check and the field and says what was
  * expected, so `gcheck validate` can list them all at once.
  */

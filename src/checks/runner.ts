@@ -129,6 +129,7 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
     batchId: opts.batchId,
     node: opts.node,
     timeoutMs: spec.timeoutMs ?? opts.defaultActionTimeoutMs,
+    keepChildren: spec.keepChildren === true,
   });
   if (action.skipped !== undefined) {
     return result({ status: "fail", message: `${before.message} (${action.skipped})`, action });
@@ -141,12 +142,14 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
 }
 
 function skippedOutcome(command: string, skipped: string): ActionOutcome {
-  return { command, exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, skipped };
+  return { command, exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, leftoversKilled: 0, skipped };
 }
 
-/** "exit code 1", "timed out after 60000 ms, process group killed". */
+/** "exit code 1", "exit code 0, killed 1 leftover process", "timed out after 60000 ms, process group killed: the shell and 1 more process". */
 function actionSummary(a: ActionOutcome): string {
-  if (a.timedOut) return `timed out after ${Math.round(a.durationMs)} ms, process group killed`;
-  if (a.signal !== null) return `killed by ${a.signal}`;
-  return `exit code ${a.exitCode}`;
+  const n = a.leftoversKilled;
+  const processes = `${n} leftover process${n === 1 ? "" : "es"}`;
+  if (a.timedOut) return `timed out after ${Math.round(a.durationMs)} ms, process group killed${n > 0 ? `: the shell and ${n} more process${n === 1 ? "" : "es"}` : ""}`;
+  const how = a.signal !== null ? `killed by ${a.signal}` : `exit code ${a.exitCode}`;
+  return n > 0 ? `${how}, killed ${processes}` : how;
 }

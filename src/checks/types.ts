@@ -16,6 +16,8 @@ export interface CheckSpec {
   action?: string;
   /** Action timeout in ms (from "timeout": "30s"); undefined = the default (60 s). */
   timeoutMs?: number;
+  /** From "keep_children": true: what the action started stays running after its shell exits. Absent = false. */
+  keepChildren?: boolean;
   description?: string;
 }
 
@@ -31,6 +33,12 @@ export interface ActionOutcome {
   output: string;
   outputTruncated: boolean;
   durationMs: number;
+  /**
+   * Processes other than the shell that were still running when the action
+   * ended (or timed out) and were killed: background children, and with a
+   * cgroup also those that left the process group. 0 with keep_children.
+   */
+  leftoversKilled: number;
   /** Set when the action did not run, saying why (dry run, actions disabled, spawn error). */
   skipped?: string;
 }

@@ -15,7 +15,7 @@ import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
  */
 
 /** Every field a check may have, in the order they are documented. */
-export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "description"] as const;
+export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
 
 const example = '{"type": "file_exists", "path": "/etc/hostname"}';
 
@@ -70,6 +70,10 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   const action = str("action", "a shell command run with /bin/sh -c when the check fails");
   const description = str("description", "a note for people");
   const timeoutMs = timeoutField(fields.timeout, field("timeout"), errors);
+  const keepChildren = fields.keep_children;
+  if (keepChildren !== undefined && typeof keepChildren !== "boolean") {
+    errors.push(`${field("keep_children")}: expected true (leave running what the action starts) or false, got ${describe(keepChildren)}`);
+  }
 
   if (type !== undefined) errors.push(...rulesOfType(type, fields, at));
   if (errors.length > 0 || type === undefined) return { errors };
@@ -78,6 +82,7 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   if (check !== undefined) spec.check = check;
   if (action !== undefined) spec.action = action;
   if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
+  if (keepChildren === true) spec.keepChildren = true;
   if (description !== undefined) spec.description = description;
   return { spec, errors };
 }

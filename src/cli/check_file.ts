@@ -30,6 +30,7 @@ export function toCheckFileObject(checks: CheckSpec[]): CheckFileObject {
       ...(c.check !== undefined && { check: c.check }),
       ...(c.action !== undefined && { action: c.action }),
       ...(c.timeoutMs !== undefined && { timeout: `${c.timeoutMs}ms` }),
+      ...(c.keepChildren === true && { keep_children: true }),
       ...(c.description !== undefined && { description: c.description }),
     };
   }

@@ -7,6 +7,7 @@
  * newest first (the control API closes, then the node leaves gracefully and
  * stops).
  */
+import { actionContainment } from "../checks/cgroup.js";
 import { formatHostPort } from "./address.js";
 import { startControlApi } from "./api.js";
 import { parseDaemonFlags } from "./flags.js";
@@ -45,6 +46,12 @@ const { keyring, persistPath } = keys.value;
 const log = await createDaemonLogger(o.logLevel, { name: o.name });
 for (const w of [...safety.warnings, ...ground.warnings, ...keys.value.warnings]) log.warn({}, w);
 log.info({ keyring: keyring ? "on" : "off" }, keys.value.note);
+if (o.actionsEnabled) {
+  // Said once: what an action can leave running on this host (src/checks/action.ts).
+  const c = actionContainment();
+  if (c.kind === "cgroup") log.info({ actionCgroups: c.base }, `actions run in their own cgroup under ${c.base}: whatever an action leaves running is killed when it ends (unless its check sets keep_children)`);
+  else log.warn({ actionCgroups: "off" }, `actions run in their process group only: ${c.reason}. A process an action starts with setsid, or that daemonizes, outlives it`);
+}
 const shutdown = new Shutdown(log);
 
 const node = await startNode(o, {

@@ -24,7 +24,8 @@ function actionText(r: CheckResult): string {
   if (!a) return "";
   if (a.skipped) return `action not run: ${a.skipped}`;
   const how = a.timedOut ? "timed out" : a.signal ? `killed by ${a.signal}` : `exit code ${a.exitCode}`;
-  return `action: ${a.command}\n${how} after ${Math.round(a.durationMs)}ms${a.outputTruncated ? " (output truncated)" : ""}\n${a.output}`;
+  const leftovers = a.leftoversKilled > 0 ? `, killed ${a.leftoversKilled} leftover process${a.leftoversKilled === 1 ? "" : "es"}` : "";
+  return `action: ${a.command}\n${how} after ${Math.round(a.durationMs)}ms${leftovers}${a.outputTruncated ? " (output truncated)" : ""}\n${a.output}`;
 }
 
 function testcase(suite: string, r: CheckResult): string {
