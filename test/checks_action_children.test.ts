@@ -86,7 +86,9 @@ describe("action leftovers", () => {
 
   it("SIGKILLs a leftover that ignores SIGTERM once the grace period is over", async () => {
     const t0 = Date.now();
-    const o = await runAction({ ...base, command: `(trap "" TERM; exec sleep 3000) & echo $!`, termGraceMs: 300 });
+    // The shell exits only once the child ignores SIGTERM (else the SIGTERM could land before its trap).
+    const ready = join(dir, `stubborn-${++escapes}`);
+    const o = await runAction({ ...base, command: `(trap "" TERM; echo up > ${ready}; exec sleep 3000) & while [ ! -s ${ready} ]; do sleep 0.01; done; echo $!`, termGraceMs: 300 });
     const [stubborn] = pidsIn(o.output);
     await waitFor(`stubborn leftover ${stubborn} to be gone`, () => isDead(stubborn!));
     assert.ok(Date.now() - t0 >= 300, "killed before the grace period was over");
