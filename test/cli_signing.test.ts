@@ -5,9 +5,9 @@ import { after, before, describe, it } from "node:test";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { ControlClient } from "../src/cli/client.js";
 import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent, KeyEvent } from "../src/daemon/api_types.js";
+import type { BatchEvent } from "../src/daemon/api_types.js";
 import { encodeKeyOp } from "../src/daemon/keys.js";
-import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "./support/proc.js";
+import { type DaemonProc, runGcheck, spawnDaemon, tempDir, waitFor } from "./support/proc.js";
 
 /**
  * Signed batches on one node: gcheck keygen -signing makes the pair, gcheck
@@ -70,25 +70,24 @@ describe("a daemon with -trusted-keys", () => {
     assert.equal(existsSync(marker), false);
   });
 
-  it("rejects a batch signed by a key it does not trust", async () => {
+  it("refuses, before publishing anything, a batch signed by a key it does not trust (403, exit 2)", async () => {
     const { file, marker } = markerFile("stranger");
     const r = await gcheck("-file", file, "check", "-sign-key", join(t.path, "stranger.key"), "-output", "json");
-    assert.equal(r.code, 1);
-    const doc = JSON.parse(r.stdout) as { nodes: { state: string; reason: string }[] };
-    assert.deepEqual(doc.nodes.map((n) => [n.state, n.reason]), [["rejected", "untrusted key"]]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /answered 403: the signed batch is signed by a key this node does not trust \(fingerprint [0-9a-f]{8}\)/);
     assert.equal(existsSync(marker), false);
   });
 
-  it("rejects a signed batch whose checks were changed after signing", async () => {
+  it("refuses, before publishing anything, a signed batch whose checks were changed after signing (400)", async () => {
     const { marker } = markerFile("tampered");
     const client = new ControlClient({ server: d.cliAddress! });
     const honest = { checks: [{ name: "harmless", type: "file_exists" as const, path: "/" }], dryRun: false, targetNodes: [], targetTags: {} };
     const signed = await signBatch(client, join(t.path, "operator.key"), honest, 60_000);
     const evil = encodeCheckBatch({ ...honest, checks: [{ name: "harmless", type: "file_exists", path: marker, action: `touch ${marker}` }] });
-    const events: BatchEvent[] = [];
-    for await (const e of client.stream("/v1/check", { signed: { ...signed, payload: Buffer.from(evil).toString("base64") }, timeoutMs: 5_000 })) events.push(e as BatchEvent);
-    assert.deepEqual(events.map((e) => e.type), ["accepted", "rejected", "done"]);
-    assert.equal((events[1] as { reason: string }).reason, "bad signature");
+    const stream = async () => {
+      for await (const _ of client.stream("/v1/check", { signed: { ...signed, payload: Buffer.from(evil).toString("base64") }, timeoutMs: 5_000 }));
+    };
+    await assert.rejects(stream, /answered 400: the signed batch does not verify against the key it names \(bad signature\): it was changed after signing/);
     assert.equal(existsSync(marker), false);
   });
 
@@ -96,10 +95,12 @@ describe("a daemon with -trusted-keys", () => {
     const client = new ControlClient({ server: d.cliAddress! });
     const batch = { checks: [{ name: "x", type: "file_exists" as const, path: "/" }], dryRun: false, targetNodes: [], targetTags: {} };
     const signed = await signBatch(client, join(t.path, "operator.key"), batch, 1_000);
-    const body = { signed: { ...signed, createdMs: signed.createdMs - 10_000 }, timeoutMs: 5_000 };
+    // Waits for the batch's TTL to run out (a condition on the clock, not a guess).
+    await waitFor(() => Date.now() > signed.createdMs + 1_050, 5_000, "the signed batch to expire");
     const events: BatchEvent[] = [];
-    for await (const e of client.stream("/v1/check", body)) events.push(e as BatchEvent);
+    for await (const e of client.stream("/v1/check", { signed, timeoutMs: 5_000 })) events.push(e as BatchEvent);
     assert.equal(events[1]?.type, "rejected");
+    assert.match((events[1] as { reason: string }).reason, /expired/);
   });
 });
 
@@ -138,7 +139,8 @@ describe("key operations on a keyed daemon with -trusted-keys", () => {
     assert.equal(unsigned.code, 1, unsigned.stderr);
     assert.deepEqual(doc(unsigned).nodes.map((n) => [n.state, n.error]), [["rejected", "unsigned"]]);
     const stranger = await keys("install", fresh, "-sign-key", join(t.path, "stranger.key"));
-    assert.deepEqual(doc(stranger).nodes.map((n) => [n.state, n.error]), [["rejected", "untrusted key"]]);
+    assert.equal(stranger.code, 2, stranger.stdout + stranger.stderr);
+    assert.match(stranger.stderr, /answered 403: the signed key operation is signed by a key this node does not trust/);
     assert.equal(doc(await keys("list")).nodes[0]!.keys?.length, 1, "the keyring did not change");
 
     const signed = await keys("install", fresh, "-sign-key", join(t.path, "operator.key"));
@@ -148,14 +150,15 @@ describe("key operations on a keyed daemon with -trusted-keys", () => {
     assert.equal(used.code, 0, used.stdout + used.stderr);
   });
 
-  it("refuses a signed operation whose key was changed after signing", async () => {
+  it("refuses a signed operation whose key was changed after signing (400, nothing published)", async () => {
     const client = new ControlClient({ server: kd.cliAddress! });
     const { signKeyOp } = await import("../src/cli/signing.js");
     const signed = await signKeyOp(client, join(t.path, "operator.key"), "install", Buffer.from(await newKey(), "base64"), 10_000);
     const swapped = Buffer.from(encodeKeyOp("install", Buffer.from(await newKey(), "base64"))).toString("base64");
-    const events: KeyEvent[] = [];
-    for await (const e of client.stream("/v1/keys", { signed: { ...signed, payload: swapped }, timeoutMs: 5_000 })) events.push(e as KeyEvent);
-    assert.deepEqual(events.map((e) => e.type), ["accepted", "rejected", "done"]);
-    assert.equal((events[1] as { reason: string }).reason, "bad signature");
+    const stream = async () => {
+      for await (const _ of client.stream("/v1/keys", { signed: { ...signed, payload: swapped }, timeoutMs: 5_000 }));
+    };
+    await assert.rejects(stream, /answered 400: the signed key operation does not verify against the key it names \(bad signature\)/);
+    assert.equal(doc(await keys("list")).nodes[0]!.keys?.length, 2, "the keyring did not change");
   });
 });

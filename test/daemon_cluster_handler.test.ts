@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { encodeCheckBatch, fromWireReport, type CheckBatch } from "../src/checks/codec.js";
 import type { CheckSpec } from "../src/checks/types.js";
 import { validateKeysBody } from "../src/daemon/api_validate.js";
+import { admitEnvelope } from "../src/daemon/admission.js";
 import { type BatchNode, checkBatchHandler, decideBatch } from "../src/daemon/batch_handler.js";
 import { keyFingerprint } from "../src/daemon/fingerprint.js";
 import { applyKeyOp, decodeKeyOp, encodeKeyOp, loadDaemonKeyring } from "../src/daemon/keys.js";
@@ -72,16 +73,31 @@ describe("CHECK_BATCH: what a node decides", () => {
     assert.deepEqual(pick(decideBatch(envelope({}), { ...web, actionsEnabled: false })), { runActions: false, skipReason: "actions disabled on this node" });
   });
 
-  it("with trusted keys: unsigned, untrusted and tampered batches are refused with the reason; a trusted signature runs", async () => {
-    const node = { ...web, trustedKeys: await trusted() };
+  it("admission with trusted keys: unsigned, untrusted and tampered batches are refused with the reason; a trusted signature is admitted", async () => {
+    const admit = admitEnvelope({ ...web, trustedKeys: await trusted() });
     const signed = sign(envelope({}));
-    assert.equal(decideBatch(signed, node).kind, "run");
-    assert.deepEqual(decideBatch(envelope({}), node), { kind: "reject", reason: "unsigned" });
-    assert.deepEqual(decideBatch(sign(envelope({}), stranger.privateKey), node), { kind: "reject", reason: "untrusted key" });
-    const tampered = { ...signed, payload: encodeCheckBatch({ checks: [{ name: "root", type: "file_exists", path: "/", action: "rm -rf /" }], dryRun: false, targetNodes: [], targetTags: {} }) };
-    assert.deepEqual(decideBatch(tampered, node), { kind: "reject", reason: "bad signature" });
-    assert.deepEqual(decideBatch(envelope({ targetNodes: ["db1"] }), node), { kind: "relay" }, "a batch for other nodes has nothing to refuse");
-    assert.equal(decideBatch(envelope({}), web).kind, "run", "without trusted keys an unsigned batch runs");
+    assert.deepEqual(admit(signed), { ok: true });
+    assert.deepEqual(admit(envelope({})), { ok: false, reason: "unsigned", answer: true });
+    assert.deepEqual(admit(sign(envelope({}), stranger.privateKey)), { ok: false, reason: "untrusted key", answer: true });
+    const tampered = { ...signed, payload: encodeCheckBatch({ checks, dryRun: true, targetNodes: [], targetTags: {} }) };
+    assert.deepEqual(admit(tampered), { ok: false, reason: "bad signature", answer: true });
+    assert.deepEqual(admit(envelope({ targetNodes: ["db1"] })), { ok: false, reason: "unsigned", answer: false }, "refused, but a batch for other nodes gets no answer from this one");
+  });
+
+  it("admission without trusted keys: unsigned batches are admitted, but a signed one must verify against the key it names", () => {
+    const admit = admitEnvelope(web);
+    assert.deepEqual(admit(envelope({})), { ok: true });
+    assert.deepEqual(admit(sign(envelope({}), stranger.privateKey)), { ok: true }, "any valid signature: nothing is trusted or distrusted here");
+    const forged = { ...sign(envelope({})), payload: encodeCheckBatch({ checks, dryRun: true, targetNodes: [], targetTags: {} }) };
+    assert.deepEqual(admit(forged), { ok: false, reason: "bad signature", answer: true });
+  });
+
+  it("admission of key operations: with trusted keys, only list may come unsigned", async () => {
+    const admit = admitEnvelope({ ...web, trustedKeys: await trusted() });
+    const op = (o: "list" | "install", key?: Uint8Array) => ({ ...envelope({}), kind: pb.EnvelopeKind.KEY_OP, payload: encodeKeyOp(o, key) });
+    assert.deepEqual(admit(op("list")), { ok: true });
+    assert.deepEqual(admit(op("install", decodeKey(generateKey()))), { ok: false, reason: "unsigned", answer: true });
+    assert.deepEqual(admit(sign(op("install", decodeKey(generateKey())))), { ok: true });
   });
 
   it("an undecodable or invalid batch is refused, naming the problem", () => {
@@ -107,7 +123,6 @@ describe("CHECK_BATCH: what a node decides", () => {
     assert.equal(fromWireReport(on.checks)[0]?.status, "fixed");
     assert.deepEqual(seen, ["fail", "fixed"]);
     assert.equal(await checkBatchHandler(web, nullLogger, () => undefined)(envelope({ targetNodes: ["db1"] })), null);
-    assert.deepEqual(await checkBatchHandler({ ...web, trustedKeys: await trusted() }, nullLogger, () => undefined)(batch), { rejected: "unsigned" });
   });
 });
 

@@ -7,7 +7,7 @@ import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type 
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./api_validate.js";
 import { type ApiLimitCounters, ConnectionGuard } from "./api_connections.js";
 import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./api_limits.js";
-import type { ControlBackend } from "./backend.js";
+import type { ControlBackend, SignedEnvelope } from "./backend.js";
 import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
 import { bearerMatches } from "./token.js";
@@ -68,6 +68,13 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     return { ...b, counters: { ...b.counters, ...prefixed("api_", guard.counters()) }, cliAddress: address };
   };
 
+  // The origin verifies what it is asked to publish under an operator's
+  // signature: an altered body would only be refused by every node, and a
+  // copy published here must not be a forgery under a genuine batch's ID.
+  const refuseSigned = (kind: "batch" | "key operation", signed: SignedEnvelope | undefined) => {
+    const refusal = signed && o.backend.refuseSigned?.(kind, signed);
+    if (refusal) throw new HttpError(refusal.status, refusal.error);
+  };
   const routes: Route[] = [
     { method: "GET", path: "/v1/info", handle: async (_req, res) => sendJson(res, 200, info()) },
     {
@@ -88,6 +95,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       handle: async (req, res) => {
         const batch = validateBatchBody(await readJsonBody(req, maxBody));
         if (!batch.ok) throw new HttpError(400, batch.error);
+        refuseSigned("batch", batch.value.signed);
         await streamBatch(res, o.backend.submitBatch.bind(o.backend, batch.value));
       },
     },
@@ -116,6 +124,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
         const request = validateKeysBody(await readJsonBody(req, maxBody));
         if (!request.ok) throw new HttpError(400, request.error);
         if (!o.backend.keyOp) throw new HttpError(501, "this daemon cannot change keys");
+        refuseSigned("key operation", request.value.signed);
         const ac = abortOnClose(res);
         // Started before the stream: a refusal (no cluster key) is a plain 409, not a stream.
         const started = o.backend.keyOp(request.value, ac.signal);

@@ -84,6 +84,12 @@ export interface ControlBackend {
    * when the client goes away: stop waiting (the batch itself keeps spreading).
    */
   submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent>;
+  /**
+   * Checks an operator-signed body before anything is published: null when it
+   * may go, else the HTTP status (400 altered, 403 untrusted) and why.
+   * Optional: without it signed bodies are published unchecked.
+   */
+  refuseSigned?(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null;
   /** Recent batches this node originated, newest first. */
   batches(): BatchSummary[];
   /** Prometheus text exposition (format 0.0.4) of the backend's metrics. */

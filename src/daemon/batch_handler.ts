@@ -3,7 +3,7 @@ import { type CheckBatch, decodeCheckBatch, toWireReport } from "../checks/codec
 import type { CheckResult } from "../checks/types.js";
 import { type Envelope, idToHex } from "../gossip/envelope.js";
 import type { EnvelopeHandler } from "../gossip/disseminator.js";
-import { type TrustedKeys, verifyEnvelope } from "../gossip/signing.js";
+import type { TrustedKeys } from "../gossip/signing.js";
 import type { Logger } from "../net/logger.js";
 
 /**
@@ -12,9 +12,8 @@ import type { Logger } from "../net/logger.js";
  *   1. decode the batch (an undecodable one is refused, and the origin told);
  *   2. targeting: a node outside -node / -tag relays the batch (gossip did
  *      that already) and answers nothing;
- *   3. with -trusted-keys, the operator's signature must verify, else the
- *      origin hears "rejected: unsigned | bad signature | untrusted key";
- *   4. run it: actions only when this node allows them (-no-actions) and the
+ *   3. run it (signatures were checked before the envelope counted as seen:
+ *      src/daemon/admission.ts): actions only when this node allows them (-no-actions) and the
  *      batch is not a dry run, and the origin gets the results.
  * decideBatch is the pure part, tested on its own.
  */
@@ -23,7 +22,7 @@ export interface BatchNode {
   name: string;
   tags: Record<string, string>;
   actionsEnabled: boolean;
-  /** With -trusted-keys: only batches signed by one of these run. */
+  /** With -trusted-keys: only batches signed by one of these are admitted (src/daemon/admission.ts). */
   trustedKeys?: TrustedKeys;
 }
 
@@ -47,10 +46,6 @@ export function decideBatch(env: Envelope, node: BatchNode): BatchDecision {
   const batch = decoded.batch;
   // Targeting first: a node the batch is not for has nothing to refuse.
   if (!isTargeted(batch, node)) return { kind: "relay" };
-  if (node.trustedKeys) {
-    const verdict = verifyEnvelope(env, node.trustedKeys);
-    if (verdict !== "ok") return { kind: "reject", reason: verdict };
-  }
   const runActions = node.actionsEnabled && !batch.dryRun;
   if (runActions) return { kind: "run", batch, runActions };
   return { kind: "run", batch, runActions, skipReason: batch.dryRun ? "dry run" : "actions disabled on this node" };

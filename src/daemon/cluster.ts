@@ -4,7 +4,7 @@ import type { CheckResult, CheckSpec } from "../checks/types.js";
 import type { Disseminator, PublishResult } from "../gossip/disseminator.js";
 import { type Envelope, idToHex } from "../gossip/envelope.js";
 import type { Publication } from "../gossip/results.js";
-import { verifyEnvelope } from "../gossip/signing.js";
+import { verifyEnvelope, verifyOwnSignature } from "../gossip/signing.js";
 import { type Clock, systemClock } from "../net/clock.js";
 import type { Keyring } from "../net/keyring.js";
 import type { Logger } from "../net/logger.js";
@@ -13,10 +13,11 @@ import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { Swim } from "../swim/swim.js";
 import type { Member, MemberEvent } from "../swim/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "./api_types.js";
-import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, StatsRequest, StatsStart } from "./backend.js";
+import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "./backend.js";
 import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
 import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
 import { type CommonEvent, followReplies } from "./follow.js";
+import { keyFingerprint } from "./fingerprint.js";
 import { applyKeyOp, decodeKeyOp, encodeKeyOp } from "./keys.js";
 import { StatsCollector } from "./stats.js";
 import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "./stats_wire.js";
@@ -66,14 +67,8 @@ export class ClusterBackend implements ControlBackend {
       const decoded = decodeKeyOp(env.payload);
       if (!decoded.ok) return { rejected: decoded.error };
       // With -trusted-keys, whoever holds the cluster key may still look
-      // (list), but only an operator's signature changes the keyring.
-      if (o.node.trustedKeys && decoded.op !== "list") {
-        const verdict = verifyEnvelope(env, o.node.trustedKeys);
-        if (verdict !== "ok") {
-          o.log.warn({ op: decoded.op, origin: env.origin, reason: verdict }, `refused key operation ${decoded.op} from ${env.origin}: ${verdict} (this node has -trusted-keys: sign it with gcheck keys -sign-key)`);
-          return { rejected: verdict };
-        }
-      }
+      // (list), but only an operator's signature changes the keyring: an
+      // unsigned change never gets here (src/daemon/admission.ts).
       const report = applyKeyOp(o.keyring, decoded.op, decoded.key, o.saveKeyring);
       this.results.keyOps++;
       o.log.info({ op: decoded.op, origin: env.origin, ok: report.ok, error: report.error, keys: report.keys }, `key operation ${decoded.op} from ${env.origin}: ${report.ok ? "done" : report.error}`);
@@ -182,6 +177,19 @@ export class ClusterBackend implements ControlBackend {
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
       reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
     );
+  }
+
+  refuseSigned(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null {
+    const env: Envelope = { ...signed, kind: kind === "batch" ? pb.EnvelopeKind.CHECK_BATCH : pb.EnvelopeKind.KEY_OP };
+    const own = verifyOwnSignature(env);
+    if (own !== "ok") {
+      return { status: 400, error: `the signed ${kind} does not verify against the key it names (${own}): it was changed after signing; sign it again (gcheck -sign-key)` };
+    }
+    const trusted = this.o.node.trustedKeys;
+    if (trusted && verifyEnvelope(env, trusted) !== "ok") {
+      return { status: 403, error: `the signed ${kind} is signed by a key this node does not trust (fingerprint ${keyFingerprint(signed.signerKey)}): put its public key in -trusted-keys on every node, or sign with a trusted key` };
+    }
+    return null;
   }
 
   keyOp(request: KeyOpRequest, signal: AbortSignal): KeyOpStart {

@@ -11,6 +11,7 @@ import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
 import type { PushPullDelegate } from "../swim/types.js";
 import { formatHostPort } from "./address.js";
+import { admitEnvelope } from "./admission.js";
 import { ClusterBackend } from "./cluster.js";
 import type { DaemonOptions } from "./flags.js";
 
@@ -74,12 +75,22 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
     mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
   };
   const swim = new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) });
-  gossip = new Disseminator({ membership: swim, transport, clock: systemClock, random: systemRandom, config: gossipConfigFor(o), dataDir: o.dataDir, logger: log.child({ layer: "gossip" }) });
+  const node = { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) };
+  gossip = new Disseminator({
+    membership: swim,
+    transport,
+    clock: systemClock,
+    random: systemRandom,
+    config: gossipConfigFor(o),
+    dataDir: o.dataDir,
+    admit: admitEnvelope(node),
+    logger: log.child({ layer: "gossip" }),
+  });
   const backend = new ClusterBackend({
     transport,
     swim,
     gossip,
-    node: { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) },
+    node,
     version: deps.version,
     keyring: deps.keyring,
     saveKeyring: deps.saveKeyring,

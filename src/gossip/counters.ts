@@ -15,8 +15,10 @@ export interface GossipCounters {
   invalidDropped: number;
   /** Envelopes handed to a consumer. */
   consumed: number;
-  /** Envelopes not consumed because the node cannot rule out having run them (corrupt or unwritable state file). */
+  /** Envelopes not consumed because the node cannot rule out having run them (created before its seen-history began, or the state file is unwritable). */
   refusedUnsafe: number;
+  /** Envelopes refused at admission (a bad signature, or unsigned where signatures are required): not recorded as seen, not relayed. */
+  refusedAdmission: number;
   /** Burst forwards sent, and how many of them failed. */
   forwarded: number;
   forwardFailed: number;
@@ -55,6 +57,7 @@ export function newGossipCounters(): GossipCounters {
     invalidDropped: 0,
     consumed: 0,
     refusedUnsafe: 0,
+    refusedAdmission: 0,
     forwarded: 0,
     forwardFailed: 0,
     advertisements: 0,

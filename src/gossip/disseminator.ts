@@ -11,6 +11,7 @@ import type { GossipConfig } from "./config.js";
 import { newGossipCounters, type GossipCounters } from "./counters.js";
 import { createEnvelope, ENVELOPE_ID_BYTES, envelopeProblem, expiresAtMs, idToHex, isExpired, type Envelope } from "./envelope.js";
 import { SeenHistory } from "./history.js";
+import { RefusedCopies } from "./refused.js";
 import { OriginRepair } from "./repair.js";
 import { ReplySender } from "./reply_sender.js";
 import { GossipRequester } from "./requester.js";
@@ -26,7 +27,25 @@ export interface DisseminatorOptions {
   logger?: Logger;
   /** Where the seen-history state file lives; null or absent: in memory only (a restart forgets). */
   dataDir?: string | null;
+  /**
+   * Judges an envelope before it counts as seen (see Admission); absent:
+   * every well-formed envelope is admitted.
+   */
+  admit?: (env: Envelope) => Admission;
 }
+
+/**
+ * What the layer above says of a newly arrived envelope before it is
+ * recorded as seen. A refused one is not recorded (so a forged copy cannot
+ * consume a genuine envelope's ID), not passed on, and not consumed; when
+ * `answer` is set (this node is one the envelope is for) the origin is told
+ * `reason`, once per copy (src/gossip/refused.ts).
+ */
+export type Admission = { ok: true } | { ok: false; reason: string; answer: boolean };
+
+const ADMITTED: Admission = { ok: true };
+/** Refused copies remembered (src/gossip/refused.ts): about 100 bytes each. */
+const MAX_REFUSED_COPIES = 4096;
 
 /** What a consumer answers to the origin (the body of a NodeReply). */
 export type ReplyBody =
@@ -72,6 +91,7 @@ export class Disseminator implements PushPullDelegate {
   private readonly acks: AckRounds;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
   private readonly publications = new Map<string, Publication>();
+  private readonly refused = new RefusedCopies(MAX_REFUSED_COPIES);
   /** The state file, when there is a data dir. */
   private seen: SeenState | null = null;
   private unsubscribe: () => void = () => undefined;
@@ -181,7 +201,11 @@ export class Disseminator implements PushPullDelegate {
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
     this.burst(env, null);
     if (!pub.done) this.repair.watch(pub);
-    void this.consume(env, now, unrecorded, true);
+    // The publisher vouched for it (a signature was checked at the API): it
+    // spreads, but this node runs it only if it would admit it from a peer.
+    const admission = this.o.admit?.(env) ?? ADMITTED;
+    if (admission.ok) void this.consume(env, now, unrecorded, true);
+    else if (admission.answer && this.handlers.has(env.kind)) this.answer(env, now, { rejected: admission.reason });
     return { ok: true, publication: pub };
   }
 
@@ -272,16 +296,37 @@ export class Disseminator implements PushPullDelegate {
       this.stats.expiredDropped++;
       return null;
     }
-    if (!this.history.add(env)) {
+    if (this.history.has(idToHex(env.id))) {
       this.stats.duplicates++;
       return null;
     }
+    const admission = this.o.admit?.(env) ?? ADMITTED;
+    if (!admission.ok) {
+      this.refuse(env, admission, from, now);
+      return null;
+    }
+    this.history.add(env);
     this.stats.received++;
     this.history.prune(now);
     const unrecorded = this.record(env);
     this.burst(env, from, relay);
     void this.consume(env, now, unrecorded);
     return null;
+  }
+
+  /** An envelope refused at admission: dropped, counted, and answered once per copy when it was for this node. */
+  private refuse(env: Envelope, admission: Admission & { ok: false }, from: Address, now: number): void {
+    if (!this.refused.add(env, now)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.stats.refusedAdmission++;
+    this.rateLog.warn(
+      "refused-envelope",
+      { peer: from, envelope: idToHex(env.id), origin: env.origin, reason: admission.reason },
+      `refused envelope ${idToHex(env.id)} (from ${env.origin}, via ${from}): ${admission.reason}; not recorded as seen, so a genuine envelope with this ID is still accepted`,
+    );
+    if (admission.answer && this.handlers.has(env.kind)) this.answer(env, now, { rejected: admission.reason });
   }
 
   /**

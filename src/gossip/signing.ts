@@ -127,6 +127,26 @@ export function verifyEnvelope(env: Envelope, trusted: TrustedKeys): Verdict {
 }
 
 /**
+ * Whether env's signature verifies against the key it names (signerKey),
+ * trusted or not: what any node can check of a signed envelope, so that an
+ * altered copy is recognised as forged even where no key is trusted.
+ */
+export function verifyOwnSignature(env: Envelope): "ok" | "unsigned" | "bad signature" {
+  if (env.signature.length === 0 && env.signerKey.length === 0) return "unsigned";
+  if (env.signature.length === 0 || env.signerKey.length !== RAW_KEY_BYTES) return "bad signature";
+  try {
+    return verify(null, canonicalEnvelopeBytes(env), publicKeyFromRaw(env.signerKey), env.signature) ? "ok" : "bad signature";
+  } catch {
+    return "bad signature";
+  }
+}
+
+/** Whether env carries a signature at all (a signature, or a signer key). */
+export function isSigned(env: Envelope): boolean {
+  return env.signature.length > 0 || env.signerKey.length > 0;
+}
+
+/**
  * Reads every *.pub and *.pem file in dir as a trusted public key. Errors name
  * the directory or file and say what to do; a dir with no key is an error
  * (a daemon told to trust keys but given none would refuse every batch).
