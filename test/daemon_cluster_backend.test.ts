@@ -7,6 +7,7 @@ import { encodeCheckBatch } from "../src/checks/codec.js";
 import type { CheckSpec } from "../src/checks/types.js";
 import type { BatchEvent, KeyEvent } from "../src/daemon/api_types.js";
 import type { BatchRequest } from "../src/daemon/backend.js";
+import { admitEnvelope } from "../src/daemon/admission.js";
 import { ClusterBackend } from "../src/daemon/cluster.js";
 import { keyFingerprint } from "../src/daemon/fingerprint.js";
 import { localGossipConfig } from "../src/gossip/config.js";
@@ -49,14 +50,15 @@ async function backendCluster(seed: number, count: number, o: Opts = {}) {
     };
     const tags = o.tags?.(name) ?? {};
     const node = cluster.add(name, { delegate, tags });
-    gossip = new Disseminator({ membership: node.swim, transport: node.transport, clock: cluster.clock, random: new SeededRandom(seed * 100 + backends.size), config: localGossipConfig() });
+    const batchNode = { name, tags, actionsEnabled: true, ...(o.trustedKeys && { trustedKeys: o.trustedKeys }) };
+    gossip = new Disseminator({ membership: node.swim, transport: node.transport, clock: cluster.clock, random: new SeededRandom(seed * 100 + backends.size), config: localGossipConfig(), admit: admitEnvelope(batchNode) });
     const keyring = o.keyrings ? new Keyring([firstKey]) : null;
     if (keyring) keyrings.set(name, keyring);
     const backend = new ClusterBackend({
       transport: node.transport,
       swim: node.swim,
       gossip,
-      node: { name, tags, actionsEnabled: true, ...(o.trustedKeys && { trustedKeys: o.trustedKeys }) },
+      node: batchNode,
       version: "test",
       keyring,
       saveKeyring: () => void saved.push(name),
