@@ -20,7 +20,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { pb } from "../src/proto/index.js";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { SeededRandom } from "../src/net/random.js";
+import { SeededRandom } from "../src/base/random.js";
 import { defaultGossipConfig } from "../src/gossip/config.js";
 import { Disseminator, type ReplyBody } from "../src/gossip/disseminator.js";
 import { idToHex, type Envelope } from "../src/gossip/envelope.js";

@@ -5,7 +5,7 @@ import type { CheckResult, CheckSpec } from "../src/checks/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo } from "../src/daemon/api_types.js";
 import { type ControlApi, startControlApi } from "../src/daemon/api.js";
 import type { BatchRequest, ControlBackend } from "../src/daemon/backend.js";
-import { nullLogger } from "../src/net/logger.js";
+import { nullLogger } from "../src/base/logger.js";
 import type { Member } from "../src/swim/types.js";
 import { waitFor } from "./support/proc.js";
 

@@ -12,10 +12,10 @@ import { keyFingerprint } from "../src/daemon/fingerprint.js";
 import { applyKeyOp, decodeKeyOp, encodeKeyOp, loadDaemonKeyring } from "../src/daemon/keys.js";
 import { createEnvelope, type Envelope } from "../src/gossip/envelope.js";
 import { generateSigningKeyPair, loadTrustedKeys, parsePrivateKey, signEnvelope, type TrustedKeys } from "../src/gossip/signing.js";
-import { VirtualClock } from "../src/net/clock.js";
+import { VirtualClock } from "../src/base/clock.js";
 import { decodeKey, generateKey, Keyring } from "../src/net/keyring.js";
-import { nullLogger } from "../src/net/logger.js";
-import { SeededRandom } from "../src/net/random.js";
+import { nullLogger } from "../src/base/logger.js";
+import { SeededRandom } from "../src/base/random.js";
 import { pb } from "../src/proto/index.js";
 
 /**

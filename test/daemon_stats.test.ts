@@ -7,7 +7,7 @@ import { StatsCollector } from "../src/daemon/stats.js";
 import { type SystemProbes, rootFilesystem, systemInformationLoaded, systemInformationProbes } from "../src/daemon/stats_probes.js";
 import { decodeStatsRequest, encodeStatsRequest, fromWireStats, statsRequestHandler, toWireStats } from "../src/daemon/stats_wire.js";
 import type { Envelope } from "../src/gossip/envelope.js";
-import { VirtualClock } from "../src/net/clock.js";
+import { VirtualClock } from "../src/base/clock.js";
 import { pb } from "../src/proto/index.js";
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { VirtualClock } from "../src/net/clock.js";
+import { VirtualClock } from "../src/base/clock.js";
 import { AckRounds, MAX_ACKS_PER_ROUND } from "../src/gossip/acks.js";
 
 /** Starts n waits on the rounds; returns how many have been released so far. */

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
-import { VirtualClock } from "../src/net/clock.js";
-import { SeededRandom } from "../src/net/random.js";
+import { VirtualClock } from "../src/base/clock.js";
+import { SeededRandom } from "../src/base/random.js";
 import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, type GossipMessage } from "../src/gossip/codec.js";
 import { localGossipConfig } from "../src/gossip/config.js";
 import { createEnvelope, envelopeProblem, hexToId, idToHex, isExpired, type Envelope } from "../src/gossip/envelope.js";

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pb } from "../src/proto/index.js";
-import { VirtualClock } from "../src/net/clock.js";
-import { nullLogger, type Logger } from "../src/net/logger.js";
+import { VirtualClock } from "../src/base/clock.js";
+import { nullLogger, type Logger } from "../src/base/logger.js";
 import { idToHex } from "../src/gossip/envelope.js";
 import { HISTORY_NEW_REASON, LEGACY_SEEN_FILE_NAME, loadLegacySeenFile, loadSeenFile, openSeenState, SEEN_FILE_NAME, SeenLog } from "../src/gossip/seen_file.js";
 import { SeenHistory, type SeenRecord } from "../src/gossip/history.js";

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pb } from "../src/proto/index.js";
-import { VirtualClock } from "../src/net/clock.js";
-import { SeededRandom } from "../src/net/random.js";
+import { VirtualClock } from "../src/base/clock.js";
+import { SeededRandom } from "../src/base/random.js";
 import { createEnvelope, type Envelope } from "../src/gossip/envelope.js";
 import {
   generateSigningKeyPair,

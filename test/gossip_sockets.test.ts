@@ -1,8 +1,8 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
-import { systemClock } from "../src/net/clock.js";
-import { systemRandom } from "../src/net/random.js";
+import { systemClock } from "../src/base/clock.js";
+import { systemRandom } from "../src/base/random.js";
 import { NodeTransport } from "../src/net/node_transport.js";
 import { generateKey, Keyring } from "../src/net/keyring.js";
 import { localGossipConfig } from "../src/gossip/config.js";

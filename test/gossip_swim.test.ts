@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
-import { SeededRandom } from "../src/net/random.js";
+import { SeededRandom } from "../src/base/random.js";
 import { localConfig } from "../src/swim/config.js";
 import { SimCluster } from "../src/swim/simulation.js";
 import type { PushPullDelegate } from "../src/swim/types.js";

@@ -9,7 +9,7 @@ import { PayloadGuard } from "../src/net/guard.js";
 import type { Keyring } from "../src/net/keyring.js";
 import { NodeTransport, type NodeTransportOptions } from "../src/net/node_transport.js";
 import { Channel } from "../src/net/transport.js";
-import type { Logger } from "../src/net/logger.js";
+import type { Logger } from "../src/base/logger.js";
 
 /** Transports started by a test, closed by closeAll() in its after hook. */
 export class Loopback {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { localConfig } from "../src/swim/config.js";
-import { SeededRandom } from "../src/net/random.js";
+import { SeededRandom } from "../src/base/random.js";
 import { SimCluster } from "../src/swim/simulation.js";
 import { Swim } from "../src/swim/swim.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { SeededRandom } from "../src/net/random.js";
+import { SeededRandom } from "../src/base/random.js";
 import { Channel, TransportError } from "../src/net/transport.js";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
 import { appendUpdates, encodeUpdate, packetWriter } from "../src/swim/codec.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { VirtualClock } from "../src/net/clock.js";
+import { VirtualClock } from "../src/base/clock.js";
 import { Awareness } from "../src/swim/awareness.js";
 import { checkConfig, lanConfig, localConfig, profile } from "../src/swim/config.js";
 import { BroadcastQueue } from "../src/swim/queue.js";

@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import { ActionCgroup, actionContainment, giveUpCgroups } from "./cgroup.js";
 import { endActionProcesses, type ActionProcesses } from "./leftovers.js";
 import type { ActionOutcome } from "./types.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Remediation actions: `/bin/sh -c <action>` in its own process group (and
@@ -99,7 +100,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
     } catch (e) {
       // Thrown synchronously for arguments the OS cannot take (a NUL byte in the command).
       cgroup?.remove();
-      resolve(notStarted((e as Error).message));
+      resolve(notStarted(errorMessage(e)));
       return;
     }
     child.stdout.on("data", (b: Buffer) => capture.add(b));

@@ -1,6 +1,7 @@
 import { pb } from "../proto/index.js";
 import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus } from "./types.js";
 import { validateCheck } from "./validate.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * The checks section of the wire schema: a check batch as an envelope payload
@@ -45,7 +46,7 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
   try {
     wire = pb.CheckBatch.decode(bytes);
   } catch (e) {
-    return { ok: false, errors: [`check batch: undecodable payload: ${(e as Error).message}`] };
+    return { ok: false, errors: [`check batch: undecodable payload: ${errorMessage(e)}`] };
   }
   const checks: CheckSpec[] = [];
   const errors: string[] = [];

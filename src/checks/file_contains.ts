@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "n
 import { open, stat } from "node:fs/promises";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import { kind } from "./file_exists.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * file_contains: streams the file through one reused buffer and searches the
@@ -121,7 +122,7 @@ export async function evaluateFileContains(path: string, needle: string, chunkBy
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { status: "fail", message: `${path} does not exist, so it does not contain ${quote(needle)}` };
-    const reason = code === undefined ? (e as Error).message : fsReason(e);
+    const reason = code === undefined ? errorMessage(e) : fsReason(e);
     return { status: "error", message: `cannot search ${path} for ${quote(needle)}: ${reason}` };
   }
   if (r.offset === null) {

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { scanJson } from "./json_scan.js";
 import type { CheckSpec } from "./types.js";
 import { describe, validateCheck } from "./validate.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Check files: the gossipcheck format (a JSON object mapping check name to
@@ -30,7 +31,7 @@ export function parseCheckFile(text: string, fileLabel: string): ParseResult {
   } catch (e) {
     // The scanner accepts exactly what JSON.parse does (fuzzed in
     // test/checks_fuzz.test.ts); should they ever disagree, still an error value.
-    return { ok: false, errors: [`${fileLabel}: malformed JSON: ${(e as Error).message}`] };
+    return { ok: false, errors: [`${fileLabel}: malformed JSON: ${errorMessage(e)}`] };
   }
   const errors: string[] = [];
   for (const d of scan.duplicates) {

@@ -7,6 +7,7 @@ import { syncFileIoAllowed } from "./local_fs.js";
 import { evaluateProcessRunning } from "./process_running.js";
 import { takeProcessSnapshot, type ProcessSnapshot } from "./processes.js";
 import type { ActionOutcome, CheckResult, CheckSpec } from "./types.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Runs the checks of a batch: evaluate each, and for a failing check with an
@@ -101,7 +102,7 @@ async function evaluate(spec: CheckSpec, ctx: BatchContext): Promise<Evaluation>
         return { status: "error", message: `unknown check type ${JSON.stringify(spec.type)}` };
     }
   } catch (e) {
-    return { status: "error", message: `${spec.type} failed: ${(e as Error).message ?? String(e)}` };
+    return { status: "error", message: `${spec.type} failed: ${errorMessage(e) ?? String(e)}` };
   }
 }
 

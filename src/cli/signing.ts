@@ -9,6 +9,7 @@ import type { DaemonInfo, KeyOpName, SignedEnvelopeBody } from "../daemon/api_ty
 import { encodeKeyOp } from "../daemon/keys.js";
 import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Operator signatures on the gcheck side (`check -sign-key F`, `keys ...
@@ -34,7 +35,7 @@ async function signFor(client: ControlClient, keyFile: string, kind: pb.Envelope
   try {
     pem = await readFile(keyFile, "utf8");
   } catch (e) {
-    throw new CliError(`-sign-key ${keyFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): make a key pair with gcheck keygen -signing -out PREFIX`);
+    throw new CliError(`-sign-key ${keyFile}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}): make a key pair with gcheck keygen -signing -out PREFIX`);
   }
   const key = parsePrivateKey(pem, `-sign-key ${keyFile}`);
   if (!key.ok) throw new CliError(key.error);

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { type HostPort, isWildcardHost, joinHostPort } from "../net/address.js";
+import type { Result } from "../base/result.js";
 
 /**
  * host:port addresses as operators write them on the command line
@@ -11,7 +12,6 @@ import { type HostPort, isWildcardHost, joinHostPort } from "../net/address.js";
  */
 export type { HostPort };
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 // RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
 const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -25,7 +25,7 @@ export interface HostPortRules {
   allowPortZero?: boolean;
 }
 
-export function parseHostPort(text: string, rules: HostPortRules = {}): Parsed<HostPort> {
+export function parseHostPort(text: string, rules: HostPortRules = {}): Result<HostPort> {
   const s = text.trim();
   if (s === "") return { ok: false, error: "it is empty" };
   let host: string;

@@ -1,6 +1,6 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { type Logger, RateLimitedLog } from "../net/logger.js";
+import { type Logger, RateLimitedLog } from "../base/logger.js";
 import type { HostPort } from "./address.js";
 import { formatHostPort } from "./address.js";
 import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "./api_types.js";
@@ -11,6 +11,7 @@ import type { ControlBackend, SignedEnvelope } from "./backend.js";
 import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
 import { bearerMatches } from "./token.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
@@ -195,7 +196,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     } catch (e) {
       // Headers are gone: the error becomes the stream's last line.
       o.log.error({ err: String(e), url: res.req?.url }, "result stream failed");
-      await out.add({ type: "error", error: `the daemon failed while running the request: ${(e as Error).message}` });
+      await out.add({ type: "error", error: `the daemon failed while running the request: ${errorMessage(e)}` });
     }
     out.end();
   }
@@ -238,7 +239,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
         res.destroy();
         return;
       }
-      const message = e instanceof HttpError ? e.message : `internal error: ${(e as Error)?.message ?? String(e)}`;
+      const message = e instanceof HttpError ? e.message : `internal error: ${errorMessage(e)}`;
       sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
     });
   });

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { RateLimitedLog } from "../net/logger.js";
+import type { RateLimitedLog } from "../base/logger.js";
 import type { ApiLimits } from "./api_limits.js";
 
 /**

@@ -6,6 +6,7 @@ import { KEY_BYTES } from "../net/seal.js";
 import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "./api_types.js";
 import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from "./backend.js";
 import { decodeKeyOp } from "./keys.js";
+import type { Result } from "../base/result.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every
@@ -14,7 +15,6 @@ import { decodeKeyOp } from "./keys.js";
  * the same rules as a check file. Errors are one line a person can act on.
  */
 
-export type Validated<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Checks in one batch (bounded so one request cannot make every node run millions). */
 export const MAX_CHECKS_PER_BATCH = 10_000;
@@ -31,7 +31,7 @@ const MAX_LISTED_ERRORS = 5;
 
 const LABEL = "request body";
 
-function fail<T>(error: string): Validated<T> {
+function fail<T>(error: string): Result<T> {
   return { ok: false, error };
 }
 
@@ -41,7 +41,7 @@ function describeJson(v: unknown): string {
   return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
 }
 
-function asObject(v: unknown, what: string): Validated<Record<string, unknown>> {
+function asObject(v: unknown, what: string): Result<Record<string, unknown>> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(`${what} must be a JSON object, got ${describeJson(v)}`);
   return { ok: true, value: v as Record<string, unknown> };
 }
@@ -54,7 +54,7 @@ function onlyKnown(obj: Record<string, unknown>, known: readonly string[], what:
 }
 
 /** The checks of a body, in check-file form, through the check-file rules. */
-export function validateChecks(v: unknown): Validated<CheckSpec[]> {
+export function validateChecks(v: unknown): Result<CheckSpec[]> {
   if (v === undefined) return fail(`${LABEL}: field "checks" is missing: send {"checks": <the contents of a check file>}`);
   const obj = asObject(v, `${LABEL}: field "checks"`);
   if (!obj.ok) return obj;
@@ -66,7 +66,7 @@ export function validateChecks(v: unknown): Validated<CheckSpec[]> {
   return fail(parsed.errors.slice(0, MAX_LISTED_ERRORS).join("; ") + (more > 0 ? `; and ${more} more` : ""));
 }
 
-export function validateLocalCheckBody(body: unknown): Validated<CheckSpec[]> {
+export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
   const obj = asObject(body, LABEL);
   if (!obj.ok) return obj;
   const unknown = onlyKnown(obj.value, ["checks"], LABEL);
@@ -77,7 +77,7 @@ export function validateLocalCheckBody(body: unknown): Validated<CheckSpec[]> {
 const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
 const SIGNED_FIELDS = ["id", "origin", "originAddress", "createdMs", "ttlMs", "payload", "signature", "signerKey"] as const;
 
-function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Validated<number> {
+function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Result<number> {
   if (v === undefined) return { ok: true, value: dflt };
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
     return fail(`${LABEL}: field "${field}" must be a number of milliseconds from ${min} to ${max}, got ${describeJson(v)}`);
@@ -85,7 +85,7 @@ function boundedMs(v: unknown, field: string, dflt: number, min: number, max: nu
   return { ok: true, value: v };
 }
 
-function base64Bytes(v: unknown, field: string, length?: number): Validated<Uint8Array> {
+function base64Bytes(v: unknown, field: string, length?: number): Result<Uint8Array> {
   if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return fail(`${LABEL}: field "signed.${field}" must be a base64 string`);
   const bytes = Buffer.from(v, "base64");
   if (length !== undefined && bytes.length !== length) return fail(`${LABEL}: field "signed.${field}" must decode to ${length} bytes, got ${bytes.length}`);
@@ -93,7 +93,7 @@ function base64Bytes(v: unknown, field: string, length?: number): Validated<Uint
 }
 
 /** The fields of a signed envelope ("signed" in a body), checked for shape; the payload is decoded by the caller. */
-function validateSignedEnvelope(v: unknown): Validated<SignedEnvelope> {
+function validateSignedEnvelope(v: unknown): Result<SignedEnvelope> {
   const obj = asObject(v, `${LABEL}: field "signed"`);
   if (!obj.ok) return obj;
   const s = obj.value;
@@ -138,7 +138,7 @@ function fieldsOutsideSigned(b: Record<string, unknown>, fields: readonly string
 }
 
 /** A signed batch: the envelope fields as signed, and the batch decoded (and validated) from its payload. */
-function validateSignedBatch(v: unknown, timeoutMs: number): Validated<BatchRequest> {
+function validateSignedBatch(v: unknown, timeoutMs: number): Result<BatchRequest> {
   const signed = validateSignedEnvelope(v);
   if (!signed.ok) return signed;
   const batch = decodeCheckBatch(signed.value.payload);
@@ -148,7 +148,7 @@ function validateSignedBatch(v: unknown, timeoutMs: number): Validated<BatchRequ
   return { ok: true, value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: signed.value.ttlMs, timeoutMs, signed: signed.value } };
 }
 
-export function validateBatchBody(body: unknown): Validated<BatchRequest> {
+export function validateBatchBody(body: unknown): Result<BatchRequest> {
   const obj = asObject(body, LABEL);
   if (!obj.ok) return obj;
   const b = obj.value;
@@ -177,7 +177,7 @@ export function validateBatchBody(body: unknown): Validated<BatchRequest> {
 }
 
 /** The targeting fields of a body ("nodes", "tags"), shared by batches and stats requests. */
-function validateTargeting(b: Record<string, unknown>): Validated<{ nodes: string[]; tags: Record<string, string> }> {
+function validateTargeting(b: Record<string, unknown>): Result<{ nodes: string[]; tags: Record<string, string> }> {
   const nodes: string[] = [];
   if (b.nodes !== undefined) {
     if (!Array.isArray(b.nodes) || b.nodes.length > MAX_TARGET_NODES) return fail(`${LABEL}: field "nodes" must be an array of at most ${MAX_TARGET_NODES} node names`);
@@ -210,7 +210,7 @@ const KEYS_FIELDS = ["op", "key", "timeoutMs", "signed"] as const;
  * one, and how long to wait; or a signed operation ({signed, timeoutMs}),
  * whose op and key come from the signed payload.
  */
-export function validateKeysBody(body: unknown): Validated<KeyOpRequest> {
+export function validateKeysBody(body: unknown): Result<KeyOpRequest> {
   const obj = asObject(body, LABEL);
   if (!obj.ok) return obj;
   const b = obj.value;
@@ -250,7 +250,7 @@ const STATS_FIELDS = ["nodes", "tags", "timeoutMs"] as const;
 export const DEFAULT_STATS_TIMEOUT_MS = 10_000;
 
 /** POST /v1/stats: targeting as a batch's, and how long to wait (also the request's TTL). */
-export function validateStatsBody(body: unknown): Validated<StatsRequest> {
+export function validateStatsBody(body: unknown): Result<StatsRequest> {
   const obj = asObject(body, LABEL);
   if (!obj.ok) return obj;
   const b = obj.value;

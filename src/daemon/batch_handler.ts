@@ -4,7 +4,7 @@ import type { CheckResult } from "../checks/types.js";
 import { type Envelope, idToHex } from "../gossip/envelope.js";
 import type { EnvelopeHandler } from "../gossip/disseminator.js";
 import type { TrustedKeys } from "../gossip/signing.js";
-import type { Logger } from "../net/logger.js";
+import type { Logger } from "../base/logger.js";
 
 /**
  * What a node does with a CHECK_BATCH envelope once gossip hands it over

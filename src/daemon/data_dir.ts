@@ -1,6 +1,7 @@
 import { constants } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Creates the data dir (0700, parents too) and checks that it can be
@@ -60,6 +61,6 @@ function reason(e: unknown): string {
     case "EDQUOT":
       return `no space left (${code}): free some space, or choose another -data-dir`;
     default:
-      return `${(e as Error).message}: choose a writable directory with -data-dir`;
+      return `${errorMessage(e)}: choose a writable directory with -data-dir`;
   }
 }

@@ -3,9 +3,10 @@ import { homedir, hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../checks/duration.js";
 import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api_limits.js";
-import { type HostPort, type Parsed, formatHostPort, isUnspecifiedHost, parseHostPort } from "./address.js";
+import { type HostPort, formatHostPort, isUnspecifiedHost, parseHostPort } from "./address.js";
 import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "./goflags.js";
 import { VERSION } from "./version.js";
+import type { Result } from "../base/result.js";
 
 /**
  * gossipcheckd's command line: the original's flags (-bind, -peers,
@@ -166,7 +167,7 @@ export function parseDaemonFlags(argv: readonly string[], ctx: FlagContext = sys
   return r.ok ? { kind: "run", options: r.value } : fail(r.error);
 }
 
-function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
+function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   const addr = (flag: string, value: string, rules: Parameters<typeof parseHostPort>[1], form: string): HostPort | string => {
     const p = parseHostPort(value, rules);
     return p.ok ? p.value : `-${flag} "${value}": ${p.error}; expected ${form}`;
@@ -265,7 +266,7 @@ function validate(f: RawFlags, ctx: FlagContext): Parsed<DaemonOptions> {
   };
 }
 
-function err<T>(error: string): Parsed<T> {
+function err<T>(error: string): Result<T> {
   return { ok: false, error };
 }
 
@@ -274,7 +275,7 @@ function durationText(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-function parseCliLimits(f: RawFlags): Parsed<ApiLimits> {
+function parseCliLimits(f: RawFlags): Result<ApiLimits> {
   const { timeoutMs: t, maxConnections: c } = API_LIMIT_BOUNDS;
   const timeout = (flag: string, v: string): number | string => {
     const ms = parseDuration(v);
@@ -294,7 +295,7 @@ function parseCliLimits(f: RawFlags): Parsed<ApiLimits> {
 }
 
 /** `-tag key=value` (repeatable): keys are short identifiers, each given once, all of them small. */
-export function parseTags(items: readonly string[]): Parsed<Record<string, string>> {
+export function parseTags(items: readonly string[]): Result<Record<string, string>> {
   const tags: Record<string, string> = {};
   let bytes = 0;
   for (const item of items) {

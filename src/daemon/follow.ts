@@ -1,5 +1,5 @@
 import type { PublishEvent, Publication } from "../gossip/results.js";
-import type { Clock } from "../net/clock.js";
+import type { Clock } from "../base/clock.js";
 import type { pb } from "../proto/index.js";
 import type { BatchEvent } from "./api_types.js";
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Reading and writing the control API's HTTP bodies: JSON in with a size
@@ -43,14 +44,14 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   } catch (e) {
     if (e instanceof HttpError) throw e;
     // The connection went away mid-body: the client left, or a limit (api_limits.ts) closed it.
-    throw new HttpError(400, `the request body was cut off after ${size} bytes (${(e as Error).message})`);
+    throw new HttpError(400, `the request body was cut off after ${size} bytes (${errorMessage(e)})`);
   }
   if (size === 0) throw new HttpError(400, "request body is empty: send a JSON object");
   const text = Buffer.concat(chunks, size).toString("utf8");
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new HttpError(400, `request body is not valid JSON: ${(e as Error).message}`);
+    throw new HttpError(400, `request body is not valid JSON: ${errorMessage(e)}`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { KeyOpName } from "./api_types.js";
 import { KEY_OPS } from "./api_types.js";
 import { base64KeyFingerprint } from "./fingerprint.js";
 import type { DaemonOptions } from "./flags.js";
+import { type Result, errorMessage } from "../base/result.js";
 
 /**
  * The daemon's cluster keyring: where it comes from at startup, and how a
@@ -40,10 +41,9 @@ export interface DaemonKeyring {
   warnings: string[];
 }
 
-export type Loaded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /** Loads the keyring by the precedence above; errors name the file and say what to do. */
-export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" | "keyringFile">): Loaded<DaemonKeyring> {
+export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" | "keyringFile">): Result<DaemonKeyring> {
   const persistPath = persistedKeyringPath(o.dataDir);
   if (o.keyFile !== undefined && o.keyringFile !== undefined) {
     return { ok: false, error: "-key-file and -keyring-file are both set: pass one (a keyring file holds several keys, primary first)" };
@@ -56,7 +56,7 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
       const ignored = flagged ? `; ${flagged.flag} ${flagged.path} is ignored while it exists (delete it to go back to the flag)` : "";
       return { ok: true, value: { keyring, persistPath, note: `using the keyring saved by gcheck keys in ${persistPath} (${keyring.list().length} keys)${ignored}`, warnings: warning ? [warning] : [] } };
     } catch (err) {
-      return { ok: false, error: `${(err as Error).message} (this is the keyring gcheck keys saved: restore it, or delete it to start from -key-file again)` };
+      return { ok: false, error: `${errorMessage(err)} (this is the keyring gcheck keys saved: restore it, or delete it to start from -key-file again)` };
     }
   }
   if (!flagged) return { ok: true, value: { keyring: null, persistPath, note: "no cluster key: cluster traffic is not encrypted", warnings: [] } };
@@ -65,7 +65,7 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
     const { keyring } = loadKeyFile(flagged.path);
     return { ok: true, value: { keyring, persistPath, note: `using the cluster key from ${flagged.flag} ${flagged.path} (${keyring.list().length} keys)`, warnings: [] } };
   } catch (err) {
-    return { ok: false, error: `${flagged.flag}: ${(err as Error).message}` };
+    return { ok: false, error: `${flagged.flag}: ${errorMessage(err)}` };
   }
 }
 
@@ -82,7 +82,7 @@ export function decodeKeyOp(bytes: Uint8Array): DecodedKeyOp {
   try {
     wire = pb.KeyOp.decode(bytes);
   } catch (err) {
-    return { ok: false, error: `undecodable key operation: ${(err as Error).message}` };
+    return { ok: false, error: `undecodable key operation: ${errorMessage(err)}` };
   }
   const op = wire.op as KeyOpName;
   if (!(KEY_OPS as readonly string[]).includes(op)) return { ok: false, error: `unknown key operation ${JSON.stringify(String(wire.op).slice(0, 40))}: this node knows ${KEY_OPS.join(", ")}` };
@@ -120,7 +120,7 @@ export function applyKeyOp(keyring: Keyring | null, op: KeyOpName, key: Uint8Arr
     try {
       save(keyring);
     } catch (err) {
-      return { ok: false, error: `the change is in effect but could not be saved (${(err as Error).message}): a restart would lose it; fix the data dir and repeat the operation`, keys: keyringFingerprints(keyring) };
+      return { ok: false, error: `the change is in effect but could not be saved (${errorMessage(err)}): a restart would lose it; fix the data dir and repeat the operation`, keys: keyringFingerprints(keyring) };
     }
   }
   return { ok: true, error: "", keys: keyringFingerprints(keyring) };

@@ -1,12 +1,12 @@
 import { defaultGossipConfig, localGossipConfig, type GossipConfig } from "../gossip/config.js";
 import { Disseminator } from "../gossip/disseminator.js";
 import type { TrustedKeys } from "../gossip/signing.js";
-import { systemClock } from "../net/clock.js";
+import { systemClock } from "../base/clock.js";
 import type { Keyring } from "../net/keyring.js";
 import { ListenError } from "../net/listen.js";
-import type { Logger } from "../net/logger.js";
+import type { Logger } from "../base/logger.js";
 import { DEFAULT_PACKET_PAYLOAD_BYTES, NodeTransport } from "../net/node_transport.js";
-import { systemRandom } from "../net/random.js";
+import { systemRandom } from "../base/random.js";
 import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
 import type { PushPullDelegate } from "../swim/types.js";
@@ -14,6 +14,7 @@ import { formatHostPort } from "./address.js";
 import { admitEnvelope } from "./admission.js";
 import { ClusterBackend } from "./cluster.js";
 import type { DaemonOptions } from "./flags.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Builds one cluster node from the daemon's options: the transport (UDP +
@@ -101,7 +102,7 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
   } catch (err) {
     await transport.close();
     // The message names the data dir and says what to do.
-    return { ok: false, error: (err as Error).message };
+    return { ok: false, error: errorMessage(err) };
   }
   return { ok: true, backend, transport };
 }

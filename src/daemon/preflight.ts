@@ -4,6 +4,7 @@ import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import { prepareDataDir } from "./data_dir.js";
 import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "./token.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Everything the daemon checks on disk before it starts listening, so a
@@ -46,7 +47,7 @@ async function unreadable(path: string): Promise<string | undefined> {
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    return code === "ENOENT" ? "no such file or directory" : code === "EACCES" ? "permission denied" : errorMessage(e);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from "../net/logger.js";
+import type { Logger } from "../base/logger.js";
 
 /**
  * Clean shutdown on SIGINT/SIGTERM: run every registered step (newest first:

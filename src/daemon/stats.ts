@@ -1,8 +1,9 @@
 import { cpus, loadavg, uptime } from "node:os";
-import { type Clock, systemClock } from "../net/clock.js";
+import { type Clock, systemClock } from "../base/clock.js";
 import type { MemberStatus } from "../swim/types.js";
 import type { NodeStats } from "./api_types.js";
 import { type DiskFigures, type MemoryFigures, type OsFigures, type SystemProbes, systemInformationLoaded, systemInformationProbes } from "./stats_probes.js";
+import type { Result } from "../base/result.js";
 
 /**
  * This node's stats (GET /v1/stats, and its answer to a STATS_REQUEST):
@@ -46,7 +47,6 @@ interface Sample {
   errors: string[];
 }
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export interface StatsCounters {
   /** Samples taken (each runs the probes). */
@@ -137,7 +137,7 @@ export class StatsCollector {
   }
 
   /** One probe's answer within timeoutMs, joining a call of it that is still running. */
-  private probe<T>(name: string, call: () => Promise<T>): Promise<Outcome<T>> {
+  private probe<T>(name: string, call: () => Promise<T>): Promise<Result<T>> {
     let running = this.running.get(name) as Promise<T> | undefined;
     if (!running) {
       // Through a then: a probe that throws synchronously fails like one that rejects.
@@ -149,7 +149,7 @@ export class StatsCollector {
     }
     return new Promise((resolve) => {
       let settled = false;
-      const settle = (outcome: Outcome<T>, counter?: "probeTimeouts" | "probeFailures") => {
+      const settle = (outcome: Result<T>, counter?: "probeTimeouts" | "probeFailures") => {
         if (settled) return;
         settled = true;
         timer.cancel();

@@ -4,6 +4,7 @@ import type { NodeStats } from "./api_types.js";
 import { MEMBER_STATUSES } from "./api_types.js";
 import { isTargeted } from "./batch_handler.js";
 import type { StatsCollector } from "./stats.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Node stats on the wire: the STATS_REQUEST payload (who answers), the
@@ -31,7 +32,7 @@ export function decodeStatsRequest(bytes: Uint8Array): { ok: true; value: StatsT
     const r = pb.StatsRequest.decode(bytes);
     return { ok: true, value: { targetNodes: r.targetNodes ?? [], targetTags: r.targetTags ?? {} } };
   } catch (err) {
-    return { ok: false, error: `undecodable stats request: ${(err as Error).message}` };
+    return { ok: false, error: `undecodable stats request: ${errorMessage(err)}` };
   }
 }
 

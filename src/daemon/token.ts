@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Bearer tokens for the control API. A token is a secret line in a file
@@ -30,7 +31,7 @@ export async function readTokenFile(path: string, flag: string): Promise<TokenFi
     mode = (await stat(path)).mode;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : errorMessage(e);
     return { ok: false, error: `${flag} ${path}: ${why}: create it with "gcheck keygen > ${path}" (chmod 600)` };
   }
   const token = (text.split(/\r?\n/)[0] ?? "").trim();

@@ -1,4 +1,4 @@
-import type { Clock, Timer } from "../net/clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 
 /** Most acknowledgements one round holds back; a round with this many ends at once. */
 export const MAX_ACKS_PER_ROUND = 4096;

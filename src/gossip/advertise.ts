@@ -1,6 +1,6 @@
-import type { Clock, Timer } from "../net/clock.js";
-import type { Logger } from "../net/logger.js";
-import { sample, type Random } from "../net/random.js";
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger } from "../base/logger.js";
+import { sample, type Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { Membership } from "../swim/types.js";
 import { encodeGossip, envelopeBytes } from "./codec.js";
@@ -8,6 +8,7 @@ import { jittered, type GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";
 import { idToHex, type Envelope } from "./envelope.js";
 import type { GossipRequester } from "./requester.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Anti-entropy, the repair phase after the burst (gossipsub's IHAVE/IWANT):
@@ -106,7 +107,7 @@ export class AntiEntropy {
         const reply = await requester.request(from, { kind: "want", ids: wanted });
         delivered = reply.kind === "deliver" ? reply.envelopes : [];
       } catch (err) {
-        this.d.logger.debug({ peer: from, err: (err as Error).message }, "anti-entropy fetch failed; the next advertisement retries");
+        this.d.logger.debug({ peer: from, err: errorMessage(err) }, "anti-entropy fetch failed; the next advertisement retries");
         delivered = [];
       } finally {
         for (const k of keys) this.inFlight.delete(k);

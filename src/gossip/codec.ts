@@ -1,5 +1,6 @@
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { Envelope } from "./envelope.js";
+import { type Result, errorMessage } from "../base/result.js";
 
 /**
  * Wire codec of the gossip channel: the only place that turns GossipMessage
@@ -15,7 +16,6 @@ export type GossipMessage =
   | { kind: "reply"; reply: pb.NodeReply }
   | { kind: "ok" };
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export function encodeGossip(m: GossipMessage): Uint8Array {
   const v = { version: PROTOCOL_VERSION };
@@ -35,12 +35,12 @@ export function encodeGossip(m: GossipMessage): Uint8Array {
   }
 }
 
-export function decodeGossip(bytes: Uint8Array): Decoded<GossipMessage> {
+export function decodeGossip(bytes: Uint8Array): Result<GossipMessage> {
   let msg: pb.GossipMessage;
   try {
     msg = pb.GossipMessage.decode(bytes);
   } catch (err) {
-    return { ok: false, error: `undecodable gossip message (${(err as Error).message})` };
+    return { ok: false, error: `undecodable gossip message (${errorMessage(err)})` };
   }
   if (msg.version !== PROTOCOL_VERSION) {
     return {
@@ -71,11 +71,11 @@ export function encodeLiveIds(ids: Uint8Array[]): Uint8Array {
   return pb.LiveIds.encode({ ids }).finish();
 }
 
-export function decodeLiveIds(bytes: Uint8Array): Decoded<Uint8Array[]> {
+export function decodeLiveIds(bytes: Uint8Array): Result<Uint8Array[]> {
   try {
     return { ok: true, value: pb.LiveIds.decode(bytes).ids ?? [] };
   } catch (err) {
-    return { ok: false, error: `undecodable live-ID state (${(err as Error).message})` };
+    return { ok: false, error: `undecodable live-ID state (${errorMessage(err)})` };
   }
 }
 

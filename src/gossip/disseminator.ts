@@ -1,7 +1,7 @@
 import { pb } from "../proto/index.js";
-import type { Clock } from "../net/clock.js";
-import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
-import { sample, type Random } from "../net/random.js";
+import type { Clock } from "../base/clock.js";
+import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
+import { sample, type Random } from "../base/random.js";
 import { Channel, TransportError, type Address, type Relay, type Transport } from "../net/transport.js";
 import type { MemberEvent, Membership, PushPullDelegate } from "../swim/types.js";
 import { AckRounds } from "./acks.js";
@@ -17,6 +17,7 @@ import { ReplySender } from "./reply_sender.js";
 import { GossipRequester } from "./requester.js";
 import { Publication } from "./results.js";
 import { openSeenState, type SeenState } from "./seen_file.js";
+import { errorMessage } from "../base/result.js";
 
 export interface DisseminatorOptions {
   membership: Membership;
@@ -151,7 +152,7 @@ export class Disseminator implements PushPullDelegate {
     try {
       this.seen?.writer.close();
     } catch (err) {
-      this.logger.error({ file: this.seen?.writer.path, err: (err as Error).message }, "could not write the seen-history state file on stop");
+      this.logger.error({ file: this.seen?.writer.path, err: errorMessage(err) }, "could not write the seen-history state file on stop");
     }
   }
 
@@ -381,7 +382,7 @@ export class Disseminator implements PushPullDelegate {
       this.seen.writer.append({ id: idToHex(env.id), retainUntilMs: expiresAtMs(env) + this.config.maxClockSkewMs }, this.history.size, () => this.history.records());
       return null;
     } catch (err) {
-      return (err as Error).message;
+      return errorMessage(err);
     }
   }
 
@@ -418,8 +419,8 @@ export class Disseminator implements PushPullDelegate {
     try {
       body = await handler(env);
     } catch (err) {
-      this.logger.error({ envelope: idToHex(env.id), kind: env.kind, err: (err as Error).message }, "envelope consumer failed");
-      body = { rejected: `the node failed while handling the envelope: ${(err as Error).message}` };
+      this.logger.error({ envelope: idToHex(env.id), kind: env.kind, err: errorMessage(err) }, "envelope consumer failed");
+      body = { rejected: `the node failed while handling the envelope: ${errorMessage(err)}` };
     }
     if (body && !this.stopped) this.answer(env, receivedMs, body);
   }

@@ -1,6 +1,6 @@
 import { pb } from "../proto/index.js";
-import type { Clock } from "../net/clock.js";
-import type { Random } from "../net/random.js";
+import type { Clock } from "../base/clock.js";
+import type { Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { GossipConfig } from "./config.js";
 

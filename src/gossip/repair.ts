@@ -1,4 +1,4 @@
-import type { Clock, Timer } from "../net/clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 import type { Membership } from "../swim/types.js";
 import type { GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";

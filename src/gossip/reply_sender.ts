@@ -1,7 +1,7 @@
 import type { pb } from "../proto/index.js";
-import type { Clock, Timer } from "../net/clock.js";
-import type { Logger } from "../net/logger.js";
-import type { Random } from "../net/random.js";
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger } from "../base/logger.js";
+import type { Random } from "../base/random.js";
 import { TransportError } from "../net/transport.js";
 import type { MemberEvent, Membership } from "../swim/types.js";
 import { jittered, type GossipConfig } from "./config.js";

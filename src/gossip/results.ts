@@ -1,5 +1,5 @@
 import type { pb } from "../proto/index.js";
-import type { Clock, Timer } from "../net/clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 import type { MemberStatus } from "../swim/types.js";
 import { expiresAtMs, idToHex, type Envelope } from "./envelope.js";
 

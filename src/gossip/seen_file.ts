@@ -1,8 +1,8 @@
 import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { Clock, Timer } from "../net/clock.js";
-import type { Logger } from "../net/logger.js";
-import { errorMessage } from "../net/errors.js";
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger } from "../base/logger.js";
+import { errorMessage } from "../base/result.js";
 import type { GossipConfig } from "./config.js";
 import type { SeenHistory, SeenRecord } from "./history.js";
 

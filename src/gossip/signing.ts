@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Envelope } from "./envelope.js";
+import { type Result, errorMessage } from "../base/result.js";
 
 /**
  * Operator signatures on envelopes (Ed25519, node:crypto only).
@@ -31,7 +32,6 @@ export type Verdict = "ok" | "unsigned" | "bad signature" | "untrusted key";
 /** Trusted signer keys by base64 of the raw 32-byte key, with the file each came from. */
 export type TrustedKeys = ReadonlyMap<string, { key: KeyObject; file: string }>;
 
-export type Loaded<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const DOMAIN = "gossipcheck envelope signature v1\n";
 const RAW_KEY_BYTES = 32;
@@ -45,7 +45,7 @@ export function generateSigningKeyPair(): SigningKeyPair {
 }
 
 /** Parses an Ed25519 private key (PEM); `source` names it in the error (a file path). */
-export function parsePrivateKey(pem: string, source: string): Loaded<KeyObject> {
+export function parsePrivateKey(pem: string, source: string): Result<KeyObject> {
   try {
     const key = createPrivateKey(pem);
     if (key.asymmetricKeyType !== "ed25519") {
@@ -53,12 +53,12 @@ export function parsePrivateKey(pem: string, source: string): Loaded<KeyObject> 
     }
     return { ok: true, value: key };
   } catch (err) {
-    return { ok: false, error: `${source}: not a PEM private key (${(err as Error).message}); make one with gcheck keygen -signing` };
+    return { ok: false, error: `${source}: not a PEM private key (${errorMessage(err)}); make one with gcheck keygen -signing` };
   }
 }
 
 /** Parses an Ed25519 public key: SPKI PEM, or one line of base64 of the raw 32 bytes. */
-export function parsePublicKey(text: string, source: string): Loaded<KeyObject> {
+export function parsePublicKey(text: string, source: string): Result<KeyObject> {
   const trimmed = text.trim();
   if (trimmed.includes("PRIVATE KEY")) {
     return { ok: false, error: `${source} holds a private key: put only public keys where public keys are expected` };
@@ -76,7 +76,7 @@ export function parsePublicKey(text: string, source: string): Loaded<KeyObject> 
     if (key.asymmetricKeyType !== "ed25519") return { ok: false, error: `${source}: a ${key.asymmetricKeyType} key, expected Ed25519` };
     return { ok: true, value: key };
   } catch (err) {
-    return { ok: false, error: `${source}: not a valid public key (${(err as Error).message})` };
+    return { ok: false, error: `${source}: not a valid public key (${errorMessage(err)})` };
   }
 }
 
@@ -151,12 +151,12 @@ export function isSigned(env: Envelope): boolean {
  * the directory or file and say what to do; a dir with no key is an error
  * (a daemon told to trust keys but given none would refuse every batch).
  */
-export async function loadTrustedKeys(dir: string): Promise<Loaded<TrustedKeys>> {
+export async function loadTrustedKeys(dir: string): Promise<Result<TrustedKeys>> {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
   } catch (err) {
-    return { ok: false, error: `cannot read the trusted keys dir ${dir} (${(err as Error).message}): create it and put operator public keys (*.pub) in it` };
+    return { ok: false, error: `cannot read the trusted keys dir ${dir} (${errorMessage(err)}): create it and put operator public keys (*.pub) in it` };
   }
   const keys = new Map<string, { key: KeyObject; file: string }>();
   for (const name of names) {
@@ -167,7 +167,7 @@ export async function loadTrustedKeys(dir: string): Promise<Loaded<TrustedKeys>>
       if (!(await stat(file)).isFile()) continue;
       text = await readFile(file, "utf8");
     } catch (err) {
-      return { ok: false, error: `cannot read trusted key ${file} (${(err as Error).message})` };
+      return { ok: false, error: `cannot read trusted key ${file} (${errorMessage(err)})` };
     }
     const parsed = parsePublicKey(text, file);
     if (!parsed.ok) return parsed;

@@ -4,8 +4,9 @@ import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { NetCounters } from "./counters.js";
 import { FrameDecoder, LENGTH_PREFIX_BYTES, lengthPrefix } from "./framing.js";
 import type { PayloadGuard, UnwrapFailure } from "./guard.js";
-import type { RateLimitedLog } from "./logger.js";
+import type { RateLimitedLog } from "../base/logger.js";
 import type { Channel, Relay } from "./transport.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * One TCP connection seen as a stream of pb.Frame messages: length-prefixed
@@ -363,7 +364,7 @@ export function readFrame(guard: PayloadGuard, payload: Buffer, known: KnownChec
   try {
     frame = pb.Frame.decode(opened.payload);
   } catch (err) {
-    return { ok: false, failure: "undecodable", reason: `does not decode (${(err as Error).message})` };
+    return { ok: false, failure: "undecodable", reason: `does not decode (${errorMessage(err)})` };
   }
   if (frame.version !== PROTOCOL_VERSION) {
     return {

@@ -2,6 +2,7 @@ import { createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "n
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { KEY_BYTES } from "./seal.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * The cluster keyring, as in memberlist/Serf: one primary key seals every
@@ -162,7 +163,7 @@ export function loadKeyFile(path: string): LoadedKeyFile {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new KeyringError(`key file ${path} does not exist: create one with \`gcheck keygen > ${path}\` and chmod 600 it`);
     if (code === "EACCES") throw new KeyringError(`key file ${path} is not readable by this user: fix its owner or permissions`);
-    throw new KeyringError(`cannot read key file ${path}: ${(err as Error).message}`);
+    throw new KeyringError(`cannot read key file ${path}: ${errorMessage(err)}`);
   }
   if (text === "") throw new KeyringError(`key file ${path} is empty: put a key in it with \`gcheck keygen > ${path}\``);
   let keys: unknown[];
@@ -170,7 +171,7 @@ export function loadKeyFile(path: string): LoadedKeyFile {
     try {
       keys = JSON.parse(text) as unknown[];
     } catch (err) {
-      throw new KeyringError(`keyring file ${path} is not valid JSON (${(err as Error).message}): expected an array of base64 keys, primary first`);
+      throw new KeyringError(`keyring file ${path} is not valid JSON (${errorMessage(err)}): expected an array of base64 keys, primary first`);
     }
     if (!Array.isArray(keys) || keys.length === 0) throw new KeyringError(`keyring file ${path} holds no keys: expected an array of base64 keys, primary first`);
   } else {
@@ -181,7 +182,7 @@ export function loadKeyFile(path: string): LoadedKeyFile {
     try {
       return decodeKey(k);
     } catch (err) {
-      throw new KeyringError(`key file ${path}${keys.length > 1 ? ` (entry ${i})` : ""}: ${(err as Error).message}`);
+      throw new KeyringError(`key file ${path}${keys.length > 1 ? ` (entry ${i})` : ""}: ${errorMessage(err)}`);
     }
   });
   return { keyring: new Keyring(decoded), warning: permissionWarning(path) };

@@ -1,6 +1,7 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server } from "node:net";
 import { joinHostPort } from "./address.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Binds the TCP listener and the UDP socket of a node on one port number, as
@@ -92,6 +93,6 @@ function listenError(err: unknown, host: string, port: number, proto: "TCP" | "U
     case "EAI_FAIL":
       return new ListenError("unresolvable", addr, `cannot bind ${addr}: host name "${host}" does not resolve: use an IP address`);
     default:
-      return new ListenError("other", addr, `cannot bind ${addr} (${proto}): ${(err as Error).message}`);
+      return new ListenError("other", addr, `cannot bind ${addr} (${proto}): ${errorMessage(err)}`);
   }
 }

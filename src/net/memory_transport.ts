@@ -1,5 +1,5 @@
-import type { VirtualClock } from "./clock.js";
-import type { Random } from "./random.js";
+import type { VirtualClock } from "../base/clock.js";
+import type { Random } from "../base/random.js";
 import {
   TransportError,
   type Address,
@@ -9,6 +9,7 @@ import {
   type RequestHandler,
   type Transport,
 } from "./transport.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * An in-memory network for simulations (memberlist's MockTransport is the
@@ -194,7 +195,7 @@ export class MemoryNetwork {
           },
           (err: unknown) => {
             this.clock.setTimeout(() => {
-              settle(err instanceof TransportError ? err : new TransportError("remote", `${to}: ${String((err as Error)?.message ?? err)}`));
+              settle(err instanceof TransportError ? err : new TransportError("remote", `${to}: ${errorMessage(err)}`));
             }, this.delay());
           },
         );

@@ -1,16 +1,17 @@
 import type { RemoteInfo, Socket as UdpSocket } from "node:dgram";
 import type { Server } from "node:net";
 import { firstExternalIPv4, isWildcardHost, joinHostPort, splitHostPort } from "./address.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock } from "../base/clock.js";
 import type { ConnectionContext } from "./connection.js";
 import { zeroCounters, type NetCounters } from "./counters.js";
 import { PayloadGuard } from "./guard.js";
 import { InboundServer } from "./inbound.js";
 import type { Keyring } from "./keyring.js";
 import { bindSockets } from "./listen.js";
-import { nullLogger, RateLimitedLog, type Logger } from "./logger.js";
+import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
 import { OutboundPool } from "./outbound.js";
 import type { Address, Channel, KnownHandler, PacketHandler, Relay, RequestHandler, Transport } from "./transport.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * The real transport: UDP datagrams for SWIM packets and pooled TCP
@@ -199,7 +200,7 @@ export class NodeTransport implements Transport {
       ({ host, port } = splitHostPort(to));
     } catch (err) {
       this.count.packetSendErrors++;
-      this.log.warn("packet-address", { to }, `did not send a packet: ${(err as Error).message}`);
+      this.log.warn("packet-address", { to }, `did not send a packet: ${errorMessage(err)}`);
       return;
     }
     this.count.packetsOut++;

@@ -1,9 +1,10 @@
 import { connect } from "node:net";
 import type { pb } from "../proto/index.js";
 import { splitHostPort } from "./address.js";
-import type { Clock, Timer } from "./clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 import { encodeFrame, FrameConnection, type ConnectionContext, type FrameFields } from "./connection.js";
 import { Channel, TransportError, type Address, type Relay } from "./transport.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Outbound requests over pooled TCP connections: one connection per peer
@@ -162,7 +163,7 @@ export class OutboundPool {
     try {
       return this.peers.get(to) ?? this.dial(to);
     } catch (err) {
-      return new TransportError("unreachable", `cannot connect to ${to}: ${(err as Error).message}`);
+      return new TransportError("unreachable", `cannot connect to ${to}: ${errorMessage(err)}`);
     }
   }
 

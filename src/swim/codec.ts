@@ -1,5 +1,6 @@
 import protobuf from "protobufjs/minimal.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
+import { errorMessage } from "../base/result.js";
 
 /**
  * Wire encoding of the membership layer: UDP packets (SwimPacket) and TCP
@@ -63,7 +64,7 @@ function decodeVersioned<T extends { version: number }>(data: Uint8Array, decode
   try {
     value = decode(data);
   } catch (e) {
-    return { ok: false, error: "undecodable", detail: String((e as Error)?.message ?? e) };
+    return { ok: false, error: "undecodable", detail: errorMessage(e) };
   }
   if (value.version !== PROTOCOL_VERSION) {
     return { ok: false, error: "bad_version", detail: `protocol version ${value.version}, this node speaks ${PROTOCOL_VERSION}` };

@@ -1,4 +1,4 @@
-import type { Logger } from "../net/logger.js";
+import type { Logger } from "../base/logger.js";
 import { toMember, type MemberRecord } from "./members.js";
 import type { MemberEvent, MemberEventType } from "./types.js";
 

@@ -1,6 +1,6 @@
-import type { Clock } from "../net/clock.js";
-import type { Logger, RateLimitedLog } from "../net/logger.js";
-import type { Random } from "../net/random.js";
+import type { Clock } from "../base/clock.js";
+import type { Logger, RateLimitedLog } from "../base/logger.js";
+import type { Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { SwimConfig } from "./config.js";
 import type { SwimCounters } from "./counters.js";

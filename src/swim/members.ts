@@ -1,4 +1,4 @@
-import { shuffle, type Random } from "../net/random.js";
+import { shuffle, type Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { Member, MemberStatus } from "./types.js";
 

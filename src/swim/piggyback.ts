@@ -1,4 +1,4 @@
-import type { Clock } from "../net/clock.js";
+import type { Clock } from "../base/clock.js";
 import type { Address, Transport } from "../net/transport.js";
 import { appendUpdates, packetWriter, updateCost, type Primary } from "./codec.js";
 import type { SwimConfig } from "./config.js";

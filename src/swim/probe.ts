@@ -1,4 +1,4 @@
-import type { Random } from "../net/random.js";
+import type { Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { pb } from "../proto/index.js";
 import type { Awareness } from "./awareness.js";

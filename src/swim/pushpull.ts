@@ -1,6 +1,6 @@
-import type { Clock, Timer } from "../net/clock.js";
-import type { Logger, RateLimitedLog } from "../net/logger.js";
-import type { Random } from "../net/random.js";
+import type { Clock, Timer } from "../base/clock.js";
+import type { Logger, RateLimitedLog } from "../base/logger.js";
+import type { Random } from "../base/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
 import type { pb } from "../proto/index.js";
 import { decodePushPull, encodePushPull } from "./codec.js";

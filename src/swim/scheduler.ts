@@ -1,4 +1,4 @@
-import type { Clock, Timer } from "../net/clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 
 /**
  * The membership layer's timers, all on the injected clock, all cancelled by

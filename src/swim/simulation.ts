@@ -1,6 +1,6 @@
-import { VirtualClock } from "../net/clock.js";
+import { VirtualClock } from "../base/clock.js";
 import { MemoryNetwork, type MemoryTransport } from "../net/memory_transport.js";
-import { SeededRandom } from "../net/random.js";
+import { SeededRandom } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { SwimConfig } from "./config.js";
 import { Swim, type SwimOptions } from "./swim.js";

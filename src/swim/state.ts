@@ -1,5 +1,5 @@
-import type { Clock } from "../net/clock.js";
-import type { Logger, RateLimitedLog } from "../net/logger.js";
+import type { Clock } from "../base/clock.js";
+import type { Logger, RateLimitedLog } from "../base/logger.js";
 import type { Address } from "../net/transport.js";
 import { pb } from "../proto/index.js";
 import type { Awareness } from "./awareness.js";

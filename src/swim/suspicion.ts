@@ -1,4 +1,4 @@
-import type { Clock, Timer } from "../net/clock.js";
+import type { Clock, Timer } from "../base/clock.js";
 
 /**
  * Lifeguard's dynamic suspicion timeout (memberlist's suspicion.go). A

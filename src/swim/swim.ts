@@ -1,6 +1,6 @@
-import type { Clock } from "../net/clock.js";
-import { nullLogger, RateLimitedLog, type Logger } from "../net/logger.js";
-import type { Random } from "../net/random.js";
+import type { Clock } from "../base/clock.js";
+import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
+import type { Random } from "../base/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
 import { Awareness } from "./awareness.js";
 import { decodePacket } from "./codec.js";

@@ -1,4 +1,4 @@
-import type { Clock } from "../../src/net/clock.js";
+import type { Clock } from "../../src/base/clock.js";
 import type { Address } from "../../src/net/transport.js";
 import type { Member, MemberEvent, MemberEventType, MemberStatus, Membership } from "../../src/swim/types.js";
 

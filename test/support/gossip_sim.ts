@@ -1,8 +1,8 @@
 import { pb } from "../../src/proto/index.js";
-import { VirtualClock } from "../../src/net/clock.js";
+import { VirtualClock } from "../../src/base/clock.js";
 import { MemoryNetwork, type MemoryNetworkOptions, type MemoryTransport } from "../../src/net/memory_transport.js";
-import { SeededRandom } from "../../src/net/random.js";
-import type { Logger } from "../../src/net/logger.js";
+import { SeededRandom } from "../../src/base/random.js";
+import type { Logger } from "../../src/base/logger.js";
 import { localGossipConfig, type GossipConfig } from "../../src/gossip/config.js";
 import { Disseminator, type ReplyBody } from "../../src/gossip/disseminator.js";
 import { idToHex, type Envelope } from "../../src/gossip/envelope.js";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { CliContext } from "../context.js";
 import { CliError, Exit } from "../errors.js";
+import { errorMessage } from "../../base/result.js";
 
 /**
  * `gcheck keygen`: a new random 32-byte key, base64, on one line: a cluster
@@ -32,7 +33,7 @@ export async function keygen(ctx: CliContext, opts: { signing?: boolean; out?: s
     await writeFile(pub, pair.publicKey, { mode: 0o644, flag: "wx" });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`-out ${opts.out}: cannot write the key pair (${code === "EEXIST" ? "a key file with that name exists; choose another PREFIX" : code ?? (e as Error).message})`);
+    throw new CliError(`-out ${opts.out}: cannot write the key pair (${code === "EEXIST" ? "a key file with that name exists; choose another PREFIX" : code ?? errorMessage(e)})`);
   }
   ctx.stdout.write(`private key: ${priv} (keep it; gcheck check -sign-key ${priv})\npublic key:  ${pub} (copy it into each daemon's -trusted-keys directory)\n`);
   return Exit.Ok;

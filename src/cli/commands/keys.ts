@@ -8,6 +8,7 @@ import { CliError } from "../errors.js";
 import { followReport } from "../follow.js";
 import { KeysReport } from "../keys_report.js";
 import { keysJson, keysSummary, keysTable } from "../output/keys.js";
+import { errorMessage } from "../../base/result.js";
 
 /**
  * `gcheck keys list | install KEY | use KEY | remove KEY`: the cluster
@@ -70,7 +71,7 @@ async function readKey(text: string): Promise<Buffer> {
     try {
       value = (await readFile(source, "utf8")).trim();
     } catch (e) {
-      throw new CliError(`key file ${source}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new CliError(`key file ${source}: cannot read it (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)})`);
     }
   }
   try {
