@@ -4,7 +4,7 @@
  * how long until every member declares a kill -9'd node dead (N = 40).
  */
 import { readFileSync } from "node:fs";
-import type { DaemonInfo } from "../src/daemon/api_types.js";
+import type { DaemonInfo } from "../src/control/api_types.js";
 import { lanConfig } from "../src/swim/config.js";
 import { suspicionTimeoutMs } from "../src/swim/scale.js";
 import { type Cluster, type ClusterNode, allAlive, getJson, startCluster, statusOf, waitForViews } from "../test/support/cluster.js";

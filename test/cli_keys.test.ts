@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { keyFingerprint } from "../src/daemon/fingerprint.js";
+import { keyFingerprint } from "../src/control/fingerprint.js";
 import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "./support/daemon_cluster.js";
 import { runGcheck, tempDir, waitFor } from "./support/proc.js";
 

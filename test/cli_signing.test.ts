@@ -5,9 +5,9 @@ import { after, before, describe, it } from "node:test";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { ControlClient } from "../src/cli/client.js";
 import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent } from "../src/daemon/api_types.js";
-import { encodeKeyOp } from "../src/daemon/keys.js";
+import type { BatchEvent } from "../src/control/api_types.js";
 import { type DaemonProc, runGcheck, spawnDaemon, tempDir, waitFor } from "./support/proc.js";
+import { encodeKeyOp } from "../src/control/key_op.js";
 
 /**
  * Signed batches on one node: gcheck keygen -signing makes the pair, gcheck

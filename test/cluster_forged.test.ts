@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { ControlClient } from "../src/cli/client.js";
 import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent } from "../src/daemon/api_types.js";
+import type { BatchEvent } from "../src/control/api_types.js";
 import { encodeGossip } from "../src/gossip/codec.js";
 import { encodeFrame } from "../src/net/connection.js";
 import { lengthPrefix } from "../src/net/framing.js";

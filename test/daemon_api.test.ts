@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo } from "../src/daemon/api_types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo } from "../src/control/api_types.js";
 import { type ControlApi, startControlApi } from "../src/daemon/api.js";
 import type { BatchRequest, ControlBackend } from "../src/daemon/backend.js";
 import { nullLogger } from "../src/base/logger.js";

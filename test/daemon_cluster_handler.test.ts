@@ -8,8 +8,8 @@ import type { CheckSpec } from "../src/checks/types.js";
 import { validateKeysBody } from "../src/daemon/api_validate.js";
 import { admitEnvelope } from "../src/daemon/admission.js";
 import { type BatchNode, checkBatchHandler, decideBatch } from "../src/daemon/batch_handler.js";
-import { keyFingerprint } from "../src/daemon/fingerprint.js";
-import { applyKeyOp, decodeKeyOp, encodeKeyOp, loadDaemonKeyring } from "../src/daemon/keys.js";
+import { keyFingerprint } from "../src/control/fingerprint.js";
+import { applyKeyOp, loadDaemonKeyring } from "../src/daemon/keys.js";
 import { createEnvelope, type Envelope } from "../src/gossip/envelope.js";
 import { generateSigningKeyPair, loadTrustedKeys, parsePrivateKey, signEnvelope, type TrustedKeys } from "../src/gossip/signing.js";
 import { VirtualClock } from "../src/base/clock.js";
@@ -17,6 +17,7 @@ import { decodeKey, generateKey, Keyring } from "../src/net/keyring.js";
 import { nullLogger } from "../src/base/logger.js";
 import { SeededRandom } from "../src/base/random.js";
 import { pb } from "../src/proto/index.js";
+import { decodeKeyOp, encodeKeyOp } from "../src/control/key_op.js";
 
 /**
  * What one node decides about a CHECK_BATCH envelope (targeting, operator

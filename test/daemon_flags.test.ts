@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseHostPort } from "../src/daemon/address.js";
+import { parseHostPort } from "../src/cmdline/address.js";
 import { type DaemonOptions, type FlagContext, parseByteSize, parseDaemonFlags } from "../src/daemon/flags.js";
-import { flagShapes, normalizeGoArgv } from "../src/daemon/goflags.js";
+import { flagShapes, normalizeGoArgv } from "../src/cmdline/goflags.js";
 import { checkStartupSafety } from "../src/daemon/safety.js";
 import { Command } from "commander";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import os from "node:os";
 import { describe, it } from "node:test";
-import type { NodeStats } from "../src/daemon/api_types.js";
+import type { NodeStats } from "../src/control/api_types.js";
 import { validateStatsBody } from "../src/daemon/api_validate.js";
 import { StatsCollector } from "../src/daemon/stats.js";
 import { type SystemProbes, rootFilesystem, systemInformationLoaded, systemInformationProbes } from "../src/daemon/stats_probes.js";

@@ -16,8 +16,8 @@ import { encodeCheckBatch } from "../src/checks/codec.js";
 import { CHECK_TYPES } from "../src/checks/types.js";
 import { MAX_CHECKS_PER_BATCH, validateBatchBody, validateKeysBody, validateLocalCheckBody } from "../src/daemon/api_validate.js";
 import { HttpError, readJsonBody } from "../src/daemon/http_io.js";
-import { decodeKeyOp, encodeKeyOp } from "../src/daemon/keys.js";
 import { allocationWatch, FUZZ_RUNS, mutatedFrom, varint } from "./support/fuzz.js";
+import { decodeKeyOp, encodeKeyOp } from "../src/control/key_op.js";
 
 const MAX_BODY = 64 * 1024;
 const b64 = (n: number, fill: number) => Buffer.alloc(n, fill).toString("base64");

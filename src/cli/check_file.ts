@@ -1,5 +1,5 @@
 import type { CheckSpec } from "../checks/types.js";
-import type { CheckFileObject } from "../daemon/api_types.js";
+import type { CheckFileObject } from "../control/api_types.js";
 import { CliError } from "./errors.js";
 
 /**

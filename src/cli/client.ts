@@ -1,5 +1,5 @@
 import { type ClientRequest, type IncomingMessage, request } from "node:http";
-import type { ErrorBody } from "../daemon/api_types.js";
+import type { ErrorBody } from "../control/api_types.js";
 import { CliError } from "./errors.js";
 
 /**

@@ -28,7 +28,7 @@ export function requireOutput(ctx: CliContext, command: string, allowed: readonl
 export async function connect(ctx: CliContext): Promise<ControlClient> {
   let token = ctx.env.GOSSIPCHECK_TOKEN?.trim() || undefined;
   if (ctx.tokenFile !== undefined) {
-    const { readTokenFile } = await import("../daemon/token.js");
+    const { readTokenFile } = await import("../control/token.js");
     const t = await readTokenFile(ctx.tokenFile, "-token-file");
     if (!t.ok) throw new CliError(t.error);
     token = t.token;

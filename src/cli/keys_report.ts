@@ -1,4 +1,4 @@
-import type { KeyEvent, KeyOpName, NodeRef } from "../daemon/api_types.js";
+import type { KeyEvent, KeyOpName, NodeRef } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 

@@ -3,7 +3,7 @@
  * gcheck: the operator's command line (program.ts). `gcheck --version`
  * answers before commander is even loaded (about 40 ms of a cold start).
  */
-import { VERSION } from "../daemon/version.js";
+import { VERSION } from "../cmdline/version.js";
 
 const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-version")) {

@@ -5,13 +5,13 @@
  * checks parser, the HTTP client) only when it runs, so gcheck starts fast.
  */
 import { Command, Option } from "commander";
-import { formatHostPort, parseHostPort } from "../daemon/address.js";
-import { DEFAULT_CLI_BIND } from "../daemon/flags.js";
-import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../daemon/goflags.js";
-import { VERSION } from "../daemon/version.js";
+import { formatHostPort, parseHostPort } from "../cmdline/address.js";
+import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../cmdline/goflags.js";
+import { VERSION } from "../cmdline/version.js";
 import type { CliContext, OutputFormat } from "./context.js";
 import { CliError, Exit } from "./errors.js";
 import { placeFlags } from "./flag_placement.js";
+import { DEFAULT_CLI_BIND } from "../control/defaults.js";
 
 interface GlobalFlags {
   server: string;

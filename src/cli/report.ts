@@ -1,5 +1,5 @@
 import type { CheckResult, CheckStatus } from "../checks/types.js";
-import type { BatchEvent, NodeRef } from "../daemon/api_types.js";
+import type { BatchEvent, NodeRef } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 

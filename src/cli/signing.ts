@@ -5,11 +5,11 @@ import { encodeCheckBatch } from "../checks/codec.js";
 import type { Envelope } from "../gossip/envelope.js";
 import { generateSigningKeyPair, parsePrivateKey, signEnvelope } from "../gossip/signing.js";
 import { pb } from "../proto/index.js";
-import type { DaemonInfo, KeyOpName, SignedEnvelopeBody } from "../daemon/api_types.js";
-import { encodeKeyOp } from "../daemon/keys.js";
+import type { DaemonInfo, KeyOpName, SignedEnvelopeBody } from "../control/api_types.js";
 import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 import { errorMessage } from "../base/result.js";
+import { encodeKeyOp } from "../control/key_op.js";
 
 /**
  * Operator signatures on the gcheck side (`check -sign-key F`, `keys ...

@@ -1,4 +1,4 @@
-import type { NodeRef, NodeStats, StatsEvent } from "../daemon/api_types.js";
+import type { NodeRef, NodeStats, StatsEvent } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 

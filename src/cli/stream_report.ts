@@ -1,4 +1,4 @@
-import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../daemon/api_types.js";
+import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../control/api_types.js";
 
 /**
  * What the result streams of the control API (POST /v1/check, POST

@@ -4,7 +4,7 @@ import type { Envelope } from "../gossip/envelope.js";
 import { isSigned, verifyEnvelope, verifyOwnSignature } from "../gossip/signing.js";
 import { pb } from "../proto/index.js";
 import { type BatchNode, isTargeted } from "./batch_handler.js";
-import { decodeKeyOp } from "./keys.js";
+import { decodeKeyOp } from "../control/key_op.js";
 
 /**
  * Which envelopes this node lets count as seen (the gossip layer's

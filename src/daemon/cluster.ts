@@ -12,15 +12,16 @@ import type { Transport } from "../net/transport.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import type { Swim } from "../swim/swim.js";
 import type { Member, MemberEvent } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "./api_types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "../control/api_types.js";
 import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "./backend.js";
 import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
 import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
 import { type CommonEvent, followReplies } from "./follow.js";
-import { keyFingerprint } from "./fingerprint.js";
-import { applyKeyOp, decodeKeyOp, encodeKeyOp } from "./keys.js";
+import { keyFingerprint } from "../control/fingerprint.js";
+import { applyKeyOp } from "./keys.js";
 import { StatsCollector } from "./stats.js";
 import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "./stats_wire.js";
+import { decodeKeyOp, encodeKeyOp } from "../control/key_op.js";
 
 /**
  * The daemon's backend: one node of the cluster. The membership (swim) says

@@ -3,10 +3,14 @@ import { homedir, hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../checks/duration.js";
 import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api_limits.js";
-import { type HostPort, formatHostPort, isUnspecifiedHost, parseHostPort } from "./address.js";
-import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "./goflags.js";
-import { VERSION } from "./version.js";
+import { type HostPort, formatHostPort, isUnspecifiedHost, parseHostPort } from "../cmdline/address.js";
+import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "../cmdline/goflags.js";
+import { VERSION } from "../cmdline/version.js";
 import type { Result } from "../base/result.js";
+import { DEFAULT_CLI_BIND } from "../control/defaults.js";
+import { parseTags } from "../cmdline/tags.js";
+import { MAX_LABEL_BYTES } from "../net/guard.js";
+import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
 
 /**
  * gossipcheckd's command line: the original's flags (-bind, -peers,
@@ -18,18 +22,13 @@ import type { Result } from "../base/result.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const PROFILES = ["lan", "local"] as const;
-export type Profile = (typeof PROFILES)[number];
 
 /** The original's port; the host is honoured (the original ignored it). */
 export const DEFAULT_BIND = "0.0.0.0:3505";
-export const DEFAULT_CLI_BIND = "127.0.0.1:5924";
 /** Big enough for a 10 MB batch and its envelope (bytes). */
 export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024;
 const MIN_FRAME_SIZE = 64 * 1024;
 const MAX_FRAME_SIZE = 1024 * 1024 * 1024;
-/** Tags ride on every Alive update in UDP packets: keep them small (bytes, keys + values). */
-export const MAX_TAGS_BYTES = 512;
 
 export interface DaemonOptions {
   /** Where the membership (UDP) and dissemination (TCP) port listens. */
@@ -54,7 +53,7 @@ export interface DaemonOptions {
   name: string;
   logLevel: LogLevel;
   /** SWIM timing profile (src/swim config). */
-  profile: Profile;
+  profile: ProfileName;
   tags: Record<string, string>;
   /** Seen-history and keyring live here; created (0700) at startup. */
   dataDir: string;
@@ -214,18 +213,20 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   }
 
   const name = f.name ?? ctx.hostname;
-  if (!/^[\x21-\x7e]{1,128}$/.test(name)) {
-    return err(`-name "${name}": expected 1 to 128 printable characters without spaces`);
+  // The limits are the membership layer's (src/swim/config.ts): one home.
+  const limits = lanConfig();
+  if (!/^[\x21-\x7e]+$/.test(name) || Buffer.byteLength(name) > limits.maxNameBytes) {
+    return err(`-name "${name}": expected 1 to ${limits.maxNameBytes} printable characters without spaces`);
   }
 
   if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) return err(`-log-level "${f.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
-  if (!(PROFILES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected lan or local`);
+  if (!(PROFILE_NAMES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected ${PROFILE_NAMES.join(" or ")}`);
 
-  const tags = parseTags(f.tag ?? []);
+  const tags = parseTags(f.tag ?? [], limits.maxTagBytes);
   if (!tags.ok) return tags;
 
   const label = f.label ?? "";
-  if (label.length > 128) return err(`-label: ${label.length} characters is too long; at most 128`);
+  if (Buffer.byteLength(label) > MAX_LABEL_BYTES) return err(`-label: ${Buffer.byteLength(label)} bytes is too long; at most ${MAX_LABEL_BYTES}`);
 
   const maxFrameSize = parseByteSize(f.maxFrameSize);
   if (maxFrameSize === undefined || maxFrameSize < MIN_FRAME_SIZE || maxFrameSize > MAX_FRAME_SIZE) {
@@ -252,7 +253,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       gossipGroup,
       name,
       logLevel: f.logLevel as LogLevel,
-      profile: f.profile as Profile,
+      profile: f.profile as ProfileName,
       tags: tags.value,
       dataDir,
       ...(f.keyFile !== undefined && { keyFile: f.keyFile }),
@@ -292,24 +293,6 @@ function parseCliLimits(f: RawFlags): Result<ApiLimits> {
     return err(`-cli-max-connections "${f.cliMaxConnections}": expected a whole number from ${c.min} to ${c.max}`);
   }
   return { ok: true, value: { ...DEFAULT_API_LIMITS, headersTimeoutMs, requestTimeoutMs, maxConnections } };
-}
-
-/** `-tag key=value` (repeatable): keys are short identifiers, each given once, all of them small. */
-export function parseTags(items: readonly string[]): Result<Record<string, string>> {
-  const tags: Record<string, string> = {};
-  let bytes = 0;
-  for (const item of items) {
-    const i = item.indexOf("=");
-    const key = i < 0 ? item : item.slice(0, i);
-    if (i < 0 || !/^[A-Za-z0-9_.\/-]{1,64}$/.test(key)) {
-      return err(`-tag "${item}": expected key=value with a key of 1 to 64 letters, digits or _ . / -`);
-    }
-    if (Object.hasOwn(tags, key)) return err(`-tag "${item}": tag ${key} is given twice`);
-    tags[key] = item.slice(i + 1);
-    bytes += Buffer.byteLength(key) + Buffer.byteLength(tags[key]!);
-  }
-  if (bytes > MAX_TAGS_BYTES) return err(`-tag: the tags take ${bytes} bytes; at most ${MAX_TAGS_BYTES} (they travel in every membership update)`);
-  return { ok: true, value: tags };
 }
 
 /** "16777216", "64K", "64KiB", "16M", "16MiB", "1G" (binary units) -> bytes, or undefined. */

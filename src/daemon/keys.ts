@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Keyring, KeyringError, loadKeyFile, permissionWarning } from "../net/keyring.js";
 import { pb } from "../proto/index.js";
-import type { KeyOpName } from "./api_types.js";
-import { KEY_OPS } from "./api_types.js";
-import { base64KeyFingerprint } from "./fingerprint.js";
+import type { KeyOpName } from "../control/api_types.js";
+import { KEY_OPS } from "../control/api_types.js";
+import { base64KeyFingerprint } from "../control/fingerprint.js";
 import type { DaemonOptions } from "./flags.js";
 import { type Result, errorMessage } from "../base/result.js";
 
@@ -67,28 +67,6 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
   } catch (err) {
     return { ok: false, error: `${flagged.flag}: ${errorMessage(err)}` };
   }
-}
-
-/** The payload of a KEY_OP envelope. */
-export function encodeKeyOp(op: KeyOpName, key?: Uint8Array): Uint8Array {
-  return pb.KeyOp.encode({ op, key: key ?? new Uint8Array(0) }).finish();
-}
-
-export type DecodedKeyOp = { ok: true; op: KeyOpName; key: Uint8Array } | { ok: false; error: string };
-
-/** Decodes a KEY_OP payload from the network; never throws. */
-export function decodeKeyOp(bytes: Uint8Array): DecodedKeyOp {
-  let wire: pb.KeyOp;
-  try {
-    wire = pb.KeyOp.decode(bytes);
-  } catch (err) {
-    return { ok: false, error: `undecodable key operation: ${errorMessage(err)}` };
-  }
-  const op = wire.op as KeyOpName;
-  if (!(KEY_OPS as readonly string[]).includes(op)) return { ok: false, error: `unknown key operation ${JSON.stringify(String(wire.op).slice(0, 40))}: this node knows ${KEY_OPS.join(", ")}` };
-  const key = wire.key ?? new Uint8Array(0);
-  if (op !== "list" && key.length === 0) return { ok: false, error: `key operation ${op} carries no key` };
-  return { ok: true, op, key };
 }
 
 /** The fingerprints of a keyring's keys, primary first (what a node reports; never the keys). */

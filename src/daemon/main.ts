@@ -8,7 +8,7 @@
  * stops).
  */
 import { actionContainment } from "../checks/cgroup.js";
-import { formatHostPort } from "./address.js";
+import { formatHostPort } from "../cmdline/address.js";
 import { startControlApi } from "./api.js";
 import { parseDaemonFlags } from "./flags.js";
 import { hasClusterKey, loadDaemonKeyring } from "./keys.js";
@@ -17,7 +17,7 @@ import { startNode } from "./node.js";
 import { preflight, writeAddressFile } from "./preflight.js";
 import { checkStartupSafety } from "./safety.js";
 import { Shutdown } from "./shutdown.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "../cmdline/version.js";
 import { tuneV8ForDaemon } from "./v8_tuning.js";
 
 /** How long a graceful leave may take to spread before the node stops anyway (ms). */

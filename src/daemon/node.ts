@@ -10,7 +10,7 @@ import { systemRandom } from "../base/random.js";
 import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
 import type { PushPullDelegate } from "../swim/types.js";
-import { formatHostPort } from "./address.js";
+import { formatHostPort } from "../cmdline/address.js";
 import { admitEnvelope } from "./admission.js";
 import { ClusterBackend } from "./cluster.js";
 import type { DaemonOptions } from "./flags.js";

@@ -3,7 +3,7 @@ import { access, chmod, rename, stat, writeFile } from "node:fs/promises";
 import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import { prepareDataDir } from "./data_dir.js";
 import type { DaemonOptions } from "./flags.js";
-import { readTokenFile } from "./token.js";
+import { readTokenFile } from "../control/token.js";
 import { errorMessage } from "../base/result.js";
 
 /**

@@ -1,4 +1,4 @@
-import { formatHostPort, isLoopbackHost } from "./address.js";
+import { formatHostPort, isLoopbackHost } from "../cmdline/address.js";
 import type { DaemonOptions } from "./flags.js";
 
 /**

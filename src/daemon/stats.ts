@@ -1,7 +1,7 @@
 import { cpus, loadavg, uptime } from "node:os";
 import { type Clock, systemClock } from "../base/clock.js";
 import type { MemberStatus } from "../swim/types.js";
-import type { NodeStats } from "./api_types.js";
+import type { NodeStats } from "../control/api_types.js";
 import { type DiskFigures, type MemoryFigures, type OsFigures, type SystemProbes, systemInformationLoaded, systemInformationProbes } from "./stats_probes.js";
 import type { Result } from "../base/result.js";
 

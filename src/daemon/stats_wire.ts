@@ -1,7 +1,7 @@
 import type { EnvelopeHandler } from "../gossip/disseminator.js";
 import { pb } from "../proto/index.js";
-import type { NodeStats } from "./api_types.js";
-import { MEMBER_STATUSES } from "./api_types.js";
+import type { NodeStats } from "../control/api_types.js";
+import { MEMBER_STATUSES } from "../control/api_types.js";
 import { isTargeted } from "./batch_handler.js";
 import type { StatsCollector } from "./stats.js";
 import { errorMessage } from "../base/result.js";

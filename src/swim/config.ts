@@ -211,13 +211,15 @@ export function localConfig(): SwimConfig {
   };
 }
 
-const PROFILES: Record<string, () => SwimConfig> = { lan: lanConfig, local: localConfig };
+const PROFILES = { lan: lanConfig, local: localConfig } as const;
+/** The names of the timing profiles (-profile). */
+export type ProfileName = keyof typeof PROFILES;
 
-export const PROFILE_NAMES: readonly string[] = Object.keys(PROFILES);
+export const PROFILE_NAMES = Object.keys(PROFILES) as readonly ProfileName[];
 
 /** A fresh copy of the named profile; throws when there is no such profile. */
 export function profile(name: string): SwimConfig {
-  const make = PROFILES[name];
+  const make = Object.hasOwn(PROFILES, name) ? PROFILES[name as ProfileName] : undefined;
   if (!make) throw new Error(`unknown membership profile "${name}": use one of ${PROFILE_NAMES.join(", ")}`);
   return make();
 }

@@ -18,7 +18,7 @@ import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { BatchEvent, BatchRequestBody, DaemonInfo, MemberView, MembersResponse } from "../../src/daemon/api_types.js";
+import type { BatchEvent, BatchRequestBody, DaemonInfo, MemberView, MembersResponse } from "../../src/control/api_types.js";
 import type { MemberStatus } from "../../src/swim/types.js";
 import { DAEMON_BIN, type Exited } from "./proc.js";
 

@@ -4,7 +4,7 @@
  * port 0), the fast `local` membership profile, its own data dir; the
  * others join through the first. Conditions are awaited with deadlines.
  */
-import type { DaemonInfo, MemberView, MembersResponse } from "../../src/daemon/api_types.js";
+import type { DaemonInfo, MemberView, MembersResponse } from "../../src/control/api_types.js";
 import { type DaemonProc, spawnDaemon, waitFor } from "./proc.js";
 
 export interface ClusterNode {

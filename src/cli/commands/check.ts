@@ -1,6 +1,5 @@
 import { parseDuration } from "../../checks/duration.js";
-import type { BatchEvent, BatchRequestBody } from "../../daemon/api_types.js";
-import { parseTags } from "../../daemon/flags.js";
+import type { BatchEvent, BatchRequestBody } from "../../control/api_types.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect } from "../context.js";
 import { CliError } from "../errors.js";
@@ -10,6 +9,7 @@ import { batchJunit } from "../output/junit.js";
 import { batchSummaryLine, batchTable } from "../output/table.js";
 import { ProgressLine } from "../progress.js";
 import { BatchReport } from "../report.js";
+import { parseTags } from "../../cmdline/tags.js";
 
 /**
  * `gcheck -file F check`: submit a batch to the daemon, follow its results as

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parseDuration } from "../../checks/duration.js";
-import { KEY_OPS, type KeyEvent, type KeyOpName, type KeysRequestBody, MIN_TTL_MS } from "../../daemon/api_types.js";
-import { keyFingerprint } from "../../daemon/fingerprint.js";
+import { KEY_OPS, type KeyEvent, type KeyOpName, type KeysRequestBody, MIN_TTL_MS } from "../../control/api_types.js";
+import { keyFingerprint } from "../../control/fingerprint.js";
 import { decodeKey, KeyringError } from "../../net/keyring.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError } from "../errors.js";

@@ -1,4 +1,4 @@
-import type { LocalCheckResponse } from "../../daemon/api_types.js";
+import type { LocalCheckResponse } from "../../control/api_types.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect } from "../context.js";
 import { resultsJson } from "../output/json.js";

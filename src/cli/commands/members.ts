@@ -1,4 +1,4 @@
-import { MEMBER_STATUSES, type MembersResponse } from "../../daemon/api_types.js";
+import { MEMBER_STATUSES, type MembersResponse } from "../../control/api_types.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError, Exit } from "../errors.js";
 import { membersJson } from "../output/json.js";

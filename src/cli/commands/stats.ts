@@ -1,11 +1,11 @@
 import { parseDuration } from "../../checks/duration.js";
-import type { StatsEvent, StatsRequestBody } from "../../daemon/api_types.js";
-import { parseTags } from "../../daemon/flags.js";
+import type { StatsEvent, StatsRequestBody } from "../../control/api_types.js";
 import { type CliContext, connect, requireOutput } from "../context.js";
 import { CliError } from "../errors.js";
 import { followReport } from "../follow.js";
 import { statsJson, statsSummary, statsTable } from "../output/stats.js";
 import { StatsReport } from "../stats_report.js";
+import { parseTags } from "../../cmdline/tags.js";
 
 /**
  * `gcheck stats [-node N]... [-tag k=v]... [-timeout 10s]`: every targeted

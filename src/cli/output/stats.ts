@@ -1,4 +1,4 @@
-import type { NodeStats } from "../../daemon/api_types.js";
+import type { NodeStats } from "../../control/api_types.js";
 import type { StatsNodeOutcome, StatsReport } from "../stats_report.js";
 import { formatDuration, renderTable } from "./table.js";
 

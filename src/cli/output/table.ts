@@ -1,5 +1,5 @@
 import type { CheckResult } from "../../checks/types.js";
-import type { MemberView } from "../../daemon/api_types.js";
+import type { MemberView } from "../../control/api_types.js";
 import type { BatchReport, NodeOutcome } from "../report.js";
 
 /**

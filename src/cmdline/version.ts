@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 
 /**
  * The package version, read once from package.json (three levels above the
- * compiled dist/src/daemon/version.js; npm always ships package.json). Cheap
+ * compiled dist/src/cmdline/version.js; npm always ships package.json). Cheap
  * enough for gcheck's fast start: one small synchronous read, no JSON import
  * machinery.
  */
