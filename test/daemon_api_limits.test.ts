@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Socket, connect } from "node:net";
 import { describe, it } from "node:test";
-import { DEFAULT_API_LIMITS } from "../src/daemon/api_limits.js";
+import { DEFAULT_API_LIMITS } from "../src/daemon/api/limits.js";
 import { parseDaemonFlags } from "../src/daemon/flags.js";
 import { type DaemonProc, spawnDaemon, waitFor } from "./support/proc.js";
 

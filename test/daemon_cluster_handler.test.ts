@@ -5,11 +5,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { encodeCheckBatch, fromWireReport, type CheckBatch } from "../src/checks/codec.js";
 import type { CheckSpec } from "../src/checks/types.js";
-import { validateKeysBody } from "../src/daemon/api_validate.js";
-import { admitEnvelope } from "../src/daemon/admission.js";
-import { type BatchNode, checkBatchHandler, decideBatch } from "../src/daemon/batch_handler.js";
+import { validateKeysBody } from "../src/daemon/api/validate.js";
+import { admitEnvelope } from "../src/daemon/cluster/admission.js";
+import { type BatchNode, checkBatchHandler, decideBatch } from "../src/daemon/cluster/batch_handler.js";
 import { keyFingerprint } from "../src/control/fingerprint.js";
-import { applyKeyOp, loadDaemonKeyring } from "../src/daemon/keys.js";
+import { loadDaemonKeyring } from "../src/daemon/keys.js";
 import { createEnvelope, type Envelope } from "../src/gossip/envelope.js";
 import { generateSigningKeyPair, loadTrustedKeys, parsePrivateKey, signEnvelope, type TrustedKeys } from "../src/gossip/signing.js";
 import { VirtualClock } from "../src/base/clock.js";
@@ -18,6 +18,7 @@ import { nullLogger } from "../src/base/logger.js";
 import { SeededRandom } from "../src/base/random.js";
 import { pb } from "../src/proto/index.js";
 import { decodeKeyOp, encodeKeyOp } from "../src/control/key_op.js";
+import { applyKeyOp } from "../src/daemon/cluster/key_op_handler.js";
 
 /**
  * What one node decides about a CHECK_BATCH envelope (targeting, operator

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
-import { LineWriter } from "../src/daemon/http_io.js";
+import { LineWriter } from "../src/daemon/api/http_io.js";
 
 /** The part of ServerResponse LineWriter uses, recording every write and the end. */
 function fakeResponse(onWrite: (n: number) => void = () => {}) {

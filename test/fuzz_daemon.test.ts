@@ -14,8 +14,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { CHECK_TYPES } from "../src/checks/types.js";
-import { MAX_CHECKS_PER_BATCH, validateBatchBody, validateKeysBody, validateLocalCheckBody } from "../src/daemon/api_validate.js";
-import { HttpError, readJsonBody } from "../src/daemon/http_io.js";
+import { MAX_CHECKS_PER_BATCH, validateBatchBody, validateKeysBody, validateLocalCheckBody } from "../src/daemon/api/validate.js";
+import { HttpError, readJsonBody } from "../src/daemon/api/http_io.js";
 import { allocationWatch, FUZZ_RUNS, mutatedFrom, varint } from "./support/fuzz.js";
 import { decodeKeyOp, encodeKeyOp } from "../src/control/key_op.js";
 

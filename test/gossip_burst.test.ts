@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
-import type { Publication } from "../src/gossip/results.js";
+import type { Publication } from "../src/gossip/publication.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
 const BATCH = pb.EnvelopeKind.CHECK_BATCH;

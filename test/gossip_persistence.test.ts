@@ -10,7 +10,7 @@ import { idToHex } from "../src/gossip/envelope.js";
 import { HISTORY_NEW_REASON, LEGACY_SEEN_FILE_NAME, loadLegacySeenFile, loadSeenFile, openSeenState, SEEN_FILE_NAME, SeenLog } from "../src/gossip/seen_file.js";
 import { SeenHistory, type SeenRecord } from "../src/gossip/history.js";
 import { defaultGossipConfig } from "../src/gossip/config.js";
-import type { Publication } from "../src/gossip/results.js";
+import type { Publication } from "../src/gossip/publication.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
 const root = mkdtempSync(join(tmpdir(), "gossip-persist-"));

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import { Channel } from "../src/net/transport.js";
 import { decodeGossip, encodeGossip } from "../src/gossip/codec.js";
-import type { Publication, PublishEvent } from "../src/gossip/results.js";
+import type { Publication, PublishEvent } from "../src/gossip/publication.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
 function publish(origin: SimNode, expected?: string[], ttlMs?: number): Publication {

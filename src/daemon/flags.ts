@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { homedir, hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { parseDuration } from "../checks/duration.js";
-import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api_limits.js";
+import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api/limits.js";
 import { type HostPort, formatHostPort, isUnspecifiedHost, parseHostPort } from "../cmdline/address.js";
 import { type ParseExit, commanderExit, flagShapes, goStyleHelp, normalizeGoArgv } from "../cmdline/goflags.js";
 import { VERSION } from "../cmdline/version.js";

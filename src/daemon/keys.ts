@@ -69,37 +69,3 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
   }
 }
 
-/** The fingerprints of a keyring's keys, primary first (what a node reports; never the keys). */
-export function keyringFingerprints(keyring: Keyring): string[] {
-  return keyring.list().map(base64KeyFingerprint);
-}
-
-/**
- * Applies a key operation to this node's keyring (the object the transport
- * seals and opens with, so it takes effect at once), saves the keyring when
- * it changed, and returns what the origin hears: ok, an error, and the
- * fingerprints of the keys now installed. Refusals (removing the primary,
- * using a key not installed) come from the keyring, per node.
- */
-export function applyKeyOp(keyring: Keyring | null, op: KeyOpName, key: Uint8Array, save: (k: Keyring) => void): pb.KeyReport.$Properties {
-  if (!keyring) {
-    return { ok: false, error: "this node runs without a cluster key: start it with -key-file (gcheck keygen > key)", keys: [] };
-  }
-  const before = keyring.list().join(",");
-  try {
-    if (op === "install") keyring.install(key);
-    else if (op === "use") keyring.use(key);
-    else if (op === "remove") keyring.remove(key);
-  } catch (err) {
-    if (!(err instanceof KeyringError)) throw err;
-    return { ok: false, error: err.message, keys: keyringFingerprints(keyring) };
-  }
-  if (keyring.list().join(",") !== before) {
-    try {
-      save(keyring);
-    } catch (err) {
-      return { ok: false, error: `the change is in effect but could not be saved (${errorMessage(err)}): a restart would lose it; fix the data dir and repeat the operation`, keys: keyringFingerprints(keyring) };
-    }
-  }
-  return { ok: true, error: "", keys: keyringFingerprints(keyring) };
-}

@@ -9,7 +9,7 @@
  */
 import { actionContainment } from "../checks/cgroup.js";
 import { formatHostPort } from "../cmdline/address.js";
-import { startControlApi } from "./api.js";
+import { startControlApi } from "./api/server.js";
 import { parseDaemonFlags } from "./flags.js";
 import { hasClusterKey, loadDaemonKeyring } from "./keys.js";
 import { createDaemonLogger } from "./logging.js";

@@ -11,8 +11,8 @@ import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
 import type { PushPullDelegate } from "../swim/types.js";
 import { formatHostPort } from "../cmdline/address.js";
-import { admitEnvelope } from "./admission.js";
-import { ClusterBackend } from "./cluster.js";
+import { admitEnvelope } from "./cluster/admission.js";
+import { ClusterBackend } from "./cluster/backend.js";
 import type { DaemonOptions } from "./flags.js";
 import { errorMessage } from "../base/result.js";
 

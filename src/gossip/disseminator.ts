@@ -5,7 +5,7 @@ import { sample, type Random } from "../base/random.js";
 import { Channel, TransportError, type Address, type Relay, type Transport } from "../net/transport.js";
 import type { MemberEvent, Membership, PushPullDelegate } from "../swim/types.js";
 import { AckRounds } from "./acks.js";
-import { AntiEntropy } from "./advertise.js";
+import { AntiEntropy } from "./anti_entropy.js";
 import { decodeGossip, decodeLiveIds, encodeGossip, encodeLiveIds, envelopeBytes } from "./codec.js";
 import type { GossipConfig } from "./config.js";
 import { newGossipCounters, type GossipCounters } from "./counters.js";
@@ -15,7 +15,7 @@ import { RefusedCopies } from "./refused.js";
 import { OriginRepair } from "./repair.js";
 import { ReplySender } from "./reply_sender.js";
 import { GossipRequester } from "./requester.js";
-import { Publication } from "./results.js";
+import { Publication } from "./publication.js";
 import { openSeenState, type SeenState } from "./seen_file.js";
 import { errorMessage } from "../base/result.js";
 

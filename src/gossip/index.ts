@@ -10,7 +10,7 @@ export {
   type PublishResult,
   type ReplyBody,
 } from "./disseminator.js";
-export { Publication, type DoneEvent, type DoneReason, type PublishEvent, type UnreachableReason } from "./results.js";
+export { Publication, type DoneEvent, type DoneReason, type PublishEvent, type UnreachableReason } from "./publication.js";
 export { SEEN_FILE_NAME } from "./seen_file.js";
 export {
   generateSigningKeyPair,

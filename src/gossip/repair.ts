@@ -3,7 +3,7 @@ import type { Membership } from "../swim/types.js";
 import type { GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";
 import type { GossipRequester } from "./requester.js";
-import type { Publication } from "./results.js";
+import type { Publication } from "./publication.js";
 
 /**
  * Directed repair at the origin. The random burst misses each node with a

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { NodeStats } from "../control/api_types.js";
+import type { NodeStats } from "../../control/api_types.js";
 
 /**
  * The figures a node cannot read from Node itself (os, process): CPU busy

@@ -1,9 +1,9 @@
 import { cpus, loadavg, uptime } from "node:os";
-import { type Clock, systemClock } from "../base/clock.js";
-import type { MemberStatus } from "../swim/types.js";
-import type { NodeStats } from "../control/api_types.js";
-import { type DiskFigures, type MemoryFigures, type OsFigures, type SystemProbes, systemInformationLoaded, systemInformationProbes } from "./stats_probes.js";
-import type { Result } from "../base/result.js";
+import { type Clock, systemClock } from "../../base/clock.js";
+import type { MemberStatus } from "../../swim/types.js";
+import type { NodeStats } from "../../control/api_types.js";
+import { type DiskFigures, type MemoryFigures, type OsFigures, type SystemProbes, systemInformationLoaded, systemInformationProbes } from "./probes.js";
+import type { Result } from "../../base/result.js";
 
 /**
  * This node's stats (GET /v1/stats, and its answer to a STATS_REQUEST):

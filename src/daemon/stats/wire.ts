@@ -1,10 +1,10 @@
-import type { EnvelopeHandler } from "../gossip/disseminator.js";
-import { pb } from "../proto/index.js";
-import type { NodeStats } from "../control/api_types.js";
-import { MEMBER_STATUSES } from "../control/api_types.js";
-import { isTargeted } from "./batch_handler.js";
-import type { StatsCollector } from "./stats.js";
-import { errorMessage } from "../base/result.js";
+import type { EnvelopeHandler } from "../../gossip/disseminator.js";
+import { pb } from "../../proto/index.js";
+import type { NodeStats } from "../../control/api_types.js";
+import { MEMBER_STATUSES } from "../../control/api_types.js";
+import type { StatsCollector } from "./collector.js";
+import { errorMessage } from "../../base/result.js";
+import { isTargeted } from "../../control/targeting.js";
 
 /**
  * Node stats on the wire: the STATS_REQUEST payload (who answers), the

@@ -1,10 +1,11 @@
-import { runBatch } from "../checks/index.js";
-import { type CheckBatch, decodeCheckBatch, toWireReport } from "../checks/codec.js";
-import type { CheckResult } from "../checks/types.js";
-import { type Envelope, idToHex } from "../gossip/envelope.js";
-import type { EnvelopeHandler } from "../gossip/disseminator.js";
-import type { TrustedKeys } from "../gossip/signing.js";
-import type { Logger } from "../base/logger.js";
+import { runBatch } from "../../checks/index.js";
+import { type CheckBatch, decodeCheckBatch, toWireReport } from "../../checks/codec.js";
+import type { CheckResult } from "../../checks/types.js";
+import { type Envelope, idToHex } from "../../gossip/envelope.js";
+import type { EnvelopeHandler } from "../../gossip/disseminator.js";
+import type { TrustedKeys } from "../../gossip/signing.js";
+import { isTargeted } from "../../control/targeting.js";
+import type { Logger } from "../../base/logger.js";
 
 /**
  * What a node does with a CHECK_BATCH envelope once gossip hands it over
@@ -31,11 +32,6 @@ export type BatchDecision =
   | { kind: "reject"; reason: string }
   | { kind: "run"; batch: CheckBatch; runActions: boolean; skipReason?: string };
 
-/** Targeting: every listed node name, and every listed tag exactly; empty lists match every node. */
-export function isTargeted(target: { targetNodes: string[]; targetTags: Record<string, string> }, node: { name: string; tags: Record<string, string> }): boolean {
-  if (target.targetNodes.length > 0 && !target.targetNodes.includes(node.name)) return false;
-  return Object.entries(target.targetTags).every(([k, v]) => Object.hasOwn(node.tags, k) && node.tags[k] === v);
-}
 
 /** The number of decode errors quoted in a refusal. */
 const QUOTED_ERRORS = 3;

@@ -1,10 +1,11 @@
-import { decodeCheckBatch } from "../checks/codec.js";
-import type { Admission } from "../gossip/disseminator.js";
-import type { Envelope } from "../gossip/envelope.js";
-import { isSigned, verifyEnvelope, verifyOwnSignature } from "../gossip/signing.js";
-import { pb } from "../proto/index.js";
-import { type BatchNode, isTargeted } from "./batch_handler.js";
-import { decodeKeyOp } from "../control/key_op.js";
+import { decodeCheckBatch } from "../../checks/codec.js";
+import type { Admission } from "../../gossip/disseminator.js";
+import type { Envelope } from "../../gossip/envelope.js";
+import { isSigned, verifyEnvelope, verifyOwnSignature } from "../../gossip/signing.js";
+import { pb } from "../../proto/index.js";
+import { type BatchNode } from "./batch_handler.js";
+import { decodeKeyOp } from "../../control/key_op.js";
+import { isTargeted } from "../../control/targeting.js";
 
 /**
  * Which envelopes this node lets count as seen (the gossip layer's

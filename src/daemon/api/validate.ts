@@ -1,12 +1,12 @@
-import { decodeCheckBatch } from "../checks/codec.js";
-import { parseCheckObject } from "../checks/parse.js";
-import type { CheckSpec } from "../checks/types.js";
-import { KeyringError, decodeKey } from "../net/keyring.js";
-import { KEY_BYTES } from "../net/seal.js";
-import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "../control/api_types.js";
+import { decodeCheckBatch } from "../../checks/codec.js";
+import { parseCheckObject } from "../../checks/parse.js";
+import type { CheckSpec } from "../../checks/types.js";
+import { KeyringError, decodeKey } from "../../net/keyring.js";
+import { KEY_BYTES } from "../../net/seal.js";
+import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "../../control/api_types.js";
 import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from "./backend.js";
-import type { Result } from "../base/result.js";
-import { decodeKeyOp } from "../control/key_op.js";
+import type { Result } from "../../base/result.js";
+import { decodeKeyOp } from "../../control/key_op.js";
 
 /**
  * Validation of control API request bodies. The body is hostile input: every

@@ -1,7 +1,7 @@
-import type { PublishEvent, Publication } from "../gossip/results.js";
-import type { Clock } from "../base/clock.js";
-import type { pb } from "../proto/index.js";
-import type { BatchEvent } from "../control/api_types.js";
+import type { PublishEvent, Publication } from "../../gossip/publication.js";
+import type { Clock } from "../../base/clock.js";
+import type { pb } from "../../proto/index.js";
+import type { BatchEvent } from "../../control/api_types.js";
 
 /**
  * Following a publication for one client of the control API: its events in

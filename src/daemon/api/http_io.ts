@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorMessage } from "../base/result.js";
+import { errorMessage } from "../../base/result.js";
 
 /**
  * Reading and writing the control API's HTTP bodies: JSON in with a size

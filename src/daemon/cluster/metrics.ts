@@ -1,6 +1,6 @@
-import type { CheckResult } from "../checks/types.js";
-import type { MemberStatus } from "../swim/types.js";
-import { PromText, type Sample } from "./prometheus.js";
+import type { CheckResult } from "../../checks/types.js";
+import type { MemberStatus } from "../../swim/types.js";
+import { PromText, type Sample } from "../api/prometheus.js";
 
 /**
  * GET /metrics of a cluster node, in the Prometheus text format: the node,

@@ -1,17 +1,17 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { type Logger, RateLimitedLog } from "../base/logger.js";
-import type { HostPort } from "../cmdline/address.js";
-import { formatHostPort } from "../cmdline/address.js";
-import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../control/api_types.js";
-import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./api_validate.js";
-import { type ApiLimitCounters, ConnectionGuard } from "./api_connections.js";
-import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./api_limits.js";
+import { type Logger, RateLimitedLog } from "../../base/logger.js";
+import type { HostPort } from "../../cmdline/address.js";
+import { formatHostPort } from "../../cmdline/address.js";
+import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../../control/api_types.js";
+import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
+import { type ApiLimitCounters, ConnectionGuard } from "./connections.js";
+import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./limits.js";
 import type { ControlBackend, SignedEnvelope } from "./backend.js";
 import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
-import { bearerMatches } from "../control/token.js";
-import { errorMessage } from "../base/result.js";
+import { bearerMatches } from "../../control/token.js";
+import { errorMessage } from "../../base/result.js";
 
 /**
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or

@@ -1,27 +1,28 @@
-import { encodeCheckBatch, fromWireReport } from "../checks/codec.js";
-import { runLocalCheck } from "../checks/index.js";
-import type { CheckResult, CheckSpec } from "../checks/types.js";
-import type { Disseminator, PublishResult } from "../gossip/disseminator.js";
-import { type Envelope, idToHex } from "../gossip/envelope.js";
-import type { Publication } from "../gossip/results.js";
-import { verifyEnvelope, verifyOwnSignature } from "../gossip/signing.js";
-import { type Clock, systemClock } from "../base/clock.js";
-import type { Keyring } from "../net/keyring.js";
-import type { Logger } from "../base/logger.js";
-import type { Transport } from "../net/transport.js";
-import { pb, PROTOCOL_VERSION } from "../proto/index.js";
-import type { Swim } from "../swim/swim.js";
-import type { Member, MemberEvent } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "../control/api_types.js";
-import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "./backend.js";
-import { type BatchNode, checkBatchHandler, isTargeted } from "./batch_handler.js";
-import { clusterMetrics, ResultCounts } from "./cluster_metrics.js";
+import { encodeCheckBatch, fromWireReport } from "../../checks/codec.js";
+import { runLocalCheck } from "../../checks/index.js";
+import type { CheckResult, CheckSpec } from "../../checks/types.js";
+import type { Disseminator, PublishResult } from "../../gossip/disseminator.js";
+import { type Envelope, idToHex } from "../../gossip/envelope.js";
+import type { Publication } from "../../gossip/publication.js";
+import { verifyEnvelope, verifyOwnSignature } from "../../gossip/signing.js";
+import { type Clock, systemClock } from "../../base/clock.js";
+import type { Keyring } from "../../net/keyring.js";
+import type { Logger } from "../../base/logger.js";
+import type { Transport } from "../../net/transport.js";
+import { pb, PROTOCOL_VERSION } from "../../proto/index.js";
+import type { Swim } from "../../swim/swim.js";
+import type { Member, MemberEvent } from "../../swim/types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "../../control/api_types.js";
+import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "../api/backend.js";
+import { type BatchNode, checkBatchHandler } from "./batch_handler.js";
+import { clusterMetrics, ResultCounts } from "./metrics.js";
 import { type CommonEvent, followReplies } from "./follow.js";
-import { keyFingerprint } from "../control/fingerprint.js";
-import { applyKeyOp } from "./keys.js";
-import { StatsCollector } from "./stats.js";
-import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "./stats_wire.js";
-import { decodeKeyOp, encodeKeyOp } from "../control/key_op.js";
+import { keyFingerprint } from "../../control/fingerprint.js";
+import { StatsCollector } from "../stats/collector.js";
+import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "../stats/wire.js";
+import { decodeKeyOp, encodeKeyOp } from "../../control/key_op.js";
+import { isTargeted } from "../../control/targeting.js";
+import { keyOpHandler } from "./key_op_handler.js";
 
 /**
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -64,17 +65,7 @@ export class ClusterBackend implements ControlBackend {
     this.stats = new StatsCollector({ node: o.node.name, version: o.version, clock: this.clock, self: () => ({ members: o.swim.statusCounts(), daemonUptimeMs: this.clock.now() - this.startedMs }) });
     o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
     o.gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, checkBatchHandler(o.node, o.log, (r) => this.results.add(r)));
-    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, async (env) => {
-      const decoded = decodeKeyOp(env.payload);
-      if (!decoded.ok) return { rejected: decoded.error };
-      // With -trusted-keys, whoever holds the cluster key may still look
-      // (list), but only an operator's signature changes the keyring: an
-      // unsigned change never gets here (src/daemon/admission.ts).
-      const report = applyKeyOp(o.keyring, decoded.op, decoded.key, o.saveKeyring);
-      this.results.keyOps++;
-      o.log.info({ op: decoded.op, origin: env.origin, ok: report.ok, error: report.error, keys: report.keys }, `key operation ${decoded.op} from ${env.origin}: ${report.ok ? "done" : report.error}`);
-      return { keys: report };
-    });
+    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, keyOpHandler({ keyring: o.keyring, saveKeyring: o.saveKeyring, log: o.log, onApplied: () => this.results.keyOps++ }));
     o.swim.onEvent((e) => this.logMemberEvent(e));
   }
 

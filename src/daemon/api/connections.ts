@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { RateLimitedLog } from "../base/logger.js";
-import type { ApiLimits } from "./api_limits.js";
+import type { RateLimitedLog } from "../../base/logger.js";
+import type { ApiLimits } from "./limits.js";
 
 /**
  * The control API's connections: the cap (ApiLimits.maxConnections) and what

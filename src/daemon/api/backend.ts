@@ -1,6 +1,6 @@
-import type { CheckResult, CheckSpec } from "../checks/types.js";
-import type { Member } from "../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../control/api_types.js";
+import type { CheckResult, CheckSpec } from "../../checks/types.js";
+import type { Member } from "../../swim/types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../../control/api_types.js";
 
 /**
  * The seam between the control API and the rest of the daemon. The API
