@@ -27,8 +27,9 @@ import { idToHex, type Envelope } from "../src/gossip/envelope.js";
 import { lanConfig, type SwimConfig } from "../src/swim/config.js";
 import { pushPullScale, suspicionTimeoutMs } from "../src/swim/scale.js";
 import { SimCluster } from "../src/swim/simulation.js";
-import type { PushPullDelegate } from "../src/swim/types.js";
 import { percentile, type BenchSection } from "./report.js";
+import { buildNodeStack } from "../src/stack/node_stack.js";
+import type { Transport } from "../src/net/transport.js";
 
 /** One-way latency of every packet and frame (ms), plus uniform jitter (ms). */
 const LATENCY_MS = 1;
@@ -80,19 +81,11 @@ class Stack {
   }
 
   async add(name: string): Promise<void> {
-    let gossip: Disseminator | null = null;
-    const delegate: PushPullDelegate = {
-      localState: (join) => gossip?.localState(join) ?? new Uint8Array(0),
-      mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
-    };
-    const node = this.cluster.add(name, { delegate });
-    gossip = new Disseminator({
-      membership: node.swim,
-      transport: node.transport,
-      clock: this.clock,
-      random: new SeededRandom(this.seed * 7919 + this.names.length),
-      config: defaultGossipConfig(),
-    });
+    let added: { transport: Transport } | undefined;
+    const { gossip } = buildNodeStack(
+      (delegate) => (added = this.cluster.add(name, { delegate })).swim,
+      () => ({ transport: added!.transport, clock: this.clock, random: new SeededRandom(this.seed * 7919 + this.names.length), config: defaultGossipConfig() }),
+    );
     gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, async (env) => this.consume(name, env));
     await gossip.start();
     this.gossips.set(name, gossip);

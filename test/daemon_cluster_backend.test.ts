@@ -11,7 +11,6 @@ import { admitEnvelope } from "../src/daemon/cluster/admission.js";
 import { ClusterBackend } from "../src/daemon/cluster/backend.js";
 import { keyFingerprint } from "../src/control/fingerprint.js";
 import { localGossipConfig } from "../src/gossip/config.js";
-import { Disseminator } from "../src/gossip/disseminator.js";
 import { generateSigningKeyPair, loadTrustedKeys, parsePrivateKey, signEnvelope, type TrustedKeys } from "../src/gossip/signing.js";
 import { decodeKey, generateKey, Keyring } from "../src/net/keyring.js";
 import { nullLogger } from "../src/base/logger.js";
@@ -19,7 +18,8 @@ import { SeededRandom } from "../src/base/random.js";
 import { pb } from "../src/proto/index.js";
 import { localConfig } from "../src/swim/config.js";
 import { SimCluster } from "../src/swim/simulation.js";
-import type { PushPullDelegate } from "../src/swim/types.js";
+import { buildNodeStack } from "../src/stack/node_stack.js";
+import type { Transport } from "../src/net/transport.js";
 
 /**
  * The cluster backend on the in-memory network and a virtual clock: what it
@@ -43,20 +43,18 @@ async function backendCluster(seed: number, count: number, o: Opts = {}) {
   const firstKey = generateKey();
   const names = Array.from({ length: count }, (_, i) => `n${i}`);
   for (const name of names) {
-    let gossip: Disseminator | null = null;
-    const delegate: PushPullDelegate = {
-      localState: (join) => gossip?.localState(join) ?? new Uint8Array(0),
-      mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
-    };
     const tags = o.tags?.(name) ?? {};
-    const node = cluster.add(name, { delegate, tags });
     const batchNode = { name, tags, actionsEnabled: true, ...(o.trustedKeys && { trustedKeys: o.trustedKeys }) };
-    gossip = new Disseminator({ membership: node.swim, transport: node.transport, clock: cluster.clock, random: new SeededRandom(seed * 100 + backends.size), config: localGossipConfig(), admit: admitEnvelope(batchNode) });
+    let added: { transport: Transport } | undefined;
+    const { swim, gossip } = buildNodeStack(
+      (delegate) => (added = cluster.add(name, { delegate, tags })).swim,
+      () => ({ transport: added!.transport, clock: cluster.clock, random: new SeededRandom(seed * 100 + backends.size), config: localGossipConfig(), admit: admitEnvelope(batchNode) }),
+    );
     const keyring = o.keyrings ? new Keyring([firstKey]) : null;
     if (keyring) keyrings.set(name, keyring);
     const backend = new ClusterBackend({
-      transport: node.transport,
-      swim: node.swim,
+      transport: added!.transport,
+      swim,
       gossip,
       node: batchNode,
       version: "test",

@@ -4,10 +4,11 @@ import { pb } from "../src/proto/index.js";
 import { SeededRandom } from "../src/base/random.js";
 import { localConfig } from "../src/swim/config.js";
 import { SimCluster } from "../src/swim/simulation.js";
-import type { PushPullDelegate } from "../src/swim/types.js";
 import { localGossipConfig, type GossipConfig } from "../src/gossip/config.js";
-import { Disseminator } from "../src/gossip/disseminator.js";
 import { idToHex } from "../src/gossip/envelope.js";
+import type { Disseminator } from "../src/gossip/disseminator.js";
+import { buildNodeStack } from "../src/stack/node_stack.js";
+import type { Transport } from "../src/net/transport.js";
 
 /**
  * Gossip on the real SWIM membership (in the memory network): failures SWIM
@@ -21,13 +22,11 @@ function gossipCluster(seed: number, gossipConfig: Partial<GossipConfig> = {}) {
   const consumed = new Map<string, number>(); // "node/id" -> count
 
   async function add(name: string): Promise<Disseminator> {
-    let gossip: Disseminator | null = null;
-    const delegate: PushPullDelegate = {
-      localState: (join) => gossip?.localState(join) ?? new Uint8Array(0),
-      mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
-    };
-    const node = cluster.add(name, { delegate });
-    gossip = new Disseminator({ membership: node.swim, transport: node.transport, clock: cluster.clock, random: new SeededRandom(seed + gossips.size), config: { ...localGossipConfig(), ...gossipConfig } });
+    let added: { transport: Transport } | undefined;
+    const { gossip } = buildNodeStack(
+      (delegate) => (added = cluster.add(name, { delegate })).swim,
+      () => ({ transport: added!.transport, clock: cluster.clock, random: new SeededRandom(seed + gossips.size), config: { ...localGossipConfig(), ...gossipConfig } }),
+    );
     gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, async (env) => {
       const key = `${name}/${idToHex(env.id)}`;
       consumed.set(key, (consumed.get(key) ?? 0) + 1);

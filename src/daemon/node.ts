@@ -1,5 +1,4 @@
 import { defaultGossipConfig, localGossipConfig, type GossipConfig } from "../gossip/config.js";
-import { Disseminator } from "../gossip/disseminator.js";
 import type { TrustedKeys } from "../gossip/signing.js";
 import { systemClock } from "../base/clock.js";
 import type { Keyring } from "../net/keyring.js";
@@ -11,6 +10,7 @@ import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
 import type { PushPullDelegate } from "../swim/types.js";
 import { formatHostPort } from "../cmdline/address.js";
+import { buildNodeStack } from "../stack/node_stack.js";
 import { admitEnvelope } from "./cluster/admission.js";
 import { ClusterBackend } from "./cluster/backend.js";
 import type { DaemonOptions } from "./flags.js";
@@ -70,23 +70,11 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
   }
 
   const config = { ...profile(o.profile), packetSizeBytes: DEFAULT_PACKET_PAYLOAD_BYTES };
-  let gossip: Disseminator | null = null;
-  const delegate: PushPullDelegate = {
-    localState: (join) => gossip?.localState(join) ?? new Uint8Array(0),
-    mergeRemoteState: (state, join, from) => gossip?.mergeRemoteState(state, join, from),
-  };
-  const swim = new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) });
   const node = { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) };
-  gossip = new Disseminator({
-    membership: swim,
-    transport,
-    clock: systemClock,
-    random: systemRandom,
-    config: gossipConfigFor(o),
-    dataDir: o.dataDir,
-    admit: admitEnvelope(node),
-    logger: log.child({ layer: "gossip" }),
-  });
+  const { swim, gossip } = buildNodeStack(
+    (delegate) => new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) }),
+    () => ({ transport, clock: systemClock, random: systemRandom, config: gossipConfigFor(o), dataDir: o.dataDir, admit: admitEnvelope(node), logger: log.child({ layer: "gossip" }) }),
+  );
   const backend = new ClusterBackend({
     transport,
     swim,
