@@ -216,7 +216,18 @@ function runSummary(t: Trips): string {
   return `${ms(percentile(t.totalsMs, 50))} / ${ms(Math.max(...t.totalsMs))} ms, ${ms(t.cpuMsPerBatch)} ms CPU`;
 }
 
-const TRIP_COLUMNS = ["cluster", "batches", "p50 ms", "p99 ms", "max ms", "runs missing a node", "gcheck check wall ms (median)", "TCP frames / batch", "TCP KiB / batch", "daemon CPU ms / batch (all nodes)"];
+const TRIP_COLUMNS = [
+  "cluster",
+  "batches",
+  "p50 ms",
+  "p99 ms",
+  "max ms",
+  "runs missing a node",
+  "gcheck check wall ms (median)",
+  "TCP frames / batch",
+  "TCP KiB / batch",
+  "daemon CPU ms / batch (all nodes)",
+];
 
 function tripRow(label: string, r: Trips, columns = TRIP_COLUMNS): (string | number)[] {
   const t = r.totalsMs;
@@ -270,12 +281,7 @@ export async function batchSections(): Promise<BenchSection[]> {
     {
       title: "cluster: cost of the cluster key at N=40 (AES-256-GCM on every packet and frame)",
       columns: keyColumns,
-      rows: [
-        tripRow("no key", side, keyColumns),
-        tripRow("-key-file", keyed, keyColumns),
-        tripRow("calibration: no key (A)", calA, keyColumns),
-        tripRow("calibration: no key (B)", calB, keyColumns),
-      ],
+      rows: [tripRow("no key", side, keyColumns), tripRow("-key-file", keyed, keyColumns), tripRow("calibration: no key (A)", calA, keyColumns), tripRow("calibration: no key (B)", calB, keyColumns)],
       notes: [
         `Two 40-node clusters up at once, one without a key and one with -key-file (a key from gcheck keygen), each warmed up with ${WARMUP_BATCHES} batches, then ${KEY_BATCHES} batches each in alternation (A B, B A, ...), so the host's drift weighs on both alike. Keyed vs plain: p50 ${diff(percentile(keyed.totalsMs, 50), percentile(side.totalsMs, 50))}, p99 ${diff(percentile(keyed.totalsMs, 99), percentile(side.totalsMs, 99))}, max ${diff(Math.max(...keyed.totalsMs), Math.max(...side.totalsMs))}, daemon CPU ${diff(keyed.cpuMsPerBatch, side.cpuMsPerBatch)}.`,
         "daemon CPU / batch: each cluster's daemons over the whole alternating window, divided by that cluster's own batches, so its background and deferred work (probes, advertisements, acknowledgements released in rounds) count wherever they fell. TCP frames and bytes likewise. The round trips are not separated so cleanly: each cluster's background runs during the other's batches too, which evens them out a little; the CPU comparison is free of that.",

@@ -93,4 +93,3 @@ export class Neighbours {
     return `Other processes on this host used ${this.percent().toFixed(0)}% of one core on average during these measurements (host busy time from /proc/stat minus the daemons' and this bench's own). Before each trial the bench waited for a second in which they used under ${QUIET_PCT}% (${(this.waitedMs / 1000).toFixed(0)} s of waiting in all${gaveUp}).`;
   }
 }
-

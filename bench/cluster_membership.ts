@@ -12,7 +12,17 @@ import { CLK_TCK, Neighbours, clusterCpuMs, cpuTicks, sleep } from "./cluster_cp
 import { percentile, type BenchSection } from "./report.js";
 
 const QUICK = process.env.BENCH_CLUSTER_QUICK === "1";
-const JOIN_TRIALS: [n: number, trials: number][] = QUICK ? [[10, 2], [40, 2], [100, 1]] : [[10, 10], [40, 10], [100, 3]];
+const JOIN_TRIALS: [n: number, trials: number][] = QUICK
+  ? [
+      [10, 2],
+      [40, 2],
+      [100, 1],
+    ]
+  : [
+      [10, 10],
+      [40, 10],
+      [100, 3],
+    ];
 const KILL_TRIALS = QUICK ? 1 : 5;
 const IDLE_WINDOW_MS = 5000;
 
@@ -78,7 +88,6 @@ interface Footprint {
   cpuPct: number[];
 }
 
-
 /** RSS and CPU use of each daemon over an idle window, from /proc (Linux). */
 async function footprint(nodes: readonly ClusterNode[]): Promise<Footprint> {
   const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -123,13 +132,14 @@ export async function membershipSections(): Promise<BenchSection[]> {
     const results: JoinTrial[] = [];
     for (let t = 0; t < trials; t++) {
       // At N=40 the first trials' clusters also serve the footprint and kill -9 measurements.
-      const extra = n === 40 && t < Math.max(KILL_TRIALS, 1)
-        ? async (c: Cluster) => {
-            await sleep(2000); // let the join's gossip settle
-            if (!fp) fp = await footprint(c.nodes);
-            kills.push(await killTrial(c, killNeighbours));
-          }
-        : undefined;
+      const extra =
+        n === 40 && t < Math.max(KILL_TRIALS, 1)
+          ? async (c: Cluster) => {
+              await sleep(2000); // let the join's gossip settle
+              if (!fp) fp = await footprint(c.nodes);
+              kills.push(await killTrial(c, killNeighbours));
+            }
+          : undefined;
       results.push(await joinTrial(n, joinNeighbours, extra));
     }
     const conv = results.map((r) => r.convergeMs);
@@ -178,4 +188,3 @@ export async function membershipSections(): Promise<BenchSection[]> {
     },
   ];
 }
-

@@ -17,12 +17,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
 const wanted = process.argv.slice(2);
 const names = wanted.length ? wanted : Object.keys(modules);
 const cpu = cpus()[0]?.model ?? "unknown cpu";
-const header = [
-  `# gossipcheck benchmark`,
-  "",
-  `Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`,
-  "",
-];
+const header = [`# gossipcheck benchmark`, "", `Machine: ${cpus().length} x ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`, ""];
 console.log(header.join("\n"));
 const parts = [...header];
 for (const name of names) {

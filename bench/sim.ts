@@ -22,7 +22,7 @@ import { pb } from "../src/proto/index.js";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
 import { SeededRandom } from "../src/base/random.js";
 import { defaultGossipConfig } from "../src/gossip/config.js";
-import { Disseminator, type ReplyBody } from "../src/gossip/disseminator.js";
+import { type Disseminator, type ReplyBody } from "../src/gossip/disseminator.js";
 import { idToHex, type Envelope } from "../src/gossip/envelope.js";
 import { lanConfig, type SwimConfig } from "../src/swim/config.js";
 import { pushPullScale, suspicionTimeoutMs } from "../src/swim/scale.js";
@@ -102,13 +102,13 @@ class Stack {
     this.expectedNodes = n;
     const seedAddress = this.cluster.must(this.names[0]!).address;
     let refused = 0;
-    for (const name of this.names.slice(1)) this.cluster.must(name).swim.join([seedAddress]).catch(() => refused++);
+    for (const name of this.names.slice(1))
+      this.cluster
+        .must(name)
+        .swim.join([seedAddress])
+        .catch(() => refused++);
     // The cheap per-node count first; the pairwise check only once it holds.
-    const took = await this.clock.runUntil(
-      () => this.names.every((m) => this.cluster.must(m).swim.statusCounts().alive === n) && this.cluster.agree(this.names),
-      maxMs,
-      10,
-    );
+    const took = await this.clock.runUntil(() => this.names.every((m) => this.cluster.must(m).swim.statusCounts().alive === n) && this.cluster.agree(this.names), maxMs, 10);
     if (refused > 0) throw new Error(`sim: ${refused} of ${n - 1} joins were refused`);
     return took;
   }
@@ -190,16 +190,18 @@ async function bigCluster(): Promise<{ join: BenchSection; idle: BenchSection; b
   const join: BenchSection = {
     title: `sim: ${BIG_N} nodes join through one seed at the same moment (lan profile, in one process)`,
     columns: ["nodes", "converged after (virtual ms)", "catch-up pulls", "real s", "CPU s", "RSS MiB", "heap MiB", "heap per node KiB"],
-    rows: [[
-      BIG_N,
-      took < 0 ? `not within ${JOIN_LIMIT_MS}` : took,
-      catchUps,
-      secs(joinCost.wallMs),
-      secs(joinCost.cpuMs),
-      mib(converged.rss),
-      mib(converged.heap),
-      ((converged.heap - baseline.heap) / BIG_N / 1024).toFixed(1),
-    ]],
+    rows: [
+      [
+        BIG_N,
+        took < 0 ? `not within ${JOIN_LIMIT_MS}` : took,
+        catchUps,
+        secs(joinCost.wallMs),
+        secs(joinCost.cpuMs),
+        mib(converged.rss),
+        mib(converged.heap),
+        ((converged.heap - baseline.heap) / BIG_N / 1024).toFixed(1),
+      ],
+    ],
     notes: [
       `"Converged": every node lists all ${BIG_N} alive and none suspect (checked every 10 ms of virtual time). Network: ${LATENCY_MS} ms one way + up to ${JITTER_MS} ms jitter, no loss.`,
       "Each node is a full stack: SWIM + Disseminator. Memory after a full GC, once converged; per node = (heap now - heap before the cluster) / N.",
@@ -231,18 +233,30 @@ async function idleCost(stack: Stack): Promise<BenchSection> {
   const failures = stack.sum((m) => stack.cluster.must(m).swim.counters().failures!);
   return {
     title: `sim: idle protocol cost in a steady ${n}-node cluster (lan profile)`,
-    columns: ["window (virtual s)", "UDP packets/node/s", "UDP bytes/node/s", "TCP exchanges/node/s", "TCP bytes/node/s", "sim CPU per node per virtual s (us)", "RSS MiB before / after", "heap MiB before / after", "real s"],
-    rows: [[
-      windowMs / 1000,
-      perNodeSec(net.packets - before.packets).toFixed(2),
-      Math.round(perNodeSec(net.packetBytes - before.packetBytes)),
-      perNodeSec(pushPulls() - pushPullsBefore).toFixed(4),
-      Math.round(perNodeSec(net.frameBytes - before.frameBytes)),
-      Math.round((spent.cpuMs * 1000) / n / (windowMs / 1000)),
-      `${mib(rssBefore.rss)} / ${mib(rssAfter.rss)}`,
-      `${mib(rssBefore.heap)} / ${mib(rssAfter.heap)}`,
-      secs(spent.wallMs),
-    ]],
+    columns: [
+      "window (virtual s)",
+      "UDP packets/node/s",
+      "UDP bytes/node/s",
+      "TCP exchanges/node/s",
+      "TCP bytes/node/s",
+      "sim CPU per node per virtual s (us)",
+      "RSS MiB before / after",
+      "heap MiB before / after",
+      "real s",
+    ],
+    rows: [
+      [
+        windowMs / 1000,
+        perNodeSec(net.packets - before.packets).toFixed(2),
+        Math.round(perNodeSec(net.packetBytes - before.packetBytes)),
+        perNodeSec(pushPulls() - pushPullsBefore).toFixed(4),
+        Math.round(perNodeSec(net.frameBytes - before.frameBytes)),
+        Math.round((spent.cpuMs * 1000) / n / (windowMs / 1000)),
+        `${mib(rssBefore.rss)} / ${mib(rssAfter.rss)}`,
+        `${mib(rssBefore.heap)} / ${mib(rssAfter.heap)}`,
+        secs(spent.wallMs),
+      ],
+    ],
     notes: [
       `Window: one push-pull period at N=${n} (30 s scaled by pushPullScale), 30 s after convergence; nothing published, so gossip is silent (no live envelopes to advertise). Members declared dead during it: ${failures}.`,
       "UDP: probes (ping + ack, one per node per second) and gossip rounds with piggybacked updates; sent packets, bytes as encoded (no encryption overhead). TCP: periodic push-pulls, each carrying the whole member list both ways.",
@@ -287,7 +301,20 @@ async function batchesAt(n: number): Promise<BatchRow> {
  */
 async function runBatches(stack: Stack): Promise<BatchRow> {
   const n = stack.names.length;
-  const row: BatchRow = { n, reach99Ms: [], reachMs: [], doneMs: [], incomplete: 0, exactlyOnce: true, pulledPerBatch: 0, requestsPerNode: 0, bytesPerNode: 0, forwardsPerNode: 0, wallMs: 0, cpuMs: 0 };
+  const row: BatchRow = {
+    n,
+    reach99Ms: [],
+    reachMs: [],
+    doneMs: [],
+    incomplete: 0,
+    exactlyOnce: true,
+    pulledPerBatch: 0,
+    requestsPerNode: 0,
+    bytesPerNode: 0,
+    forwardsPerNode: 0,
+    wallMs: 0,
+    cpuMs: 0,
+  };
   const forwards = () => stack.sum((m) => stack.gossips.get(m)!.counters().forwarded);
   const wanted = () => stack.sum((m) => stack.gossips.get(m)!.counters().wanted);
   const cost = startCost();
@@ -337,7 +364,20 @@ function batchSection(rows: BatchRow[]): BenchSection {
   const gg = defaultGossipConfig().gossipGroup;
   return {
     title: "sim: a batch reaches every node and every reply is back at the origin (virtual ms)",
-    columns: ["nodes", "batches", "reached 99% p50 / max", "reached all p50 / max", "replies back p50 / max", "99% p50 / log2 N", "nodes the burst missed (pulled)", "exactly once", "gossip messages per node per batch", "bytes per node per batch", "burst forwards per node", "real s"],
+    columns: [
+      "nodes",
+      "batches",
+      "reached 99% p50 / max",
+      "reached all p50 / max",
+      "replies back p50 / max",
+      "99% p50 / log2 N",
+      "nodes the burst missed (pulled)",
+      "exactly once",
+      "gossip messages per node per batch",
+      "bytes per node per batch",
+      "burst forwards per node",
+      "real s",
+    ],
     rows: rows.map((r) => [
       r.n,
       `${r.doneMs.length}${r.incomplete ? ` (+${r.incomplete} incomplete)` : ""}`,
@@ -474,8 +514,30 @@ async function lossSection(): Promise<BenchSection> {
   const spent = cost();
   return {
     title: `sim: ${LOSS_MINUTES} minutes of 10% packet loss at N=${n} (lan profile)`,
-    columns: ["nodes", "virtual minutes", "packets dropped", "healthy nodes declared dead", "suspicions raised", "refuted", "probes failed", "all alive everywhere after loss lifted (virtual ms)", "real s"],
-    rows: [[n, LOSS_MINUTES, `${dropped} of ${sent} (${((100 * dropped) / sent).toFixed(1)}%)`, deaths.length, total("suspicions"), total("refutes"), total("probesFailed"), settledMs < 0 ? "NO (not within 60 s)" : `yes (${settledMs})`, secs(spent.wallMs)]],
+    columns: [
+      "nodes",
+      "virtual minutes",
+      "packets dropped",
+      "healthy nodes declared dead",
+      "suspicions raised",
+      "refuted",
+      "probes failed",
+      "all alive everywhere after loss lifted (virtual ms)",
+      "real s",
+    ],
+    rows: [
+      [
+        n,
+        LOSS_MINUTES,
+        `${dropped} of ${sent} (${((100 * dropped) / sent).toFixed(1)}%)`,
+        deaths.length,
+        total("suspicions"),
+        total("refutes"),
+        total("probesFailed"),
+        settledMs < 0 ? "NO (not within 60 s)" : `yes (${settledMs})`,
+        secs(spent.wallMs),
+      ],
+    ],
     notes: [
       "Every node is healthy: any death is a false positive (the target is 0). Probes failed: probes with no ack, direct or relayed (each starts a suspicion). Suspicions raised: summed over all nodes (every node that learns of a suspicion counts it). Refuted: times a suspected node raised its incarnation. TCP push-pulls are not dropped.",
     ],

@@ -13,12 +13,19 @@ const src = join(root, "src");
 
 /** Layer of each folder: an import may only go to a lower number, or within one folder. */
 const LAYERS = {
-  base: 0, proto: 0,
-  net: 1, checks: 1,
-  swim: 2, cmdline: 2,
-  gossip: 3, control: 3,
+  base: 0,
+  proto: 0,
+  net: 1,
+  checks: 1,
+  swim: 2,
+  cmdline: 2,
+  gossip: 3,
+  control: 3,
   stack: 4,
-  "daemon/stats": 5, "daemon/api": 6, "daemon/cluster": 7, daemon: 8,
+  "daemon/stats": 5,
+  "daemon/api": 6,
+  "daemon/cluster": 7,
+  daemon: 8,
   // gcheck is one layer: its subfolders (commands, output) are files of it.
   cli: 8,
 };
@@ -53,7 +60,8 @@ for (const f of files) {
     const from = layerOf(f);
     const to = layerOf(t);
     if (from === null) problems.push(`${relative(root, f)}: folder has no layer in scripts/check-imports.mjs`);
-    else if (from !== to && !(LAYERS[to] < LAYERS[from])) problems.push(`${relative(root, f)} imports ${relative(root, t)}: ${from} (layer ${LAYERS[from]}) may not import ${to} (layer ${LAYERS[to]})`);
+    else if (from !== to && !(LAYERS[to] < LAYERS[from]))
+      problems.push(`${relative(root, f)} imports ${relative(root, t)}: ${from} (layer ${LAYERS[from]}) may not import ${to} (layer ${LAYERS[to]})`);
   }
   edges.set(f, targets);
 }

@@ -74,7 +74,14 @@ function printCluster(cluster: Cluster): void {
   const rows = cluster.nodes.map((n) => [n.name, n.address, n.cliAddress, String(n.pid), n.dir]);
   const header = ["NODE", "CLUSTER (UDP+TCP)", "CONTROL API", "PID", "DIRECTORY (data, log)"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) console.log("  " + r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const r of [header, ...rows])
+    console.log(
+      "  " +
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join("  ")
+          .trimEnd(),
+    );
 }
 
 async function main(): Promise<number> {
@@ -137,7 +144,10 @@ async function main(): Promise<number> {
       return 1;
     }
     console.log(`The batch went to ${seed.name}, spread over TCP to the other ${SIZE - 1} daemons, ran once on each, and every node's results came back to ${seed.name}.`);
-    if (marker) console.log(`${MARKER_CHECK}: the demo removed ${marker} first; its action created it again, so it shows FIXED (a node that checks after another node's fix may show PASS: all five share this host).`);
+    if (marker)
+      console.log(
+        `${MARKER_CHECK}: the demo removed ${marker} first; its action created it again, so it shows FIXED (a node that checks after another node's fix may show PASS: all five share this host).`,
+      );
     console.log(`gcheck exited ${code} (${code === 0 ? "every check passed or was fixed" : "some check failed: a CI job would stop here"}).\n`);
 
     if (flags.keep && !interrupted) {

@@ -24,8 +24,7 @@ const cliDir = dirname(require.resolve("protobufjs-cli/package.json"));
 const pbjs = join(cliDir, "bin/pbjs");
 const pbts = join(cliDir, "bin/pbts");
 
-execFileSync(process.execPath, [pbjs, "-t", "static-module", "-w", "es6", "--no-verify", "--force-number",
-  "--no-delimited", "--no-service", "-o", outJs, proto], { stdio: "inherit" });
+execFileSync(process.execPath, [pbjs, "-t", "static-module", "-w", "es6", "--no-verify", "--force-number", "--no-delimited", "--no-service", "-o", outJs, proto], { stdio: "inherit" });
 // protobufjs/minimal is CommonJS without an exports map: under Node's ESM
 // resolution it needs the .js extension and a default import.
 let js = readFileSync(outJs, "utf8");

@@ -23,7 +23,11 @@ function walk(d) {
 }
 
 let files = [];
-try { files = walk(dir).sort(); } catch { /* no dist/test: zero tests */ }
+try {
+  files = walk(dir).sort();
+} catch {
+  /* no dist/test: zero tests */
+}
 if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) {
   console.error("run-tests: no test files found under dist/test (did the build run?)");

@@ -43,7 +43,10 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): P
 
 /** The PIDs an action printed, one per line, remembered for the clean-up. */
 function pidsIn(output: string): number[] {
-  const pids = output.split("\n").filter((l) => /^\d+$/.test(l)).map(Number);
+  const pids = output
+    .split("\n")
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
   for (const pid of pids) started.add(pid);
   assert.ok(pids.length > 0, `no PID in the action's output ${JSON.stringify(output)}`);
   return pids;

@@ -23,9 +23,31 @@ describe("check batch and report codec", () => {
   it("round-trips results, null exit codes and skipped actions included", () => {
     const results: CheckResult[] = [
       { name: "a", type: "file_exists", status: "pass", message: "m1", durationMs: 1.5 },
-      { name: "b", type: "file_exists", status: "fixed", message: "m2", durationMs: 20, description: "d", action: { command: "touch x", exitCode: 0, signal: null, timedOut: false, output: "ok\n", outputTruncated: false, durationMs: 9, leftoversKilled: 0 } },
-      { name: "c", type: "process_running", status: "fail", message: "m3", durationMs: 60_000, action: { command: "sleep 99", exitCode: null, signal: "SIGTERM", timedOut: true, output: "", outputTruncated: true, durationMs: 60_000, leftoversKilled: 3 } },
-      { name: "d", type: "file_contains", status: "fail", message: "m4", durationMs: 0.1, action: { command: "x", exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, leftoversKilled: 0, skipped: "action skipped: dry run" } },
+      {
+        name: "b",
+        type: "file_exists",
+        status: "fixed",
+        message: "m2",
+        durationMs: 20,
+        description: "d",
+        action: { command: "touch x", exitCode: 0, signal: null, timedOut: false, output: "ok\n", outputTruncated: false, durationMs: 9, leftoversKilled: 0 },
+      },
+      {
+        name: "c",
+        type: "process_running",
+        status: "fail",
+        message: "m3",
+        durationMs: 60_000,
+        action: { command: "sleep 99", exitCode: null, signal: "SIGTERM", timedOut: true, output: "", outputTruncated: true, durationMs: 60_000, leftoversKilled: 3 },
+      },
+      {
+        name: "d",
+        type: "file_contains",
+        status: "fail",
+        message: "m4",
+        durationMs: 0.1,
+        action: { command: "x", exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 0, leftoversKilled: 0, skipped: "action skipped: dry run" },
+      },
       { name: "e", type: "file_exists", status: "error", message: "m5", durationMs: 2 },
     ];
     const bytes = pb.CheckReport.encode(toWireReport(results)).finish();

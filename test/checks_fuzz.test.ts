@@ -72,11 +72,18 @@ describe("fuzz: check files", () => {
 
   it("parseCheckFile returns errors that name the file, and never throws", () => {
     fc.assert(
-      fc.property(fc.oneof(checkLike.map((d) => JSON.stringify(d)), fc.string({ maxLength: 40 })), fc.array(mutation, { maxLength: 2 }), (text, ms) => {
-        const r = parseCheckFile(ms.reduce(mutate, text), "fuzz.json");
-        if (r.ok) assert.ok(r.checks.length > 0);
-        else for (const e of r.errors) assert.ok(e.startsWith("fuzz.json"), e);
-      }),
+      fc.property(
+        fc.oneof(
+          checkLike.map((d) => JSON.stringify(d)),
+          fc.string({ maxLength: 40 }),
+        ),
+        fc.array(mutation, { maxLength: 2 }),
+        (text, ms) => {
+          const r = parseCheckFile(ms.reduce(mutate, text), "fuzz.json");
+          if (r.ok) assert.ok(r.checks.length > 0);
+          else for (const e of r.errors) assert.ok(e.startsWith("fuzz.json"), e);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -37,7 +37,11 @@ test("the probe allows synchronous I/O only while every mount is local, and re-r
   let table = LOCAL_HOST;
   let reads = 0;
   let now = 0;
-  const probe = new LocalFsProbe(() => (reads++, table), () => now, 1000);
+  const probe = new LocalFsProbe(
+    () => (reads++, table),
+    () => now,
+    1000,
+  );
   assert.equal(probe.allLocal(), true);
   table = LOCAL_HOST + line(40, "/mnt/nfs", "nfs") + "\n";
   now = 999;

@@ -44,15 +44,24 @@ describe("check files: the original gossipcheck format", () => {
   it("reads the demo file with its timeout and descriptions", async () => {
     const r = await loadCheckFile(join(examples, "demo.json"));
     assert.ok(r.ok, JSON.stringify(r));
-    assert.deepEqual(r.checks.map((c) => c.name), ["hostname_file_exists", "os_release_has_id", "node_is_running", "demo_marker_exists"]);
+    assert.deepEqual(
+      r.checks.map((c) => c.name),
+      ["hostname_file_exists", "os_release_has_id", "node_is_running", "demo_marker_exists"],
+    );
     assert.equal(r.checks[3]!.timeoutMs, 10_000);
     assert.ok(r.checks.every((c) => typeof c.description === "string"));
   });
 
   it("keeps file order even for integer-like names, which JS objects would move first", () => {
-    const r = parseCheckFile('{"b": {"type": "file_exists", "path": "/b"}, "10": {"type": "file_exists", "path": "/10"}, "a": {"type": "file_exists", "path": "/a"}, "2": {"type": "file_exists", "path": "/2"}}', "f.json");
+    const r = parseCheckFile(
+      '{"b": {"type": "file_exists", "path": "/b"}, "10": {"type": "file_exists", "path": "/10"}, "a": {"type": "file_exists", "path": "/a"}, "2": {"type": "file_exists", "path": "/2"}}',
+      "f.json",
+    );
     assert.ok(r.ok);
-    assert.deepEqual(r.checks.map((c) => c.name), ["b", "10", "a", "2"]);
+    assert.deepEqual(
+      r.checks.map((c) => c.name),
+      ["b", "10", "a", "2"],
+    );
   });
 
   it("accepts any non-empty name, a byte order mark, and treats empty strings as not given", () => {
@@ -62,7 +71,9 @@ describe("check files: the original gossipcheck format", () => {
 
   it("validates an already-parsed document (a control API body) with the same rules", () => {
     assert.deepEqual(parseCheckObject({ x: { type: "file_exists", path: "/x" } }, "request body"), { ok: true, checks: [{ name: "x", type: "file_exists", path: "/x" }] });
-    assert.deepEqual(errorsOf(parseCheckObject([], "request body")), ['request body: the top level is an array: expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}']);
+    assert.deepEqual(errorsOf(parseCheckObject([], "request body")), [
+      'request body: the top level is an array: expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}',
+    ]);
   });
 });
 
@@ -103,7 +114,9 @@ describe("check files: malformed JSON is reported with line and column", () => {
 describe("check files: the shape of the document", () => {
   it("rejects an empty file and one of only whitespace", () => {
     for (const text of ["", "  \n\t\n"]) {
-      assert.deepEqual(errorsOf(parseCheckFile(text, "f.json")), ['f.json: the file is empty: expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}']);
+      assert.deepEqual(errorsOf(parseCheckFile(text, "f.json")), [
+        'f.json: the file is empty: expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}',
+      ]);
     }
   });
 
@@ -130,7 +143,10 @@ describe("check files: the shape of the document", () => {
   });
 
   it("does not mistake keys of objects inside arrays for check names", () => {
-    assert.deepEqual(errorsOf(parseCheckFile('[{"a": 1, "a": 2}]', "f.json")).map((e) => e.split(":")[1]), [" the top level is an array"]);
+    assert.deepEqual(
+      errorsOf(parseCheckFile('[{"a": 1, "a": 2}]', "f.json")).map((e) => e.split(":")[1]),
+      [" the top level is an array"],
+    );
   });
 
   it("rejects a field given twice in one check", () => {
@@ -151,7 +167,14 @@ describe("check files: fields of a check", () => {
   });
 
   it("rejects an unknown field such as a typo, listing the known fields", () => {
-    assertNames(oneError({ type: "file_exists", path: "/x", pth: "/y" }), "c1", "pth", "is unknown", "known fields: type, path, check, action, timeout, keep_children, description", 'did you mean "path"?');
+    assertNames(
+      oneError({ type: "file_exists", path: "/x", pth: "/y" }),
+      "c1",
+      "pth",
+      "is unknown",
+      "known fields: type, path, check, action, timeout, keep_children, description",
+      'did you mean "path"?',
+    );
   });
 
   it("rejects fields of the wrong JSON type, saying what was expected and what was found", () => {
@@ -167,7 +190,10 @@ describe("check files: fields of a check", () => {
 
   it("reads keep_children: true into the check, and false as not given", () => {
     const parsed = (c: unknown) => parseCheckFile(JSON.stringify({ c1: c }), "f.json");
-    assert.deepEqual(parsed({ type: "file_exists", path: "/x", action: "nginx &", keep_children: true }), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x", action: "nginx &", keepChildren: true }] });
+    assert.deepEqual(parsed({ type: "file_exists", path: "/x", action: "nginx &", keep_children: true }), {
+      ok: true,
+      checks: [{ name: "c1", type: "file_exists", path: "/x", action: "nginx &", keepChildren: true }],
+    });
     assert.deepEqual(parsed({ type: "file_exists", path: "/x", keep_children: false }), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x" }] });
   });
 
@@ -183,7 +209,7 @@ describe("check files: fields of a check", () => {
   });
 
   it("refuses check on file_exists, pointing to file_contains", () => {
-    assertNames(oneError({ type: "file_exists", path: "/x", check: "y" }), "c1", "check", 'is not used by file_exists', 'use type "file_contains"');
+    assertNames(oneError({ type: "file_exists", path: "/x", check: "y" }), "c1", "check", "is not used by file_exists", 'use type "file_contains"');
   });
 
   it("requires path or check for process_running", () => {
@@ -243,10 +269,7 @@ describe("check files: reading them", () => {
 
 describe("parseDuration", () => {
   it("reads units, sequences and plain seconds, and refuses the rest", () => {
-    assert.deepEqual(
-      ["500ms", "30s", "2m", "1h", "1h2m3s", "0.5s", "10", 10, 0, "0s"].map(parseDuration),
-      [500, 30_000, 120_000, 3_600_000, 3_723_000, 500, 10_000, 10_000, 0, 0],
-    );
+    assert.deepEqual(["500ms", "30s", "2m", "1h", "1h2m3s", "0.5s", "10", 10, 0, "0s"].map(parseDuration), [500, 30_000, 120_000, 3_600_000, 3_723_000, 500, 10_000, 10_000, 0, 0]);
     assert.deepEqual(["", "s", "30 s", " 30s", "30sec", "1d", "-1s", "1e3", ".5s", "30S"].map(parseDuration), Array(10).fill(null));
     assert.deepEqual([-1, NaN, Infinity].map(parseDuration), [null, null, null]);
   });

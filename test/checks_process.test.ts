@@ -102,7 +102,13 @@ describe("process snapshot and process_running on real processes", { skip: hasPr
         process.stdout.write(JSON.stringify(s.processes.find((p) => p.pid === ${process.pid}) ?? null));`;
       const seen = JSON.parse(await runAsNobody(code)) as unknown;
       const argv0 = readFileSync("/proc/self/cmdline", "utf8").split("\0")[0];
-      assert.deepEqual(seen, { pid: process.pid, pgid: (seen as { pgid: number }).pgid, exe: argv0, exeFromArgv0: true, cmdline: readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1).join(" ") });
+      assert.deepEqual(seen, {
+        pid: process.pid,
+        pgid: (seen as { pgid: number }).pgid,
+        exe: argv0,
+        exeFromArgv0: true,
+        cmdline: readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1).join(" "),
+      });
     } else {
       // Not root: PID 1 belongs to root, so its link is unreadable to us.
       const snap = await takeProcessSnapshot();
@@ -184,8 +190,14 @@ describe("process snapshot parsing (a /proc tree built by the test)", () => {
         { pid: 20, pgid: 20, exe: "/usr/sbin/nginx", exeFromArgv0: false, cmdline: "nginx: worker process" },
       ],
     };
-    assert.deepEqual(matchProcesses(snap, { check: "nginx", excludeGroups: new Set([10]) }).map((p) => p.pid), [20]);
-    assert.deepEqual(matchProcesses(snap, { check: "nginx" }).map((p) => p.pid), [10, 20]);
+    assert.deepEqual(
+      matchProcesses(snap, { check: "nginx", excludeGroups: new Set([10]) }).map((p) => p.pid),
+      [20],
+    );
+    assert.deepEqual(
+      matchProcesses(snap, { check: "nginx" }).map((p) => p.pid),
+      [10, 20],
+    );
   });
 
   it("lists at most ten PIDs in a message", () => {

@@ -77,7 +77,12 @@ describe("runBatch", () => {
   });
 
   it("gives the action the check, batch and node names", async () => {
-    const r = only(await runBatch([{ name: "envcheck", type: "file_exists", path: join(dir, "envcheck"), action: `printf '%s %s' "$GOSSIPCHECK_BATCH" "$GOSSIPCHECK_NODE" > ${q(dir)}/"$GOSSIPCHECK_CHECK"` }], opts));
+    const r = only(
+      await runBatch(
+        [{ name: "envcheck", type: "file_exists", path: join(dir, "envcheck"), action: `printf '%s %s' "$GOSSIPCHECK_BATCH" "$GOSSIPCHECK_NODE" > ${q(dir)}/"$GOSSIPCHECK_CHECK"` }],
+        opts,
+      ),
+    );
     assert.equal(r.status, "fixed");
     assert.equal(readFileSync(join(dir, "envcheck"), "utf8"), "b-1 node-a");
   });
@@ -119,7 +124,13 @@ describe("runBatch", () => {
       { name: "releaser", type: "file_exists", path: go, action: `touch ${q(go)}` },
     ];
     const results = await runBatch(checks, { ...opts, concurrency: 2 });
-    assert.deepEqual(results.map((r) => [r.name, r.status, r.action?.timedOut]), [["waiter", "fixed", false], ["releaser", "fixed", false]]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.status, r.action?.timedOut]),
+      [
+        ["waiter", "fixed", false],
+        ["releaser", "fixed", false],
+      ],
+    );
   });
 
   it("returns results in input order whatever order they finish in", async () => {
@@ -130,7 +141,10 @@ describe("runBatch", () => {
       action: `sleep 0.0${(20 - i) % 10}; touch ${q(join(dir, `order-${i}`))}`,
     }));
     const results = await runBatch(checks, { ...opts, concurrency: 8 });
-    assert.deepEqual(results.map((r) => r.name), checks.map((c) => c.name));
+    assert.deepEqual(
+      results.map((r) => r.name),
+      checks.map((c) => c.name),
+    );
     assert.ok(results.every((r) => r.status === "fixed"));
   });
 
@@ -142,7 +156,13 @@ describe("runBatch", () => {
       ],
       opts,
     );
-    assert.deepEqual(results.map((r) => [r.name, r.status]), [["bogus", "error"], ["ok", "pass"]]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.status]),
+      [
+        ["bogus", "error"],
+        ["ok", "pass"],
+      ],
+    );
     assert.equal(results[0]!.message, 'unknown check type "no_such_type"');
   });
 
@@ -177,7 +197,14 @@ describe("runLocalCheck", () => {
       { name: "root", type: "file_exists", path: "/" },
       { name: "status", type: "file_contains", path: "/proc/self/status", check: "State:" },
     ]);
-    assert.deepEqual(results.map((r) => [r.name, r.status]), [["missing", "fail"], ["root", "pass"], ["status", "pass"]]);
+    assert.deepEqual(
+      results.map((r) => [r.name, r.status]),
+      [
+        ["missing", "fail"],
+        ["root", "pass"],
+        ["status", "pass"],
+      ],
+    );
     assert.equal(results[0]!.action?.skipped, "action skipped: local-check never runs actions");
     assert.equal(existsSync(marker), false);
   });

@@ -38,11 +38,15 @@ function valid(s: Schema, v: unknown): boolean {
       }
       case "type":
         ok =
-          arg === "object" ? isObj
-          : arg === "number" ? typeof v === "number"
-          : arg === "string" ? typeof v === "string"
-          : arg === "boolean" ? typeof v === "boolean"
-          : assert.fail(`type ${String(arg)}`);
+          arg === "object"
+            ? isObj
+            : arg === "number"
+              ? typeof v === "number"
+              : arg === "string"
+                ? typeof v === "string"
+                : arg === "boolean"
+                  ? typeof v === "boolean"
+                  : assert.fail(`type ${String(arg)}`);
         break;
       case "enum":
         ok = (a as unknown[]).includes(v);
@@ -58,7 +62,11 @@ function valid(s: Schema, v: unknown): boolean {
         break;
       case "additionalProperties": {
         const known = Object.keys((s.properties as object | undefined) ?? {});
-        ok = !isObj || Object.keys(obj).filter((f) => !known.includes(f)).every((f) => valid(a, obj[f]));
+        ok =
+          !isObj ||
+          Object.keys(obj)
+            .filter((f) => !known.includes(f))
+            .every((f) => valid(a, obj[f]));
         break;
       }
       case "propertyNames":

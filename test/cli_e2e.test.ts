@@ -36,7 +36,10 @@ after(async () => {
 
 describe("gcheck validate (offline)", () => {
   it("accepts the example files: exit 0 and the check count", async () => {
-    for (const [file, n] of [["demo.json", 4], ["original.json", 3]] as const) {
+    for (const [file, n] of [
+      ["demo.json", 4],
+      ["original.json", 3],
+    ] as const) {
       const r = await runGcheck(["-file", join(EXAMPLES, file), "validate"]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${join(EXAMPLES, file)}: valid, ${n} checks\n`);
@@ -137,12 +140,20 @@ describe("gcheck check on one node", () => {
     const f = checkFile("json.json", { a_passes: { type: "file_exists", path: t.path }, b_fails: { type: "file_exists", path: join(t.path, "nope") } });
     const r = await gcheck("-file", f, "check", "--output", "json");
     assert.equal(r.code, 1);
-    const doc = JSON.parse(r.stdout) as { exitCode: number; origin: string; summary: { answered: number; checks: Record<string, number> }; nodes: { node: string; state: string; results: { status: string }[] }[] };
+    const doc = JSON.parse(r.stdout) as {
+      exitCode: number;
+      origin: string;
+      summary: { answered: number; checks: Record<string, number> };
+      nodes: { node: string; state: string; results: { status: string }[] }[];
+    };
     assert.equal(doc.exitCode, 1);
     assert.equal(doc.origin, "solo");
     assert.equal(doc.summary.answered, 1);
     assert.deepEqual(doc.summary.checks, { pass: 1, fixed: 0, fail: 1, error: 0 });
-    assert.deepEqual(doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status)]), [["solo", "answered", ["pass", "fail"]]]);
+    assert.deepEqual(
+      doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status)]),
+      [["solo", "answered", ["pass", "fail"]]],
+    );
   });
 
   it("gives JUnit XML with a failure carrying the action's output", async () => {
@@ -168,7 +179,10 @@ describe("gcheck check on one node", () => {
 
   it("--node and --tag targeting that excludes this node expects nobody", async () => {
     const f = checkFile("target.json", { ok: { type: "file_exists", path: t.path } });
-    for (const target of [["--node", "elsewhere"], ["--tag", "role=db"]]) {
+    for (const target of [
+      ["--node", "elsewhere"],
+      ["--tag", "role=db"],
+    ]) {
       const r = await gcheck("-file", f, "check", ...target, "-output", "json");
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { summary: { expected: number } }).summary.expected, 0);
@@ -204,7 +218,10 @@ describe("gcheck members, keygen and usage", () => {
     assert.match(lines(r.stdout)[0]!, /^NAME\s+ADDRESS\s+STATUS\s+INCARNATION\s+TAGS\s+SINCE$/);
     assert.match(r.stdout, /^solo\s+127\.0\.0\.1:\d+\s+alive\s+1\s+role=web\s+\d+s ago$/m); // SWIM starts at incarnation 1
     const json = JSON.parse((await gcheck("members", "-output", "json", "--status", "alive")).stdout) as { members: { name: string }[] };
-    assert.deepEqual(json.members.map((m) => m.name), ["solo"]);
+    assert.deepEqual(
+      json.members.map((m) => m.name),
+      ["solo"],
+    );
     assert.deepEqual(JSON.parse((await gcheck("members", "--output=json", "--status", "dead")).stdout).members, []);
     const bad = await gcheck("members", "--status", "zombie");
     assert.equal(bad.code, 2);

@@ -26,7 +26,12 @@ const PLACES: Record<string, (command: string, flags: string[], args: string[]) 
   "at the end": (c, f, a) => [c, ...a, ...f],
 };
 
-const GLOBAL_FLAGS: Flag[] = [["server", "127.0.0.1:1"], ["file", "f.json"], ["output", "json"], ["token-file", "tok"]];
+const GLOBAL_FLAGS: Flag[] = [
+  ["server", "127.0.0.1:1"],
+  ["file", "f.json"],
+  ["output", "json"],
+  ["token-file", "tok"],
+];
 const GLOBALS = { server: "127.0.0.1:1", file: "f.json", output: "json", tokenFile: "tok" };
 
 /** Every spelling in every place parses to `want`; -help/--help/-h before or after show the command's help. */
@@ -39,7 +44,11 @@ async function assertFlagsAnywhere(command: string, flags: Flag[], args: string[
     }
   }
   for (const help of ["-help", "--help", "-h"]) {
-    for (const argv of [[help, command], [command, help], ["-server", "127.0.0.1:1", help, command, ...args]]) {
+    for (const argv of [
+      [help, command],
+      [command, help],
+      ["-server", "127.0.0.1:1", help, command, ...args],
+    ]) {
       const r = await parseInvocation(argv);
       assert.ok("code" in r, `gcheck ${argv.join(" ")} ran the command`);
       assert.equal(r.code, 0, `gcheck ${argv.join(" ")}: ${r.stderr}`);
@@ -81,11 +90,24 @@ describe("gcheck flags before or after the command, Go and GNU style", () => {
   it("keys install KEY: -timeout and -sign-key, before the command, before the operation or after the key", async () => {
     const key = "c2hvcnQ=";
     const want = { opts: { timeout: "3s", signKey: "ops.key" }, args: ["install", key] };
-    await assertFlagsAnywhere("keys", [["timeout", "3s"], ["sign-key", "ops.key"]], ["install", key], want);
+    await assertFlagsAnywhere(
+      "keys",
+      [
+        ["timeout", "3s"],
+        ["sign-key", "ops.key"],
+      ],
+      ["install", key],
+      want,
+    );
   });
 
   it("stats: repeatable -node and -tag, -timeout", async () => {
-    const flags: Flag[] = [["node", "n1"], ["node", "n2"], ["tag", "role=web"], ["timeout", "3s"]];
+    const flags: Flag[] = [
+      ["node", "n1"],
+      ["node", "n2"],
+      ["tag", "role=web"],
+      ["timeout", "3s"],
+    ];
     await assertFlagsAnywhere("stats", flags, [], { opts: { node: ["n1", "n2"], tag: ["role=web"], timeout: "3s" }, args: [] });
   });
 });
@@ -105,7 +127,10 @@ describe("gcheck flags that cannot be placed", () => {
   });
 
   it("another command's flag fails naming it and pointing at this command's help, wherever it stands", async () => {
-    for (const argv of [["-dry-run", "members"], ["members", "--dry-run"]]) {
+    for (const argv of [
+      ["-dry-run", "members"],
+      ["members", "--dry-run"],
+    ]) {
       assert.deepEqual(await parseInvocation(argv), { code: 2, stdout: "", stderr: "unknown flag -dry-run (see gcheck members -help)\n" }, `gcheck ${argv.join(" ")}`);
     }
   });
@@ -118,7 +143,10 @@ describe("gcheck flags that cannot be placed", () => {
   });
 
   it("-version before or after a command prints the version and runs nothing", async () => {
-    for (const argv of [["-version", "check"], ["check", "--version"]]) {
+    for (const argv of [
+      ["-version", "check"],
+      ["check", "--version"],
+    ]) {
       const r = await parseInvocation(argv);
       assert.ok("code" in r && r.code === 0 && /^\d+\.\d+\.\d+/.test(r.stdout), `gcheck ${argv.join(" ")}: ${JSON.stringify(r)}`);
     }

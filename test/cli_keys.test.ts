@@ -76,7 +76,11 @@ describe("a keyed cluster", () => {
     for (const intruder of [stranger, plain]) {
       const r = await runGcheck(["-server", intruder.cli, "-file", file, "check", "-output", "json"]);
       const doc = JSON.parse(r.stdout) as { nodes: { node: string }[] };
-      assert.deepEqual(doc.nodes.map((n) => n.node), [intruder.name], "only the intruder itself was expected");
+      assert.deepEqual(
+        doc.nodes.map((n) => n.node),
+        [intruder.name],
+        "only the intruder itself was expected",
+      );
       assert.ok(existsSync(`${marker}-${intruder.name}`), "the action mechanism works: it ran on the intruder itself");
     }
     for (const n of nodes) {
@@ -101,11 +105,20 @@ describe("a keyed cluster", () => {
     const listed = await keys(ka, "list");
     assert.deepEqual(listed.keys, [{ fingerprint: a, installed: NAMES.length, primary: NAMES.length }]);
     const installed = await keys(kb, "install", `@${keyB}`);
-    assert.deepEqual(installed.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([a, b]));
+    assert.deepEqual(
+      installed.nodes.map((n) => [n.node, n.state, n.keys]),
+      everyNode([a, b]),
+    );
     const used = await keys(kc, "use", readFileSync(keyB, "utf8").trim());
-    assert.deepEqual(used.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([b, a]));
+    assert.deepEqual(
+      used.nodes.map((n) => [n.node, n.state, n.keys]),
+      everyNode([b, a]),
+    );
     const removed = await keys(ka, "remove", `@${keyA}`);
-    assert.deepEqual(removed.nodes.map((n) => [n.node, n.state, n.keys]), everyNode([b]));
+    assert.deepEqual(
+      removed.nodes.map((n) => [n.node, n.state, n.keys]),
+      everyNode([b]),
+    );
 
     watching = false;
     await watcher;
@@ -123,9 +136,12 @@ describe("a keyed cluster", () => {
   });
 
   it("a node restarted after the rotation rejoins on the keyring saved in its data dir; one with only the old key cannot", async () => {
-    const [ka, kb, kc] = nodes as [ClusterNode, ClusterNode, ClusterNode];
+    const [ka, , kc] = nodes as [ClusterNode, ClusterNode, ClusterNode];
     assert.deepEqual(await kc.proc.stop(), { code: 0, signal: null });
-    await waitForView(nodes.filter((n) => n !== kc), allAlive.map((v) => (v === "kc:alive" ? "kc:left" : v)));
+    await waitForView(
+      nodes.filter((n) => n !== kc),
+      allAlive.map((v) => (v === "kc:alive" ? "kc:left" : v)),
+    );
     // Same flags as before (-key-file A): the saved keyring wins.
     nodes[2] = await startClusterNode("kc", ["-peers", ka.address, ...args("kc")]);
     assert.ok(nodes[2].proc.logLines().some((l) => /using the keyring saved by gcheck keys/.test(String(l.msg))));

@@ -12,7 +12,14 @@ import { BatchReport } from "../src/cli/report.js";
 
 /** The pure parts of gcheck: folding the event stream, exit codes, and the three output formats. */
 
-const r = (name: string, status: CheckResult["status"], extra: Partial<CheckResult> = {}): CheckResult => ({ name, type: "file_exists", status, message: `${name} is ${status}`, durationMs: 3, ...extra });
+const r = (name: string, status: CheckResult["status"], extra: Partial<CheckResult> = {}): CheckResult => ({
+  name,
+  type: "file_exists",
+  status,
+  message: `${name} is ${status}`,
+  durationMs: 3,
+  ...extra,
+});
 
 function report(nodes: string[]): BatchReport {
   const rep = new BatchReport();
@@ -61,19 +68,29 @@ describe("batch report and exit codes", () => {
 
 describe("table output", () => {
   it("aligns columns, flattens line breaks, and leaves the last column ragged", () => {
-    assert.equal(renderTable(["A", "LONG"], [["xyz", "1\n2"], ["q", "r"]]), "A    LONG\nxyz  1 | 2\nq    r\n");
+    assert.equal(
+      renderTable(
+        ["A", "LONG"],
+        [
+          ["xyz", "1\n2"],
+          ["q", "r"],
+        ],
+      ),
+      "A    LONG\nxyz  1 | 2\nq    r\n",
+    );
   });
 
   it("puts failing rows and missing nodes first, then fixed, then passed", () => {
     const rep = report(["n1", "n2", "n3"]);
     rep.apply({ type: "result", node: "n1", address: "n1:3505", results: [r("ok", "pass"), r("bad", "fail"), r("fx", "fixed")], elapsedMs: 5 });
     rep.apply({ type: "result", node: "n2", address: "n2:3505", results: [r("ok", "pass"), r("boom", "error")], elapsedMs: 5 });
-    const statuses = batchTable(rep).trimEnd().split("\n").slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(" "));
+    const statuses = batchTable(rep)
+      .trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(/\s+/).slice(0, 3).join(" "));
     assert.deepEqual(statuses, ["n1 bad FAIL", "n2 boom ERROR", "n3 - NO", "n1 fx FIXED", "n1 ok PASS", "n2 ok PASS"]);
-    assert.equal(
-      batchSummaryLine(rep, 1530),
-      "2/3 nodes answered; checks: 2 passed, 1 fixed, 1 failed, 1 errored; 1.53s; not answered: n3 (no answer); timed out\n",
-    );
+    assert.equal(batchSummaryLine(rep, 1530), "2/3 nodes answered; checks: 2 passed, 1 fixed, 1 failed, 1 errored; 1.53s; not answered: n3 (no answer); timed out\n");
   });
 
   it("formats durations and ages for people", () => {
@@ -113,7 +130,9 @@ describe("JUnit output", () => {
       results: [
         r("fine", "pass"),
         r("fixed_it", "fixed", { action: { command: "touch /x", exitCode: 0, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 4, leftoversKilled: 1 } }),
-        r(`bad <"quoted"> & check`, "fail", { action: { command: "echo <nope>", exitCode: 3, signal: null, timedOut: false, output: "out: <&>\u0000\n", outputTruncated: true, durationMs: 9, leftoversKilled: 0 } }),
+        r(`bad <"quoted"> & check`, "fail", {
+          action: { command: "echo <nope>", exitCode: 3, signal: null, timedOut: false, output: "out: <&>\u0000\n", outputTruncated: true, durationMs: 9, leftoversKilled: 0 },
+        }),
         r("exploded", "error"),
       ],
       elapsedMs: 20,
@@ -123,8 +142,14 @@ describe("JUnit output", () => {
     assertWellFormedXml(xml);
     assert.match(xml, /<testsuites name="gossipcheck" tests="6" failures="1" errors="3" time="1\.234">/);
     assert.match(xml, /<testsuite name="web-1" hostname="10\.0\.0\.1:3505" tests="4" failures="1" errors="1" skipped="0" time="0\.020">/);
-    assert.match(xml, /<failure type="fail" message="bad &lt;&quot;quoted&quot;&gt; &amp; check is fail">[^<]*action: echo &lt;nope&gt;\nexit code 3 after 9ms \(output truncated\)\nout: &lt;&amp;&gt;\n<\/failure>/);
-    assert.match(xml, /<testsuite name="web-2" hostname="10\.0\.0\.2:3505" tests="1" failures="0" errors="1"[^>]*>\n\s*<testcase classname="web-2" name="node answered" time="0\.000">\n\s*<error type="unreachable" message="unreachable: declared dead">/);
+    assert.match(
+      xml,
+      /<failure type="fail" message="bad &lt;&quot;quoted&quot;&gt; &amp; check is fail">[^<]*action: echo &lt;nope&gt;\nexit code 3 after 9ms \(output truncated\)\nout: &lt;&amp;&gt;\n<\/failure>/,
+    );
+    assert.match(
+      xml,
+      /<testsuite name="web-2" hostname="10\.0\.0\.2:3505" tests="1" failures="0" errors="1"[^>]*>\n\s*<testcase classname="web-2" name="node answered" time="0\.000">\n\s*<error type="unreachable" message="unreachable: declared dead">/,
+    );
     assert.match(xml, /<testsuite name="web-3"[^>]*errors="1"[\s\S]*?<error type="silent" message="no answer before the end">/);
     assert.match(xml, /<system-out>fixed_it is fixed\naction: touch \/x\nexit code 0 after 4ms, killed 1 leftover process\n<\/system-out>/);
   });
@@ -137,7 +162,13 @@ describe("JSON output", () => {
     const doc = JSON.parse(batchJson(rep, 42)) as Record<string, unknown>;
     assert.equal(doc.exitCode, 1);
     assert.equal(doc.timedOut, true);
-    assert.deepEqual((doc.nodes as { node: string; state: string }[]).map((n) => [n.node, n.state]), [["a", "answered"], ["b", "silent"]]);
+    assert.deepEqual(
+      (doc.nodes as { node: string; state: string }[]).map((n) => [n.node, n.state]),
+      [
+        ["a", "answered"],
+        ["b", "silent"],
+      ],
+    );
   });
 });
 

@@ -132,12 +132,18 @@ describe("key operations on a keyed daemon with -trusted-keys", () => {
 
   it("lists the keys without a signature, but changes them only on an operator's signature", async () => {
     const listed = doc(await keys("list"));
-    assert.deepEqual(listed.nodes.map((n) => [n.state, n.keys?.length]), [["ok", 1]]);
+    assert.deepEqual(
+      listed.nodes.map((n) => [n.state, n.keys?.length]),
+      [["ok", 1]],
+    );
 
     const fresh = await newKey();
     const unsigned = await keys("install", fresh);
     assert.equal(unsigned.code, 1, unsigned.stderr);
-    assert.deepEqual(doc(unsigned).nodes.map((n) => [n.state, n.error]), [["rejected", "unsigned"]]);
+    assert.deepEqual(
+      doc(unsigned).nodes.map((n) => [n.state, n.error]),
+      [["rejected", "unsigned"]],
+    );
     const stranger = await keys("install", fresh, "-sign-key", join(t.path, "stranger.key"));
     assert.equal(stranger.code, 2, stranger.stdout + stranger.stderr);
     assert.match(stranger.stderr, /answered 403: the signed key operation is signed by a key this node does not trust/);
@@ -145,7 +151,10 @@ describe("key operations on a keyed daemon with -trusted-keys", () => {
 
     const signed = await keys("install", fresh, "-sign-key", join(t.path, "operator.key"));
     assert.equal(signed.code, 0, signed.stdout + signed.stderr);
-    assert.deepEqual(doc(signed).nodes.map((n) => [n.state, n.keys?.length]), [["ok", 2]]);
+    assert.deepEqual(
+      doc(signed).nodes.map((n) => [n.state, n.keys?.length]),
+      [["ok", 2]],
+    );
     const used = await keys("use", fresh, "-sign-key", join(t.path, "operator.key"));
     assert.equal(used.code, 0, used.stdout + used.stderr);
   });

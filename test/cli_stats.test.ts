@@ -22,7 +22,10 @@ let nodes: ClusterNode[] = [];
 
 before(async () => {
   nodes = await startCluster(NAMES, (n) => ["-tag", `role=${ROLE[n]}`]);
-  await waitForView(nodes, NAMES.map((n) => `${n}:alive`));
+  await waitForView(
+    nodes,
+    NAMES.map((n) => `${n}:alive`),
+  );
 });
 after(() => stopAll(nodes));
 
@@ -68,8 +71,14 @@ describe("node stats on three daemons", () => {
     const res = await fetch(`http://${node("sc").cli}/v1/stats`, { method: "POST", body: JSON.stringify({ timeoutMs: 20_000 }) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /ndjson/);
-    const events = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as StatsEvent);
-    assert.deepEqual(events.map((e) => e.type), ["accepted", "result", "result", "result", "done"]);
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as StatsEvent);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["accepted", "result", "result", "result", "done"],
+    );
     const results = events.filter((e): e is Extract<StatsEvent, { type: "result" }> => e.type === "result");
     assert.deepEqual(results.map((r) => r.node).sort(), NAMES);
     for (const r of results) assertSane(r.stats, node(r.node));
@@ -85,7 +94,10 @@ describe("node stats on three daemons", () => {
     const lines = r.stdout.trimEnd().split("\n");
     assert.match(lines[0]!, /^NODE\s+LOAD 1M\s+CPU\s+MEMORY\s+DISK \/\s+UPTIME\s+RSS\s+NOTE$/);
     const rows = lines.slice(1, -1).map((l) => l.split(/\s{2,}/));
-    assert.deepEqual(rows.map((c) => c[0]), NAMES);
+    assert.deepEqual(
+      rows.map((c) => c[0]),
+      NAMES,
+    );
     for (const c of rows) {
       assert.match(c[1]!, /^\d+\.\d\d$/, `load 1m in ${c.join(" | ")}`);
       assert.match(c[2]!, /^\d+%$/, `cpu in ${c.join(" | ")}`);
@@ -102,7 +114,10 @@ describe("node stats on three daemons", () => {
     assert.equal(doc.exitCode, 0);
     assert.equal(doc.timedOut, false);
     assert.deepEqual(doc.summary, { expected: 3, answered: 3, unreachable: 0, rejected: 0, silent: 0 });
-    assert.deepEqual(doc.nodes.map((n) => [n.node, n.state]), NAMES.map((n) => [n, "answered"]));
+    assert.deepEqual(
+      doc.nodes.map((n) => [n.node, n.state]),
+      NAMES.map((n) => [n, "answered"]),
+    );
     for (const n of doc.nodes) {
       assertSane(n.stats!, node(n.node));
       assert.deepEqual(n.stats!.errors, []);
@@ -110,9 +125,18 @@ describe("node stats on three daemons", () => {
   });
 
   it("-node and -tag choose which nodes answer", async () => {
-    assert.deepEqual((await statsJson("-node", "sb")).nodes.map((n) => n.node), ["sb"]);
-    assert.deepEqual((await statsJson("-node", "sa", "-node", "sc")).nodes.map((n) => n.node), ["sa", "sc"]);
-    assert.deepEqual((await statsJson("-tag", "role=db")).nodes.map((n) => n.node), ["sb", "sc"]);
+    assert.deepEqual(
+      (await statsJson("-node", "sb")).nodes.map((n) => n.node),
+      ["sb"],
+    );
+    assert.deepEqual(
+      (await statsJson("-node", "sa", "-node", "sc")).nodes.map((n) => n.node),
+      ["sa", "sc"],
+    );
+    assert.deepEqual(
+      (await statsJson("-tag", "role=db")).nodes.map((n) => n.node),
+      ["sb", "sc"],
+    );
     const none = await runGcheck(["-server", node("sa").cli, "stats", "-node", "nobody"]);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stderr, /no node matched the targeting/);
@@ -140,10 +164,20 @@ describe("node stats on three daemons", () => {
     await victim.proc.kill9();
     const r = await runGcheck(["-server", node("sa").cli, "stats", "-timeout", "1s", "-output", "json"]);
     const doc = JSON.parse(r.stdout) as StatsDoc & { expected: { name: string }[] };
-    assert.ok(doc.expected.some((e) => e.name === victim.name), `the origin still counted ${victim.name} alive at the request`);
+    assert.ok(
+      doc.expected.some((e) => e.name === victim.name),
+      `the origin still counted ${victim.name} alive at the request`,
+    );
     assert.equal(r.code, 3, r.stderr);
     assert.equal(doc.exitCode, 3);
-    assert.deepEqual(doc.nodes.map((n) => [n.node, n.state === "answered" ? "answered" : "missing"]), [["sa", "answered"], ["sb", "answered"], ["sc", "missing"]]);
+    assert.deepEqual(
+      doc.nodes.map((n) => [n.node, n.state === "answered" ? "answered" : "missing"]),
+      [
+        ["sa", "answered"],
+        ["sb", "answered"],
+        ["sc", "missing"],
+      ],
+    );
     assert.equal(doc.summary.answered, 2);
   });
 });

@@ -64,7 +64,13 @@ describe("gcheck check on a 10-node cluster", () => {
     assert.equal(r.code, 0, r.stderr);
     const doc = parseDoc(r.stdout, r.stderr);
     assert.deepEqual(doc.expected.map((e) => e.name).sort(), cluster.names.slice().sort());
-    assert.deepEqual(doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status).join()]), cluster.names.slice().sort().map((n) => [n, "answered", "pass"]));
+    assert.deepEqual(
+      doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status).join()]),
+      cluster.names
+        .slice()
+        .sort()
+        .map((n) => [n, "answered", "pass"]),
+    );
   });
 
   it("a failing check runs its action on every node (one file per node) and exits 1 with every node's result", async () => {
@@ -96,7 +102,10 @@ describe("gcheck check on a 10-node cluster", () => {
     const statuses = parseDoc(r.stdout, r.stderr).nodes.map((n) => n.results[0]!.status);
     assert.equal(statuses.length, N);
     // All daemons share this host: the first to evaluate finds no marker and fixes it; later ones may find it there.
-    assert.ok(statuses.every((s) => s === "fixed" || s === "pass"), statuses.join());
+    assert.ok(
+      statuses.every((s) => s === "fixed" || s === "pass"),
+      statuses.join(),
+    );
     assert.ok(statuses.includes("fixed"), statuses.join());
   });
 
@@ -130,7 +139,10 @@ describe("gcheck check on a 10-node cluster", () => {
     const file = checkFile("after-kill.json", { tmp_exists: { type: "file_exists", path: t.path } });
     const r = await check(file, "-output", "json");
     const doc = parseDoc(r.stdout, r.stderr);
-    assert.ok(doc.expected.some((e) => e.name === victim.name), `the origin still counted ${victim.name} alive at submission`);
+    assert.ok(
+      doc.expected.some((e) => e.name === victim.name),
+      `the origin still counted ${victim.name} alive at submission`,
+    );
     assert.equal(r.code, 3, r.stderr);
     for (const n of doc.nodes) {
       // The origin stops waiting for a node once it declares it dead (well before the 30 s timeout).
@@ -142,7 +154,7 @@ describe("gcheck check on a 10-node cluster", () => {
 
 describe("the strict XML reader used above", () => {
   it("rejects what is not well-formed", () => {
-    for (const bad of ["<a><b></a></b>", "<a>x & y</a>", "<a b=c/>", "<a/><b/>", "<a>", "<a b=\"1\" b=\"2\"/>", "<a>&bogus;</a>", "<a><!-- --></a>"]) {
+    for (const bad of ["<a><b></a></b>", "<a>x & y</a>", "<a b=c/>", "<a/><b/>", "<a>", '<a b="1" b="2"/>', "<a>&bogus;</a>", "<a><!-- --></a>"]) {
       assert.throws(() => parseXml(`<?xml version="1.0" encoding="UTF-8"?>\n${bad}`), /XML/, bad);
     }
     const ok = parseXml(`<?xml version="1.0"?>\n<a x="1 &amp; 2"><b>t &lt;&#65;&#x42;</b><c/></a>\n`);

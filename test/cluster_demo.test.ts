@@ -42,7 +42,11 @@ describe("the demo", () => {
 
     // The cluster table: five daemons, each with its pid and directory.
     const daemons = [...r.stdout.matchAll(/^ {2}(demo-\d)\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+(\d+)\s+(\S+)$/gm)];
-    assert.deepEqual(daemons.map((m) => m[1]), ["demo-1", "demo-2", "demo-3", "demo-4", "demo-5"], r.stdout);
+    assert.deepEqual(
+      daemons.map((m) => m[1]),
+      ["demo-1", "demo-2", "demo-3", "demo-4", "demo-5"],
+      r.stdout,
+    );
     assert.match(r.stdout, /all 5 daemons list each other alive/);
 
     // gcheck's table: every node answered every check; the marker was fixed somewhere and failed nowhere.

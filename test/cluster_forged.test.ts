@@ -50,10 +50,18 @@ describe("a forged copy of a signed batch, delivered first", () => {
     writeFileSync(join(trusted, "operator.pub"), readFileSync(join(t.path, "operator.pub")));
     const names = ["fa", "fb", "fc"];
     nodes = await startCluster(names, () => ["-trusted-keys", trusted]);
-    await waitForView(nodes, names.map((n) => `${n}:alive`));
+    await waitForView(
+      nodes,
+      names.map((n) => `${n}:alive`),
+    );
 
     const marker = (what: string) => join(t.path, `${what}-$GOSSIPCHECK_NODE`);
-    const genuineBatch = { checks: [{ name: "deploy", type: "file_exists" as const, path: join(t.path, "never"), action: `touch ${marker("genuine")}` }], dryRun: false, targetNodes: [], targetTags: {} };
+    const genuineBatch = {
+      checks: [{ name: "deploy", type: "file_exists" as const, path: join(t.path, "never"), action: `touch ${marker("genuine")}` }],
+      dryRun: false,
+      targetNodes: [],
+      targetTags: {},
+    };
     const client = new ControlClient({ server: nodes[0]!.cli });
     const signed = await signBatch(client, join(t.path, "operator.key"), genuineBatch, 60_000);
 
@@ -76,7 +84,10 @@ describe("a forged copy of a signed batch, delivered first", () => {
 
     const events: BatchEvent[] = [];
     for await (const e of client.stream("/v1/check", { signed, timeoutMs: 15_000 })) events.push(e as BatchEvent);
-    const results = events.filter((e) => e.type === "result").map((e) => (e as { node: string }).node).sort();
+    const results = events
+      .filter((e) => e.type === "result")
+      .map((e) => (e as { node: string }).node)
+      .sort();
     assert.deepEqual(results, names, `every node ran the genuine batch: ${JSON.stringify(events)}`);
     for (const n of names) {
       assert.ok(existsSync(join(t.path, `genuine-${n}`)), `the genuine action ran on ${n}`);

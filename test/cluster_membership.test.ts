@@ -63,7 +63,11 @@ describe("a seed that starts after its peers", () => {
     nodes.push(...(await Promise.all(["late-2", "late-3", "late-4"].map((name) => startNode({ name, peers: [seedAddress] })))));
     for (const n of nodes) {
       const view = await n.members();
-      assert.deepEqual(view.members.map((m) => m.name), [n.name], `${n.name} is alone before the seed exists`);
+      assert.deepEqual(
+        view.members.map((m) => m.name),
+        [n.name],
+        `${n.name} is alone before the seed exists`,
+      );
     }
     const seed = await startNode({ name: "late-1", port });
     nodes.push(seed);

@@ -31,7 +31,10 @@ before(async () => {
   const keyFile = join(dir.path, "cluster.key");
   writeFileSync(keyFile, key.stdout, { mode: 0o600 });
   nodes = await startCluster(names, () => ["-key-file", keyFile]);
-  await waitForView(nodes, names.map((n) => `${n}:alive`));
+  await waitForView(
+    nodes,
+    names.map((n) => `${n}:alive`),
+  );
 });
 
 after(async () => {
@@ -67,18 +70,27 @@ describe("a keyed daemon under a pre-authentication flood", () => {
     try {
       // The default frame deadline is 10 s; the keyed node needs no deadline here
       // (a first frame over 4 KiB is refused at once), so 12 s is generous.
-      await waitFor(async () => {
-        peak = Math.max(peak, rssBytes(target.proc.pid));
-        views.push(...(await Promise.all(nodes.map(viewOf))));
-        return closed === 40;
-      }, 12_000, "every attacking connection to be closed");
+      await waitFor(
+        async () => {
+          peak = Math.max(peak, rssBytes(target.proc.pid));
+          views.push(...(await Promise.all(nodes.map(viewOf))));
+          return closed === 40;
+        },
+        12_000,
+        "every attacking connection to be closed",
+      );
     } finally {
       clearInterval(trickle);
     }
     const growth = peak - baseline;
     assert.ok(growth < 64 * MiB, `RSS grew by ${(growth / MiB).toFixed(1)} MiB (from ${(baseline / MiB).toFixed(1)}), under 64`);
     assert.ok(Date.now() - started < 12_000);
-    for (const v of views) assert.deepEqual(v, names.map((n) => `${n}:alive`), "no member was suspected during the attack");
+    for (const v of views)
+      assert.deepEqual(
+        v,
+        names.map((n) => `${n}:alive`),
+        "no member was suspected during the attack",
+      );
     const info = (await (await fetch(`http://${target.cli}/v1/info`)).json()) as { counters: Record<string, number> };
     assert.equal(info.counters.net_firstFrameRefused, 40, `each connection counted: ${JSON.stringify(Object.fromEntries(Object.entries(info.counters).filter(([k]) => k.startsWith("net_"))))}`);
   });

@@ -25,7 +25,10 @@ describe("a node that lost its data dir", () => {
     const runs = join(dir.path, "action-runs");
     const names = ["ra", "rb", "victim"];
     nodes = await startCluster(names, (n) => (n === "victim" ? ["-data-dir", victimDir] : []));
-    await waitForView(nodes as ClusterNode[], names.map((n) => `${n}:alive`));
+    await waitForView(
+      nodes as ClusterNode[],
+      names.map((n) => `${n}:alive`),
+    );
     // A check that always fails, so its action runs whenever the batch runs.
     const file = join(dir.path, "checks.json");
     writeFileSync(file, JSON.stringify({ reboot: { type: "file_exists", path: join(dir.path, "never-there"), action: `echo ran >> ${runs}` } }));

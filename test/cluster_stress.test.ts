@@ -134,7 +134,9 @@ describe(`${CLUSTERS} five-node clusters started one after another on a host loa
             }),
           );
           report();
-          assert.fail(`cluster ${c} did not form within ${FORM_DEADLINE_MS} ms of its last node being up (${(e as Error).message})\nmembers per node:\n${seen.join("\n")}\nlogs:\n${cluster.logs(3000)}`);
+          assert.fail(
+            `cluster ${c} did not form within ${FORM_DEADLINE_MS} ms of its last node being up (${(e as Error).message})\nmembers per node:\n${seen.join("\n")}\nlogs:\n${cluster.logs(3000)}`,
+          );
         }
         const times = [...formedAt.entries()].sort((a, b) => a[1] - b[1]);
         const last = times[times.length - 1]!;
@@ -161,7 +163,12 @@ describe(`${CLUSTERS} five-node clusters started one after another on a host loa
     t.diagnostic(`spawn->up (process start-up): ${quantiles(rows.map((r) => r.spawnToUpMs))} ms`);
     t.diagnostic(`up->formed (membership): ${quantiles(rows.map((r) => r.upToFormedMs))} ms`);
     t.diagnostic(`spawn->formed: ${quantiles(rows.map((r) => r.spawnToFormedMs))} ms`);
-    t.diagnostic(`load average (1 min) as each cluster formed: ${quantiles(rows.map((r) => r.avg1), 2)}`);
+    t.diagnostic(
+      `load average (1 min) as each cluster formed: ${quantiles(
+        rows.map((r) => r.avg1),
+        2,
+      )}`,
+    );
     const runnable = rows.flatMap((r) => (r.runnable === undefined ? [] : [r.runnable]));
     if (runnable.length) t.diagnostic(`runnable tasks as each cluster formed: ${quantiles(runnable)}`);
     assert.equal(rows.length, CLUSTERS);

@@ -18,7 +18,19 @@ class FakeBackend implements ControlBackend {
   mode: "finish" | "hang" | "throw" = "finish";
 
   info(): Omit<DaemonInfo, "cliAddress"> {
-    return { name: "fake", version: "9.9.9", protocolVersion: 1, address: "127.0.0.1:3505", pid: 1, startedMs: 0, uptimeMs: 5, tags: {}, actionsEnabled: true, members: { alive: 2, suspect: 0, dead: 1, left: 0 }, counters: { decrypt_failures: 3 } };
+    return {
+      name: "fake",
+      version: "9.9.9",
+      protocolVersion: 1,
+      address: "127.0.0.1:3505",
+      pid: 1,
+      startedMs: 0,
+      uptimeMs: 5,
+      tags: {},
+      actionsEnabled: true,
+      members: { alive: 2, suspect: 0, dead: 1, left: 0 },
+      counters: { decrypt_failures: 3 },
+    };
   }
   async localCheck(checks: CheckSpec[]): Promise<CheckResult[]> {
     this.localCalls.push(checks);
@@ -85,7 +97,10 @@ describe("control API routes", () => {
     assert.equal(res.status, 200);
     const body = await json(res);
     assert.equal(body.node, "fake");
-    assert.deepEqual((body.results as { name: string }[]).map((r) => r.name), ["hostname", "slow"]);
+    assert.deepEqual(
+      (body.results as { name: string }[]).map((r) => r.name),
+      ["hostname", "slow"],
+    );
     assert.equal(s.backend.localCalls.at(-1)![1]!.timeoutMs, 2000, "the check-file timeout is parsed");
   });
 
@@ -93,8 +108,14 @@ describe("control API routes", () => {
     const res = await fetch(`${s.url}/v1/check`, { method: "POST", body: JSON.stringify({ checks: goodChecks, nodes: ["fake"], tags: { role: "web" } }) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^application\/x-ndjson/);
-    const events = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as BatchEvent);
-    assert.deepEqual(events.map((e) => e.type), ["accepted", "result", "done"]);
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as BatchEvent);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["accepted", "result", "done"],
+    );
     const req = s.backend.batchCalls.at(-1)!;
     assert.deepEqual([req.dryRun, req.nodes, req.tags, req.ttlMs, req.timeoutMs], [false, ["fake"], { role: "web" }, 300_000, 30_000]);
   });
@@ -102,10 +123,19 @@ describe("control API routes", () => {
   it("GET /v1/members lists members by name with their age, and filters by status", async () => {
     const all = await json(await fetch(`${s.url}/v1/members`));
     const members = all.members as { name: string; statusAgeMs: number }[];
-    assert.deepEqual(members.map((m) => m.name), ["a-node", "b-node"]);
-    assert.deepEqual(members.map((m) => m.statusAgeMs), [10_000, 11_000]);
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ["a-node", "b-node"],
+    );
+    assert.deepEqual(
+      members.map((m) => m.statusAgeMs),
+      [10_000, 11_000],
+    );
     const dead = await json(await fetch(`${s.url}/v1/members?status=dead`));
-    assert.deepEqual((dead.members as { name: string }[]).map((m) => m.name), ["b-node"]);
+    assert.deepEqual(
+      (dead.members as { name: string }[]).map((m) => m.name),
+      ["b-node"],
+    );
     const bad = await fetch(`${s.url}/v1/members?status=zombie`);
     assert.equal(bad.status, 400);
     assert.match(String((await json(bad)).error), /status "zombie" is not a member status/);
@@ -165,7 +195,15 @@ describe("control API refuses bad requests with a JSON error and stays up", () =
     assert.match(await error(post("/v1/check", JSON.stringify({ ...base, timeoutMs: 1e12 })), 400), /"timeoutMs"/);
     assert.match(await error(post("/v1/check", JSON.stringify({ ...base, signed: {} })), 400), /with "signed", leave out "checks": a signed batch carries them inside signed\.payload/);
     assert.match(await error(post("/v1/check", JSON.stringify({ signed: { id: "zz" } })), 400), /"signed\.id" must be 32 lowercase hex/);
-    const signed = { id: "ab".repeat(16), origin: "fake", originAddress: "127.0.0.1:3505", createdMs: 1, ttlMs: 60_000, signature: Buffer.alloc(64).toString("base64"), signerKey: Buffer.alloc(32).toString("base64") };
+    const signed = {
+      id: "ab".repeat(16),
+      origin: "fake",
+      originAddress: "127.0.0.1:3505",
+      createdMs: 1,
+      ttlMs: 60_000,
+      signature: Buffer.alloc(64).toString("base64"),
+      signerKey: Buffer.alloc(32).toString("base64"),
+    };
     assert.match(await error(post("/v1/check", JSON.stringify({ signed: { ...signed, payload: "////" } })), 400), /"signed\.payload": check batch: undecodable payload/);
     assert.equal(s.backend.batchCalls.length, 0, "no invalid body reached the backend");
   });
@@ -216,8 +254,14 @@ describe("control API streams", () => {
   it("ends the stream with an error line when the backend fails midway", async () => {
     s.backend.mode = "throw";
     const res = await fetch(`${s.url}/v1/check`, { method: "POST", body: JSON.stringify({ checks: goodChecks }) });
-    const events = (await res.text()).trim().split("\n").map((l) => JSON.parse(l) as BatchEvent);
-    assert.deepEqual(events.map((e) => e.type), ["accepted", "error"]);
+    const events = (await res.text())
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as BatchEvent);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["accepted", "error"],
+    );
     assert.match((events[1] as { error: string }).error, /disk on fire/);
     assert.equal((await fetch(`${s.url}/v1/info`)).status, 200, "still serving");
   });

@@ -75,7 +75,10 @@ async function slowStream(d: DaemonProc, sleepS: number): Promise<{ firstEvent: 
       text += Buffer.from(chunk).toString("utf8");
       if (text.includes("\n")) first();
     }
-    return text.trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    return text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string });
   })();
   return { firstEvent, events };
 }
@@ -120,8 +123,14 @@ describe("control API limits", () => {
       await openSilent(d.cliAddress!, 200, silent);
       // The stream keeps its slot; the other cap - 1 slots hold the newest silent connections.
       await waitFor(() => silent.filter((c) => c.closedByServer).length === 200 - (cap - 1), 5_000, "the oldest silent connections to be evicted");
-      assert.ok(silent.slice(0, 200 - (cap - 1)).every((c) => c.closedByServer), "the oldest went first");
-      assert.ok(silent.slice(200 - (cap - 1)).every((c) => !c.closedByServer), "the newest are still open");
+      assert.ok(
+        silent.slice(0, 200 - (cap - 1)).every((c) => c.closedByServer),
+        "the oldest went first",
+      );
+      assert.ok(
+        silent.slice(200 - (cap - 1)).every((c) => !c.closedByServer),
+        "the newest are still open",
+      );
 
       const fresh = await info(d);
       assert.equal(fresh.status, 200);
@@ -129,7 +138,10 @@ describe("control API limits", () => {
       assert.equal(fresh.counters.api_connectionsRefused, 0);
 
       const events = await stream.events;
-      assert.deepEqual(events.map((e) => e.type).filter((t) => t !== "accepted"), ["result", "done"]);
+      assert.deepEqual(
+        events.map((e) => e.type).filter((t) => t !== "accepted"),
+        ["result", "done"],
+      );
       assert.ok(warnings(d, "at the cap of 64 connections").length >= 1, "the eviction is logged");
     } finally {
       closeAll(silent);
@@ -155,7 +167,10 @@ describe("control API limits", () => {
       assert.match(received, /^HTTP\/1\.1 503 /);
       assert.match(received, /control connections busy \(-cli-max-connections\)/);
 
-      assert.deepEqual((await stream.events).map((e) => e.type).filter((t) => t !== "accepted"), ["result", "done"]);
+      assert.deepEqual(
+        (await stream.events).map((e) => e.type).filter((t) => t !== "accepted"),
+        ["result", "done"],
+      );
       const after = await info(d);
       assert.equal(after.counters.api_connectionsRefused, 1);
       const batches = (await (await fetch(`http://${d.cliAddress}/v1/batches`)).json()) as { batches: unknown[] };
@@ -190,14 +205,21 @@ describe("control API limits", () => {
 
       const events = await stream.events;
       assert.ok(Date.now() - streamStarted > 2 * requestTimeoutMs, "the stream lasted longer than the request timeout");
-      assert.deepEqual(events.map((e) => e.type).filter((t) => t !== "accepted"), ["result", "done"]);
+      assert.deepEqual(
+        events.map((e) => e.type).filter((t) => t !== "accepted"),
+        ["result", "done"],
+      );
 
       const after = await info(d);
       assert.equal(after.counters.api_bodyTimeouts, 1);
       assert.equal(after.counters.api_headersTimeouts, 0);
       const metrics = await (await fetch(`http://${d.cliAddress}/metrics`)).text();
       assert.match(metrics, /^gossipcheck_control_limit_closes_total\{limit="request_timeout"\} 1$/m);
-      assert.deepEqual(d.logLines().filter((l) => Number(l.level) >= 50), [], "a cut body is not logged as a handler failure");
+      assert.deepEqual(
+        d.logLines().filter((l) => Number(l.level) >= 50),
+        [],
+        "a cut body is not logged as a handler failure",
+      );
     } finally {
       clearInterval(ticker);
       trickle.destroy();

@@ -56,7 +56,14 @@ describe("a three-daemon cluster", () => {
     const doc = JSON.parse(failing.stdout) as CheckDoc;
     // The path never appears, so the action leaves each check failing: exit 1, one run per node.
     assert.equal(failing.code, 1, failing.stderr);
-    assert.deepEqual(doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status)]), [["ca", "answered", ["fail"]], ["cb", "answered", ["fail"]], ["cc", "answered", ["fail"]]]);
+    assert.deepEqual(
+      doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status)]),
+      [
+        ["ca", "answered", ["fail"]],
+        ["cb", "answered", ["fail"]],
+        ["cc", "answered", ["fail"]],
+      ],
+    );
     for (const n of nodes) assert.equal(readFileSync(`${marks}-${n.name}`, "utf8"), "ran\n", `${n.name} ran the action exactly once`);
 
     const passing = checkFile("pass.json", { dir: { type: "file_exists", path: t.path }, text: { type: "file_contains", path: once, check: "mark" } });
@@ -75,9 +82,18 @@ describe("a three-daemon cluster", () => {
   it("gcheck check: --tag and --node pick the nodes that run it; the others only relay", async () => {
     const f = checkFile("target.json", { here: { type: "file_exists", path: t.path } });
     const web = JSON.parse((await runGcheck(["-server", b().cli, "-file", f, "check", "--tag", "role=web", "-output", "json"])).stdout) as CheckDoc;
-    assert.deepEqual(web.nodes.map((n) => n.node), ["ca"]);
+    assert.deepEqual(
+      web.nodes.map((n) => n.node),
+      ["ca"],
+    );
     const two = JSON.parse((await runGcheck(["-server", a().cli, "-file", f, "check", "--node", "cb", "--node", "cc", "-output", "json"])).stdout) as CheckDoc;
-    assert.deepEqual(two.nodes.map((n) => [n.node, n.state]), [["cb", "answered"], ["cc", "answered"]]);
+    assert.deepEqual(
+      two.nodes.map((n) => [n.node, n.state]),
+      [
+        ["cb", "answered"],
+        ["cc", "answered"],
+      ],
+    );
   });
 
   it("gcheck check: exit 3 when a targeted node has not answered by --timeout", async () => {

@@ -85,7 +85,11 @@ function collect<E>(events: AsyncIterable<E>): { events: E[]; ended: () => boole
 const checks: CheckSpec[] = [{ name: "root", type: "file_exists", path: "/" }];
 const request = (r: Partial<BatchRequest> = {}): BatchRequest => ({ checks, dryRun: false, nodes: [], tags: {}, ttlMs: 60_000, timeoutMs: 30_000, ...r });
 const types = (events: { type: string }[]) => events.map((e) => e.type);
-const byNode = <E extends { type: string }>(events: E[], type: E["type"]) => events.filter((e) => e.type === type).map((e) => (e as E & { node: string }).node).sort();
+const byNode = <E extends { type: string }>(events: E[], type: E["type"]) =>
+  events
+    .filter((e) => e.type === type)
+    .map((e) => (e as E & { node: string }).node)
+    .sort();
 
 describe("ClusterBackend streams", () => {
   it("a batch: accepted with every running member, one result per node, then done; history, info and metrics follow", async () => {
@@ -96,9 +100,16 @@ describe("ClusterBackend streams", () => {
     assert.deepEqual(accepted.expected.map((n) => n.name).sort(), names);
     assert.deepEqual(accepted.expected.map((n) => n.address).sort(), names.map(SimCluster.addressOf));
     assert.deepEqual(byNode(s.events, "result"), names);
-    for (const e of s.events.filter((e) => e.type === "result")) assert.deepEqual((e as { results: { status: string }[] }).results.map((r) => r.status), ["pass"]);
+    for (const e of s.events.filter((e) => e.type === "result"))
+      assert.deepEqual(
+        (e as { results: { status: string }[] }).results.map((r) => r.status),
+        ["pass"],
+      );
     assert.deepEqual(s.events.at(-1), { type: "done", elapsedMs: (s.events.at(-1) as { elapsedMs: number }).elapsedMs, timedOut: false });
-    assert.deepEqual(origin.batches().map((b) => [b.batchId, b.expected, b.answered, b.state]), [[accepted.batchId, 4, 4, "done"]]);
+    assert.deepEqual(
+      origin.batches().map((b) => [b.batchId, b.expected, b.answered, b.state]),
+      [[accepted.batchId, 4, 4, "done"]],
+    );
     const info = origin.info();
     assert.deepEqual(info.members, { alive: 4, suspect: 0, dead: 0, left: 0 });
     assert.ok(info.counters.gossip_published === 1 && "net_packetsIn" in info.counters && "swim_probes" in info.counters);
@@ -126,7 +137,10 @@ describe("ClusterBackend streams", () => {
     const s = collect(origin.submitBatch(request(), new AbortController().signal));
     assert.notEqual(await cluster.runUntil(s.ended, 30_000, 50), -1, "the wait ended");
     assert.deepEqual(byNode(s.events, "result"), ["n0", "n1", "n2"]);
-    assert.deepEqual(s.events.filter((e) => e.type === "unreachable"), [{ type: "unreachable", node: "n3", address: SimCluster.addressOf("n3"), reason: "declared dead by the membership" }]);
+    assert.deepEqual(
+      s.events.filter((e) => e.type === "unreachable"),
+      [{ type: "unreachable", node: "n3", address: SimCluster.addressOf("n3"), reason: "declared dead by the membership" }],
+    );
     assert.equal((s.events.at(-1) as { timedOut: boolean }).timedOut, false);
     cluster.shutdown();
   });
@@ -165,7 +179,20 @@ describe("ClusterBackend streams", () => {
 
     const key = parsePrivateKey(operator.privateKey, "op");
     assert.ok(key.ok);
-    const env = signEnvelope({ id: new Uint8Array(16).fill(9), origin: "n0", originAddress: SimCluster.addressOf("n0"), createdMs: cluster.clock.now() - 120_000, ttlMs: 60_000, kind: pb.EnvelopeKind.CHECK_BATCH, payload: encodeCheckBatch({ checks, dryRun: false, targetNodes: ["n0"], targetTags: {} }), signature: new Uint8Array(0), signerKey: new Uint8Array(0) }, key.value);
+    const env = signEnvelope(
+      {
+        id: new Uint8Array(16).fill(9),
+        origin: "n0",
+        originAddress: SimCluster.addressOf("n0"),
+        createdMs: cluster.clock.now() - 120_000,
+        ttlMs: 60_000,
+        kind: pb.EnvelopeKind.CHECK_BATCH,
+        payload: encodeCheckBatch({ checks, dryRun: false, targetNodes: ["n0"], targetTags: {} }),
+        signature: new Uint8Array(0),
+        signerKey: new Uint8Array(0),
+      },
+      key.value,
+    );
     const { kind: _kind, ...signed } = env;
     const expired = collect(origin.submitBatch(request({ nodes: ["n0"], signed }), new AbortController().signal));
     assert.notEqual(await cluster.runUntil(expired.ended, 1_000, 10), -1);
@@ -188,7 +215,10 @@ describe("ClusterBackend streams", () => {
     assert.notEqual(await cluster.runUntil(s.ended, 5_000, 10), -1);
     const fps = [firstKey, second].map((k) => keyFingerprint(decodeKey(k)));
     assert.deepEqual(
-      s.events.filter((e) => e.type === "result").map((e) => [(e as { node: string }).node, (e as { ok: boolean }).ok, (e as { keys: string[] }).keys]).sort(),
+      s.events
+        .filter((e) => e.type === "result")
+        .map((e) => [(e as { node: string }).node, (e as { ok: boolean }).ok, (e as { keys: string[] }).keys])
+        .sort(),
       names.map((n) => [n, true, fps]),
     );
     assert.equal(s.events.at(-1)?.type, "done");

@@ -33,7 +33,12 @@ describe("gossipcheckd on a read-only data dir", { skip }, () => {
 
   it("an existing directory on it: says read-only file system, names it, says what to do", async () => {
     const stderr = await refusal(root.path);
-    assert.match(stderr, new RegExp(`^gossipcheckd: -data-dir ${root.path}: cannot write ${root.path}: read-only file system \\(EROFS\\): remount that file system read-write, or choose a directory on a writable file system with -data-dir`));
+    assert.match(
+      stderr,
+      new RegExp(
+        `^gossipcheckd: -data-dir ${root.path}: cannot write ${root.path}: read-only file system \\(EROFS\\): remount that file system read-write, or choose a directory on a writable file system with -data-dir`,
+      ),
+    );
     assert.doesNotMatch(stderr, /ENOENT/);
   });
 

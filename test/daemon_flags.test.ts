@@ -80,7 +80,25 @@ describe("gossipcheckd flags", () => {
   });
 
   it("parses tags, the profile, the log level, security flags and sizes", () => {
-    const o = run(["-tag", "role=web", "-tag=dc=eu-1", "-profile", "local", "-log-level", "debug", "-no-actions", "-insecure", "-label", "prod", "-key-file", "/k", "-max-frame-size", "32MiB", "-advertise", "192.168.1.9"]);
+    const o = run([
+      "-tag",
+      "role=web",
+      "-tag=dc=eu-1",
+      "-profile",
+      "local",
+      "-log-level",
+      "debug",
+      "-no-actions",
+      "-insecure",
+      "-label",
+      "prod",
+      "-key-file",
+      "/k",
+      "-max-frame-size",
+      "32MiB",
+      "-advertise",
+      "192.168.1.9",
+    ]);
     assert.deepEqual(o.tags, { role: "web", dc: "eu-1" });
     assert.equal(o.profile, "local");
     assert.equal(o.logLevel, "debug");

@@ -14,7 +14,10 @@ describe("gossipcheckd process lifecycle", () => {
     assert.notEqual(d.cliAddress, "127.0.0.1:0");
     const exited = await d.stop("SIGTERM");
     assert.deepEqual(exited, { code: 0, signal: null });
-    assert.ok(d.logLines().some((l) => l.msg === "stopped"), "logs that it stopped");
+    assert.ok(
+      d.logLines().some((l) => l.msg === "stopped"),
+      "logs that it stopped",
+    );
   });
 
   it("exits 0 on SIGINT too", async () => {

@@ -187,7 +187,13 @@ describe("stats on the wire", () => {
   it("a report survives the wire; absent sections stay absent and a 0% load stays present", async () => {
     const clock = new VirtualClock();
     const full = await new StatsCollector({ node: "n1", version: "1.2.3", self, clock, probes: fakeProbes({ cpuLoad: async () => 0 }).probes }).collect();
-    const partial = await new StatsCollector({ node: "n1", version: "1.2.3", self, clock, probes: fakeProbes({ memory: () => Promise.reject(new Error("x")), cpuLoad: () => Promise.reject(new Error("y")) }).probes }).collect();
+    const partial = await new StatsCollector({
+      node: "n1",
+      version: "1.2.3",
+      self,
+      clock,
+      probes: fakeProbes({ memory: () => Promise.reject(new Error("x")), cpuLoad: () => Promise.reject(new Error("y")) }).probes,
+    }).collect();
     for (const s of [full, partial]) {
       const bytes = pb.StatsReport.encode(toWireStats(s)).finish();
       assert.deepEqual(fromWireStats("n1", pb.StatsReport.decode(bytes)), s);
@@ -199,7 +205,13 @@ describe("stats on the wire", () => {
 
   it("a hostile report is clipped: long strings, too many errors, non-finite numbers", () => {
     const r = pb.StatsReport.decode(
-      pb.StatsReport.encode({ version: "v".repeat(10_000), errors: Array.from({ length: 100 }, () => "e".repeat(300)), hostUptimeMs: Number.NaN, cpu: { loadAverage: [Infinity] }, members: { alive: 2, bogus: 7 } }).finish(),
+      pb.StatsReport.encode({
+        version: "v".repeat(10_000),
+        errors: Array.from({ length: 100 }, () => "e".repeat(300)),
+        hostUptimeMs: Number.NaN,
+        cpu: { loadAverage: [Infinity] },
+        members: { alive: 2, bogus: 7 },
+      }).finish(),
     );
     const s = fromWireStats("n", r);
     assert.equal(s.gossipcheck.version.length, 256);
@@ -213,7 +225,17 @@ describe("stats on the wire", () => {
   it("the STATS_REQUEST handler: targeted nodes answer, the others stay silent, garbage is refused", async () => {
     const collector = new StatsCollector({ node: "web1", version: "1", self, probes: fakeProbes().probes });
     const handler = statsRequestHandler({ name: "web1", tags: { role: "web" } }, collector);
-    const env = (payload: Uint8Array): Envelope => ({ id: new Uint8Array(16), origin: "o", originAddress: "127.0.0.1:1", createdMs: 0, ttlMs: 1000, kind: pb.EnvelopeKind.STATS_REQUEST, payload, signature: new Uint8Array(0), signerKey: new Uint8Array(0) });
+    const env = (payload: Uint8Array): Envelope => ({
+      id: new Uint8Array(16),
+      origin: "o",
+      originAddress: "127.0.0.1:1",
+      createdMs: 0,
+      ttlMs: 1000,
+      kind: pb.EnvelopeKind.STATS_REQUEST,
+      payload,
+      signature: new Uint8Array(0),
+      signerKey: new Uint8Array(0),
+    });
     const answer = await handler(env(encodeStatsRequest({ nodes: [], tags: { role: "web" } })));
     assert.ok(answer && "stats" in answer);
     assert.equal(fromWireStats("web1", answer.stats).memory?.totalBytes, 8e9);

@@ -38,13 +38,31 @@ const validBodies = [
   { checks, dryRun: true, nodes: ["web-1", "web-2"], tags: { role: "web" }, ttlMs: 60_000, timeoutMs: 5000 },
   {
     timeoutMs: 2000,
-    signed: { id: "ab".repeat(16), origin: "web-1", originAddress: "10.0.0.1:2000", createdMs: 1_700_000_000_000, ttlMs: 60_000, payload: Buffer.from(signedPayload).toString("base64"), signature: b64(64, 1), signerKey: b64(32, 2) },
+    signed: {
+      id: "ab".repeat(16),
+      origin: "web-1",
+      originAddress: "10.0.0.1:2000",
+      createdMs: 1_700_000_000_000,
+      ttlMs: 60_000,
+      payload: Buffer.from(signedPayload).toString("base64"),
+      signature: b64(64, 1),
+      signerKey: b64(32, 2),
+    },
   },
   { op: "install", key: b64(32, 7), timeoutMs: 1000 },
   { op: "list" },
   {
     timeoutMs: 2000,
-    signed: { id: "cd".repeat(16), origin: "web-1", originAddress: "10.0.0.1:2000", createdMs: 1_700_000_000_000, ttlMs: 10_000, payload: Buffer.from(encodeKeyOp("use", Buffer.alloc(32, 7))).toString("base64"), signature: b64(64, 1), signerKey: b64(32, 2) },
+    signed: {
+      id: "cd".repeat(16),
+      origin: "web-1",
+      originAddress: "10.0.0.1:2000",
+      createdMs: 1_700_000_000_000,
+      ttlMs: 10_000,
+      payload: Buffer.from(encodeKeyOp("use", Buffer.alloc(32, 7))).toString("base64"),
+      signature: b64(64, 1),
+      signerKey: b64(32, 2),
+    },
   },
 ];
 const validTexts = validBodies.map((b) => new TextEncoder().encode(JSON.stringify(b)));
@@ -99,12 +117,7 @@ async function throughHttpPath(bytes: Uint8Array, contentLength: string | null):
 }
 
 // A Content-Length header as clients (and attackers) send it: right, wrong, huge, or not a number.
-const contentLength = fc.oneof(
-  fc.constant(null),
-  fc.constant("right"),
-  fc.nat({ max: 2 * MAX_BODY }).map(String),
-  fc.constantFrom("18446744073709551616", "-1", "1e9", "abc", ""),
-);
+const contentLength = fc.oneof(fc.constant(null), fc.constant("right"), fc.nat({ max: 2 * MAX_BODY }).map(String), fc.constantFrom("18446744073709551616", "-1", "1e9", "abc", ""));
 const withLength = (bytes: Uint8Array, cl: string | null) => [bytes, cl === "right" ? String(bytes.length) : cl] as const;
 
 test("fuzz: random bytes through readJsonBody and the body validators end in a value or a 400/413", async () => {
@@ -144,7 +157,10 @@ const base64Of = (min: number, max: number) => fc.uint8Array({ minLength: min, m
 const signedValue = fc.oneof(
   fc.record(
     {
-      id: fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString("hex")), anyJson),
+      id: fc.oneof(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => Buffer.from(b).toString("hex")),
+        anyJson,
+      ),
       origin: fc.oneof(fc.string({ maxLength: 12 }), anyJson),
       originAddress: fc.oneof(fc.string({ maxLength: 12 }), anyJson),
       createdMs: msValue,

@@ -17,7 +17,10 @@ import { allocationWatch, FUZZ_RUNS, mutatedFrom, varint } from "./support/fuzz.
 
 function validPacket(updates: number): Uint8Array {
   const w = packetWriter({ ping: { seq: 7, target: "b", source: "a", sourceAddress: "10.0.0.1:7946" } }, 12);
-  appendUpdates(w, Array.from({ length: updates }, (_, i) => encodeUpdate({ alive: { node: `node-${i}`, address: `10.0.0.${i}:7946`, incarnation: i, tags: { rack: `r${i}` } } })));
+  appendUpdates(
+    w,
+    Array.from({ length: updates }, (_, i) => encodeUpdate({ alive: { node: `node-${i}`, address: `10.0.0.${i}:7946`, incarnation: i, tags: { rack: `r${i}` } } })),
+  );
   return w.finish();
 }
 const validPushPull = encodePushPull({
@@ -49,10 +52,7 @@ test("fuzz: a forged length prefix up to 2^53 is refused without allocating what
   // field (packet updates, push-pull members or user state, or a string)
   // whose declared length is far beyond the few bytes that follow. After a
   // whole message the field must be refused by that message's decoder.
-  const wholes: [Uint8Array, (d: Uint8Array) => { ok: boolean }][] = [
-    ...validPackets.map((v): [Uint8Array, typeof decodePacket] => [v, decodePacket]),
-    [validPushPull, decodePushPull],
-  ];
+  const wholes: [Uint8Array, (d: Uint8Array) => { ok: boolean }][] = [...validPackets.map((v): [Uint8Array, typeof decodePacket] => [v, decodePacket]), [validPushPull, decodePushPull]];
   const fieldTags = [(10 << 3) | 2, (4 << 3) | 2, (5 << 3) | 2, (3 << 3) | 2];
   const watch = allocationWatch();
   fc.assert(
@@ -101,7 +101,14 @@ const hostilePacket = fc
   .map(({ primary: p, ...rest }) => pb.SwimPacket.encode({ ...rest, ...p }).finish());
 const memberState = fc.record({ name, address, incarnation: uint32, status: fc.integer({ min: -1, max: 9 }), tags, statusAgeMs: fc.double() });
 const hostilePushPull = fc
-  .record({ version: fc.oneof(fc.constant(PROTOCOL_VERSION), uint32), join: fc.boolean(), from: name, members: fc.array(memberState, { maxLength: 12 }), userState: fc.uint8Array({ maxLength: 64 }), error: fc.string({ maxLength: 20 }) })
+  .record({
+    version: fc.oneof(fc.constant(PROTOCOL_VERSION), uint32),
+    join: fc.boolean(),
+    from: name,
+    members: fc.array(memberState, { maxLength: 12 }),
+    userState: fc.uint8Array({ maxLength: 64 }),
+    error: fc.string({ maxLength: 20 }),
+  })
   .map((p) => pb.PushPull.encode(p).finish());
 
 test("fuzz: well-formed packets and push-pulls with hostile values never throw in a live node, which keeps answering probes", async () => {

@@ -10,11 +10,7 @@ import { createEnvelope, envelopeProblem, hexToId, idToHex, isExpired, type Enve
 const clock = new VirtualClock(1_700_000_000_000);
 
 function sample(ttlMs = 60_000): Envelope {
-  return createEnvelope(
-    { origin: "alpha", originAddress: "127.0.0.1:2000", kind: pb.EnvelopeKind.CHECK_BATCH, payload: new Uint8Array([1, 2, 3]), ttlMs },
-    clock,
-    new SeededRandom(5),
-  );
+  return createEnvelope({ origin: "alpha", originAddress: "127.0.0.1:2000", kind: pb.EnvelopeKind.CHECK_BATCH, payload: new Uint8Array([1, 2, 3]), ttlMs }, clock, new SeededRandom(5));
 }
 
 test("a new envelope has a 128-bit ID from the injected Random, the clock's time, and its TTL", () => {

@@ -82,7 +82,10 @@ test("random and mutated push-pull state never throws past decodeLiveIds", () =>
       return b;
     }),
   );
-  fc.assert(fc.property(input, (b) => typeof decodeLiveIds(b).ok === "boolean"), { numRuns: RUNS, seed: 44 });
+  fc.assert(
+    fc.property(input, (b) => typeof decodeLiveIds(b).ok === "boolean"),
+    { numRuns: RUNS, seed: 44 },
+  );
 });
 
 test("a node fed garbage on the gossip channel answers with an error, counts it, and keeps disseminating", async () => {

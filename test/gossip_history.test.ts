@@ -30,8 +30,14 @@ test("live() returns envelopes inside their TTL, newest first, and drops the bod
   const b = env(10, 1000);
   h.add(a);
   h.add(b);
-  assert.deepEqual(h.live(50).map((e) => idToHex(e.id)), [idToHex(b.id), idToHex(a.id)]);
-  assert.deepEqual(h.live(101).map((e) => idToHex(e.id)), [idToHex(b.id)]);
+  assert.deepEqual(
+    h.live(50).map((e) => idToHex(e.id)),
+    [idToHex(b.id), idToHex(a.id)],
+  );
+  assert.deepEqual(
+    h.live(101).map((e) => idToHex(e.id)),
+    [idToHex(b.id)],
+  );
   assert.equal(h.liveEnvelope(idToHex(a.id), 50), undefined, "the expired body is gone for good");
   assert.equal(h.has(idToHex(a.id)), true, "but its ID is still remembered");
 });
@@ -84,7 +90,10 @@ test("under a steady stream of envelopes the history stays flat once the TTL has
     if (now >= 2 * ttl && now % ttl === 0) sizes.push(h.size);
   }
   assert.ok(sizes.length >= 8);
-  assert.ok(sizes.every((s) => s <= bound), `sizes ${sizes} exceed ${bound}`);
+  assert.ok(
+    sizes.every((s) => s <= bound),
+    `sizes ${sizes} exceed ${bound}`,
+  );
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `not flat: ${sizes}`);
 });
 
@@ -118,7 +127,10 @@ test("a node under a steady stream of batches keeps a flat history and a flat se
   }
   const historyBound = (ttlMs + 1000) / every + 2;
   const liveBound = ttlMs / every + 2;
-  assert.ok(samples.every((s) => s.history <= historyBound && s.live <= liveBound), JSON.stringify(samples));
+  assert.ok(
+    samples.every((s) => s.history <= historyBound && s.live <= liveBound),
+    JSON.stringify(samples),
+  );
   const h = samples.map((s) => s.history);
   assert.ok(Math.max(...h) - Math.min(...h) <= 2, `not flat: ${h}`);
   assert.equal(other!.gossip.counters().received, 300);

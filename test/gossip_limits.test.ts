@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { pb } from "../src/proto/index.js";
-import { Channel, TransportError } from "../src/net/transport.js";
+import { Channel, type TransportError } from "../src/net/transport.js";
 import { encodeGossip } from "../src/gossip/codec.js";
 import { createEnvelope, idToHex, type Envelope } from "../src/gossip/envelope.js";
 import { GossipSim, type SimNode } from "./support/gossip_sim.js";
@@ -55,7 +55,10 @@ test("a peer whose frame limit is smaller refuses the push; the sender counts it
   assert.ok(res.ok);
   await sim.clock.advance(50);
   assert.equal(a!.gossip.counters().forwardFailed, 2);
-  assert.ok(warnings.some((w) => /refused an envelope as too large/.test(w)), warnings.join("; "));
+  assert.ok(
+    warnings.some((w) => /refused an envelope as too large/.test(w)),
+    warnings.join("; "),
+  );
 });
 
 test("an expired envelope is never consumed, whether pushed, pulled or expiring in transit", async () => {

@@ -20,7 +20,10 @@ const freshDir = () => join(root, `d${++dirs}`);
 
 function recordingLogger(): Logger & { lines: { level: string; obj: Record<string, unknown>; msg: string }[] } {
   const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (obj: object, msg = "") => void lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const at =
+    (level: string) =>
+    (obj: object, msg = "") =>
+      void lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
@@ -45,7 +48,10 @@ test("the state log round-trips with the time its history began, is compacted at
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
   assert.deepEqual(loadSeenFile(path), { ok: true, records: [], beganMs: null });
-  const records = [{ id: "ab".repeat(16), retainUntilMs: 5 }, { id: "cd".repeat(16), retainUntilMs: 9 }];
+  const records = [
+    { id: "ab".repeat(16), retainUntilMs: 5 },
+    { id: "cd".repeat(16), retainUntilMs: 9 },
+  ];
   const log = SeenLog.create(path, 1234, records, clock, 100, nullLogger);
   assert.deepEqual(loadSeenFile(path), { ok: true, records, beganMs: 1234 });
   assert.deepEqual(readdirSync(dir), [SEEN_FILE_NAME], "no temporary file is left behind");
@@ -152,7 +158,10 @@ test("a data dir with the JSON state file of earlier versions is migrated: its l
   const dir = freshDir();
   mkdirSync(dir);
   const clock = new VirtualClock(1000);
-  const seen = [[idN(1), 500], [idN(2), 60_000]];
+  const seen = [
+    [idN(1), 500],
+    [idN(2), 60_000],
+  ];
   writeFileSync(join(dir, LEGACY_SEEN_FILE_NAME), JSON.stringify({ format: "gossipcheck-seen", version: 1, seen }));
   const history = new SeenHistory(0);
   const state = await openSeenState(dir, history, clock, defaultGossipConfig(), nullLogger);
@@ -174,7 +183,10 @@ test("a newly seen envelope is in the state file before its consumer runs", asyn
   });
   const nodes: SimNode[] = [];
   for (let i = 0; i < 5; i++) nodes.push(await sim.addNode(`n${i}`, { dataDir: freshDir() }));
-  const pub = publish(nodes[0]!, nodes.map((n) => n.name));
+  const pub = publish(
+    nodes[0]!,
+    nodes.map((n) => n.name),
+  );
   await until(sim, () => pub.done, "all replies");
   assert.deepEqual(seenOnDisk, [true, true, true, true, true]);
 });

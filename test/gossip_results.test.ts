@@ -41,7 +41,13 @@ test("the event stream is: expected set, one reply per node, done (a late subscr
   await until(sim, () => pub.done, "done");
   const events = await eventsOf(pub);
   assert.deepEqual(events[0], { type: "expected", id: pub.idHex, nodes: names });
-  assert.deepEqual(events.slice(1, -1).map((e) => (e.type === "reply" ? e.node : e.type)).sort(), names.slice().sort());
+  assert.deepEqual(
+    events
+      .slice(1, -1)
+      .map((e) => (e.type === "reply" ? e.node : e.type))
+      .sort(),
+    names.slice().sort(),
+  );
   assert.ok(events.slice(1, -1).every((e) => e.type === "reply" && e.expected));
   const done = events.at(-1)!;
   assert.equal(done.type, "done");

@@ -7,16 +7,7 @@ import { pb } from "../src/proto/index.js";
 import { VirtualClock } from "../src/base/clock.js";
 import { SeededRandom } from "../src/base/random.js";
 import { createEnvelope, type Envelope } from "../src/gossip/envelope.js";
-import {
-  generateSigningKeyPair,
-  loadTrustedKeys,
-  parsePrivateKey,
-  parsePublicKey,
-  rawPublicKey,
-  signEnvelope,
-  verifyEnvelope,
-  type TrustedKeys,
-} from "../src/gossip/signing.js";
+import { generateSigningKeyPair, loadTrustedKeys, parsePrivateKey, parsePublicKey, rawPublicKey, signEnvelope, verifyEnvelope, type TrustedKeys } from "../src/gossip/signing.js";
 
 const root = mkdtempSync(join(tmpdir(), "gossip-signing-"));
 after(() => rmSync(root, { recursive: true, force: true }));

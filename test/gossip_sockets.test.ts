@@ -68,7 +68,10 @@ test("five daemons on loopback: a 10 MB batch and twenty small ones each run onc
 
   const ids = [res.publication.idHex, ...small.map((p) => p.idHex)];
   await waitFor(() => ids.every((id) => names.every((n) => consumed.get(`${n}/${id}`) === 1)), "every node to run every batch");
-  assert.ok([...consumed.values()].every((c) => c === 1), "nothing ran twice");
+  assert.ok(
+    [...consumed.values()].every((c) => c === 1),
+    "nothing ran twice",
+  );
   const relayed = nodes.reduce((sum, n) => sum + n.transport.counters().relayed!, 0);
   assert.ok(relayed > 0, "pushes were passed on as the bytes received");
   for (const n of nodes) {
@@ -135,5 +138,8 @@ test("with a cluster key, pushes are relayed as sealed at the origin and open ev
   const c = nodes.map((n) => n.transport.counters());
   assert.ok(c.slice(0, 4).reduce((sum, x) => sum + x.relayed!, 0) > 0, "nodes sealing with k1 relayed k1-sealed pushes");
   assert.equal(c[4]!.relayed, 0, "the node sealing with k2 opened every push with its second key, so it sealed its own");
-  assert.equal(c.reduce((sum, x) => sum + x.decryptFailures!, 0), 0);
+  assert.equal(
+    c.reduce((sum, x) => sum + x.decryptFailures!, 0),
+    0,
+  );
 });

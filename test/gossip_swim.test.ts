@@ -44,7 +44,11 @@ test("on SWIM: nodes killed at submission are declared dead and reported unreach
   const { cluster, gossips, add, count } = gossipCluster(71);
   const names = Array.from({ length: 30 }, (_, i) => `g${i}`);
   for (const n of names) await add(n);
-  for (const n of names.slice(1)) void cluster.must(n).swim.join([cluster.must(names[0]!).address]).catch(() => undefined);
+  for (const n of names.slice(1))
+    void cluster
+      .must(n)
+      .swim.join([cluster.must(names[0]!).address])
+      .catch(() => undefined);
   assert.notEqual(await cluster.runUntil(() => cluster.agree(names), 30_000), -1, "the cluster did not converge");
 
   const res = gossips.get(names[0]!)!.publish(pb.EnvelopeKind.CHECK_BATCH, new Uint8Array([1]), { expected: names });
@@ -67,7 +71,11 @@ test("on SWIM: a node joining while a batch is live gets it through the join pus
   const { cluster, gossips, add, count } = gossipCluster(72, { advertiseIntervalMs: 60_000, advertiseJitter: 0 });
   const names = Array.from({ length: 8 }, (_, i) => `h${i}`);
   for (const n of names) await add(n);
-  for (const n of names.slice(1)) void cluster.must(n).swim.join([cluster.must(names[0]!).address]).catch(() => undefined);
+  for (const n of names.slice(1))
+    void cluster
+      .must(n)
+      .swim.join([cluster.must(names[0]!).address])
+      .catch(() => undefined);
   assert.notEqual(await cluster.runUntil(() => cluster.agree(names), 30_000), -1);
 
   const res = gossips.get("h3")!.publish(pb.EnvelopeKind.CHECK_BATCH, new Uint8Array([2]), { ttlMs: 60_000 });

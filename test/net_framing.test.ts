@@ -51,23 +51,19 @@ describe("TCP framing", () => {
 
   it("yields the frames that were sent for any payloads and any chunking (property)", () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 12 }),
-        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
-        (payloads, cuts) => {
-          const ps = payloads.map((p) => Buffer.from(p));
-          const stream = framed(...ps);
-          const d = new FrameDecoder(200);
-          const out: Buffer[] = [];
-          let at = 0;
-          for (let i = 0; at < stream.length; i++) {
-            const n = cuts[i % cuts.length]!;
-            out.push(...d.push(stream.subarray(at, at + n)).frames);
-            at += n;
-          }
-          assert.deepEqual(out, ps);
-        },
-      ),
+      fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }), (payloads, cuts) => {
+        const ps = payloads.map((p) => Buffer.from(p));
+        const stream = framed(...ps);
+        const d = new FrameDecoder(200);
+        const out: Buffer[] = [];
+        let at = 0;
+        for (let i = 0; at < stream.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          out.push(...d.push(stream.subarray(at, at + n)).frames);
+          at += n;
+        }
+        assert.deepEqual(out, ps);
+      }),
       { numRuns: 300 },
     );
   });

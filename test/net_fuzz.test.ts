@@ -122,7 +122,10 @@ describe("net decoders under fuzzing", () => {
             read.push(r.frame.requestId);
           }
         }
-        assert.deepEqual(read, bodies.map((_, i) => i + 1));
+        assert.deepEqual(
+          read,
+          bodies.map((_, i) => i + 1),
+        );
       }),
       { numRuns: Math.max(100, RUNS / 10) },
     );

@@ -72,9 +72,15 @@ describe("payload guard", () => {
 describe("keyring", () => {
   it("generates 32-byte base64 keys and rejects keys of the wrong format or length, without echoing them", () => {
     assert.equal(decodeKey(generateKey()).length, 32);
-    assert.throws(() => decodeKey("not base64 at all!"), (e: Error) => e instanceof KeyringError && /must be base64/.test(e.message) && /gcheck keygen/.test(e.message));
+    assert.throws(
+      () => decodeKey("not base64 at all!"),
+      (e: Error) => e instanceof KeyringError && /must be base64/.test(e.message) && /gcheck keygen/.test(e.message),
+    );
     const short = Buffer.alloc(16, 1).toString("base64");
-    assert.throws(() => decodeKey(short), (e: Error) => /decodes to 16 bytes/.test(e.message) && !e.message.includes(short));
+    assert.throws(
+      () => decodeKey(short),
+      (e: Error) => /decodes to 16 bytes/.test(e.message) && !e.message.includes(short),
+    );
     assert.throws(() => new Keyring([]), /at least one key/);
   });
 
@@ -84,10 +90,16 @@ describe("keyring", () => {
     ring.install(b);
     ring.install(b); // idempotent
     assert.deepEqual(ring.list(), [a, b]);
-    assert.throws(() => ring.use(c), (e: Error) => /not installed/.test(e.message) && /gcheck keys install/.test(e.message));
+    assert.throws(
+      () => ring.use(c),
+      (e: Error) => /not installed/.test(e.message) && /gcheck keys install/.test(e.message),
+    );
     ring.use(b);
     assert.deepEqual(ring.list(), [b, a], "primary first");
-    assert.throws(() => ring.remove(b), (e: Error) => /refusing to remove the primary key/.test(e.message));
+    assert.throws(
+      () => ring.remove(b),
+      (e: Error) => /refusing to remove the primary key/.test(e.message),
+    );
     assert.equal(ring.remove(a), true);
     assert.equal(ring.remove(c), false);
     assert.deepEqual(ring.list(), [b]);
@@ -138,10 +150,13 @@ describe("key files", () => {
 
   it("names the file and says what to do when it is missing, empty, malformed or holds a bad key", () => {
     const missing = join(dir, "nope.key");
-    assert.throws(() => loadKeyFile(missing), (e: Error) => e.message.includes(missing) && /gcheck keygen/.test(e.message));
+    assert.throws(
+      () => loadKeyFile(missing),
+      (e: Error) => e.message.includes(missing) && /gcheck keygen/.test(e.message),
+    );
     const cases: [string, string, RegExp][] = [
       ["empty.key", "\n", /is empty/],
-      ["broken.json", "[\"abc\",", /not valid JSON/],
+      ["broken.json", '["abc",', /not valid JSON/],
       ["none.json", "[]", /holds no keys/],
       ["num.json", "[42]", /entry 0 is not a string/],
       ["short.json", JSON.stringify([generateKey(), "AAAA"]), /\(entry 1\).*decodes to 3 bytes/],
@@ -149,7 +164,11 @@ describe("key files", () => {
     for (const [name, content, re] of cases) {
       const p = join(dir, name);
       writeFileSync(p, content, { mode: 0o600 });
-      assert.throws(() => loadKeyFile(p), (e: Error) => e instanceof KeyringError && e.message.includes(p) && re.test(e.message), name);
+      assert.throws(
+        () => loadKeyFile(p),
+        (e: Error) => e instanceof KeyringError && e.message.includes(p) && re.test(e.message),
+        name,
+      );
     }
   });
 });

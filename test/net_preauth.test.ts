@@ -63,7 +63,10 @@ describe("before a connection authenticates", () => {
     }
     assert.ok(Date.now() - started >= 300, "not before the deadline");
     assert.equal(b.counters().frameTimeouts, 1);
-    assert.ok(log.lines.some((l) => /took longer than 300 ms to arrive/.test(l.msg)), "logged with the reason");
+    assert.ok(
+      log.lines.some((l) => /took longer than 300 ms to arrive/.test(l.msg)),
+      "logged with the reason",
+    );
   });
 
   it("a connection that never sends a frame that opens is closed at the deadline", async () => {

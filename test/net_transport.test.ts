@@ -159,7 +159,7 @@ describe("NodeTransport on loopback", () => {
     big[big.length - 1] = 0x5a;
     let seen: Uint8Array | null = null;
     a.onRequest(Channel.Swim, (body) => ((seen = body), bytes("ok")));
-    assert.equal((await b.request(a.address, Channel.Gossip, bytes("x"), 1000).catch(() => null)), null, "a has no Gossip handler");
+    assert.equal(await b.request(a.address, Channel.Gossip, bytes("x"), 1000).catch(() => null), null, "a has no Gossip handler");
     assert.equal(text(await b.request(a.address, Channel.Swim, big, 10_000)), "ok");
     assert.equal(seen!.length, big.length);
     assert.ok(Buffer.from(seen!).equals(Buffer.from(big)));
@@ -204,7 +204,11 @@ describe("NodeTransport one-way messages", () => {
     for (let i = 0; i < 20; i++) await a.send(b.address, Channel.Gossip, bytes(`m${i}`));
     await a.send(b.address, Channel.Gossip, bytes("bad"));
     await waitFor(() => b.counters().oneWayIn === 21, "all 21 messages to arrive");
-    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `m${i} from ${a.address}`), "in order, with the sender's listening address");
+    assert.deepEqual(
+      got,
+      Array.from({ length: 20 }, (_, i) => `m${i} from ${a.address}`),
+      "in order, with the sender's listening address",
+    );
     assert.equal(b.counters().framesOut, 0, "nothing was answered");
     assert.equal(b.counters().oneWayErrors, 1);
     assert.ok(log.lines.some((l) => l.level === "warn" && /a message from .* failed here: not an envelope/.test(l.msg)));
@@ -325,7 +329,12 @@ describe("NodeTransport sendAll and dedup keys", () => {
       const a = await net.transport({ keyring });
       // Two raw listeners see exactly the bytes a writes to each connection.
       const wire = await Promise.all([0, 1].map(() => rawListener()));
-      const sent = a.sendAll(wire.map((w) => w.address), Channel.Gossip, bytes("push"), bytes("envelope-id-0001"));
+      const sent = a.sendAll(
+        wire.map((w) => w.address),
+        Channel.Gossip,
+        bytes("push"),
+        bytes("envelope-id-0001"),
+      );
       await Promise.all(sent);
       await waitFor(() => wire.every((w) => w.received().length > 0), "both listeners to get the frame");
       assert.ok(wire[0]!.received().equals(wire[1]!.received()), "the same bytes (one random nonce) went to both");

@@ -2,15 +2,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
-import {
-  appendUpdates, decodePacket, decodePushPull, encodePushPull, encodeUpdate, packetWriter, updateCost,
-} from "../src/swim/codec.js";
+import { appendUpdates, decodePacket, decodePushPull, encodePushPull, encodeUpdate, packetWriter, updateCost } from "../src/swim/codec.js";
 
 const alive = (i: number) => encodeUpdate({ alive: { node: `node-${i}`, address: `10.0.0.${i}:7946`, incarnation: i, tags: { rack: `r${i}` } } });
 
 function validPacket(updates: number): Uint8Array {
   const w = packetWriter({ ping: { seq: 7, target: "b", source: "a", sourceAddress: "10.0.0.1:7946" } }, 12);
-  appendUpdates(w, Array.from({ length: updates }, (_, i) => alive(i)));
+  appendUpdates(
+    w,
+    Array.from({ length: updates }, (_, i) => alive(i)),
+  );
   return w.finish();
 }
 
@@ -20,9 +21,14 @@ test("a packet built from pre-encoded updates decodes like one encoded whole by 
   assert.ok(r.ok);
   assert.equal(r.value.ping?.target, "b");
   assert.equal(r.value.memberCount, 12);
-  assert.deepEqual(r.value.updates.map((u) => u.alive?.node), ["node-0", "node-1", "node-2"]);
+  assert.deepEqual(
+    r.value.updates.map((u) => u.alive?.node),
+    ["node-0", "node-1", "node-2"],
+  );
   const whole = pb.SwimPacket.encode({
-    version: PROTOCOL_VERSION, memberCount: 12, ping: { seq: 7, target: "b", source: "a", sourceAddress: "10.0.0.1:7946" },
+    version: PROTOCOL_VERSION,
+    memberCount: 12,
+    ping: { seq: 7, target: "b", source: "a", sourceAddress: "10.0.0.1:7946" },
     updates: [0, 1, 2].map((i) => ({ alive: { node: `node-${i}`, address: `10.0.0.${i}:7946`, incarnation: i, tags: { rack: `r${i}` } } })),
   }).finish();
   // Field order differs (member_count goes before the updates here), which

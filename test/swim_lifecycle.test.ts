@@ -40,7 +40,9 @@ test("a graceful leave shows the node as left everywhere, never as failed", asyn
   const leaver = sim.must("n4");
   const t0 = sim.clock.now();
   let done = false;
-  void leaver.swim.leave(5000).then(() => { done = true; });
+  void leaver.swim.leave(5000).then(() => {
+    done = true;
+  });
   assert.ok((await sim.runUntil(() => done, 6000, 10)) >= 0);
   console.log(`leave returned after ${sim.clock.now() - t0} ms`);
   leaver.swim.shutdown();
@@ -84,10 +86,16 @@ test("a second node with a taken name is refused, and join rejects saying so", a
   const sim = new SimCluster({ seed: 7, config: localConfig() });
   const names = await sim.form(6);
   const impostor = new Swim({
-    name: "n3", transport: sim.net.transport("impostor:7946"), clock: sim.clock, random: new SeededRandom(1), config: localConfig(),
+    name: "n3",
+    transport: sim.net.transport("impostor:7946"),
+    clock: sim.clock,
+    random: new SeededRandom(1),
+    config: localConfig(),
   });
   let error: Error | undefined;
-  impostor.join([sim.must("n0").address]).catch((e: Error) => { error = e; });
+  impostor.join([sim.must("n0").address]).catch((e: Error) => {
+    error = e;
+  });
   assert.ok((await sim.runUntil(() => error !== undefined, 5000, 10)) >= 0, "join did not reject");
   assert.match(error!.message, /node name "n3" is already taken by a running member at n3:7946/);
   assert.match(error!.message, /unique -name/);

@@ -20,11 +20,14 @@ test("garbage, mutated and foreign-version packets are dropped and counted; the 
   const w = packetWriter({ ack: { seq: 12345 } }, 3);
   appendUpdates(w, [encodeUpdate({ alive: { node: "", address: "" } }), encodeUpdate({})]);
   attacker.sendPacket(target.address, w.finish());
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (noise, at) => {
-    const valid = packetWriter({ ping: { seq: 5, target: "n2", source: "x", sourceAddress: "attacker:1" } }, 5).finish();
-    const b = new Uint8Array([...valid.subarray(0, at % valid.length), ...noise]);
-    attacker.sendPacket(target.address, b);
-  }), { numRuns: 300, seed: 5 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), fc.nat(), (noise, at) => {
+      const valid = packetWriter({ ping: { seq: 5, target: "n2", source: "x", sourceAddress: "attacker:1" } }, 5).finish();
+      const b = new Uint8Array([...valid.subarray(0, at % valid.length), ...noise]);
+      attacker.sendPacket(target.address, b);
+    }),
+    { numRuns: 300, seed: 5 },
+  );
   const garbageRequest = attacker.request(target.address, Channel.Swim, random.bytes(200), 1000);
   garbageRequest.catch(() => {});
   await sim.clock.advance(2000);
@@ -122,8 +125,10 @@ test("tags are advertised with the member, changes spread with a new incarnation
   sim.must("a").swim.setTags({ role: "db" });
   assert.ok((await sim.runUntil(() => b.swim.member("a")?.tags.role === "db", 2000, 10)) >= 0);
   assert.deepEqual(updates, ['update a {"role":"db"}']);
-  assert.throws(() => sim.must("a").swim.setTags({ big: "x".repeat(config.maxTagBytes) }),
-    /tags take 515 bytes, more than the limit of 512 bytes \(keys plus values\): shorten or drop some -tag values/);
+  assert.throws(
+    () => sim.must("a").swim.setTags({ big: "x".repeat(config.maxTagBytes) }),
+    /tags take 515 bytes, more than the limit of 512 bytes \(keys plus values\): shorten or drop some -tag values/,
+  );
   assert.throws(() => sim.add("c", { tags: { big: "x".repeat(600) } }), /more than the limit of 512 bytes/);
   sim.shutdown();
 });

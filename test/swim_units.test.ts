@@ -26,7 +26,17 @@ test("a suspicion times out at max without confirmations, and sooner with each i
   const clock = new VirtualClock(0);
   let firedAt = -1;
   let confirmations = -1;
-  const s = new Suspicion({ clock, from: "a", k: 3, minMs: 2000, maxMs: 30_000, onTimeout: (n) => { firedAt = clock.now(); confirmations = n; } });
+  const s = new Suspicion({
+    clock,
+    from: "a",
+    k: 3,
+    minMs: 2000,
+    maxMs: 30_000,
+    onTimeout: (n) => {
+      firedAt = clock.now();
+      confirmations = n;
+    },
+  });
   await clock.advance(2000);
   assert.equal(s.confirm("a"), false, "the accuser is not a confirmation");
   assert.equal(s.confirm("b"), true);
@@ -44,7 +54,16 @@ test("a suspicion times out at max without confirmations, and sooner with each i
   assert.equal(confirmations, 3);
 
   firedAt = -1;
-  const lone = new Suspicion({ clock, from: "a", k: 3, minMs: 2000, maxMs: 30_000, onTimeout: () => { firedAt = clock.now(); } });
+  const lone = new Suspicion({
+    clock,
+    from: "a",
+    k: 3,
+    minMs: 2000,
+    maxMs: 30_000,
+    onTimeout: () => {
+      firedAt = clock.now();
+    },
+  });
   await clock.advance(29_999);
   assert.equal(firedAt, -1);
   await clock.advance(1);
@@ -153,7 +172,11 @@ test("queue: with many updates the retransmit limit grows with N and every updat
   const q = new BroadcastQueue(4);
   const sent = new Map<string, number>();
   for (let i = 0; i < 300; i++) q.enqueue(`n${i}`, new TextEncoder().encode(`n${i}`.padEnd(30, ".")));
-  while (q.length) for (const b of q.take(1400, 300, cost)) { const k = new TextDecoder().decode(b); sent.set(k, (sent.get(k) ?? 0) + 1); }
+  while (q.length)
+    for (const b of q.take(1400, 300, cost)) {
+      const k = new TextDecoder().decode(b);
+      sent.set(k, (sent.get(k) ?? 0) + 1);
+    }
   assert.equal(sent.size, 300);
   for (const n of sent.values()) assert.equal(n, retransmitLimit(4, 300));
 });
@@ -161,7 +184,19 @@ test("queue: with many updates the retransmit limit grows with N and every updat
 test("profiles: lan is memberlist's LAN profile, local is faster, both consistent; unknown names and bad overrides are named", () => {
   const lan = lanConfig();
   assert.deepEqual(
-    [lan.probeIntervalMs, lan.probeTimeoutMs, lan.indirectChecks, lan.suspicionMult, lan.suspicionMaxTimeoutMult, lan.gossipIntervalMs, lan.gossipNodes, lan.retransmitMult, lan.pushPullIntervalMs, lan.awarenessMaxMultiplier, lan.packetSizeBytes],
+    [
+      lan.probeIntervalMs,
+      lan.probeTimeoutMs,
+      lan.indirectChecks,
+      lan.suspicionMult,
+      lan.suspicionMaxTimeoutMult,
+      lan.gossipIntervalMs,
+      lan.gossipNodes,
+      lan.retransmitMult,
+      lan.pushPullIntervalMs,
+      lan.awarenessMaxMultiplier,
+      lan.packetSizeBytes,
+    ],
     [1000, 500, 3, 4, 6, 200, 3, 4, 30_000, 8, 1400],
   );
   assert.deepEqual(checkConfig(lan), []);

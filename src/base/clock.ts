@@ -54,7 +54,11 @@ export class VirtualClock implements Clock {
   setTimeout(fn: () => void, ms: number): Timer {
     const p: Pending = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
     this.push(p);
-    return { cancel: () => { p.cancelled = true; } };
+    return {
+      cancel: () => {
+        p.cancelled = true;
+      },
+    };
   }
 
   /** Number of timers still scheduled (cancelled ones included until they surface). */

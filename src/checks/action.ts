@@ -79,8 +79,15 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
   return new Promise((resolve) => {
     const capture = new OutputCapture(limit);
     const notStarted = (reason: string): ActionOutcome => ({
-      command: req.command, exitCode: null, signal: null, timedOut: false, output: "", outputTruncated: false,
-      durationMs: performance.now() - started, leftoversKilled: 0, skipped: `action could not be started: ${reason}`,
+      command: req.command,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      output: "",
+      outputTruncated: false,
+      durationMs: performance.now() - started,
+      leftoversKilled: 0,
+      skipped: `action could not be started: ${reason}`,
     });
     const cgroup = req.keepChildren ? undefined : makeCgroup(req.batchId);
     let child: ChildProcessByStdio<Writable, Readable, Readable>;

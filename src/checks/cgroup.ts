@@ -20,9 +20,7 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, 
  */
 
 /** Where actions are contained, decided once per process. */
-export type Containment =
-  | { kind: "cgroup"; base: string }
-  | { kind: "process group"; reason: string };
+export type Containment = { kind: "cgroup"; base: string } | { kind: "process group"; reason: string };
 
 const BASE_NAME = "gossipcheck-actions";
 
@@ -68,7 +66,10 @@ export function actionCgroupBase(mountinfo: string, selfCgroup: string): Contain
     accessSync(ownDir, constants.W_OK);
     accessSync(`${ownDir}/cgroup.procs`, constants.W_OK);
   } catch (e) {
-    return { kind: "process group", reason: `${ownDir} is not writable (${(e as NodeJS.ErrnoException).code ?? String(e)}): run as root, or delegate the daemon's cgroup to its user (systemd: Delegate=yes)` };
+    return {
+      kind: "process group",
+      reason: `${ownDir} is not writable (${(e as NodeJS.ErrnoException).code ?? String(e)}): run as root, or delegate the daemon's cgroup to its user (systemd: Delegate=yes)`,
+    };
   }
   return { kind: "cgroup", base: `${ownDir}/${BASE_NAME}` };
 }
@@ -139,7 +140,10 @@ export class ActionCgroup {
   /** The live processes in the group (zombies are not listed by cgroup v2). */
   procs(): number[] {
     try {
-      return readFileSync(`${this.path}/cgroup.procs`, "latin1").split("\n").filter((l) => l !== "").map(Number);
+      return readFileSync(`${this.path}/cgroup.procs`, "latin1")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map(Number);
     } catch {
       return []; // already removed
     }

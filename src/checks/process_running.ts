@@ -24,19 +24,13 @@ export interface ProcessCriteria {
 
 export function matchProcesses(snapshot: ProcessSnapshot, c: ProcessCriteria): ProcessInfo[] {
   return snapshot.processes.filter(
-    (p) =>
-      (c.path === undefined || p.exe.includes(c.path)) &&
-      (c.check === undefined || p.cmdline.includes(c.check)) &&
-      !(p.pgid !== undefined && c.excludeGroups?.has(p.pgid)),
+    (p) => (c.path === undefined || p.exe.includes(c.path)) && (c.check === undefined || p.cmdline.includes(c.check)) && !(p.pgid !== undefined && c.excludeGroups?.has(p.pgid)),
   );
 }
 
 export function evaluateProcessRunning(snapshot: ProcessSnapshot, c: ProcessCriteria): Evaluation {
   const matches = matchProcesses(snapshot, c);
-  const wanted = [
-    c.path !== undefined ? `an executable path containing ${quote(c.path)}` : "",
-    c.check !== undefined ? `a command line containing ${quote(c.check)}` : "",
-  ]
+  const wanted = [c.path !== undefined ? `an executable path containing ${quote(c.path)}` : "", c.check !== undefined ? `a command line containing ${quote(c.check)}` : ""]
     .filter(Boolean)
     .join(" and ");
   if (matches.length === 0) {
@@ -44,7 +38,10 @@ export function evaluateProcessRunning(snapshot: ProcessSnapshot, c: ProcessCrit
     const note = unreadable > 0 ? `; for ${unreadable} whose executable could not be read, argv[0] stood in for the path` : "";
     return { status: "fail", message: `no running process has ${wanted} (searched ${snapshot.processes.length} processes${note})` };
   }
-  const pids = matches.slice(0, MAX_LISTED_PIDS).map((p) => p.pid).join(", ");
+  const pids = matches
+    .slice(0, MAX_LISTED_PIDS)
+    .map((p) => p.pid)
+    .join(", ");
   const more = matches.length > MAX_LISTED_PIDS ? ` and ${matches.length - MAX_LISTED_PIDS} more` : "";
   const noun = matches.length === 1 ? "process has" : "processes have";
   return { status: "pass", message: `${matches.length} ${noun} ${wanted}: PID ${pids}${more}` };

@@ -38,7 +38,10 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .addOption(new Option("--token-file <file>", "file holding the control API token (or set GOSSIPCHECK_TOKEN)"));
   program.configureHelp({ ...goStyleHelp(), showGlobalOptions: true });
 
-  program.command("validate").description("check a check file offline: exit 0 valid, 2 invalid (every problem listed)").action(run(async () => (await import("./commands/validate.js")).validate));
+  program
+    .command("validate")
+    .description("check a check file offline: exit 0 valid, 2 invalid (every problem listed)")
+    .action(run(async () => (await import("./commands/validate.js")).validate));
   program
     .command("local-check")
     .description("evaluate the checks on the daemon's host, one by one, running no action")
@@ -133,22 +136,24 @@ export async function parseInvocation(argv: string[]): Promise<Invocation | Pars
 export async function main(argv: string[]): Promise<number> {
   const out = { text: "" };
   let code: number = Exit.Ok;
-  const run = (load: () => Promise<Run>) => async (...params: unknown[]) => {
-    const { cmd, opts } = actionParams(params);
-    const g = cmd.optsWithGlobals<GlobalFlags>();
-    const server = parseHostPort(g.server, { defaultPort: 5924 });
-    if (!server.ok) throw new CliError(`-server "${g.server}": ${server.error}; expected host:port, e.g. 127.0.0.1:5924`);
-    const ctx: CliContext = {
-      server: formatHostPort(server.value),
-      output: g.output as OutputFormat,
-      env: process.env,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      ...(g.file !== undefined && { file: g.file }),
-      ...(g.tokenFile !== undefined && { tokenFile: g.tokenFile }),
+  const run =
+    (load: () => Promise<Run>) =>
+    async (...params: unknown[]) => {
+      const { cmd, opts } = actionParams(params);
+      const g = cmd.optsWithGlobals<GlobalFlags>();
+      const server = parseHostPort(g.server, { defaultPort: 5924 });
+      if (!server.ok) throw new CliError(`-server "${g.server}": ${server.error}; expected host:port, e.g. 127.0.0.1:5924`);
+      const ctx: CliContext = {
+        server: formatHostPort(server.value),
+        output: g.output as OutputFormat,
+        env: process.env,
+        stdout: process.stdout,
+        stderr: process.stderr,
+        ...(g.file !== undefined && { file: g.file }),
+        ...(g.tokenFile !== undefined && { tokenFile: g.tokenFile }),
+      };
+      code = await (await load())(ctx, opts as never);
     };
-    code = await (await load())(ctx, opts as never);
-  };
   const program = buildProgram(out, run);
   if (argv.length === 0) {
     process.stdout.write(program.helpInformation());
@@ -163,7 +168,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
-    process.stderr.write(e.message.split("\n").map((l) => `gcheck: ${l}\n`).join(""));
+    process.stderr.write(
+      e.message
+        .split("\n")
+        .map((l) => `gcheck: ${l}\n`)
+        .join(""),
+    );
     return e.exitCode;
   }
   return code;

@@ -12,7 +12,6 @@ import type { Result } from "../base/result.js";
  */
 export type { HostPort };
 
-
 // RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens.
 const HOST_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 

@@ -77,7 +77,10 @@ export function normalizeGoArgv(argv: readonly string[], shapes: FlagShapes): st
 export function goStyleHelp(): Partial<Help> {
   return {
     optionTerm(option: Option): string {
-      return option.flags.replace(/--/g, "-").replace(/<([^>]+)>/g, "$1").replace(/\[([^\]]+)\]/g, "[$1]");
+      return option.flags
+        .replace(/--/g, "-")
+        .replace(/<([^>]+)>/g, "$1")
+        .replace(/\[([^\]]+)\]/g, "[$1]");
     },
   };
 }

@@ -15,7 +15,9 @@ import { errorMessage } from "../base/result.js";
  */
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  const given = createHash("sha256").update(m ? m[1]! : "\0").digest();
+  const given = createHash("sha256")
+    .update(m ? m[1]! : "\0")
+    .digest();
   const want = createHash("sha256").update(token).digest();
   return timingSafeEqual(given, want) && m !== null;
 }

@@ -100,14 +100,18 @@ function program(out: { text: string }): Command {
     .configureHelp(goStyleHelp())
     .helpOption("-h, --help", "show this help")
     .version(VERSION, "--version", "print the version and exit")
-    .option("--bind <host:port>", "address for cluster traffic (UDP + TCP); \":3505\" means every interface", DEFAULT_BIND)
+    .option("--bind <host:port>", 'address for cluster traffic (UDP + TCP); ":3505" means every interface', DEFAULT_BIND)
     .option("--advertise <host:port>", "address other nodes dial (default: the bind address, or this host's first external IPv4)")
     .option("--peers <list>", "comma-separated seeds to join (host[:port], the port defaults to ours)")
     .option("--cli-bind <host:port>", "control API address for gcheck (non-loopback needs -cli-token-file)", DEFAULT_CLI_BIND)
     .option("--cli-addr-file <file>", "write the control API's actual host:port there once listening (for -cli-bind port 0)")
     .option("--cli-token-file <file>", "bearer token the control API requires")
     .option("--cli-headers-timeout <duration>", "close a control connection whose request headers take longer (e.g. 10s, 500ms)", durationText(DEFAULT_API_LIMITS.headersTimeoutMs))
-    .option("--cli-request-timeout <duration>", "close a control connection whose request (body included) takes longer to arrive; responses are not limited", durationText(DEFAULT_API_LIMITS.requestTimeoutMs))
+    .option(
+      "--cli-request-timeout <duration>",
+      "close a control connection whose request (body included) takes longer to arrive; responses are not limited",
+      durationText(DEFAULT_API_LIMITS.requestTimeoutMs),
+    )
     .option("--cli-max-connections <n>", "most control connections open at once (idle and half-open ones are closed first)", String(DEFAULT_API_LIMITS.maxConnections))
     .option("--no-cli", "do not start the control API")
     .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
@@ -189,7 +193,10 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   }
 
   const peers: HostPort[] = [];
-  for (const item of (f.peers ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+  for (const item of (f.peers ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")) {
     // Our own port stands in for a missing one (as the original); with
     // -bind port 0 there is no such port, so the seed must name one.
     const p = addr("peers", item, { defaultPort: bind.port || undefined }, "comma-separated host[:port], e.g. 10.0.0.1:3505,10.0.0.2");
@@ -234,7 +241,14 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   }
 
   const empty = (flag: string, v: string | undefined) => (v !== undefined && v.trim() === "" ? `-${flag}: the path is empty` : undefined);
-  for (const [flag, v] of [["data-dir", f.dataDir], ["key-file", f.keyFile], ["keyring-file", f.keyringFile], ["trusted-keys", f.trustedKeys], ["cli-token-file", f.cliTokenFile], ["cli-addr-file", f.cliAddrFile]] as const) {
+  for (const [flag, v] of [
+    ["data-dir", f.dataDir],
+    ["key-file", f.keyFile],
+    ["keyring-file", f.keyringFile],
+    ["trusted-keys", f.trustedKeys],
+    ["cli-token-file", f.cliTokenFile],
+    ["cli-addr-file", f.cliAddrFile],
+  ] as const) {
     const e = empty(flag, v);
     if (e) return err(e);
   }
@@ -287,7 +301,10 @@ function parseCliLimits(f: RawFlags): Result<ApiLimits> {
   const requestTimeoutMs = timeout("cli-request-timeout", f.cliRequestTimeout);
   if (typeof requestTimeoutMs === "string") return err(requestTimeoutMs);
   // Node refuses a headers timeout longer than the request timeout: the request includes its headers.
-  if (headersTimeoutMs > requestTimeoutMs) return err(`-cli-headers-timeout ${f.cliHeadersTimeout} is longer than -cli-request-timeout ${f.cliRequestTimeout}: the request timeout covers the headers too; raise it or lower the headers timeout`);
+  if (headersTimeoutMs > requestTimeoutMs)
+    return err(
+      `-cli-headers-timeout ${f.cliHeadersTimeout} is longer than -cli-request-timeout ${f.cliRequestTimeout}: the request timeout covers the headers too; raise it or lower the headers timeout`,
+    );
   const maxConnections = Number(f.cliMaxConnections);
   if (!/^\d+$/.test(f.cliMaxConnections.trim()) || maxConnections < c.min || maxConnections > c.max) {
     return err(`-cli-max-connections "${f.cliMaxConnections}": expected a whole number from ${c.min} to ${c.max}`);

@@ -1,10 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Keyring, KeyringError, loadKeyFile, permissionWarning } from "../net/keyring.js";
-import { pb } from "../proto/index.js";
-import type { KeyOpName } from "../control/api_types.js";
-import { KEY_OPS } from "../control/api_types.js";
-import { base64KeyFingerprint } from "../control/fingerprint.js";
+import { type Keyring, loadKeyFile, permissionWarning } from "../net/keyring.js";
 import type { DaemonOptions } from "./flags.js";
 import { type Result, errorMessage } from "../base/result.js";
 
@@ -41,7 +37,6 @@ export interface DaemonKeyring {
   warnings: string[];
 }
 
-
 /** Loads the keyring by the precedence above; errors name the file and say what to do. */
 export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" | "keyringFile">): Result<DaemonKeyring> {
   const persistPath = persistedKeyringPath(o.dataDir);
@@ -54,7 +49,10 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
       const { keyring } = loadKeyFile(persistPath);
       const warning = permissionWarning(persistPath);
       const ignored = flagged ? `; ${flagged.flag} ${flagged.path} is ignored while it exists (delete it to go back to the flag)` : "";
-      return { ok: true, value: { keyring, persistPath, note: `using the keyring saved by gcheck keys in ${persistPath} (${keyring.list().length} keys)${ignored}`, warnings: warning ? [warning] : [] } };
+      return {
+        ok: true,
+        value: { keyring, persistPath, note: `using the keyring saved by gcheck keys in ${persistPath} (${keyring.list().length} keys)${ignored}`, warnings: warning ? [warning] : [] },
+      };
     } catch (err) {
       return { ok: false, error: `${errorMessage(err)} (this is the keyring gcheck keys saved: restore it, or delete it to start from -key-file again)` };
     }
@@ -68,4 +66,3 @@ export function loadDaemonKeyring(o: Pick<DaemonOptions, "dataDir" | "keyFile" |
     return { ok: false, error: `${flagged.flag}: ${errorMessage(err)}` };
   }
 }
-

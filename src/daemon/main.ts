@@ -49,7 +49,8 @@ log.info({ keyring: keyring ? "on" : "off" }, keys.value.note);
 if (o.actionsEnabled) {
   // Said once: what an action can leave running on this host (src/checks/action.ts).
   const c = actionContainment();
-  if (c.kind === "cgroup") log.info({ actionCgroups: c.base }, `actions run in their own cgroup under ${c.base}: whatever an action leaves running is killed when it ends (unless its check sets keep_children)`);
+  if (c.kind === "cgroup")
+    log.info({ actionCgroups: c.base }, `actions run in their own cgroup under ${c.base}: whatever an action leaves running is killed when it ends (unless its check sets keep_children)`);
   else log.warn({ actionCgroups: "off" }, `actions run in their process group only: ${c.reason}. A process an action starts with setsid, or that daemonizes, outlives it`);
 }
 const shutdown = new Shutdown(log);
@@ -80,7 +81,19 @@ if (o.cliBind) {
 const peers = o.peers.map(formatHostPort);
 const bind = formatHostPort({ host: o.bind.host, port: transport.port });
 log.info(
-  { name: o.name, version: VERSION, bind, address: transport.address, advertise: transport.address, cli: cliAddress, peers, dataDir: o.dataDir, profile: o.profile, actions: o.actionsEnabled, encrypted: keyring !== null },
+  {
+    name: o.name,
+    version: VERSION,
+    bind,
+    address: transport.address,
+    advertise: transport.address,
+    cli: cliAddress,
+    peers,
+    dataDir: o.dataDir,
+    profile: o.profile,
+    actions: o.actionsEnabled,
+    encrypted: keyring !== null,
+  },
   `gossipcheckd ${VERSION} started: node ${o.name}, cluster address ${transport.address}, cli ${cliAddress ?? "off"}`,
 );
 

@@ -8,7 +8,6 @@ import { DEFAULT_PACKET_PAYLOAD_BYTES, NodeTransport } from "../net/node_transpo
 import { systemRandom } from "../base/random.js";
 import { profile } from "../swim/config.js";
 import { Swim } from "../swim/swim.js";
-import type { PushPullDelegate } from "../swim/types.js";
 import { formatHostPort } from "../cmdline/address.js";
 import { buildNodeStack } from "../stack/node_stack.js";
 import { admitEnvelope } from "./cluster/admission.js";

@@ -18,7 +18,10 @@ export async function preflight(o: DaemonOptions): Promise<Preflight> {
   const warnings: string[] = [];
   const dataDir = await prepareDataDir(o.dataDir);
   if (!dataDir.ok) return dataDir;
-  for (const [flag, path] of [["-key-file", o.keyFile], ["-keyring-file", o.keyringFile]] as const) {
+  for (const [flag, path] of [
+    ["-key-file", o.keyFile],
+    ["-keyring-file", o.keyringFile],
+  ] as const) {
     if (path === undefined) continue;
     const why = await unreadable(path);
     if (why) return { ok: false, error: `${flag} ${path}: ${why}: create a key with "gcheck keygen > ${path}" (chmod 600)` };

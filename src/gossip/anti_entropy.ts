@@ -75,7 +75,10 @@ export class AntiEntropy {
     const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
     counters.advertisements += peers.length;
     counters.advertisedIds += ids.length * peers.length;
-    for (const sent of requester.sendAll(peers.map((p) => p.address), body)) {
+    for (const sent of requester.sendAll(
+      peers.map((p) => p.address),
+      body,
+    )) {
       sent.catch(() => {
         // A lost advertisement is repaired by the next one.
       });
@@ -148,9 +151,12 @@ export class AntiEntropy {
   private schedule(): void {
     if (this.stopped) return;
     const { config, clock, random } = this.d;
-    this.timer = clock.setTimeout(() => {
-      this.advertise();
-      this.schedule();
-    }, jittered(config.advertiseIntervalMs, config.advertiseJitter, random));
+    this.timer = clock.setTimeout(
+      () => {
+        this.advertise();
+        this.schedule();
+      },
+      jittered(config.advertiseIntervalMs, config.advertiseJitter, random),
+    );
   }
 }

@@ -16,7 +16,6 @@ export type GossipMessage =
   | { kind: "reply"; reply: pb.NodeReply }
   | { kind: "ok" };
 
-
 export function encodeGossip(m: GossipMessage): Uint8Array {
   const v = { version: PROTOCOL_VERSION };
   switch (m.kind) {

@@ -49,11 +49,7 @@ const ADMITTED: Admission = { ok: true };
 const MAX_REFUSED_COPIES = 4096;
 
 /** What a consumer answers to the origin (the body of a NodeReply). */
-export type ReplyBody =
-  | { checks: pb.CheckReport.$Properties }
-  | { keys: pb.KeyReport.$Properties }
-  | { stats: pb.StatsReport.$Properties }
-  | { rejected: string };
+export type ReplyBody = { checks: pb.CheckReport.$Properties } | { keys: pb.KeyReport.$Properties } | { stats: pb.StatsReport.$Properties } | { rejected: string };
 
 /** Consumes one envelope; resolves with the reply for the origin, or null for none. */
 export type EnvelopeHandler = (env: Envelope) => Promise<ReplyBody | null>;
@@ -167,11 +163,7 @@ export class Disseminator implements PushPullDelegate {
 
   /** Creates an envelope from this node and starts its burst; the local consumer runs it too. */
   publish(kind: pb.EnvelopeKind, payload: Uint8Array, opts: PublishOptions = {}): PublishResult {
-    const env = createEnvelope(
-      { origin: this.m.localName, originAddress: this.m.localAddress, kind, payload, ttlMs: opts.ttlMs ?? this.config.defaultTtlMs },
-      this.clock,
-      this.o.random,
-    );
+    const env = createEnvelope({ origin: this.m.localName, originAddress: this.m.localAddress, kind, payload, ttlMs: opts.ttlMs ?? this.config.defaultTtlMs }, this.clock, this.o.random);
     return this.publishEnvelope(env, opts);
   }
 
@@ -212,7 +204,11 @@ export class Disseminator implements PushPullDelegate {
 
   /** PushPullDelegate: the IDs of this node's live envelopes. */
   localState(_join: boolean): Uint8Array {
-    return encodeLiveIds(this.live().slice(0, this.config.maxAdvertiseIds).map((e) => e.id));
+    return encodeLiveIds(
+      this.live()
+        .slice(0, this.config.maxAdvertiseIds)
+        .map((e) => e.id),
+    );
   }
 
   /** PushPullDelegate: fetch the live envelopes the peer has and this node lacks. */
@@ -353,20 +349,36 @@ export class Disseminator implements PushPullDelegate {
     let targets: typeof peers;
     if (group >= 2 && peers.length > group) {
       const next = ringSuccessor(me, peers);
-      targets = [next, ...sample(peers.filter((p) => p !== next), group - 1, this.o.random)];
+      targets = [
+        next,
+        ...sample(
+          peers.filter((p) => p !== next),
+          group - 1,
+          this.o.random,
+        ),
+      ];
     } else {
       targets = sample(peers, group, this.o.random);
     }
     if (targets.length === 0) return;
     // Relayed, the push keeps the bytes (and the sender) it came with: no encoding or sealing here.
     const body = relay?.body ?? encodeGossip({ kind: "push", envelope: env });
-    const sent = this.requester.sendAll(targets.map((p) => p.address), body, env.id, relay);
+    const sent = this.requester.sendAll(
+      targets.map((p) => p.address),
+      body,
+      env.id,
+      relay,
+    );
     this.stats.forwarded += targets.length;
     sent.forEach((p, i) =>
       p.catch((err: Error) => {
         this.stats.forwardFailed++;
         if (err instanceof TransportError && err.code === "too_large") {
-          this.rateLog.warn("too-large", { peer: targets[i]!.address, envelope: idToHex(env.id), error: err.message }, "a peer refused an envelope as too large: align the maximum frame size on every node");
+          this.rateLog.warn(
+            "too-large",
+            { peer: targets[i]!.address, envelope: idToHex(env.id), error: err.message },
+            "a peer refused an envelope as too large: align the maximum frame size on every node",
+          );
         }
       }),
     );
@@ -397,7 +409,10 @@ export class Disseminator implements PushPullDelegate {
     if (this.seen && !local && env.createdMs < this.seen.unsafeBeforeMs) {
       // Created before this node's history began: it may have run here in a life whose record is lost.
       this.stats.refusedUnsafe++;
-      this.logger.warn({ envelope: idToHex(env.id), origin: env.origin, createdMs: env.createdMs, historyBeganMs: this.seen.beganMs }, `did not run envelope ${idToHex(env.id)} from ${env.origin}: ${this.seen.unsafeReason}`);
+      this.logger.warn(
+        { envelope: idToHex(env.id), origin: env.origin, createdMs: env.createdMs, historyBeganMs: this.seen.beganMs },
+        `did not run envelope ${idToHex(env.id)} from ${env.origin}: ${this.seen.unsafeReason}`,
+      );
       this.answer(env, receivedMs, { rejected: this.seen.unsafeReason });
       return;
     }

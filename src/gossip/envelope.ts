@@ -1,4 +1,4 @@
-import { pb } from "../proto/index.js";
+import { type pb } from "../proto/index.js";
 import type { Clock } from "../base/clock.js";
 import type { Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";

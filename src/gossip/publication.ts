@@ -128,7 +128,7 @@ export class Publication {
 
   /** Every event from the first, ending after done. */
   async *events(): AsyncGenerator<PublishEvent> {
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       while (i < this.log.length) {
         const e = this.log[i++]!;
         yield e;

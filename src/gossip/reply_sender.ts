@@ -108,9 +108,6 @@ export class ReplySender {
     p.timer?.cancel();
     this.pending.delete(key);
     this.deps.counters.repliesAbandoned++;
-    this.deps.logger.warn(
-      { envelope: key, origin: p.envelope.origin, address: p.envelope.originAddress, attempts: p.attempts, reason: why },
-      "gave up sending a reply to the origin",
-    );
+    this.deps.logger.warn({ envelope: key, origin: p.envelope.origin, address: p.envelope.originAddress, attempts: p.attempts, reason: why }, "gave up sending a reply to the origin");
   }
 }

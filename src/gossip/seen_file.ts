@@ -51,8 +51,7 @@ const LINE = /^[0-9a-f]{32} -?\d+(\.\d+)?$/;
 
 export type SeenFileLoad =
   /** beganMs: when the history began (0: before anyone recorded it); null when the file does not exist. */
-  | { ok: true; records: SeenRecord[]; beganMs: number | null }
-  | { ok: false; error: string };
+  { ok: true; records: SeenRecord[]; beganMs: number | null } | { ok: false; error: string };
 
 export interface SeenState {
   writer: SeenLog;
@@ -91,7 +90,10 @@ export async function openSeenState(dataDir: string, history: SeenHistory, clock
   let beganMs: number | null = null;
   let unreadable: { file: string; error: string } | null = null;
   // The legacy file first: its IDs are older than any the log holds.
-  for (const [file, load] of [[legacyPath, loadLegacySeenFile], [path, loadSeenFile]] as const) {
+  for (const [file, load] of [
+    [legacyPath, loadLegacySeenFile],
+    [path, loadSeenFile],
+  ] as const) {
     const loaded = load(file);
     if (loaded.ok) {
       for (const r of loaded.records) if (r.retainUntilMs >= now) history.remember(r);
@@ -269,7 +271,10 @@ export class SeenLog {
     fdatasync(fd, (err) => {
       // A compaction may have closed fd meanwhile; the new log was fsynced whole.
       if (err && !this.closed && this.fd === fd) {
-        this.logger.error({ file: this.path, err: errorMessage(err) }, "cannot sync the seen-history log to disk: check the data dir's disk; a power loss could make this node run recent batches again");
+        this.logger.error(
+          { file: this.path, err: errorMessage(err) },
+          "cannot sync the seen-history log to disk: check the data dir's disk; a power loss could make this node run recent batches again",
+        );
       }
     });
   }

@@ -32,7 +32,6 @@ export type Verdict = "ok" | "unsigned" | "bad signature" | "untrusted key";
 /** Trusted signer keys by base64 of the raw 32-byte key, with the file each came from. */
 export type TrustedKeys = ReadonlyMap<string, { key: KeyObject; file: string }>;
 
-
 const DOMAIN = "gossipcheck envelope signature v1\n";
 const RAW_KEY_BYTES = 32;
 

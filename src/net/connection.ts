@@ -328,8 +328,7 @@ export class FrameConnection {
 /** A frame, or null for a frame dropped unopened because its dedup key is known; or why it was refused. */
 export type FrameRead =
   /** relay: set for a one-way frame with a dedup header opened with our primary key (see Relay). */
-  | { ok: true; frame: pb.Frame | null; relay?: Relay }
-  | { ok: false; failure: UnwrapFailure | "version"; reason: string };
+  { ok: true; frame: pb.Frame | null; relay?: Relay } | { ok: false; failure: UnwrapFailure | "version"; reason: string };
 
 const NOTHING_KNOWN: KnownCheck = () => false;
 

@@ -25,8 +25,7 @@ export type UnwrapFailure = "decrypt" | "label" | "undecodable";
 
 export type Unwrapped =
   /** primary: opened with this node's primary key, or there is no key (the bytes are what this node would send). */
-  | { ok: true; payload: Buffer; primary: boolean }
-  | { ok: false; failure: UnwrapFailure; reason: string };
+  { ok: true; payload: Buffer; primary: boolean } | { ok: false; failure: UnwrapFailure; reason: string };
 
 export class PayloadGuard {
   private readonly aad: Buffer;
@@ -70,7 +69,10 @@ export class PayloadGuard {
       const keys = this.keyring.openingKeys();
       const opened = openWithKeyIndex(keys, data, this.aadWith(bound));
       if (opened) return { ok: true, payload: opened.plain, primary: opened.keyIndex === 0 };
-      return fail("decrypt", `failed to decrypt with any of the ${keys.length} installed key(s): the sender has another key${this.label ? " or another label" : " or a label"}, or the bytes were altered`);
+      return fail(
+        "decrypt",
+        `failed to decrypt with any of the ${keys.length} installed key(s): the sender has another key${this.label ? " or another label" : " or a label"}, or the bytes were altered`,
+      );
     }
     if (looksSealed(data)) return fail("undecodable", "is encrypted, but this node has no cluster key (-key-file)");
     const hasHeader = data.length >= 2 && data[0] === LABEL_HEADER;
@@ -97,5 +99,8 @@ function fail(failure: UnwrapFailure, reason: string): Unwrapped {
 
 // For messages only: the label a labelled packet claims, cut to what is there.
 function readLabel(data: Buffer): string {
-  return data.subarray(2, 2 + data[1]!).toString("utf8").slice(0, 64);
+  return data
+    .subarray(2, 2 + data[1]!)
+    .toString("utf8")
+    .slice(0, 64);
 }

@@ -121,7 +121,8 @@ export class InboundServer {
       if (frame.isReply) return; // nothing was asked on an inbound connection
       if (frame.channel === Channel.Hello) return; // it authenticated the connection; that was its job
       inFlight++;
-      this.serve(conn, frame, relay).finally(() => inFlight--);
+      // serve() answers every failure to the peer itself; it never rejects.
+      void this.serve(conn, frame, relay).finally(() => inFlight--);
     };
   }
 

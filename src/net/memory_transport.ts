@@ -1,14 +1,6 @@
 import type { VirtualClock } from "../base/clock.js";
 import type { Random } from "../base/random.js";
-import {
-  TransportError,
-  type Address,
-  type Channel,
-  type KnownHandler,
-  type PacketHandler,
-  type RequestHandler,
-  type Transport,
-} from "./transport.js";
+import { TransportError, type Address, type Channel, type KnownHandler, type PacketHandler, type RequestHandler, type Transport } from "./transport.js";
 import { errorMessage } from "../base/result.js";
 
 /**
@@ -160,10 +152,7 @@ export class MemoryNetwork {
           reject(err);
         } else resolve(reply!);
       };
-      const timer = this.clock.setTimeout(
-        () => settle(new TransportError("timeout", `request to ${to} timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      const timer = this.clock.setTimeout(() => settle(new TransportError("timeout", `request to ${to} timed out after ${timeoutMs} ms`)), timeoutMs);
       if (body.length > this.maxFrameBytes) {
         settle(new TransportError("too_large", `frame of ${body.length} bytes to ${to} exceeds the maximum of ${this.maxFrameBytes} bytes`));
         return;

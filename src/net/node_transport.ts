@@ -190,8 +190,11 @@ export class NodeTransport implements Transport {
     const wire = this.guard.wrap(data);
     if (wire.length > this.maxPacketBytes) {
       this.count.oversizePackets++;
-      this.log.warn("oversize-packet-out", { to, packetBytes: wire.length, maxPacketBytes: this.maxPacketBytes },
-        `did not send a packet of ${wire.length} bytes to ${to}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`);
+      this.log.warn(
+        "oversize-packet-out",
+        { to, packetBytes: wire.length, maxPacketBytes: this.maxPacketBytes },
+        `did not send a packet of ${wire.length} bytes to ${to}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`,
+      );
       return;
     }
     let host: string;
@@ -267,8 +270,11 @@ export class NodeTransport implements Transport {
     this.count.packetBytesIn += data.length;
     if (data.length > this.maxPacketBytes) {
       this.count.oversizePackets++;
-      this.log.warn("oversize-packet-in", { from, packetBytes: data.length, maxPacketBytes: this.maxPacketBytes },
-        `dropped a packet of ${data.length} bytes from ${from}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`);
+      this.log.warn(
+        "oversize-packet-in",
+        { from, packetBytes: data.length, maxPacketBytes: this.maxPacketBytes },
+        `dropped a packet of ${data.length} bytes from ${from}: it exceeds the maximum packet size of ${this.maxPacketBytes} bytes`,
+      );
       return;
     }
     const opened = this.guard.unwrap(data);

@@ -145,8 +145,10 @@ export class OutboundPool {
     const payload = encodeFrame(ctx, fields, dedupKey);
     if (payload.length > ctx.maxFrameBytes) {
       ctx.counters.oversizeFrames++;
-      return new TransportError("too_large",
-        `${what} of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`);
+      return new TransportError(
+        "too_large",
+        `${what} of ${payload.length} bytes to ${to} exceeds the maximum frame size of ${ctx.maxFrameBytes} bytes (raise -max-frame-size on both ends, or send less)`,
+      );
     }
     return payload;
   }
@@ -157,8 +159,7 @@ export class OutboundPool {
     const b = this.backoff.get(to);
     if (b && clock.now() < b.untilMs) {
       ctx.counters.dialBackoffRejects++;
-      return new TransportError("unreachable",
-        `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`);
+      return new TransportError("unreachable", `${to} is unreachable: the last connection attempt failed (${b.reason}); next attempt in ${Math.ceil(b.untilMs - clock.now())} ms`);
     }
     try {
       return this.peers.get(to) ?? this.dial(to);
@@ -255,8 +256,11 @@ export class OutboundPool {
         }
       }
       if (!matched && frame.rejectedFrameBytes > 0) {
-        this.opts.ctx.log.warn("refused-message", { peer: to, frameBytes: frame.rejectedFrameBytes },
-          `${to} refused a message of ${frame.rejectedFrameBytes} bytes: ${frame.error}; align -max-frame-size on every node`);
+        this.opts.ctx.log.warn(
+          "refused-message",
+          { peer: to, frameBytes: frame.rejectedFrameBytes },
+          `${to} refused a message of ${frame.rejectedFrameBytes} bytes: ${frame.error}; align -max-frame-size on every node`,
+        );
       }
       peer.conn.close(frame.error || "refused by the peer");
       return;

@@ -1,4 +1,4 @@
-import protobuf from "protobufjs/minimal.js";
+import type protobuf from "protobufjs/minimal.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import { errorMessage } from "../base/result.js";
 
@@ -8,17 +8,10 @@ import { errorMessage } from "../base/result.js";
  * boundary: it never throws, it returns an error value the caller counts.
  */
 
-export type Decoded<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: "bad_version" | "undecodable"; detail: string };
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: "bad_version" | "undecodable"; detail: string };
 
 /** The probe message a packet carries, if any (gossip packets carry none). */
-export type Primary =
-  | { ping: pb.Ping.$Properties }
-  | { pingReq: pb.PingReq.$Properties }
-  | { ack: pb.Ack.$Properties }
-  | { nack: pb.Nack.$Properties }
-  | Record<string, never>;
+export type Primary = { ping: pb.Ping.$Properties } | { pingReq: pb.PingReq.$Properties } | { ack: pb.Ack.$Properties } | { nack: pb.Nack.$Properties } | Record<string, never>;
 
 /** Field 10 (`repeated Update updates`), wire type 2 (length-delimited). */
 const UPDATES_TAG = (10 << 3) | 2;

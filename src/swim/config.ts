@@ -231,17 +231,26 @@ export function profile(name: string): SwimConfig {
 export function checkConfig(c: SwimConfig): string[] {
   const problems: string[] = [];
   const positive: (keyof SwimConfig)[] = [
-    "probeIntervalMs", "probeTimeoutMs", "suspicionMult", "suspicionMaxTimeoutMult", "awarenessMaxMultiplier",
-    "gossipIntervalMs", "gossipNodes", "retransmitMult", "pushPullIntervalMs", "tcpTimeoutMs",
-    "reconnectIntervalMs", "joinRetryMinMs", "joinRetryMaxMs", "maxNameBytes",
+    "probeIntervalMs",
+    "probeTimeoutMs",
+    "suspicionMult",
+    "suspicionMaxTimeoutMult",
+    "awarenessMaxMultiplier",
+    "gossipIntervalMs",
+    "gossipNodes",
+    "retransmitMult",
+    "pushPullIntervalMs",
+    "tcpTimeoutMs",
+    "reconnectIntervalMs",
+    "joinRetryMinMs",
+    "joinRetryMaxMs",
+    "maxNameBytes",
   ];
   for (const k of positive) {
     const v = c[k];
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) problems.push(`${k} must be a positive number (got ${String(v)})`);
   }
-  const nonNegative: (keyof SwimConfig)[] = [
-    "indirectChecks", "gossipToTheDeadMs", "catchUpIntervalMs", "deadReapMs", "leftReapMs", "reconnectTimeoutMs", "maxTagBytes",
-  ];
+  const nonNegative: (keyof SwimConfig)[] = ["indirectChecks", "gossipToTheDeadMs", "catchUpIntervalMs", "deadReapMs", "leftReapMs", "reconnectTimeoutMs", "maxTagBytes"];
   for (const k of nonNegative) {
     const v = c[k];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) problems.push(`${k} must be zero or more (got ${String(v)})`);

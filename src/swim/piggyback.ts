@@ -64,9 +64,10 @@ export class Piggyback {
     const { d } = this;
     if (d.queue.length === 0) return;
     const now = d.clock.now();
-    const targets = d.table.randomMembers(d.config.gossipNodes, (m) =>
-      m.name !== d.localName &&
-      (m.status === "alive" || m.status === "suspect" || (m.status === "dead" && now - m.statusSinceMs < d.config.gossipToTheDeadMs)));
+    const targets = d.table.randomMembers(
+      d.config.gossipNodes,
+      (m) => m.name !== d.localName && (m.status === "alive" || m.status === "suspect" || (m.status === "dead" && now - m.statusSinceMs < d.config.gossipToTheDeadMs)),
+    );
     for (const m of targets) {
       if (d.queue.length === 0) break;
       d.counters.gossipPackets++;

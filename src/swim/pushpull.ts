@@ -29,7 +29,10 @@ import type { PushPullDelegate } from "./types.js";
 
 /** The remote refused our join: our name is taken there. */
 export class JoinRefusedError extends Error {
-  constructor(readonly seed: Address, reason: string) {
+  constructor(
+    readonly seed: Address,
+    reason: string,
+  ) {
     super(`join refused by ${seed}: ${reason}`);
     this.name = "JoinRefusedError";
   }
@@ -167,8 +170,7 @@ export class PushPull {
     d.scheduler.after(pushPullScale(d.config.pushPullIntervalMs, d.state.clusterSize()), () => this.periodic());
     const [peer] = d.table.randomMembers(1, (m) => m.name !== d.name && m.status === "alive");
     if (!peer) return;
-    this.exchange(peer.address, false).catch((err: unknown) =>
-      d.rlog.warn("pushpull", { peer: peer.address, err: String(err) }, "periodic push-pull failed"));
+    this.exchange(peer.address, false).catch((err: unknown) => d.rlog.warn("pushpull", { peer: peer.address, err: String(err) }, "periodic push-pull failed"));
   }
 
   /** Why a joiner may not have its name here, or null. */

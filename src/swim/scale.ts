@@ -11,7 +11,7 @@
 export function suspicionTimeoutMs(suspicionMult: number, n: number, probeIntervalMs: number): number {
   const nodeScale = Math.max(1, Math.log10(Math.max(1, n)));
   // Whole ms, as memberlist rounds the scale to thousandths.
-  return Math.floor(suspicionMult * Math.floor(nodeScale * 1000) * probeIntervalMs / 1000);
+  return Math.floor((suspicionMult * Math.floor(nodeScale * 1000) * probeIntervalMs) / 1000);
 }
 
 /** How many times each node transmits one update: mult x ceil(log10(N + 1)). */

@@ -26,10 +26,13 @@ export class Scheduler {
         this.timers.delete(entry);
       },
     };
-    const inner = this.clock.setTimeout(() => {
-      this.timers.delete(entry);
-      if (!this.stopped) fn();
-    }, Math.ceil(Math.max(0, ms)));
+    const inner = this.clock.setTimeout(
+      () => {
+        this.timers.delete(entry);
+        if (!this.stopped) fn();
+      },
+      Math.ceil(Math.max(0, ms)),
+    );
     this.timers.add(entry);
     return entry;
   }

@@ -131,8 +131,11 @@ export class MemberStates {
       if (rec.status === "alive" || rec.status === "suspect") {
         // The running holder keeps its name (memberlist: name conflict).
         this.d.counters.nameConflicts++;
-        this.d.rlog.warn(`conflict:${a.node}`, { node: a.node, holder: rec.address, claimant: a.address },
-          "name conflict: another node claims a member's name from a different address; ignoring it (give every node a unique -name)");
+        this.d.rlog.warn(
+          `conflict:${a.node}`,
+          { node: a.node, holder: rec.address, claimant: a.address },
+          "name conflict: another node claims a member's name from a different address; ignoring it (give every node a unique -name)",
+        );
         return;
       }
       // A dead or departed member came back at a new address.
@@ -310,10 +313,9 @@ export class MemberStates {
     const c = table.counts();
     if (c.dead + c.left === 0) return;
     const now = this.d.clock.now();
-    const expired = table.all().filter((r) =>
-      r !== this.self &&
-      ((r.status === "dead" && now - r.statusSinceMs >= config.deadReapMs) ||
-        (r.status === "left" && now - r.statusSinceMs >= config.leftReapMs)));
+    const expired = table
+      .all()
+      .filter((r) => r !== this.self && ((r.status === "dead" && now - r.statusSinceMs >= config.deadReapMs) || (r.status === "left" && now - r.statusSinceMs >= config.leftReapMs)));
     for (const r of expired) {
       table.remove(r.name);
       this.d.counters.reaped++;

@@ -90,20 +90,36 @@ export class Swim implements Membership {
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.events = new MemberEvents(this.log);
     const common = { config: o.config, table: this.table, counters: this.counts, log: this.log, rlog: this.rlog };
-    this.state = new MemberStates(
-      { ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events },
-      o.tags ?? {},
-    );
+    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events }, o.tags ?? {});
     this.piggyback = new Piggyback({
-      transport: o.transport, clock, config: o.config, table: this.table, queue: this.queue, counters: this.counts,
-      localName: name, clusterSize: () => this.state.clusterSize(),
+      transport: o.transport,
+      clock,
+      config: o.config,
+      table: this.table,
+      queue: this.queue,
+      counters: this.counts,
+      localName: name,
+      clusterSize: () => this.state.clusterSize(),
     });
     this.prober = new Prober({
-      ...common, name, address, random, state: this.state, awareness: this.awareness,
-      scheduler: this.scheduler, piggyback: this.piggyback,
+      ...common,
+      name,
+      address,
+      random,
+      state: this.state,
+      awareness: this.awareness,
+      scheduler: this.scheduler,
+      piggyback: this.piggyback,
     });
     this.pushPull = new PushPull({
-      ...common, name, address, transport: o.transport, clock, random, state: this.state, scheduler: this.scheduler,
+      ...common,
+      name,
+      address,
+      transport: o.transport,
+      clock,
+      random,
+      state: this.state,
+      scheduler: this.scheduler,
       delegate: o.delegate,
     });
     this.joiner = new Joiner({ ...common, address, clock, random, scheduler: this.scheduler, pushPull: this.pushPull });
@@ -182,7 +198,8 @@ export class Swim implements Membership {
   }
 
   reachableMembers(): Member[] {
-    return this.table.all()
+    return this.table
+      .all()
       .filter((r) => r.name !== this.localName && (r.status === "alive" || r.status === "suspect"))
       .map(toMember);
   }

@@ -37,19 +37,16 @@ function exchange(cliAddress: string, method: "GET" | "POST", path: string, body
   const [host, port] = splitHostPort(cliAddress);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host, port, method, path, agent, timeout: timeoutMs, headers: payload ? { "content-type": "application/json", "content-length": payload.length } : {} },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8").on("data", (s: string) => (text += s));
-        res.on("end", () => {
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) resolve(text);
-          else reject(new Error(`${method} http://${cliAddress}${path}: HTTP ${code}: ${text.trim()}`));
-        });
-        res.on("error", reject);
-      },
-    );
+    const req = request({ host, port, method, path, agent, timeout: timeoutMs, headers: payload ? { "content-type": "application/json", "content-length": payload.length } : {} }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (s: string) => (text += s));
+      res.on("end", () => {
+        const code = res.statusCode ?? 0;
+        if (code >= 200 && code < 300) resolve(text);
+        else reject(new Error(`${method} http://${cliAddress}${path}: HTTP ${code}: ${text.trim()}`));
+      });
+      res.on("error", reject);
+    });
     req.on("timeout", () => req.destroy(new Error(`${method} http://${cliAddress}${path}: no answer within ${timeoutMs} ms`)));
     req.on("error", reject);
     req.end(payload);
@@ -79,32 +76,29 @@ export function postBatch(cliAddress: string, body: BatchRequestBody, timeoutMs 
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const run: BatchRun = { events: [], sentAt: 0, arrivals: [] };
-    const req = request(
-      { host, port, method: "POST", path: "/v1/check", agent, timeout: timeoutMs, headers: { "content-type": "application/json", "content-length": payload.length } },
-      (res) => {
-        if (res.statusCode !== 200) {
-          let text = "";
-          res.setEncoding("utf8").on("data", (s: string) => (text += s));
-          res.on("end", () => reject(new Error(`POST http://${cliAddress}/v1/check: HTTP ${res.statusCode}: ${text.trim()}`)));
-          return;
+    const req = request({ host, port, method: "POST", path: "/v1/check", agent, timeout: timeoutMs, headers: { "content-type": "application/json", "content-length": payload.length } }, (res) => {
+      if (res.statusCode !== 200) {
+        let text = "";
+        res.setEncoding("utf8").on("data", (s: string) => (text += s));
+        res.on("end", () => reject(new Error(`POST http://${cliAddress}/v1/check: HTTP ${res.statusCode}: ${text.trim()}`)));
+        return;
+      }
+      let buffered = "";
+      res.setEncoding("utf8").on("data", (s: string) => {
+        const now = performance.now();
+        buffered += s;
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === "") continue;
+          run.events.push(JSON.parse(line) as BatchEvent);
+          run.arrivals.push(now);
         }
-        let buffered = "";
-        res.setEncoding("utf8").on("data", (s: string) => {
-          const now = performance.now();
-          buffered += s;
-          let nl: number;
-          while ((nl = buffered.indexOf("\n")) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === "") continue;
-            run.events.push(JSON.parse(line) as BatchEvent);
-            run.arrivals.push(now);
-          }
-        });
-        res.on("end", () => resolve(run));
-        res.on("error", reject);
-      },
-    );
+      });
+      res.on("end", () => resolve(run));
+      res.on("error", reject);
+    });
     req.on("timeout", () => req.destroy(new Error(`POST http://${cliAddress}/v1/check: stream not finished within ${timeoutMs} ms`)));
     req.on("error", reject);
     run.sentAt = performance.now();
@@ -236,13 +230,20 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const addrFile = join(dir, "cli.addr");
   const args = [
     DAEMON_BIN,
-    "-name", o.name,
-    "-bind", `127.0.0.1:${o.port ?? 0}`,
-    "-cli-bind", "127.0.0.1:0",
-    "-cli-addr-file", addrFile,
-    "-data-dir", join(dir, "data"),
-    "-profile", o.profile ?? "local",
-    "-log-level", o.logLevel ?? "warn",
+    "-name",
+    o.name,
+    "-bind",
+    `127.0.0.1:${o.port ?? 0}`,
+    "-cli-bind",
+    "127.0.0.1:0",
+    "-cli-addr-file",
+    addrFile,
+    "-data-dir",
+    join(dir, "data"),
+    "-profile",
+    o.profile ?? "local",
+    "-log-level",
+    o.logLevel ?? "warn",
     ...(o.peers?.length ? ["-peers", o.peers.join(",")] : []),
     ...(o.args ?? []),
   ];

@@ -41,9 +41,7 @@ export function mutateBytes(b: Uint8Array, m: ByteMutation): Uint8Array {
 
 /** A valid input damaged by one to four mutations. */
 export function mutatedFrom(valid: readonly Uint8Array[]): fc.Arbitrary<Uint8Array> {
-  return fc
-    .tuple(fc.nat(valid.length - 1), fc.array(byteMutation, { minLength: 1, maxLength: 4 }))
-    .map(([which, ms]) => ms.reduce((b, m) => mutateBytes(b, m), valid[which]!));
+  return fc.tuple(fc.nat(valid.length - 1), fc.array(byteMutation, { minLength: 1, maxLength: 4 })).map(([which, ms]) => ms.reduce((b, m) => mutateBytes(b, m), valid[which]!));
 }
 
 /**

@@ -33,7 +33,7 @@ export async function keygen(ctx: CliContext, opts: { signing?: boolean; out?: s
     await writeFile(pub, pair.publicKey, { mode: 0o644, flag: "wx" });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`-out ${opts.out}: cannot write the key pair (${code === "EEXIST" ? "a key file with that name exists; choose another PREFIX" : code ?? errorMessage(e)})`);
+    throw new CliError(`-out ${opts.out}: cannot write the key pair (${code === "EEXIST" ? "a key file with that name exists; choose another PREFIX" : (code ?? errorMessage(e))})`);
   }
   ctx.stdout.write(`private key: ${priv} (keep it; gcheck check -sign-key ${priv})\npublic key:  ${pub} (copy it into each daemon's -trusted-keys directory)\n`);
   return Exit.Ok;

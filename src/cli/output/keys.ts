@@ -13,12 +13,14 @@ const STATE_LABEL: Record<KeyNodeOutcome["state"], string> = { ok: "OK", failed:
 export function keysTable(report: KeysReport): string {
   return renderTable(
     ["NODE", "STATUS", "KEYS", "MESSAGE"],
-    report.outcomes().map((n) => [
-      n.node,
-      STATE_LABEL[n.state],
-      n.keys.length ? n.keys.map((k, i) => (i === 0 ? `${k}*` : k)).join(" ") : "-",
-      n.error ?? (n.state === "silent" ? `no answer from ${n.address || n.node} before the end` : ""),
-    ]),
+    report
+      .outcomes()
+      .map((n) => [
+        n.node,
+        STATE_LABEL[n.state],
+        n.keys.length ? n.keys.map((k, i) => (i === 0 ? `${k}*` : k)).join(" ") : "-",
+        n.error ?? (n.state === "silent" ? `no answer from ${n.address || n.node} before the end` : ""),
+      ]),
   );
 }
 

@@ -73,10 +73,19 @@ export function statsSummary(report: StatsReport, elapsedMs: number): string {
   if (answered.length) {
     parts.push(`${answered.reduce((sum, s) => sum + s.cpu.count, 0)} CPUs`);
     const mem = answered.flatMap((s) => (s.memory ? [s.memory] : []));
-    if (mem.length) parts.push(`memory ${formatUsage(mem.reduce((sum, m) => sum + m.usedBytes, 0), mem.reduce((sum, m) => sum + m.totalBytes, 0))}`);
+    if (mem.length)
+      parts.push(
+        `memory ${formatUsage(
+          mem.reduce((sum, m) => sum + m.usedBytes, 0),
+          mem.reduce((sum, m) => sum + m.totalBytes, 0),
+        )}`,
+      );
   }
   parts.push(formatDuration(elapsedMs));
-  const missing = report.outcomes().filter((n) => n.state !== "answered").map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
+  const missing = report
+    .outcomes()
+    .filter((n) => n.state !== "answered")
+    .map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
   if (missing.length) parts.push(`not answered: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ` and ${missing.length - 10} more` : ""}`);
   if (report.timedOutWaiting) parts.push("timed out");
   return parts.join("; ") + "\n";

@@ -12,7 +12,16 @@ export function renderTable(header: string[], rows: string[][]): string {
   const cells = [header, ...rows.map((r) => r.map(flatten))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const last = header.length - 1;
-  return cells.map((r) => r.map((c, i) => (i === last ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
+  return (
+    cells
+      .map((r) =>
+        r
+          .map((c, i) => (i === last ? c : c.padEnd(widths[i]!)))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n") + "\n"
+  );
 }
 
 function flatten(s: string): string {
@@ -63,7 +72,10 @@ export function batchTable(report: BatchReport): string {
   const rows = report.outcomes().flatMap(nodeRows);
   // Array.prototype.sort is stable: within one severity, node then file order stay.
   rows.sort((a, b) => a.severity - b.severity);
-  return renderTable(["NODE", "CHECK", "STATUS", "DURATION", "MESSAGE"], rows.map((r) => r.row));
+  return renderTable(
+    ["NODE", "CHECK", "STATUS", "DURATION", "MESSAGE"],
+    rows.map((r) => r.row),
+  );
 }
 
 /** "3/3 nodes answered; checks: 5 passed, 1 fixed, 1 failed, 0 errored; 0.41s" plus who is missing. */
@@ -74,7 +86,10 @@ export function batchSummaryLine(report: BatchReport, elapsedMs: number): string
     `checks: ${s.checks.pass} passed, ${s.checks.fixed} fixed, ${s.checks.fail} failed, ${s.checks.error} errored`,
     formatDuration(elapsedMs),
   ];
-  const missing = report.outcomes().filter((n) => n.state !== "answered").map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
+  const missing = report
+    .outcomes()
+    .filter((n) => n.state !== "answered")
+    .map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
   if (missing.length) parts.push(`not answered: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ` and ${missing.length - 10} more` : ""}`);
   if (report.timedOutWaiting) parts.push("timed out");
   return parts.join("; ") + "\n";
@@ -88,7 +103,9 @@ export function membersTable(members: MemberView[]): string {
       m.address,
       m.status,
       String(m.incarnation),
-      Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(",") || "-",
+      Object.entries(m.tags)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "-",
       formatAge(m.statusAgeMs),
     ]),
   );

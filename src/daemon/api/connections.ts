@@ -69,7 +69,9 @@ export class ConnectionGuard {
       status = "408 Request Timeout";
       // Node's handler has seen the headers of a request that is still arriving: its body was too slow.
       const inBody = pending.some((x) => !x.req.complete);
-      const limit = inBody ? `the request body did not arrive within ${this.limits.requestTimeoutMs} ms (-cli-request-timeout)` : `the request headers did not arrive within ${this.limits.headersTimeoutMs} ms (-cli-headers-timeout)`;
+      const limit = inBody
+        ? `the request body did not arrive within ${this.limits.requestTimeoutMs} ms (-cli-request-timeout)`
+        : `the request headers did not arrive within ${this.limits.headersTimeoutMs} ms (-cli-headers-timeout)`;
       this.counts[inBody ? "bodyTimeouts" : "headersTimeouts"]++;
       message = `${limit}: send the whole request at once`;
       this.log.warn(inBody ? "bodyTimeout" : "headersTimeout", { remote: remote(socket) }, `control API: closed a connection: ${limit}`);
@@ -87,12 +89,20 @@ export class ConnectionGuard {
       const victim = this.oldestUnanswered();
       if (victim) {
         this.counts.connectionsEvicted++;
-        this.log.warn("evicted", { remote: remote(victim), maxConnections: this.limits.maxConnections }, `control API: at the cap of ${this.limits.maxConnections} connections (-cli-max-connections), closed the least recently active one that was not being answered`);
+        this.log.warn(
+          "evicted",
+          { remote: remote(victim), maxConnections: this.limits.maxConnections },
+          `control API: at the cap of ${this.limits.maxConnections} connections (-cli-max-connections), closed the least recently active one that was not being answered`,
+        );
         this.forget(victim);
         victim.destroy();
       } else {
         this.counts.connectionsRefused++;
-        this.log.warn("refused", { remote: remote(socket), maxConnections: this.limits.maxConnections }, `control API: refused a connection: all ${this.limits.maxConnections} open connections are being answered (-cli-max-connections)`);
+        this.log.warn(
+          "refused",
+          { remote: remote(socket), maxConnections: this.limits.maxConnections },
+          `control API: refused a connection: all ${this.limits.maxConnections} open connections are being answered (-cli-max-connections)`,
+        );
         const body = JSON.stringify({ error: `the daemon has ${this.limits.maxConnections} control connections busy (-cli-max-connections): retry when a result stream ends` }) + "\n";
         // Not read from: a request sent anyway is never parsed, so nothing runs for it (track() is the backstop).
         this.refused.add(socket);

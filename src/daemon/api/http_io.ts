@@ -134,4 +134,3 @@ function drained(res: ServerResponse): Promise<void> {
     res.on("close", done);
   });
 }
-

@@ -216,33 +216,41 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}: use ${allow}`, { allow });
     }
     if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
-      throw new HttpError(401, "missing or wrong token: send \"Authorization: Bearer <token>\" (gcheck -token-file F, or GOSSIPCHECK_TOKEN)", { "www-authenticate": 'Bearer realm="gossipcheckd"' });
+      throw new HttpError(401, 'missing or wrong token: send "Authorization: Bearer <token>" (gcheck -token-file F, or GOSSIPCHECK_TOKEN)', { "www-authenticate": 'Bearer realm="gossipcheckd"' });
     }
     await route.handle(req, res, url);
     return res.statusCode;
   }
 
-  const server: Server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, connectionsCheckingInterval: connectionsCheckingIntervalMs(limits) }, (req, res) => {
-    // Label by known route only, so random paths cannot grow the metrics without bound.
-    const path = (req.url ?? "").split("?")[0] ?? "";
-    const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
-    const started = Date.now();
-    const done = (status: number) => {
-      count(requests, key(status));
-      o.log.debug({ method: req.method, path: path.slice(0, 200), status, ms: Date.now() - started }, "control API request");
-    };
-    handle(req, res).then(done, (e: unknown) => {
-      const status = e instanceof HttpError ? e.status : 500;
-      done(status);
-      if (!(e instanceof HttpError)) o.log.error({ err: String((e as Error)?.stack ?? e), url: req.url }, "control API handler failed");
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const message = e instanceof HttpError ? e.message : `internal error: ${errorMessage(e)}`;
-      sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
-    });
-  });
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(limits),
+    },
+    (req, res) => {
+      // Label by known route only, so random paths cannot grow the metrics without bound.
+      const path = (req.url ?? "").split("?")[0] ?? "";
+      const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
+      const started = Date.now();
+      const done = (status: number) => {
+        count(requests, key(status));
+        o.log.debug({ method: req.method, path: path.slice(0, 200), status, ms: Date.now() - started }, "control API request");
+      };
+      handle(req, res).then(done, (e: unknown) => {
+        const status = e instanceof HttpError ? e.status : 500;
+        done(status);
+        if (!(e instanceof HttpError)) o.log.error({ err: String((e as Error)?.stack ?? e), url: req.url }, "control API handler failed");
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        const message = e instanceof HttpError ? e.message : `internal error: ${errorMessage(e)}`;
+        sendJson(res, status, { error: message }, e instanceof HttpError ? e.headers : {});
+      });
+    },
+  );
   // Malformed HTTP (400) and requests past a timeout (408) never reach a handler, and their socket is dropped.
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => guard.clientError(err, socket as Socket));
   guard.attach(server);

@@ -15,7 +15,6 @@ import { decodeKeyOp } from "../../control/key_op.js";
  * the same rules as a check file. Errors are one line a person can act on.
  */
 
-
 /** Checks in one batch (bounded so one request cannot make every node run millions). */
 export const MAX_CHECKS_PER_BATCH = 10_000;
 /** Names in a -node target list. */
@@ -102,7 +101,8 @@ function validateSignedEnvelope(v: unknown): Result<SignedEnvelope> {
   if (typeof s.id !== "string" || !/^[0-9a-f]{32}$/.test(s.id)) return fail(`${LABEL}: field "signed.id" must be 32 lowercase hex characters (16 bytes)`);
   for (const f of ["origin", "originAddress"] as const) {
     const x = s[f];
-    if (typeof x !== "string" || x === "" || x.length > 300) return fail(`${LABEL}: field "signed.${f}" must be the origin daemon's ${f === "origin" ? "node name" : "cluster address"} (GET /v1/info)`);
+    if (typeof x !== "string" || x === "" || x.length > 300)
+      return fail(`${LABEL}: field "signed.${f}" must be the origin daemon's ${f === "origin" ? "node name" : "cluster address"} (GET /v1/info)`);
   }
   if (typeof s.createdMs !== "number" || !Number.isFinite(s.createdMs) || s.createdMs <= 0) {
     return fail(`${LABEL}: field "signed.createdMs" must be a positive number (ms since the epoch)`);

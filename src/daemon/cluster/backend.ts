@@ -20,7 +20,7 @@ import { type CommonEvent, followReplies } from "./follow.js";
 import { keyFingerprint } from "../../control/fingerprint.js";
 import { StatsCollector } from "../stats/collector.js";
 import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "../stats/wire.js";
-import { decodeKeyOp, encodeKeyOp } from "../../control/key_op.js";
+import { encodeKeyOp } from "../../control/key_op.js";
 import { isTargeted } from "../../control/targeting.js";
 import { keyOpHandler } from "./key_op_handler.js";
 
@@ -64,7 +64,10 @@ export class ClusterBackend implements ControlBackend {
     this.startedMs = this.clock.now();
     this.stats = new StatsCollector({ node: o.node.name, version: o.version, clock: this.clock, self: () => ({ members: o.swim.statusCounts(), daemonUptimeMs: this.clock.now() - this.startedMs }) });
     o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
-    o.gossip.onEnvelope(pb.EnvelopeKind.CHECK_BATCH, checkBatchHandler(o.node, o.log, (r) => this.results.add(r)));
+    o.gossip.onEnvelope(
+      pb.EnvelopeKind.CHECK_BATCH,
+      checkBatchHandler(o.node, o.log, (r) => this.results.add(r)),
+    );
     o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, keyOpHandler({ keyring: o.keyring, saveKeyring: o.saveKeyring, log: o.log, onApplied: () => this.results.keyOps++ }));
     o.swim.onEvent((e) => this.logMemberEvent(e));
   }
@@ -179,7 +182,10 @@ export class ClusterBackend implements ControlBackend {
     }
     const trusted = this.o.node.trustedKeys;
     if (trusted && verifyEnvelope(env, trusted) !== "ok") {
-      return { status: 403, error: `the signed ${kind} is signed by a key this node does not trust (fingerprint ${keyFingerprint(signed.signerKey)}): put its public key in -trusted-keys on every node, or sign with a trusted key` };
+      return {
+        status: 403,
+        error: `the signed ${kind} is signed by a key this node does not trust (fingerprint ${keyFingerprint(signed.signerKey)}): put its public key in -trusted-keys on every node, or sign with a trusted key`,
+      };
     }
     return null;
   }
@@ -232,7 +238,14 @@ export class ClusterBackend implements ControlBackend {
   }
 
   /** The stream of a key operation or stats request: its accepted event, then each node's reply (timed from now). */
-  private acceptedThenReplies<E>(accepted: E, pub: Publication, refs: NodeRef[], timeoutMs: number, signal: AbortSignal, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
+  private acceptedThenReplies<E>(
+    accepted: E,
+    pub: Publication,
+    refs: NodeRef[],
+    timeoutMs: number,
+    signal: AbortSignal,
+    toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null,
+  ): AsyncGenerator<E | CommonEvent> {
     const submittedMs = this.clock.now();
     const replies = () => this.replies<E>(pub, refs, submittedMs, timeoutMs, signal, toEvent);
     return (async function* () {
@@ -242,7 +255,14 @@ export class ClusterBackend implements ControlBackend {
   }
 
   /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
-  private replies<E>(pub: Publication, refs: NodeRef[], submittedMs: number, timeoutMs: number, signal: AbortSignal, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null): AsyncGenerator<E | CommonEvent> {
+  private replies<E>(
+    pub: Publication,
+    refs: NodeRef[],
+    submittedMs: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+    toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null,
+  ): AsyncGenerator<E | CommonEvent> {
     const addressOf = (node: string) => refs.find((r) => r.name === node)?.address ?? this.o.swim.member(node)?.address;
     return followReplies(pub, { submittedMs, timeoutMs, signal, clock: this.clock, addressOf }, toEvent);
   }
@@ -277,7 +297,12 @@ export class ClusterBackend implements ControlBackend {
   }
 
   private counters(): Record<string, number> {
-    return { ...prefixed("net_", this.o.transport.counters()), ...prefixed("swim_", this.o.swim.counters()), ...prefixed("gossip_", { ...this.o.gossip.counters() }), ...prefixed("stats_", { ...this.stats.counters() }) };
+    return {
+      ...prefixed("net_", this.o.transport.counters()),
+      ...prefixed("swim_", this.o.swim.counters()),
+      ...prefixed("gossip_", { ...this.o.gossip.counters() }),
+      ...prefixed("stats_", { ...this.stats.counters() }),
+    };
   }
 
   private logMemberEvent(e: MemberEvent): void {

@@ -27,11 +27,7 @@ export interface BatchNode {
   trustedKeys?: TrustedKeys;
 }
 
-export type BatchDecision =
-  | { kind: "relay" }
-  | { kind: "reject"; reason: string }
-  | { kind: "run"; batch: CheckBatch; runActions: boolean; skipReason?: string };
-
+export type BatchDecision = { kind: "relay" } | { kind: "reject"; reason: string } | { kind: "run"; batch: CheckBatch; runActions: boolean; skipReason?: string };
 
 /** The number of decode errors quoted in a refusal. */
 const QUOTED_ERRORS = 3;

@@ -54,7 +54,11 @@ export function applyKeyOp(keyring: Keyring | null, op: KeyOpName, key: Uint8Arr
     try {
       save(keyring);
     } catch (err) {
-      return { ok: false, error: `the change is in effect but could not be saved (${errorMessage(err)}): a restart would lose it; fix the data dir and repeat the operation`, keys: keyringFingerprints(keyring) };
+      return {
+        ok: false,
+        error: `the change is in effect but could not be saved (${errorMessage(err)}): a restart would lose it; fix the data dir and repeat the operation`,
+        keys: keyringFingerprints(keyring),
+      };
     }
   }
   return { ok: true, error: "", keys: keyringFingerprints(keyring) };

@@ -37,16 +37,31 @@ export interface MetricsInput {
 
 /** Counters of each layer that are current values, not totals. */
 const GAUGES = new Set([
-  "openConnectionsIn", "openConnectionsOut", "pendingRequests", "pendingFrameBytesIn",
-  "membersAlive", "membersSuspect", "membersDead", "membersLeft", "healthScore", "queuedUpdates", "incarnation",
-  "historySize", "liveEnvelopes",
+  "openConnectionsIn",
+  "openConnectionsOut",
+  "pendingRequests",
+  "pendingFrameBytesIn",
+  "membersAlive",
+  "membersSuspect",
+  "membersDead",
+  "membersLeft",
+  "healthScore",
+  "queuedUpdates",
+  "incarnation",
+  "historySize",
+  "liveEnvelopes",
 ]);
 
 export function clusterMetrics(m: MetricsInput): string {
   const t = new PromText()
     .family("gossipcheck_info", "gauge", "Always 1; labels say which node and version.", [{ labels: { node: m.node, version: m.version }, value: 1 }])
     .family("gossipcheck_uptime_seconds", "gauge", "Seconds since the daemon started.", m.uptimeMs / 1000)
-    .family("gossipcheck_members", "gauge", "Known members by status, this node included.", Object.entries(m.members).map(([status, value]) => ({ labels: { status }, value })))
+    .family(
+      "gossipcheck_members",
+      "gauge",
+      "Known members by status, this node included.",
+      Object.entries(m.members).map(([status, value]) => ({ labels: { status }, value })),
+    )
     .family("gossipcheck_batches_total", "counter", "Batches submitted to this node (it was their origin), up to the history kept.", m.batches)
     .family("gossipcheck_local_checks_total", "counter", "local-check requests served.", m.results.localChecks)
     .family("gossipcheck_key_operations_total", "counter", "Key operations (gcheck keys) applied on this node.", m.results.keyOps)

@@ -47,7 +47,6 @@ interface Sample {
   errors: string[];
 }
 
-
 export interface StatsCounters {
   /** Samples taken (each runs the probes). */
   samples: number;

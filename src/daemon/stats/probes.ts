@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { NodeStats } from "../../control/api_types.js";
+import type * as SI from "systeminformation";
 
 /**
  * The figures a node cannot read from Node itself (os, process): CPU busy
@@ -24,7 +25,8 @@ export interface SystemProbes {
   os(): Promise<OsFigures>;
 }
 
-type SystemInformation = typeof import("systeminformation");
+// The module's type only: the module itself is imported by the first probe.
+type SystemInformation = typeof SI;
 
 /** Probes on systeminformation, imported by the first probe (load is injectable for tests). */
 export function systemInformationProbes(load: () => Promise<SystemInformation> = () => import("systeminformation")): SystemProbes {

@@ -79,7 +79,9 @@ export function fromWireStats(node: string, r: pb.StatsReport.$Properties): Node
     node,
     sampledMs: num(r.sampledMs),
     cpu: { count: num(c.count), loadAverage: [l1, l5, l15], ...(c.loadPercent != null && { loadPercent: num(c.loadPercent) }), ...(c.model != null && { model: text(c.model) }) },
-    ...(m && { memory: { totalBytes: num(m.totalBytes), usedBytes: num(m.usedBytes), availableBytes: num(m.availableBytes), swapTotalBytes: num(m.swapTotalBytes), swapUsedBytes: num(m.swapUsedBytes) } }),
+    ...(m && {
+      memory: { totalBytes: num(m.totalBytes), usedBytes: num(m.usedBytes), availableBytes: num(m.availableBytes), swapTotalBytes: num(m.swapTotalBytes), swapUsedBytes: num(m.swapUsedBytes) },
+    }),
     ...(d && { disk: { mount: text(d.mount), fs: text(d.fs), type: text(d.type), totalBytes: num(d.totalBytes), usedBytes: num(d.usedBytes), availableBytes: num(d.availableBytes) } }),
     ...(o && { os: { platform: text(o.platform), distro: text(o.distro), release: text(o.release), kernel: text(o.kernel), arch: text(o.arch), hostname: text(o.hostname) } }),
     uptime: { hostMs: num(r.hostUptimeMs), daemonMs: num(r.daemonUptimeMs) },
