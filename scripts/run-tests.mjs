@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/test/**/*.test.js) with node:test.
+// Runs the compiled test files (dist/test/**/*.test.js) with node:test.
 // `node --test` would take every .js under test/ as a test, so the list is
 // explicit. The run fails when no test ran at all.
-// Usage: node scripts/run-tests.mjs [substring filter...]
+// Usage: node scripts/run-tests.mjs [--unit | --e2e] [substring filter...]
+//   --unit  units and in-process simulations (everything but test/e2e/)
+//   --e2e   tests that start real gossipcheckd and gcheck processes (test/e2e/)
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -10,7 +12,10 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "dist/test");
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const suite = args.includes("--e2e") ? "e2e" : args.includes("--unit") ? "unit" : "all";
+const filters = args.filter((a) => a !== "--e2e" && a !== "--unit");
+const e2eDir = join(dir, "e2e") + "/";
 
 function walk(d) {
   const out = [];
@@ -28,14 +33,16 @@ try {
 } catch {
   /* no dist/test: zero tests */
 }
+if (suite === "e2e") files = files.filter((f) => f.startsWith(e2eDir));
+if (suite === "unit") files = files.filter((f) => !f.startsWith(e2eDir));
 if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) {
   console.error("run-tests: no test files found under dist/test (did the build run?)");
   process.exit(1);
 }
 
-const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
-const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+const testArgs = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
+const child = spawn(process.execPath, testArgs, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
 // The summary ("ℹ tests N") is followed by the details of failing tests,
 // which can be long: remember the last summary seen anywhere in the output.
 let pending = "";

@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
  * dist/src/checks: the checkout itself may sit under a directory nobody may
  * not enter (a CI clone in a 0700 temp dir, a home directory), and the child
  * could not load the code under test from there. The checks layer imports
- * nothing outside its folder but node: modules, so the folder is enough.
+ * nothing but node: modules and the ground floor (src/base), so those two
+ * folders, side by side as in dist/src, are enough.
  */
 let copy: string | null = null;
 
@@ -22,6 +23,7 @@ function readableChecksCopy(): string {
   const root = mkdtempSync(join(tmpdir(), "gossipcheck-nobody-"));
   const dst = join(root, "checks");
   cpSync(fileURLToPath(new URL("../../src/checks/", import.meta.url)), dst, { recursive: true });
+  cpSync(fileURLToPath(new URL("../../src/base/", import.meta.url)), join(root, "base"), { recursive: true });
   const open = (p: string) => {
     chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
     if (statSync(p).isDirectory()) for (const e of readdirSync(p)) open(join(p, e));

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { encodeCheckBatch } from "../src/checks/codec.js";
-import { ControlClient } from "../src/cli/client.js";
-import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent } from "../src/control/api_types.js";
-import { type DaemonProc, runGcheck, spawnDaemon, tempDir, waitFor } from "./support/proc.js";
-import { encodeKeyOp } from "../src/control/key_op.js";
+import { encodeCheckBatch } from "../../src/checks/codec.js";
+import { ControlClient } from "../../src/cli/client.js";
+import { signBatch } from "../../src/cli/signing.js";
+import type { BatchEvent } from "../../src/control/api_types.js";
+import { type DaemonProc, runGcheck, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
+import { encodeKeyOp } from "../../src/control/key_op.js";
 
 /**
  * Signed batches on one node: gcheck keygen -signing makes the pair, gcheck
@@ -161,7 +161,7 @@ describe("key operations on a keyed daemon with -trusted-keys", () => {
 
   it("refuses a signed operation whose key was changed after signing (400, nothing published)", async () => {
     const client = new ControlClient({ server: kd.cliAddress! });
-    const { signKeyOp } = await import("../src/cli/signing.js");
+    const { signKeyOp } = await import("../../src/cli/signing.js");
     const signed = await signKeyOp(client, join(t.path, "operator.key"), "install", Buffer.from(await newKey(), "base64"), 10_000);
     const swapped = Buffer.from(encodeKeyOp("install", Buffer.from(await newKey(), "base64"))).toString("base64");
     const stream = async () => {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type Cluster, allAlive, startCluster, waitForViews } from "./support/cluster.js";
-import { runGcheck, tempDir } from "./support/proc.js";
+import { type Cluster, allAlive, startCluster, waitForViews } from "../support/cluster.js";
+import { runGcheck, tempDir } from "../support/proc.js";
 
 /**
  * `gcheck check` against ten real gossipcheckd processes on loopback: the

@@ -3,19 +3,19 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { encodeCheckBatch } from "../src/checks/codec.js";
-import { ControlClient } from "../src/cli/client.js";
-import { signBatch } from "../src/cli/signing.js";
-import type { BatchEvent } from "../src/control/api_types.js";
-import { encodeGossip } from "../src/gossip/codec.js";
-import { encodeFrame } from "../src/net/connection.js";
-import { lengthPrefix } from "../src/net/framing.js";
-import { PayloadGuard } from "../src/net/guard.js";
-import { Channel } from "../src/net/transport.js";
-import { pb } from "../src/proto/index.js";
-import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "./support/daemon_cluster.js";
-import { runGcheck, tempDir, waitFor } from "./support/proc.js";
-import { helloFrame } from "./net_helpers.js";
+import { encodeCheckBatch } from "../../src/checks/codec.js";
+import { ControlClient } from "../../src/cli/client.js";
+import { signBatch } from "../../src/cli/signing.js";
+import type { BatchEvent } from "../../src/control/api_types.js";
+import { encodeGossip } from "../../src/gossip/codec.js";
+import { encodeFrame } from "../../src/net/connection.js";
+import { lengthPrefix } from "../../src/net/framing.js";
+import { PayloadGuard } from "../../src/net/guard.js";
+import { Channel } from "../../src/net/transport.js";
+import { pb } from "../../src/proto/index.js";
+import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
+import { runGcheck, tempDir, waitFor } from "../support/proc.js";
+import { helloFrame } from "../net_helpers.js";
 
 /**
  * The censorship from the hardening issue, on real daemons that all have

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import type { CheckResult, CheckSpec } from "../src/checks/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo } from "../src/control/api_types.js";
-import { type ControlApi, startControlApi } from "../src/daemon/api/server.js";
-import type { BatchRequest, ControlBackend } from "../src/daemon/api/backend.js";
-import { nullLogger } from "../src/base/logger.js";
-import type { Member } from "../src/swim/types.js";
-import { waitFor } from "./support/proc.js";
+import type { CheckResult, CheckSpec } from "../../src/checks/types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo } from "../../src/control/api_types.js";
+import { type ControlApi, startControlApi } from "../../src/daemon/api/server.js";
+import type { BatchRequest, ControlBackend } from "../../src/daemon/api/backend.js";
+import { nullLogger } from "../../src/base/logger.js";
+import type { Member } from "../../src/swim/types.js";
+import { waitFor } from "../support/proc.js";
 
 /** A backend that records what the API hands it and answers from fixed data. */
 class FakeBackend implements ControlBackend {

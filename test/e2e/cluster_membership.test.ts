@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Cluster, type ClusterNode, allAlive, freePort, startCluster, startNode, statusOf, waitForViews } from "./support/cluster.js";
+import { type Cluster, type ClusterNode, allAlive, freePort, startCluster, startNode, statusOf, waitForViews } from "../support/cluster.js";
 
 /**
  * Membership between real gossipcheckd processes on loopback (-profile

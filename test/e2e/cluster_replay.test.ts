@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, waitForView } from "./support/daemon_cluster.js";
-import { runGcheck, tempDir, waitFor } from "./support/proc.js";
+import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, waitForView } from "../support/daemon_cluster.js";
+import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
 /**
  * The replay from the hardening issue, on real daemons: kill -9 a node,

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { after, before, describe, it } from "node:test";
-import { type Cluster, allAlive, startCluster, waitForViews } from "./support/cluster.js";
+import { type Cluster, allAlive, startCluster, waitForViews } from "../support/cluster.js";
 
 /**
  * Issue 10: under heavy host load (load average 4-8 on 2 cores) a fresh

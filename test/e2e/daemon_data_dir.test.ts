@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runDaemonToExit, tempDir } from "./support/proc.js";
+import { runDaemonToExit, tempDir } from "../support/proc.js";
 
 /**
  * A -data-dir on a read-only file system is refused with the real reason

@@ -3,9 +3,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { lengthPrefix } from "../src/net/framing.js";
-import { type ClusterNode, startCluster, stopAll, viewOf, waitForView } from "./support/daemon_cluster.js";
-import { runGcheck, tempDir, waitFor } from "./support/proc.js";
+import { lengthPrefix } from "../../src/net/framing.js";
+import { type ClusterNode, startCluster, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
+import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
 /**
  * The attack from the hardening issue, on real keyed daemons: 40 TCP

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { keyFingerprint } from "../src/control/fingerprint.js";
-import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "./support/daemon_cluster.js";
-import { runGcheck, tempDir, waitFor } from "./support/proc.js";
+import { keyFingerprint } from "../../src/control/fingerprint.js";
+import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
+import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
 /**
  * The cluster key on real daemons: a keyed cluster of three stays closed to

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { type Socket, connect } from "node:net";
 import { describe, it } from "node:test";
-import { DEFAULT_API_LIMITS } from "../src/daemon/api/limits.js";
-import { parseDaemonFlags } from "../src/daemon/flags.js";
-import { type DaemonProc, spawnDaemon, waitFor } from "./support/proc.js";
+import { DEFAULT_API_LIMITS } from "../../src/daemon/api/limits.js";
+import { parseDaemonFlags } from "../../src/daemon/flags.js";
+import { type DaemonProc, spawnDaemon, waitFor } from "../support/proc.js";
 
 /**
  * The control API's limits on a real daemon (api_limits.ts): half-open

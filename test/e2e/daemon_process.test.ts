@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type DaemonProc, EarlyExit, runDaemonToExit, runGcheck, spawnDaemon, tempDir, waitFor } from "./support/proc.js";
+import { type DaemonProc, EarlyExit, runDaemonToExit, runGcheck, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
 
 /** gossipcheckd as a real process: startup, refusals, signals, token. */
 

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type DaemonProc, ROOT, runGcheck, spawnDaemon, tempDir } from "./support/proc.js";
+import { type DaemonProc, ROOT, runGcheck, spawnDaemon, tempDir } from "../support/proc.js";
 
 /**
  * gcheck against a real single-node gossipcheckd: every command, its output

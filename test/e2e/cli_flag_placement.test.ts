@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "./support/proc.js";
+import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "../support/proc.js";
 
 /**
  * Flags before the command through the built gcheck binary (issue 10,

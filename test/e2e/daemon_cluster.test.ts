@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type ClusterNode, membersOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "./support/daemon_cluster.js";
-import { EarlyExit, runDaemonToExit, runGcheck, tempDir } from "./support/proc.js";
+import { type ClusterNode, membersOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
+import { EarlyExit, runDaemonToExit, runGcheck, tempDir } from "../support/proc.js";
 
 /**
  * gossipcheckd as a cluster of real processes on loopback (no key): three

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { ROOT, runNode, tempDir } from "./support/proc.js";
+import { ROOT, runNode, tempDir } from "../support/proc.js";
 
 /**
  * `npm run demo` (dist/scripts/demo.js) runs to completion: five daemons

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import os from "node:os";
 import { after, before, describe, it } from "node:test";
-import type { NodeStats, StatsEvent } from "../src/control/api_types.js";
-import { formatBytes, formatUptime, formatUsage, statsSummary, statsTable } from "../src/cli/output/stats.js";
-import { StatsReport } from "../src/cli/stats_report.js";
-import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "./support/daemon_cluster.js";
-import { runGcheck } from "./support/proc.js";
+import type { NodeStats, StatsEvent } from "../../src/control/api_types.js";
+import { formatBytes, formatUptime, formatUsage, statsSummary, statsTable } from "../../src/cli/output/stats.js";
+import { StatsReport } from "../../src/cli/stats_report.js";
+import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
+import { runGcheck } from "../support/proc.js";
 
 /**
  * Node stats on three real daemons: a daemon starts without
