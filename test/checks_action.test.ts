@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { ACTION_OUTPUT_LIMIT_BYTES, runAction, runningActionGroups, type ActionRequest } from "../src/checks/action.js";
+import { isDead, waitUntil } from "./support/pids.js";
 
 const base: Omit<ActionRequest, "command"> = { check: "test_check", batchId: "batch-1", node: "node-a" };
-
-/** True when the PID no longer runs: gone from /proc, or a zombie waiting for its (new) parent. */
-function isDead(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return /^\) [ZX] /.test(stat.slice(stat.lastIndexOf(")")));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("actions", () => {
   it("captures stdout and stderr interleaved in the order written, with the exit code", async () => {
@@ -70,7 +53,7 @@ describe("actions", () => {
     assert.equal(o.exitCode, null);
     const grandchild = Number(o.output.trim());
     assert.ok(Number.isInteger(grandchild) && grandchild > 0, `no grandchild PID in output ${JSON.stringify(o.output)}`);
-    await waitFor(`background sleeper ${grandchild} to be gone`, () => isDead(grandchild));
+    await waitUntil(`background sleeper ${grandchild} to be gone`, () => isDead(grandchild));
     assert.equal(runningActionGroups().size, 0);
   });
 
@@ -86,12 +69,12 @@ describe("actions", () => {
     } finally {
       process.kill(sleeper, "SIGKILL");
     }
-    await waitFor(`sleeper ${sleeper} to be gone`, () => isDead(sleeper));
+    await waitUntil(`sleeper ${sleeper} to be gone`, () => isDead(sleeper));
   });
 
   it("tracks the process group of a running action", async () => {
     const running = runAction({ ...base, command: "echo started; sleep 300", timeoutMs: 60_000 });
-    await waitFor("the action's group to be registered", () => runningActionGroups().size === 1);
+    await waitUntil("the action's group to be registered", () => runningActionGroups().size === 1);
     const [pgid] = [...runningActionGroups()];
     assert.ok(existsSync(`/proc/${pgid}`));
     process.kill(-pgid!, "SIGKILL");

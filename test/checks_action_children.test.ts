@@ -6,6 +6,7 @@ import { after, describe, it } from "node:test";
 import { runAction, runningActionGroups, type ActionRequest } from "../src/checks/action.js";
 import { actionContainment } from "../src/checks/cgroup.js";
 import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
+import { isDead, waitUntil } from "./support/pids.js";
 
 /**
  * What an action leaves running when its shell exits or times out: killed
@@ -22,24 +23,6 @@ after(() => {
   for (const pid of started) if (!isDead(pid)) process.kill(pid, "SIGKILL");
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** True when the PID no longer runs: gone from /proc, or a zombie waiting for its (new) parent. */
-function isDead(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-    return /^\) [ZX] /.test(stat.slice(stat.lastIndexOf(")")));
-  } catch {
-    return true;
-  }
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The PIDs an action printed, one per line, remembered for the clean-up. */
 function pidsIn(output: string): number[] {
@@ -82,7 +65,7 @@ describe("action leftovers", () => {
     assert.equal(o.exitCode, 0);
     assert.equal(o.timedOut, false);
     assert.equal(o.leftoversKilled, 1);
-    await waitFor(`leftover sleeper ${sleeper} to be gone`, () => isDead(sleeper!));
+    await waitUntil(`leftover sleeper ${sleeper} to be gone`, () => isDead(sleeper!));
     assert.equal(runningActionGroups().size, 0);
     assert.deepEqual(ourCgroups(), []);
   });
@@ -93,7 +76,7 @@ describe("action leftovers", () => {
     const ready = join(dir, `stubborn-${++escapes}`);
     const o = await runAction({ ...base, command: `(trap "" TERM; echo up > ${ready}; exec sleep 3000) & while [ ! -s ${ready} ]; do sleep 0.01; done; echo $!`, termGraceMs: 300 });
     const [stubborn] = pidsIn(o.output);
-    await waitFor(`stubborn leftover ${stubborn} to be gone`, () => isDead(stubborn!));
+    await waitUntil(`stubborn leftover ${stubborn} to be gone`, () => isDead(stubborn!));
     assert.ok(Date.now() - t0 >= 300, "killed before the grace period was over");
     assert.equal(o.leftoversKilled, 1);
   });
@@ -103,7 +86,7 @@ describe("action leftovers", () => {
     const pids = pidsIn(o.output);
     assert.equal(o.timedOut, true);
     assert.equal(o.signal, "SIGTERM");
-    for (const pid of pids) await waitFor(`background child ${pid} to be gone`, () => isDead(pid));
+    for (const pid of pids) await waitUntil(`background child ${pid} to be gone`, () => isDead(pid));
     assert.equal(o.leftoversKilled, 2);
     assert.deepEqual(ourCgroups(), []);
   });
@@ -114,7 +97,7 @@ describe("action leftovers", () => {
     const o = await runAction({ ...base, command: escapeThenExit(false) });
     const [escaped] = pidsIn(o.output);
     assert.equal(o.leftoversKilled, 1);
-    await waitFor(`setsid child ${escaped} to be gone`, () => isDead(escaped!));
+    await waitUntil(`setsid child ${escaped} to be gone`, () => isDead(escaped!));
     assert.deepEqual(ourCgroups(), []);
   });
 
@@ -124,7 +107,7 @@ describe("action leftovers", () => {
     const o = await runAction({ ...base, command: escapeThenExit(true), timeoutMs: 1000 });
     const [escaped] = pidsIn(o.output);
     assert.equal(o.timedOut, true);
-    await waitFor(`setsid child ${escaped} to be gone`, () => isDead(escaped!));
+    await waitUntil(`setsid child ${escaped} to be gone`, () => isDead(escaped!));
     assert.ok(o.leftoversKilled >= 1);
     assert.deepEqual(ourCgroups(), []);
   });
@@ -140,14 +123,14 @@ describe("action leftovers", () => {
     } finally {
       process.kill(service!, "SIGKILL");
     }
-    await waitFor(`kept child ${service} to be gone`, () => isDead(service!));
+    await waitUntil(`kept child ${service} to be gone`, () => isDead(service!));
   });
 
   it("with keep_children still ends the shell's whole group at the timeout", async () => {
     const o = await runAction({ ...base, command: "sleep 3000 & echo $!; sleep 3000", timeoutMs: 300, keepChildren: true });
     const [child] = pidsIn(o.output);
     assert.equal(o.timedOut, true);
-    await waitFor(`background child ${child} to be gone`, () => isDead(child!));
+    await waitUntil(`background child ${child} to be gone`, () => isDead(child!));
     assert.ok(o.leftoversKilled >= 1);
   });
 
@@ -163,6 +146,6 @@ describe("action leftovers", () => {
     assert.equal(containment.kind, "process group");
     assert.match(containment.reason ?? "", /\S/);
     assert.equal(o.leftoversKilled, 1);
-    await waitFor(`nobody's leftover ${sleeper} to be gone`, () => isDead(sleeper!));
+    await waitUntil(`nobody's leftover ${sleeper} to be gone`, () => isDead(sleeper!));
   });
 });
