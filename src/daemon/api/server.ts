@@ -3,21 +3,22 @@ import type { AddressInfo, Socket } from "node:net";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
 import type { HostPort } from "../../cmdline/address.js";
 import { formatHostPort } from "../../cmdline/address.js";
-import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../../control/api_types.js";
-import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
+import type { BatchEvent, DaemonInfo, KeyEvent, StatsEvent } from "../../control/api_types.js";
+import { controlRoutes } from "./routes.js";
 import { type ApiLimitCounters, ConnectionGuard } from "./connections.js";
 import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./limits.js";
-import type { ControlBackend, SignedEnvelope } from "./backend.js";
-import { HttpError, LineWriter, readJsonBody, sendJson } from "./http_io.js";
+import type { ControlBackend } from "./backend.js";
+import { HttpError, LineWriter, sendJson } from "./http_io.js";
 import { PromText } from "./prometheus.js";
 import { bearerMatches } from "../../control/token.js";
 import { errorMessage } from "../../base/result.js";
 
 /**
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
- * curl) talks to a daemon. Routes are listed in api_types.ts. This file only
- * speaks HTTP: it authenticates, validates every body (api_validate.ts) and
- * hands the work to a ControlBackend. No request, however malformed, can
+ * curl) talks to a daemon. This file only speaks HTTP: it listens, holds
+ * connections to their limits, authenticates and dispatches to a route
+ * (routes.ts: one named handler each, which validates its body and hands
+ * the work to a ControlBackend). No request, however malformed, can
  * crash the daemon: every handler runs inside one catch that answers 4xx/5xx.
  */
 
@@ -46,14 +47,6 @@ export interface ControlApi {
 
 export type StartApiResult = { ok: true; api: ControlApi } | { ok: false; code: string; error: string };
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
-
-interface Route {
-  method: "GET" | "POST";
-  path: string;
-  handle: Handler;
-}
-
 export async function startControlApi(o: ControlApiOptions): Promise<StartApiResult> {
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const now = o.now ?? Date.now;
@@ -69,101 +62,15 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     return { ...b, counters: { ...b.counters, ...prefixed("api_", guard.counters()) }, cliAddress: address };
   };
 
-  // The origin verifies what it is asked to publish under an operator's
-  // signature: an altered body would only be refused by every node, and a
-  // copy published here must not be a forgery under a genuine batch's ID.
-  const refuseSigned = (kind: "batch" | "key operation", signed: SignedEnvelope | undefined) => {
-    const refusal = signed && o.backend.refuseSigned?.(kind, signed);
-    if (refusal) throw new HttpError(refusal.status, refusal.error);
-  };
-  const routes: Route[] = [
-    { method: "GET", path: "/v1/info", handle: async (_req, res) => sendJson(res, 200, info()) },
-    {
-      method: "POST",
-      path: "/v1/local-check",
-      handle: async (req, res) => {
-        const checks = validateLocalCheckBody(await readJsonBody(req, maxBody));
-        if (!checks.ok) throw new HttpError(400, checks.error);
-        const ac = abortOnClose(res);
-        const started = now();
-        const results = await o.backend.localCheck(checks.value, ac.signal);
-        sendJson(res, 200, { node: o.backend.info().name, results, elapsedMs: now() - started });
-      },
-    },
-    {
-      method: "POST",
-      path: "/v1/check",
-      handle: async (req, res) => {
-        const batch = validateBatchBody(await readJsonBody(req, maxBody));
-        if (!batch.ok) throw new HttpError(400, batch.error);
-        refuseSigned("batch", batch.value.signed);
-        await streamBatch(res, o.backend.submitBatch.bind(o.backend, batch.value));
-      },
-    },
-    {
-      method: "GET",
-      path: "/v1/members",
-      handle: async (_req, res, url) => {
-        const status = url.searchParams.get("status");
-        if (status !== null && !(MEMBER_STATUSES as readonly string[]).includes(status)) {
-          throw new HttpError(400, `status "${status}" is not a member status: use one of ${MEMBER_STATUSES.join(", ")}`);
-        }
-        const t = now();
-        const members: MemberView[] = o.backend
-          .members()
-          .filter((m) => status === null || m.status === status)
-          .map((m) => ({ name: m.name, address: m.address, status: m.status, incarnation: m.incarnation, tags: m.tags, statusSinceMs: m.statusSinceMs, statusAgeMs: Math.max(0, t - m.statusSinceMs) }))
-          .sort((a, b) => a.name.localeCompare(b.name));
-        sendJson(res, 200, { node: o.backend.info().name, members });
-      },
-    },
-    { method: "GET", path: "/v1/batches", handle: async (_req, res) => sendJson(res, 200, { batches: o.backend.batches() }) },
-    {
-      method: "POST",
-      path: "/v1/keys",
-      handle: async (req, res) => {
-        const request = validateKeysBody(await readJsonBody(req, maxBody));
-        if (!request.ok) throw new HttpError(400, request.error);
-        if (!o.backend.keyOp) throw new HttpError(501, "this daemon cannot change keys");
-        refuseSigned("key operation", request.value.signed);
-        const ac = abortOnClose(res);
-        // Started before the stream: a refusal (no cluster key) is a plain 409, not a stream.
-        const started = o.backend.keyOp(request.value, ac.signal);
-        if (!started.ok) throw new HttpError(409, started.error);
-        await streamEvents(res, ac, started.events);
-      },
-    },
-    {
-      method: "GET",
-      path: "/v1/stats",
-      handle: async (_req, res) => {
-        if (!o.backend.localStats) throw new HttpError(501, "this daemon cannot report stats");
-        sendJson(res, 200, await o.backend.localStats());
-      },
-    },
-    {
-      method: "POST",
-      path: "/v1/stats",
-      handle: async (req, res) => {
-        const request = validateStatsBody(await readJsonBody(req, maxBody));
-        if (!request.ok) throw new HttpError(400, request.error);
-        if (!o.backend.clusterStats) throw new HttpError(501, "this daemon cannot ask the cluster for stats");
-        const ac = abortOnClose(res);
-        const started = o.backend.clusterStats(request.value, ac.signal);
-        if (!started.ok) throw new HttpError(503, started.error);
-        await streamEvents(res, ac, started.events);
-      },
-    },
-    {
-      method: "GET",
-      path: "/metrics",
-      handle: async (_req, res) => {
-        const text = o.backend.metrics() + requestMetrics(requests) + limitMetrics(guard.counters());
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
-        res.end(text);
-      },
-    },
-  ];
+  const routes = controlRoutes({
+    backend: o.backend,
+    maxBody,
+    now,
+    info,
+    abortOnClose,
+    streamEvents,
+    metricsText: () => requestMetrics(requests) + limitMetrics(guard.counters()),
+  });
 
   const knownPaths = new Set(routes.map((r) => r.path));
   const knownMethods = new Set(routes.map((r) => r.method as string));
@@ -177,11 +84,6 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       if (!res.writableFinished) ac.abort();
     });
     return ac;
-  }
-
-  async function streamBatch(res: ServerResponse, submit: (signal: AbortSignal) => AsyncIterable<BatchEvent>): Promise<void> {
-    const ac = abortOnClose(res);
-    await streamEvents(res, ac, submit(ac.signal));
   }
 
   /** NDJSON, one event a line, until the events end or the client goes away. */

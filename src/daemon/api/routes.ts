@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../../control/api_types.js";
+import type { ControlBackend, SignedEnvelope } from "./backend.js";
+import { HttpError, readJsonBody, sendJson } from "./http_io.js";
+import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
+
+/**
+ * The control API's routes, one named handler each. A handler validates its
+ * body (validate.ts), hands the work to the ControlBackend and answers: JSON,
+ * or an NDJSON stream of events. Anything it throws is answered by the
+ * server (server.ts): an HttpError with its status, anything else as 500.
+ */
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+export interface Route {
+  method: "GET" | "POST";
+  path: string;
+  handle: Handler;
+}
+
+/** What the routes need from the server around them. */
+export interface RouteContext {
+  backend: ControlBackend;
+  /** Largest request body (bytes). */
+  maxBody: number;
+  /** ms since the epoch (member ages). */
+  now: () => number;
+  /** GET /v1/info's document (the backend's, with the API's own counters). */
+  info: () => DaemonInfo;
+  /** An AbortController that aborts when the client goes away early. */
+  abortOnClose: (res: ServerResponse) => AbortController;
+  /** Streams events as NDJSON until they end or the client goes away. */
+  streamEvents: (res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>) => Promise<void>;
+  /** The server's own metrics (requests, limits), appended to the backend's. */
+  metricsText: () => string;
+}
+
+export function controlRoutes(c: RouteContext): Route[] {
+  const { backend, maxBody, now } = c;
+
+  // The origin verifies what it is asked to publish under an operator's
+  // signature: an altered body would only be refused by every node, and a
+  // copy published here must not be a forgery under a genuine batch's ID.
+  const refuseSigned = (kind: "batch" | "key operation", signed: SignedEnvelope | undefined) => {
+    const refusal = signed && backend.refuseSigned?.(kind, signed);
+    if (refusal) throw new HttpError(refusal.status, refusal.error);
+  };
+
+  const getInfo: Handler = async (_req, res) => sendJson(res, 200, c.info());
+
+  const postLocalCheck: Handler = async (req, res) => {
+    const checks = validateLocalCheckBody(await readJsonBody(req, maxBody));
+    if (!checks.ok) throw new HttpError(400, checks.error);
+    const ac = c.abortOnClose(res);
+    const started = now();
+    const results = await backend.localCheck(checks.value, ac.signal);
+    sendJson(res, 200, { node: backend.info().name, results, elapsedMs: now() - started });
+  };
+
+  const postCheck: Handler = async (req, res) => {
+    const batch = validateBatchBody(await readJsonBody(req, maxBody));
+    if (!batch.ok) throw new HttpError(400, batch.error);
+    refuseSigned("batch", batch.value.signed);
+    const ac = c.abortOnClose(res);
+    await c.streamEvents(res, ac, backend.submitBatch(batch.value, ac.signal));
+  };
+
+  const getMembers: Handler = async (_req, res, url) => {
+    const status = url.searchParams.get("status");
+    if (status !== null && !(MEMBER_STATUSES as readonly string[]).includes(status)) {
+      throw new HttpError(400, `status "${status}" is not a member status: use one of ${MEMBER_STATUSES.join(", ")}`);
+    }
+    const t = now();
+    const members: MemberView[] = backend
+      .members()
+      .filter((m) => status === null || m.status === status)
+      .map((m) => ({ name: m.name, address: m.address, status: m.status, incarnation: m.incarnation, tags: m.tags, statusSinceMs: m.statusSinceMs, statusAgeMs: Math.max(0, t - m.statusSinceMs) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    sendJson(res, 200, { node: backend.info().name, members });
+  };
+
+  const getBatches: Handler = async (_req, res) => sendJson(res, 200, { batches: backend.batches() });
+
+  const postKeys: Handler = async (req, res) => {
+    const request = validateKeysBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.keyOp) throw new HttpError(501, "this daemon cannot change keys");
+    refuseSigned("key operation", request.value.signed);
+    const ac = c.abortOnClose(res);
+    // Started before the stream: a refusal (no cluster key) is a plain 409, not a stream.
+    const started = backend.keyOp(request.value, ac.signal);
+    if (!started.ok) throw new HttpError(409, started.error);
+    await c.streamEvents(res, ac, started.events);
+  };
+
+  const getStats: Handler = async (_req, res) => {
+    if (!backend.localStats) throw new HttpError(501, "this daemon cannot report stats");
+    sendJson(res, 200, await backend.localStats());
+  };
+
+  const postStats: Handler = async (req, res) => {
+    const request = validateStatsBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.clusterStats) throw new HttpError(501, "this daemon cannot ask the cluster for stats");
+    const ac = c.abortOnClose(res);
+    const started = backend.clusterStats(request.value, ac.signal);
+    if (!started.ok) throw new HttpError(503, started.error);
+    await c.streamEvents(res, ac, started.events);
+  };
+
+  const getMetrics: Handler = async (_req, res) => {
+    const text = backend.metrics() + c.metricsText();
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  return [
+    { method: "GET", path: "/v1/info", handle: getInfo },
+    { method: "POST", path: "/v1/local-check", handle: postLocalCheck },
+    { method: "POST", path: "/v1/check", handle: postCheck },
+    { method: "GET", path: "/v1/members", handle: getMembers },
+    { method: "GET", path: "/v1/batches", handle: getBatches },
+    { method: "POST", path: "/v1/keys", handle: postKeys },
+    { method: "GET", path: "/v1/stats", handle: getStats },
+    { method: "POST", path: "/v1/stats", handle: postStats },
+    { method: "GET", path: "/metrics", handle: getMetrics },
+  ];
+}
