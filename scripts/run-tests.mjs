@@ -2,7 +2,10 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node:test.
 // `node --test` would take every .js under test/ as a test, so the list is
 // explicit. The run fails when no test ran at all.
-// Usage: node scripts/run-tests.mjs [substring filter...]
+// Usage: node scripts/run-tests.mjs [--exclude=SUBSTRING...] [substring filter...]
+// A file runs when its path (relative to the repository) contains one of the
+// filters (every file without filters) and none of the --exclude substrings;
+// .ci/run uses --exclude to run the stress test on one Node version only.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -10,7 +13,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "dist/test");
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const excludes = args.filter((a) => a.startsWith("--exclude=")).map((a) => a.slice("--exclude=".length));
+const filters = args.filter((a) => !a.startsWith("--exclude="));
 
 function walk(d) {
   const out = [];
@@ -25,13 +30,14 @@ function walk(d) {
 let files = [];
 try { files = walk(dir).sort(); } catch { /* no dist/test: zero tests */ }
 if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
+if (excludes.length) files = files.filter((f) => !excludes.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) {
   console.error("run-tests: no test files found under dist/test (did the build run?)");
   process.exit(1);
 }
 
-const args = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
-const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+const testArgs = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
+const child = spawn(process.execPath, testArgs, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
 // The summary ("ℹ tests N") is followed by the details of failing tests,
 // which can be long: remember the last summary seen anywhere in the output.
 let pending = "";
