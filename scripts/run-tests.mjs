@@ -2,9 +2,12 @@
 // Runs the compiled test files (dist/test/**/*.test.js) with node:test.
 // `node --test` would take every .js under test/ as a test, so the list is
 // explicit. The run fails when no test ran at all.
-// Usage: node scripts/run-tests.mjs [--unit | --e2e] [substring filter...]
+// Usage: node scripts/run-tests.mjs [--unit | --e2e] [--exclude=SUBSTRING...] [substring filter...]
 //   --unit  units and in-process simulations (everything but test/e2e/)
 //   --e2e   tests that start real gossipcheckd and gcheck processes (test/e2e/)
+// A file runs when its path (relative to the repository) contains one of the
+// filters (every file without filters) and none of the --exclude substrings;
+// .ci/run uses --exclude to run the stress test on one Node version only.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -14,7 +17,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = join(root, "dist/test");
 const args = process.argv.slice(2);
 const suite = args.includes("--e2e") ? "e2e" : args.includes("--unit") ? "unit" : "all";
-const filters = args.filter((a) => a !== "--e2e" && a !== "--unit");
+const excludes = args.filter((a) => a.startsWith("--exclude=")).map((a) => a.slice("--exclude=".length));
+const filters = args.filter((a) => a !== "--e2e" && a !== "--unit" && !a.startsWith("--exclude="));
 const e2eDir = join(dir, "e2e") + "/";
 
 function walk(d) {
@@ -36,6 +40,7 @@ try {
 if (suite === "e2e") files = files.filter((f) => f.startsWith(e2eDir));
 if (suite === "unit") files = files.filter((f) => !f.startsWith(e2eDir));
 if (filters.length) files = files.filter((f) => filters.some((s) => relative(root, f).includes(s)));
+if (excludes.length) files = files.filter((f) => !excludes.some((s) => relative(root, f).includes(s)));
 if (files.length === 0) {
   console.error("run-tests: no test files found under dist/test (did the build run?)");
   process.exit(1);
