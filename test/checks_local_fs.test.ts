@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { LocalFsProbe, nonLocalMounts } from "../src/checks/local_fs.js";
 
@@ -13,11 +13,11 @@ const LOCAL_HOST = [
   "",
 ].join("\n");
 
-test("a host with only local file systems has no non-local mounts", () => {
+it("a host with only local file systems has no non-local mounts", () => {
   assert.deepEqual(nonLocalMounts(LOCAL_HOST), []);
 });
 
-test("network, FUSE and automount file systems are named with their mount points (octal escapes decoded)", () => {
+it("network, FUSE and automount file systems are named with their mount points (octal escapes decoded)", () => {
   const info = [
     LOCAL_HOST.trimEnd(),
     line(30, "/mnt/nfs\\040share", "nfs4", "server:/export"),
@@ -33,7 +33,7 @@ test("network, FUSE and automount file systems are named with their mount points
   ]);
 });
 
-test("the probe allows synchronous I/O only while every mount is local, and re-reads the table at most once per max age", () => {
+it("the probe allows synchronous I/O only while every mount is local, and re-reads the table at most once per max age", () => {
   let table = LOCAL_HOST;
   let reads = 0;
   let now = 0;
@@ -52,7 +52,7 @@ test("the probe allows synchronous I/O only while every mount is local, and re-r
   assert.equal(reads, 2);
 });
 
-test("an unreadable or empty mount table keeps every check on the thread pool", () => {
+it("an unreadable or empty mount table keeps every check on the thread pool", () => {
   const failing = new LocalFsProbe(() => {
     throw new Error("ENOENT: no /proc here");
   });

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import type { ServerResponse } from "node:http";
 import { LineWriter } from "../src/daemon/api/http_io.js";
@@ -33,7 +33,7 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   }
 }
 
-test("lines of one turn leave in one write; lines right after a write wait and leave together; end() sends the rest with the end", async () => {
+it("lines of one turn leave in one write; lines right after a write wait and leave together; end() sends the rest with the end", async () => {
   let out: LineWriter | null = null;
   const { res, calls } = fakeResponse((n) => {
     if (n !== 1) return;

@@ -1,10 +1,10 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { daemonTierUpFlag, tuneV8ForDaemon } from "../src/daemon/v8_tuning.js";
 import { runDaemonToExit } from "./support/proc.js";
 
-test("the tier-up flag follows the running V8: interrupt budget up to 11.3, invocation count on 11.8 to 12, none from 13 on", () => {
+it("the tier-up flag follows the running V8: interrupt budget up to 11.3, invocation count on 11.8 to 12, none from 13 on", () => {
   assert.equal(daemonTierUpFlag("11.3.244.8-node.38"), "--interrupt-budget=270336"); // Node 20
   assert.equal(daemonTierUpFlag("11.8.172.17-node.20"), "--invocation-count-for-turbofan=12000"); // Node 21
   assert.equal(daemonTierUpFlag("12.4.254.21-node.57"), "--invocation-count-for-turbofan=12000"); // Node 22
@@ -12,7 +12,7 @@ test("the tier-up flag follows the running V8: interrupt budget up to 11.3, invo
   assert.equal(daemonTierUpFlag("14.6.202.34-node.40"), undefined); // Node 26
 });
 
-test("the daemon sets the flag unless the operator set a threshold of their own", () => {
+it("the daemon sets the flag unless the operator set a threshold of their own", () => {
   const set: string[] = [];
   const tune = (execArgv: string[], nodeOptions: string, v8 = "12.4.254.21-node.57") => tuneV8ForDaemon(execArgv, nodeOptions, v8, (f) => set.push(f));
   assert.equal(tune(["--interrupt-budget=1000"], "", "11.3.244.8-node.38"), false);
@@ -26,7 +26,7 @@ test("the daemon sets the flag unless the operator set a threshold of their own"
   assert.deepEqual(set, ["--interrupt-budget=270336", "--invocation-count-for-turbofan=12000"]);
 });
 
-test(`the running V8 (${process.versions.v8}) knows the flag chosen for it, and the daemon starts without a word on stderr`, async () => {
+it(`the running V8 (${process.versions.v8}) knows the flag chosen for it, and the daemon starts without a word on stderr`, async () => {
   const flag = daemonTierUpFlag(process.versions.v8);
   if (flag !== undefined) {
     const options = spawnSync(process.execPath, ["--v8-options"], { encoding: "utf8", timeout: 30_000 });
@@ -58,7 +58,7 @@ function callsUntilTurbofan(flag: string | undefined): number {
   return Number(run.stdout);
 }
 
-test("TurboFan compiles a function called a handful of times per batch no earlier than the raised threshold allows", () => {
+it("TurboFan compiles a function called a handful of times per batch no earlier than the raised threshold allows", () => {
   const flag = daemonTierUpFlag(process.versions.v8);
   const byDefault = callsUntilTurbofan(undefined);
   if (flag !== undefined) {

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { IncomingMessage } from "node:http";
 import { Socket } from "node:net";
-import { test } from "node:test";
+import { it } from "node:test";
 import fc from "fast-check";
 import { encodeCheckBatch } from "../src/checks/codec.js";
 import { CHECK_TYPES } from "../src/checks/types.js";
@@ -120,14 +120,14 @@ async function throughHttpPath(bytes: Uint8Array, contentLength: string | null):
 const contentLength = fc.oneof(fc.constant(null), fc.constant("right"), fc.nat({ max: 2 * MAX_BODY }).map(String), fc.constantFrom("18446744073709551616", "-1", "1e9", "abc", ""));
 const withLength = (bytes: Uint8Array, cl: string | null) => [bytes, cl === "right" ? String(bytes.length) : cl] as const;
 
-test("fuzz: random bytes through readJsonBody and the body validators end in a value or a 400/413", async () => {
+it("fuzz: random bytes through readJsonBody and the body validators end in a value or a 400/413", async () => {
   await fc.assert(
     fc.asyncProperty(fc.uint8Array({ maxLength: 512 }), contentLength, (bytes, cl) => throughHttpPath(...withLength(bytes, cl))),
     { numRuns: FUZZ_RUNS, seed: 201 },
   );
 });
 
-test("fuzz: mutated valid request bodies through readJsonBody and the body validators never throw", async () => {
+it("fuzz: mutated valid request bodies through readJsonBody and the body validators never throw", async () => {
   await fc.assert(
     fc.asyncProperty(mutatedFrom(validTexts), contentLength, (bytes, cl) => throughHttpPath(...withLength(bytes, cl))),
     { numRuns: FUZZ_RUNS, seed: 202 },
@@ -192,11 +192,11 @@ const outlinedBody = fc.oneof(
   anyJson,
 );
 
-test("fuzz: request bodies of the right outline with values of every kind never throw past the validators", () => {
+it("fuzz: request bodies of the right outline with values of every kind never throw past the validators", () => {
   fc.assert(fc.property(outlinedBody, validatesSafely), { numRuns: FUZZ_RUNS, seed: 203 });
 });
 
-test("a huge declared Content-Length is refused before any byte is read; an endless body is cut at the limit", async () => {
+it("a huge declared Content-Length is refused before any byte is read; an endless body is cut at the limit", async () => {
   let generated = 0;
   const chunk = Buffer.alloc(16 * 1024, 0x20);
   const endless = (contentLength: string | null) => {
@@ -231,11 +231,11 @@ function keyOpDecodesSafely(bytes: Uint8Array): void {
   else errorIsOneLine(r.error);
 }
 
-test("fuzz: random and mutated KEY_OP payloads never throw past decodeKeyOp", () => {
+it("fuzz: random and mutated KEY_OP payloads never throw past decodeKeyOp", () => {
   fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 128 }), mutatedFrom(validKeyOps)), keyOpDecodesSafely), { numRuns: FUZZ_RUNS, seed: 204 });
 });
 
-test("fuzz: a KEY_OP payload declaring a key of up to 2^53 bytes is refused without allocating it", () => {
+it("fuzz: a KEY_OP payload declaring a key of up to 2^53 bytes is refused without allocating it", () => {
   const watch = allocationWatch();
   fc.assert(
     fc.property(fc.constantFrom(...validKeyOps), fc.integer({ min: 1 << 20, max: Number.MAX_SAFE_INTEGER }), fc.uint8Array({ maxLength: 32 }), (valid, declared, tail) => {

@@ -6,7 +6,7 @@
  * a live node, which must neither throw nor stop answering probes.
  */
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import fc from "fast-check";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
 import { Channel } from "../src/net/transport.js";
@@ -39,15 +39,15 @@ function decodesSafely(data: Uint8Array): void {
   }
 }
 
-test("fuzz: random bytes never throw past the packet and push-pull decoders", () => {
+it("fuzz: random bytes never throw past the packet and push-pull decoders", () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 1500 }), decodesSafely), { numRuns: FUZZ_RUNS, seed: 101 });
 });
 
-test("fuzz: mutated valid packets and push-pull bodies never throw past the decoders", () => {
+it("fuzz: mutated valid packets and push-pull bodies never throw past the decoders", () => {
   fc.assert(fc.property(mutatedFrom([...validPackets, validPushPull]), decodesSafely), { numRuns: FUZZ_RUNS, seed: 102 });
 });
 
-test("fuzz: a forged length prefix up to 2^53 is refused without allocating what it declares", () => {
+it("fuzz: a forged length prefix up to 2^53 is refused without allocating what it declares", () => {
   // A valid message, whole or cut at a random point, then a length-delimited
   // field (packet updates, push-pull members or user state, or a string)
   // whose declared length is far beyond the few bytes that follow. After a
@@ -111,7 +111,7 @@ const hostilePushPull = fc
   })
   .map((p) => pb.PushPull.encode(p).finish());
 
-test("fuzz: well-formed packets and push-pulls with hostile values never throw in a live node, which keeps answering probes", async () => {
+it("fuzz: well-formed packets and push-pulls with hostile values never throw in a live node, which keeps answering probes", async () => {
   const sim = new SimCluster({ seed: 104, config: localConfig(), recordEvents: false });
   await sim.form(3);
   const node = sim.must("n0");

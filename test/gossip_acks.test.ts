@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { VirtualClock } from "../src/base/clock.js";
 import { AckRounds, MAX_ACKS_PER_ROUND } from "../src/gossip/acks.js";
@@ -10,7 +10,7 @@ function wait(rounds: AckRounds, n: number): () => number {
   return () => released;
 }
 
-test("a round ends delayMs after its first acknowledgement and releases all of them together; the next starts afresh", async () => {
+it("a round ends delayMs after its first acknowledgement and releases all of them together; the next starts afresh", async () => {
   const clock = new VirtualClock();
   const rounds = new AckRounds(clock, 200);
   const first = wait(rounds, 1);
@@ -28,7 +28,7 @@ test("a round ends delayMs after its first acknowledgement and releases all of t
   assert.equal(third(), 1);
 });
 
-test("a full round ends at once, release() ends one early, and a delay of 0 acknowledges at once", async () => {
+it("a full round ends at once, release() ends one early, and a delay of 0 acknowledges at once", async () => {
   const clock = new VirtualClock();
   const rounds = new AckRounds(clock, 60_000);
   const full = wait(rounds, MAX_ACKS_PER_ROUND);

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import type { Publication } from "../src/gossip/publication.js";
@@ -16,7 +16,7 @@ function total(sim: GossipSim, key: "served" | "wanted" | "advertisements"): num
   return [...sim.nodes.values()].reduce((s, n) => s + n.gossip.counters()[key], 0);
 }
 
-test("a node the burst missed has the batch within a couple of advertise intervals", async () => {
+it("a node the burst missed has the batch within a couple of advertise intervals", async () => {
   const sim = new GossipSim({ seed: 41 });
   const nodes = await sim.addNodes(20);
   const missed = nodes[7]!;
@@ -32,7 +32,7 @@ test("a node the burst missed has the batch within a couple of advertise interva
   assert.ok(took <= 2 * interval, `took ${took} ms of virtual time, more than two advertise intervals (${2 * interval} ms)`);
 });
 
-test("a late joiner inside the TTL consumes the batch through push-pull, and once", async () => {
+it("a late joiner inside the TTL consumes the batch through push-pull, and once", async () => {
   const sim = new GossipSim({ seed: 42 });
   const nodes = await sim.addNodes(10);
   const pub = publish(nodes[0]!, { ttlMs: 60_000 });
@@ -46,7 +46,7 @@ test("a late joiner inside the TTL consumes the batch through push-pull, and onc
   assert.ok(late.gossip.counters().wanted >= 1);
 });
 
-test("a late joiner without push-pull gets the batch from advertisements", async () => {
+it("a late joiner without push-pull gets the batch from advertisements", async () => {
   const sim = new GossipSim({ seed: 43 });
   const nodes = await sim.addNodes(10);
   const pub = publish(nodes[0]!, { ttlMs: 60_000 });
@@ -55,7 +55,7 @@ test("a late joiner without push-pull gets the batch from advertisements", async
   assert.notEqual(await sim.clock.runUntil(() => sim.consumedCount("late", pub.idHex) === 1, 2000, 5), -1);
 });
 
-test("a node joining after the TTL never consumes the batch, and idle nodes stop advertising", async () => {
+it("a node joining after the TTL never consumes the batch, and idle nodes stop advertising", async () => {
   const sim = new GossipSim({ seed: 44 });
   const nodes = await sim.addNodes(10);
   const pub = publish(nodes[0]!, { ttlMs: 5_000 });
@@ -69,7 +69,7 @@ test("a node joining after the TTL never consumes the batch, and idle nodes stop
   assert.equal(total(sim, "advertisements"), adsBefore, "nothing is live, so nothing is advertised");
 });
 
-test("envelopes that do not fit in one Deliver frame arrive over several Wants", async () => {
+it("envelopes that do not fit in one Deliver frame arrive over several Wants", async () => {
   const sim = new GossipSim({ seed: 45, config: { maxEnvelopeBytes: 2500 } });
   const nodes = await sim.addNodes(3);
   const pubs = Array.from({ length: 5 }, (_, i) => publish(nodes[0]!, { payload: new Uint8Array(1000).fill(i) }));
@@ -80,7 +80,7 @@ test("envelopes that do not fit in one Deliver frame arrive over several Wants",
   assert.ok(nodes[1]!.gossip.counters().served === 5);
 });
 
-test("offers of the same batch from several peers at once lead to one fetch", async () => {
+it("offers of the same batch from several peers at once lead to one fetch", async () => {
   const sim = new GossipSim({ seed: 46 });
   const nodes = await sim.addNodes(6);
   const pub = publish(nodes[0]!);

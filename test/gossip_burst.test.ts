@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import type { Publication } from "../src/gossip/publication.js";
@@ -16,7 +16,7 @@ function sum(nodes: SimNode[], key: "forwarded" | "served" | "wanted" | "duplica
   return nodes.reduce((s, n) => s + n.gossip.counters()[key], 0);
 }
 
-test("a batch published on one of 200 nodes reaches every node, each consumes it once, and every reply reaches the origin", async () => {
+it("a batch published on one of 200 nodes reaches every node, each consumes it once, and every reply reaches the origin", async () => {
   const sim = new GossipSim({ seed: 11 });
   const nodes = await sim.addNodes(200);
   const pub = publishAll(nodes[0]!, nodes);
@@ -39,7 +39,7 @@ test("a batch published on one of 200 nodes reaches every node, each consumes it
   assert.equal(skipped, sum(nodes, "duplicates"));
 });
 
-test("each reply carries the node's name, address and report", async () => {
+it("each reply carries the node's name, address and report", async () => {
   const sim = new GossipSim({ seed: 3 });
   const nodes = await sim.addNodes(20);
   const pub = publishAll(nodes[5]!, nodes);
@@ -59,7 +59,7 @@ test("each reply carries the node's name, address and report", async () => {
   }
 });
 
-test("with 10% of frames lost, 200 nodes still each consume the batch once and every reply arrives", async () => {
+it("with 10% of frames lost, 200 nodes still each consume the batch once and every reply arrives", async () => {
   const sim = new GossipSim({ seed: 12, net: { frameLoss: 0.1 } });
   const nodes = await sim.addNodes(200);
   const pub = publishAll(nodes[0]!, nodes);
@@ -72,7 +72,7 @@ test("with 10% of frames lost, 200 nodes still each consume the batch once and e
   assert.ok(sum(nodes, "repliesRetried") > 0, "some replies should have needed a retry");
 });
 
-test("with 20% of 200 nodes killed during the burst, every survivor consumes it and the killed are reported unreachable once failed", async () => {
+it("with 20% of 200 nodes killed during the burst, every survivor consumes it and the killed are reported unreachable once failed", async () => {
   const sim = new GossipSim({ seed: 13 });
   const nodes = await sim.addNodes(200);
   const origin = nodes[0]!;
@@ -106,7 +106,7 @@ test("with 20% of 200 nodes killed during the burst, every survivor consumes it 
   assert.ok(sim.exactlyOnce(pub.idHex, survivors));
 });
 
-test("the burst alone reaches every one of 200 nodes: the ring-successor link closes the gaps random picks leave", async () => {
+it("the burst alone reaches every one of 200 nodes: the ring-successor link closes the gaps random picks leave", async () => {
   // No repair and no advertising inside the window: only pushes can deliver.
   // With 3 purely random picks per node, about 200 * e^-3 = 10 nodes would be missed.
   for (const seed of [21, 22, 23]) {
@@ -120,7 +120,7 @@ test("the burst alone reaches every one of 200 nodes: the ring-successor link cl
   }
 });
 
-test("with gossip-group 1 the anti-entropy phase still delivers to every one of 200 nodes", async () => {
+it("with gossip-group 1 the anti-entropy phase still delivers to every one of 200 nodes", async () => {
   // The origin's directed repair is held back, so periodic advertising alone must do it.
   const sim = new GossipSim({ seed: 14, config: { gossipGroup: 1, repairAfterMs: 600_000 } });
   const nodes = await sim.addNodes(200);
@@ -132,7 +132,7 @@ test("with gossip-group 1 the anti-entropy phase still delivers to every one of 
   assert.equal(nodes[0]!.gossip.counters().repairs, 0);
 });
 
-test("a one-node cluster publishes, consumes and answers itself", async () => {
+it("a one-node cluster publishes, consumes and answers itself", async () => {
   const sim = new GossipSim({ seed: 15 });
   const [only] = await sim.addNodes(1);
   const pub = publishAll(only!, [only!]);

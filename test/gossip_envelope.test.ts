@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
 import { VirtualClock } from "../src/base/clock.js";
@@ -13,7 +13,7 @@ function sample(ttlMs = 60_000): Envelope {
   return createEnvelope({ origin: "alpha", originAddress: "127.0.0.1:2000", kind: pb.EnvelopeKind.CHECK_BATCH, payload: new Uint8Array([1, 2, 3]), ttlMs }, clock, new SeededRandom(5));
 }
 
-test("a new envelope has a 128-bit ID from the injected Random, the clock's time, and its TTL", () => {
+it("a new envelope has a 128-bit ID from the injected Random, the clock's time, and its TTL", () => {
   const a = sample();
   const b = createEnvelope({ origin: "alpha", originAddress: "x:1", kind: 1, payload: new Uint8Array(), ttlMs: 1 }, clock, new SeededRandom(5));
   const c = createEnvelope({ origin: "alpha", originAddress: "x:1", kind: 1, payload: new Uint8Array(), ttlMs: 1 }, clock, new SeededRandom(6));
@@ -25,7 +25,7 @@ test("a new envelope has a 128-bit ID from the injected Random, the clock's time
   assert.equal(a.signature.length, 0);
 });
 
-test("IDs round-trip through hex, and malformed hex is refused", () => {
+it("IDs round-trip through hex, and malformed hex is refused", () => {
   const id = sample().id;
   const hex = idToHex(id);
   assert.match(hex, /^[0-9a-f]{32}$/);
@@ -34,13 +34,13 @@ test("IDs round-trip through hex, and malformed hex is refused", () => {
   assert.equal(hexToId("zz".repeat(16)), null);
 });
 
-test("an envelope is expired strictly after createdMs + ttlMs", () => {
+it("an envelope is expired strictly after createdMs + ttlMs", () => {
   const e = sample(1000);
   assert.equal(isExpired(e, e.createdMs + 1000), false);
   assert.equal(isExpired(e, e.createdMs + 1001), true);
 });
 
-test("envelopeProblem names what is wrong: short ID, no origin, bad TTL, created in the future", () => {
+it("envelopeProblem names what is wrong: short ID, no origin, bad TTL, created in the future", () => {
   const cfg = localGossipConfig();
   const now = clock.now();
   assert.equal(envelopeProblem(sample(), now, cfg), null);
@@ -52,7 +52,7 @@ test("envelopeProblem names what is wrong: short ID, no origin, bad TTL, created
   assert.equal(envelopeProblem({ ...sample(), createdMs: now + cfg.maxClockSkewMs }, now, cfg), null, "skew inside the tolerance is fine");
 });
 
-test("every gossip message kind round-trips through the codec", () => {
+it("every gossip message kind round-trips through the codec", () => {
   const env = { ...sample(), signature: new Uint8Array([9, 9]), signerKey: new Uint8Array(32).fill(7) };
   const reply = pb.NodeReply.create({ envelopeId: env.id, node: "beta", address: "b:1", receivedMs: 5, finishedMs: 6, rejected: "unsigned" });
   const messages: GossipMessage[] = [
@@ -81,21 +81,21 @@ test("every gossip message kind round-trips through the codec", () => {
   }
 });
 
-test("a message from another protocol version is refused with an error naming both versions", () => {
+it("a message from another protocol version is refused with an error naming both versions", () => {
   const bytes = pb.GossipMessage.encode({ version: PROTOCOL_VERSION + 1, ok: {} }).finish();
   const d = decodeGossip(bytes);
   assert.equal(d.ok, false);
   assert.match(!d.ok ? d.error : "", new RegExp(`version ${PROTOCOL_VERSION + 1}, this node speaks ${PROTOCOL_VERSION}`));
 });
 
-test("a message without a body, or garbage, is an error value", () => {
+it("a message without a body, or garbage, is an error value", () => {
   const empty = decodeGossip(pb.GossipMessage.encode({ version: PROTOCOL_VERSION }).finish());
   assert.deepEqual(empty, { ok: false, error: "gossip message has no body" });
   const garbage = decodeGossip(new Uint8Array([0x12, 0xff, 0xff, 0xff, 0x0f]));
   assert.equal(garbage.ok, false);
 });
 
-test("live IDs round-trip for push-pull state", () => {
+it("live IDs round-trip for push-pull state", () => {
   const ids = [sample().id, new Uint8Array(16).fill(1)];
   const d = decodeLiveIds(encodeLiveIds(ids));
   assert.ok(d.ok);

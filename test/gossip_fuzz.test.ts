@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { pb } from "../src/proto/index.js";
@@ -64,15 +64,15 @@ const mutated = fc
     return b;
   });
 
-test("random bytes never throw past decodeGossip", () => {
+it("random bytes never throw past decodeGossip", () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 256 }), decodesSafely), { numRuns: RUNS, seed: 42 });
 });
 
-test("mutated valid gossip messages never throw past decodeGossip", () => {
+it("mutated valid gossip messages never throw past decodeGossip", () => {
   fc.assert(fc.property(mutated, decodesSafely), { numRuns: RUNS, seed: 43 });
 });
 
-test("random and mutated push-pull state never throws past decodeLiveIds", () => {
+it("random and mutated push-pull state never throws past decodeLiveIds", () => {
   const good = encodeLiveIds([id(1), id(2)]);
   const input = fc.oneof(
     fc.uint8Array({ maxLength: 128 }),
@@ -88,7 +88,7 @@ test("random and mutated push-pull state never throws past decodeLiveIds", () =>
   );
 });
 
-test("a node fed garbage on the gossip channel answers with an error, counts it, and keeps disseminating", async () => {
+it("a node fed garbage on the gossip channel answers with an error, counts it, and keeps disseminating", async () => {
   const sim = new GossipSim({ seed: 21 });
   const [a, b] = await sim.addNodes(2);
   const inputs = fc.sample(fc.oneof(fc.uint8Array({ maxLength: 128 }), mutated), { numRuns: 200, seed: 45 });

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SeenHistory } from "../src/gossip/history.js";
@@ -15,7 +15,7 @@ function env(createdMs: number, ttlMs: number): Envelope {
   return { id, origin: "o", originAddress: "o:1", createdMs, ttlMs, kind: 1, payload: new Uint8Array(8), signature: new Uint8Array(), signerKey: new Uint8Array() };
 }
 
-test("an ID is added once; the second add is refused", () => {
+it("an ID is added once; the second add is refused", () => {
   const h = new SeenHistory(MARGIN);
   const e = env(0, 100);
   assert.equal(h.add(e), true);
@@ -24,7 +24,7 @@ test("an ID is added once; the second add is refused", () => {
   assert.equal(h.size, 1);
 });
 
-test("live() returns envelopes inside their TTL, newest first, and drops the bodies of expired ones", () => {
+it("live() returns envelopes inside their TTL, newest first, and drops the bodies of expired ones", () => {
   const h = new SeenHistory(MARGIN);
   const a = env(0, 100);
   const b = env(10, 1000);
@@ -42,7 +42,7 @@ test("live() returns envelopes inside their TTL, newest first, and drops the bod
   assert.equal(h.has(idToHex(a.id)), true, "but its ID is still remembered");
 });
 
-test("an ID is remembered until its envelope expired plus the margin, then pruned", () => {
+it("an ID is remembered until its envelope expired plus the margin, then pruned", () => {
   const h = new SeenHistory(MARGIN);
   const e = env(0, 100);
   h.add(e);
@@ -52,7 +52,7 @@ test("an ID is remembered until its envelope expired plus the margin, then prune
   assert.equal(h.has(idToHex(e.id)), false);
 });
 
-test("whatever the mix of TTLs and arrival order, prune never forgets an ID before its envelope expired plus the margin", () => {
+it("whatever the mix of TTLs and arrival order, prune never forgets an ID before its envelope expired plus the margin", () => {
   const arrival = fc.record({ createdAgoMs: fc.nat(5000), ttlMs: fc.integer({ min: 1, max: 20_000 }), gapMs: fc.nat(300) });
   fc.assert(
     fc.property(fc.array(arrival, { maxLength: 60 }), fc.array(fc.nat(30_000), { maxLength: 10 }), (arrivals, pruneAt) => {
@@ -77,7 +77,7 @@ test("whatever the mix of TTLs and arrival order, prune never forgets an ID befo
   );
 });
 
-test("under a steady stream of envelopes the history stays flat once the TTL has passed", () => {
+it("under a steady stream of envelopes the history stays flat once the TTL has passed", () => {
   const h = new SeenHistory(MARGIN);
   const ttl = 60_000;
   const every = 100; // one envelope per 100 ms
@@ -97,7 +97,7 @@ test("under a steady stream of envelopes the history stays flat once the TTL has
   assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `not flat: ${sizes}`);
 });
 
-test("records() lists IDs oldest first with non-decreasing retention, and remember() restores them", () => {
+it("records() lists IDs oldest first with non-decreasing retention, and remember() restores them", () => {
   const h = new SeenHistory(MARGIN);
   h.add(env(0, 10_000));
   h.add(env(0, 100)); // shorter TTL after a longer one: retained as long as its predecessor
@@ -111,7 +111,7 @@ test("records() lists IDs oldest first with non-decreasing retention, and rememb
   assert.equal(restored.live(0).length, 0, "restored IDs carry no envelope to advertise");
 });
 
-test("a node under a steady stream of batches keeps a flat history and a flat set of live envelopes", async () => {
+it("a node under a steady stream of batches keeps a flat history and a flat set of live envelopes", async () => {
   const sim = new GossipSim({ seed: 81, config: { maxClockSkewMs: 1000 } });
   const [origin, other] = await sim.addNodes(3);
   const ttlMs = 3000;

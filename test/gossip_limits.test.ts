@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { pb } from "../src/proto/index.js";
@@ -23,7 +23,7 @@ async function push(sim: GossipSim, from: SimNode, to: SimNode, env: Envelope): 
   return outcome;
 }
 
-test("a 10 MB batch reaches every node intact and each runs it once", async () => {
+it("a 10 MB batch reaches every node intact and each runs it once", async () => {
   const hashes = new Map<string, string>();
   const sim = new GossipSim({ seed: 61, config: { gossipGroup: 2 }, onConsume: (n, env) => hashes.set(n.name, sha(env.payload)) });
   const nodes = await sim.addNodes(6);
@@ -37,7 +37,7 @@ test("a 10 MB batch reaches every node intact and each runs it once", async () =
   assert.deepEqual(new Set(hashes.values()), new Set([sha(payload)]));
 });
 
-test("publishing an envelope above maxEnvelopeBytes is refused with the size and the limit", async () => {
+it("publishing an envelope above maxEnvelopeBytes is refused with the size and the limit", async () => {
   const sim = new GossipSim({ seed: 62, config: { maxEnvelopeBytes: 4096 } });
   const [a] = await sim.addNodes(2);
   const res = a!.gossip.publish(BATCH, new Uint8Array(5000));
@@ -46,7 +46,7 @@ test("publishing an envelope above maxEnvelopeBytes is refused with the size and
   assert.equal(a!.gossip.counters().published, 0);
 });
 
-test("a peer whose frame limit is smaller refuses the push; the sender counts it and logs why", async () => {
+it("a peer whose frame limit is smaller refuses the push; the sender counts it and logs why", async () => {
   const warnings: string[] = [];
   const log = { debug() {}, info() {}, error() {}, warn: (_o: object, msg = "") => void warnings.push(msg) };
   const sim = new GossipSim({ seed: 63, net: { maxFrameBytes: 64 * 1024 }, logger: () => log });
@@ -61,7 +61,7 @@ test("a peer whose frame limit is smaller refuses the push; the sender counts it
   );
 });
 
-test("an expired envelope is never consumed, whether pushed, pulled or expiring in transit", async () => {
+it("an expired envelope is never consumed, whether pushed, pulled or expiring in transit", async () => {
   const sim = new GossipSim({ seed: 64, net: { latencyMs: 20 } });
   const [a, b, c] = await sim.addNodes(3);
   const stale = createEnvelope({ origin: a!.name, originAddress: a!.address, kind: BATCH, payload: new Uint8Array(1), ttlMs: 1000 }, sim.clock, sim.random);
@@ -78,7 +78,7 @@ test("an expired envelope is never consumed, whether pushed, pulled or expiring 
   assert.ok(b!.gossip.counters().expiredDropped + c!.gossip.counters().expiredDropped >= 3);
 });
 
-test("an envelope created further in the future than the tolerated skew is refused with a reason", async () => {
+it("an envelope created further in the future than the tolerated skew is refused with a reason", async () => {
   const sim = new GossipSim({ seed: 65 });
   const [a, b] = await sim.addNodes(2);
   const future = createEnvelope({ origin: a!.name, originAddress: a!.address, kind: BATCH, payload: new Uint8Array(1), ttlMs: 1000 }, sim.clock, sim.random);

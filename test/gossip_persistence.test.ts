@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { after, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,7 +42,7 @@ const HEADER_V1 = "gossipcheck-seen-log 1\n";
 const HEADER = "gossipcheck-seen-log 2\nbegan 1234\n";
 const idN = (n: number) => n.toString(16).padStart(32, "0");
 
-test("the state log round-trips with the time its history began, is compacted atomically, and a missing file is no history", async () => {
+it("the state log round-trips with the time its history began, is compacted atomically, and a missing file is no history", async () => {
   const dir = freshDir();
   const clock = new VirtualClock();
   mkdirSync(dir);
@@ -58,7 +58,7 @@ test("the state log round-trips with the time its history began, is compacted at
   log.close();
 });
 
-test("an appended ID is in the file as soon as append() returns, with no sync or close", async () => {
+it("an appended ID is in the file as soon as append() returns, with no sync or close", async () => {
   const dir = freshDir();
   mkdirSync(dir);
   const clock = new VirtualClock();
@@ -75,7 +75,7 @@ test("an appended ID is in the file as soon as append() returns, with no sync or
   assert.throws(() => log.append({ id: idN(9), retainUntilMs: 1 }, 1, () => []), /closed/);
 });
 
-test("the log is compacted to the live IDs once it has grown past twice their number plus a margin", () => {
+it("the log is compacted to the live IDs once it has grown past twice their number plus a margin", () => {
   const dir = freshDir();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
@@ -98,7 +98,7 @@ test("the log is compacted to the live IDs once it has grown past twice their nu
   log.close();
 });
 
-test("a torn last line is ignored; other damage is reported as an error saying what is wrong", () => {
+it("a torn last line is ignored; other damage is reported as an error saying what is wrong", () => {
   const dir = freshDir();
   mkdirSync(dir);
   const path = join(dir, SEEN_FILE_NAME);
@@ -135,7 +135,7 @@ test("a torn last line is ignored; other damage is reported as an error saying w
   }
 });
 
-test("corrupt legacy JSON state files are reported as errors, each saying what is wrong", () => {
+it("corrupt legacy JSON state files are reported as errors, each saying what is wrong", () => {
   const dir = freshDir();
   mkdirSync(dir);
   const path = join(dir, LEGACY_SEEN_FILE_NAME);
@@ -154,7 +154,7 @@ test("corrupt legacy JSON state files are reported as errors, each saying what i
   }
 });
 
-test("a data dir with the JSON state file of earlier versions is migrated: its live IDs are kept, the file removed", async () => {
+it("a data dir with the JSON state file of earlier versions is migrated: its live IDs are kept, the file removed", async () => {
   const dir = freshDir();
   mkdirSync(dir);
   const clock = new VirtualClock(1000);
@@ -172,7 +172,7 @@ test("a data dir with the JSON state file of earlier versions is migrated: its l
   state.writer.close();
 });
 
-test("a newly seen envelope is in the state file before its consumer runs", async () => {
+it("a newly seen envelope is in the state file before its consumer runs", async () => {
   const seenOnDisk: boolean[] = [];
   const sim = new GossipSim({
     seed: 31,
@@ -191,7 +191,7 @@ test("a newly seen envelope is in the state file before its consumer runs", asyn
   assert.deepEqual(seenOnDisk, [true, true, true, true, true]);
 });
 
-test("a node restarted with the same data dir does not consume a live batch again; with a lost data dir it skips it and tells the origin", async () => {
+it("a node restarted with the same data dir does not consume a live batch again; with a lost data dir it skips it and tells the origin", async () => {
   const sim = new GossipSim({ seed: 32 });
   const nodes = await sim.addNodes(6);
   const dir = freshDir();
@@ -219,7 +219,7 @@ test("a node restarted with the same data dir does not consume a live batch agai
   assert.ok(victim !== again);
 });
 
-test("a node with a new data dir skips a live batch created before it started, and runs those created past the skew allowance", async () => {
+it("a node with a new data dir skips a live batch created before it started, and runs those created past the skew allowance", async () => {
   const sim = new GossipSim({ seed: 36, config: { historyStartSkewMs: 500 } });
   const nodes = await sim.addNodes(4);
   const before = publish(nodes[0]!);
@@ -241,7 +241,7 @@ test("a node with a new data dir skips a live batch created before it started, a
   assert.equal(sim.consumedCount("newcomer", later.idHex), 1);
 });
 
-test("a node that crashes right after consuming (no clean stop) does not consume again after restarting", async () => {
+it("a node that crashes right after consuming (no clean stop) does not consume again after restarting", async () => {
   const sim = new GossipSim({ seed: 33 });
   const nodes = await sim.addNodes(4);
   const dir = freshDir();
@@ -258,7 +258,7 @@ test("a node that crashes right after consuming (no clean stop) does not consume
   assert.equal(restarted.gossip.counters().received, 0);
 });
 
-test("a corrupt state file: a warning names it, batches from before the restart are refused with a reason, newer ones run", async () => {
+it("a corrupt state file: a warning names it, batches from before the restart are refused with a reason, newer ones run", async () => {
   const log = recordingLogger();
   const sim = new GossipSim({ seed: 34, config: { historyStartSkewMs: 500 }, logger: (n) => (n === "victim" ? log : nullLogger) });
   const nodes = await sim.addNodes(4);
@@ -299,7 +299,7 @@ test("a corrupt state file: a warning names it, batches from before the restart 
   assert.equal(sim.consumedCount("victim", later.idHex), 1);
 });
 
-test("a data dir that cannot be created stops start() with a message naming it", async () => {
+it("a data dir that cannot be created stops start() with a message naming it", async () => {
   const file = join(root, "plain-file");
   writeFileSync(file, "x");
   const sim = new GossipSim({ seed: 35 });

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import type { Publication } from "../src/gossip/publication.js";
@@ -14,7 +14,7 @@ function publishAll(origin: SimNode, nodes: SimNode[]): Publication {
   return res.publication;
 }
 
-test("an expected node the burst missed is repaired by the origin after repairAfterMs, not an advertise interval", async () => {
+it("an expected node the burst missed is repaired by the origin after repairAfterMs, not an advertise interval", async () => {
   const sim = new GossipSim({ seed: 91, config: NO_ADVERTISE });
   const nodes = await sim.addNodes(20);
   const missed = nodes[9]!;
@@ -30,7 +30,7 @@ test("an expected node the burst missed is repaired by the origin after repairAf
   assert.equal(nodes[0]!.gossip.counters().repairs, 1, "only the silent node was asked");
 });
 
-test("no repair traffic when every reply arrives before repairAfterMs", async () => {
+it("no repair traffic when every reply arrives before repairAfterMs", async () => {
   const sim = new GossipSim({ seed: 92 });
   const nodes = await sim.addNodes(50);
   const pub = publishAll(nodes[0]!, nodes);
@@ -39,7 +39,7 @@ test("no repair traffic when every reply arrives before repairAfterMs", async ()
   assert.equal(nodes[0]!.gossip.counters().repairs, 0);
 });
 
-test("while replies keep arriving (a loaded host), the first repair round waits for them to stall", async () => {
+it("while replies keep arriving (a loaded host), the first repair round waits for them to stall", async () => {
   // Node i answers i * 10 ms after it got the batch: a reply every 10 ms until 300 ms.
   const delays = new Map<string, number>();
   const sim = new GossipSim({ seed: 95, config: NO_ADVERTISE, consumeDelayMs: (name) => delays.get(name) ?? 0 });
@@ -64,7 +64,7 @@ test("while replies keep arriving (a loaded host), the first repair round waits 
   assert.equal(lateNodes[0]!.gossip.counters().repairs, 1, "one advertisement, to the missed node, after the others had answered");
 });
 
-test("a node still running the batch is asked once, then left alone", async () => {
+it("a node still running the batch is asked once, then left alone", async () => {
   const sim = new GossipSim({ seed: 93, consumeDelayMs: 5000 });
   const nodes = await sim.addNodes(10);
   const pub = publishAll(nodes[0]!, nodes);
@@ -73,7 +73,7 @@ test("a node still running the batch is asked once, then left alone", async () =
   assert.ok(sim.exactlyOnce(pub.idHex, sim.nodes.keys()));
 });
 
-test("a node that stays unreachable is asked again with a doubling delay, and gets the batch once it is back", async () => {
+it("a node that stays unreachable is asked again with a doubling delay, and gets the batch once it is back", async () => {
   const sim = new GossipSim({ seed: 94, config: NO_ADVERTISE });
   const nodes = await sim.addNodes(5);
   const away = nodes[3]!;

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import { Channel } from "../src/net/transport.js";
@@ -33,7 +33,7 @@ async function send(sim: GossipSim, from: SimNode, to: SimNode, body: Uint8Array
   return outcome;
 }
 
-test("the event stream is: expected set, one reply per node, done (a late subscriber sees it all)", async () => {
+it("the event stream is: expected set, one reply per node, done (a late subscriber sees it all)", async () => {
   const sim = new GossipSim({ seed: 51 });
   const nodes = await sim.addNodes(5);
   const names = nodes.map((n) => n.name);
@@ -54,7 +54,7 @@ test("the event stream is: expected set, one reply per node, done (a late subscr
   assert.equal(done.type === "done" && done.reason, "complete");
 });
 
-test("a node's second reply is acknowledged and dropped; so is a reply for an unknown envelope", async () => {
+it("a node's second reply is acknowledged and dropped; so is a reply for an unknown envelope", async () => {
   const sim = new GossipSim({ seed: 52 });
   const [o, a, b] = await sim.addNodes(3);
   const pub = publish(o!, [o!.name, a!.name, b!.name, "ghost-is-not-a-member"]);
@@ -69,7 +69,7 @@ test("a node's second reply is acknowledged and dropped; so is a reply for an un
   assert.ok(events.some((e) => e.type === "unreachable" && e.node === "ghost-is-not-a-member" && e.reason === "not a member"));
 });
 
-test("replies from unexpected nodes stop being recorded at the per-envelope limit; expected ones still count", async () => {
+it("replies from unexpected nodes stop being recorded at the per-envelope limit; expected ones still count", async () => {
   // Slow consumers keep the publication open while the forged replies arrive.
   const sim = new GossipSim({ seed: 53, config: { maxRepliesPerEnvelope: 3 }, consumeDelayMs: 60_000 });
   const [o, a, b] = await sim.addNodes(3);
@@ -86,7 +86,7 @@ test("replies from unexpected nodes stop being recorded at the per-envelope limi
   assert.ok(!pub.done);
 });
 
-test("expected nodes that fail or leave before answering are reported unreachable, and done follows", async () => {
+it("expected nodes that fail or leave before answering are reported unreachable, and done follows", async () => {
   const sim = new GossipSim({ seed: 53 });
   const [o, a, b, c] = await sim.addNodes(4);
   sim.kill(b!.name);
@@ -107,7 +107,7 @@ test("expected nodes that fail or leave before answering are reported unreachabl
   ]);
 });
 
-test("a publication ends at expiry naming the missing nodes, and on cancel; later replies are dropped", async () => {
+it("a publication ends at expiry naming the missing nodes, and on cancel; later replies are dropped", async () => {
   const sim = new GossipSim({ seed: 54 });
   const [o, a, b] = await sim.addNodes(3);
   sim.kill(b!.name);
@@ -125,7 +125,7 @@ test("a publication ends at expiry naming the missing nodes, and on cancel; late
   assert.equal(cancelled.hasAnswered(a!.name), false);
 });
 
-test("a reply that cannot reach the origin is retried with backoff, not in a hot loop, until it gets through", async () => {
+it("a reply that cannot reach the origin is retried with backoff, not in a hot loop, until it gets through", async () => {
   const sim = new GossipSim({ seed: 55 });
   const [o, a] = await sim.addNodes(2);
   const pub = publish(o!, [a!.name]);
@@ -140,7 +140,7 @@ test("a reply that cannot reach the origin is retried with backoff, not in a hot
   await until(sim, () => pub.done && a!.gossip.counters().repliesAcked === 1, "the reply after the partition heals", 2000);
 });
 
-test("replies pause while the origin is declared dead and resume when it comes back", async () => {
+it("replies pause while the origin is declared dead and resume when it comes back", async () => {
   const sim = new GossipSim({ seed: 56 });
   const [o, a] = await sim.addNodes(2);
   const pub = publish(o!, [a!.name]);
@@ -160,7 +160,7 @@ test("replies pause while the origin is declared dead and resume when it comes b
   assert.equal((await pub.finished).reason, "complete");
 });
 
-test("a reply is abandoned when its envelope expires, after which nothing more is sent", async () => {
+it("a reply is abandoned when its envelope expires, after which nothing more is sent", async () => {
   const sim = new GossipSim({ seed: 57 });
   const [o, a] = await sim.addNodes(2);
   const pub = publish(o!, [a!.name], 3000);
@@ -173,7 +173,7 @@ test("a reply is abandoned when its envelope expires, after which nothing more i
   assert.equal(a!.transport.counters().requestsOut, requests);
 });
 
-test("the origin records replies at once and acknowledges them in rounds: every ack of a round at its end, replyAckDelayMs after its first reply", async () => {
+it("the origin records replies at once and acknowledges them in rounds: every ack of a round at its end, replyAckDelayMs after its first reply", async () => {
   const sim = new GossipSim({ seed: 57, config: { replyAckDelayMs: 300 } });
   const [o, a, b] = await sim.addNodes(3);
   const names = [o!.name, a!.name, b!.name];
@@ -192,7 +192,7 @@ test("the origin records replies at once and acknowledges them in rounds: every 
   for (const n of [a!, b!]) assert.equal(n.gossip.counters().repliesRetried, 0);
 });
 
-test("a stopping origin releases the acknowledgements its round still holds", async () => {
+it("a stopping origin releases the acknowledgements its round still holds", async () => {
   const sim = new GossipSim({ seed: 58, config: { replyAckDelayMs: 60_000 } });
   const [o, a] = await sim.addNodes(2);
   const pub = publish(o!, [o!.name, a!.name]);

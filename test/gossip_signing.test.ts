@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { after, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,14 +36,14 @@ async function trusted(...publicKeys: string[]): Promise<TrustedKeys> {
   return loaded.value;
 }
 
-test("a batch signed by a trusted key verifies, and carries the signer's raw 32-byte key", async () => {
+it("a batch signed by a trusted key verifies, and carries the signer's raw 32-byte key", async () => {
   const signed = signEnvelope(batch(), operatorKey());
   assert.equal(signed.signature.length, 64);
   assert.equal(signed.signerKey.length, 32);
   assert.equal(verifyEnvelope(signed, await trusted(operator.publicKey)), "ok");
 });
 
-test("tampering with any signed field makes it a bad signature", async () => {
+it("tampering with any signed field makes it a bad signature", async () => {
   const keys = await trusted(operator.publicKey);
   const signed = signEnvelope(batch(), operatorKey());
   const flip = (b: Uint8Array) => {
@@ -64,13 +64,13 @@ test("tampering with any signed field makes it a bad signature", async () => {
   for (const [what, env] of tampered) assert.equal(verifyEnvelope(env, keys), "bad signature", what);
 });
 
-test("re-wrapping a signed batch under a new ID fails verification (the ID is signed)", async () => {
+it("re-wrapping a signed batch under a new ID fails verification (the ID is signed)", async () => {
   const signed = signEnvelope(batch(), operatorKey());
   const rewrapped = { ...signed, id: new SeededRandom(99).bytes(16) };
   assert.equal(verifyEnvelope(rewrapped, await trusted(operator.publicKey)), "bad signature");
 });
 
-test("an unsigned batch is unsigned; one signed by an unknown key is untrusted", async () => {
+it("an unsigned batch is unsigned; one signed by an unknown key is untrusted", async () => {
   const keys = await trusted(operator.publicKey);
   assert.equal(verifyEnvelope(batch(), keys), "unsigned");
   const byStranger = parsePrivateKey(stranger.privateKey, "stranger.key");
@@ -81,7 +81,7 @@ test("an unsigned batch is unsigned; one signed by an unknown key is untrusted",
   assert.equal(verifyEnvelope(forged, keys), "bad signature");
 });
 
-test("trusted keys load from PEM or raw base64 files, several at once", async () => {
+it("trusted keys load from PEM or raw base64 files, several at once", async () => {
   const parsed = parsePublicKey(stranger.publicKey, "s.pub");
   assert.ok(parsed.ok);
   const rawB64 = Buffer.from(rawPublicKey(parsed.value)).toString("base64");
@@ -92,7 +92,7 @@ test("trusted keys load from PEM or raw base64 files, several at once", async ()
   assert.equal(verifyEnvelope(signEnvelope(batch(), byStranger.value), keys), "ok");
 });
 
-test("loadTrustedKeys says what is wrong and names the dir or file", async () => {
+it("loadTrustedKeys says what is wrong and names the dir or file", async () => {
   const missing = await loadTrustedKeys(join(root, "nope"));
   assert.match(!missing.ok ? missing.error : "", /cannot read the trusted keys dir .*nope .*create it/);
 

@@ -1,4 +1,4 @@
-import { after, test } from "node:test";
+import { after, it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import { systemClock } from "../src/base/clock.js";
@@ -31,7 +31,7 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): P
   }
 }
 
-test("five daemons on loopback: a 10 MB batch and twenty small ones each run once everywhere, over pooled connections", async () => {
+it("five daemons on loopback: a 10 MB batch and twenty small ones each run once everywhere, over pooled connections", async () => {
   const roster = new TestRoster(systemClock);
   const consumed = new Map<string, number>(); // "node/id" -> count
   const nodes: { name: string; gossip: Disseminator; transport: NodeTransport }[] = [];
@@ -80,7 +80,7 @@ test("five daemons on loopback: a 10 MB batch and twenty small ones each run onc
   }
 });
 
-test("on real sockets, a node's replies to batches of one ack round are acknowledged by one frame", async () => {
+it("on real sockets, a node's replies to batches of one ack round are acknowledged by one frame", async () => {
   const roster = new TestRoster(systemClock);
   const nodes: { name: string; gossip: Disseminator; transport: NodeTransport }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -107,7 +107,7 @@ test("on real sockets, a node's replies to batches of one ack round are acknowle
   for (const n of nodes.slice(1)) assert.equal(n.gossip.counters().repliesRetried, 0);
 });
 
-test("with a cluster key, pushes are relayed as sealed at the origin and open everywhere; a node whose primary key differs seals afresh", async () => {
+it("with a cluster key, pushes are relayed as sealed at the origin and open everywhere; a node whose primary key differs seals afresh", async () => {
   const roster = new TestRoster(systemClock);
   const [k1, k2] = [generateKey(), generateKey()];
   const consumed = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import { SeededRandom } from "../src/base/random.js";
@@ -40,7 +40,7 @@ function gossipCluster(seed: number, gossipConfig: Partial<GossipConfig> = {}) {
   return { cluster, gossips, add, count };
 }
 
-test("on SWIM: nodes killed at submission are declared dead and reported unreachable; every survivor answers once", async () => {
+it("on SWIM: nodes killed at submission are declared dead and reported unreachable; every survivor answers once", async () => {
   const { cluster, gossips, add, count } = gossipCluster(71);
   const names = Array.from({ length: 30 }, (_, i) => `g${i}`);
   for (const n of names) await add(n);
@@ -66,7 +66,7 @@ test("on SWIM: nodes killed at submission are declared dead and reported unreach
   cluster.shutdown();
 });
 
-test("on SWIM: a node joining while a batch is live gets it through the join push-pull and runs it once", async () => {
+it("on SWIM: a node joining while a batch is live gets it through the join push-pull and runs it once", async () => {
   // Advertising once a minute: within the test, only push-pull can deliver.
   const { cluster, gossips, add, count } = gossipCluster(72, { advertiseIntervalMs: 60_000, advertiseJitter: 0 });
   const names = Array.from({ length: 8 }, (_, i) => `h${i}`);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import { localConfig } from "../src/swim/config.js";
 import { SimCluster } from "../src/swim/simulation.js";
 
-test("50 nodes joining through one seed converge: every node lists all 50 alive", async () => {
+it("50 nodes joining through one seed converge: every node lists all 50 alive", async () => {
   const sim = new SimCluster({ seed: 1, config: localConfig() });
   const nodes = sim.addMany(50);
   const seed = nodes[0]!.address;
@@ -17,7 +17,7 @@ test("50 nodes joining through one seed converge: every node lists all 50 alive"
   sim.shutdown();
 });
 
-test("500 nodes joining through one seed at the same moment converge well within one push-pull interval", async () => {
+it("500 nodes joining through one seed at the same moment converge well within one push-pull interval", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 8, config, recordEvents: false });
   const nodes = sim.addMany(500);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import fc from "fast-check";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
 import { appendUpdates, decodePacket, decodePushPull, encodePushPull, encodeUpdate, packetWriter, updateCost } from "../src/swim/codec.js";
@@ -15,7 +15,7 @@ function validPacket(updates: number): Uint8Array {
   return w.finish();
 }
 
-test("a packet built from pre-encoded updates decodes like one encoded whole by the generated code", () => {
+it("a packet built from pre-encoded updates decodes like one encoded whole by the generated code", () => {
   const bytes = validPacket(3);
   const r = decodePacket(bytes);
   assert.ok(r.ok);
@@ -40,7 +40,7 @@ test("a packet built from pre-encoded updates decodes like one encoded whole by 
   assert.equal(bytes.length, header + [0, 1, 2].reduce((n, i) => n + updateCost(alive(i).length), 0));
 });
 
-test("packets of another protocol version are refused by version, not misread", () => {
+it("packets of another protocol version are refused by version, not misread", () => {
   const other = pb.SwimPacket.encode({ version: PROTOCOL_VERSION + 1, ack: { seq: 1 } }).finish();
   const r = decodePacket(other);
   assert.ok(!r.ok);
@@ -52,7 +52,7 @@ test("packets of another protocol version are refused by version, not misread", 
   assert.ok(ok.ok && ok.value.members[0]!.incarnation === 3);
 });
 
-test("fuzz: random bytes never throw past the packet and push-pull decoders", () => {
+it("fuzz: random bytes never throw past the packet and push-pull decoders", () => {
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 1500 }), (data) => {
       const p = decodePacket(data);
@@ -63,7 +63,7 @@ test("fuzz: random bytes never throw past the packet and push-pull decoders", ()
   );
 });
 
-test("fuzz: mutated valid packets (flipped, cut, spliced bytes) never throw past decode", () => {
+it("fuzz: mutated valid packets (flipped, cut, spliced bytes) never throw past decode", () => {
   const base = validPacket(20);
   const pushPull = encodePushPull({ join: true, from: "a", members: Array.from({ length: 10 }, (_, i) => ({ name: `n${i}`, address: `h:${i}`, incarnation: i, status: i % 4, tags: { k: "v" } })) });
   const mutation = fc.record({

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import { localConfig, lanConfig } from "../src/swim/config.js";
 import { suspicionTimeoutMs } from "../src/swim/scale.js";
 import { SimCluster } from "../src/swim/simulation.js";
 
-test("a silenced node is declared dead by every member within the bound computed from the config, and no earlier than the minimum suspicion timeout", async () => {
+it("a silenced node is declared dead by every member within the bound computed from the config, and no earlier than the minimum suspicion timeout", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 2, config });
   const names = await sim.form(50);
@@ -39,7 +39,7 @@ test("a silenced node is declared dead by every member within the bound computed
 });
 
 for (const config of [lanConfig(), localConfig()]) {
-  test(`with 10% packet loss for 10 simulated minutes no healthy node is ever declared dead (${config.profile} profile)`, async () => {
+  it(`with 10% packet loss for 10 simulated minutes no healthy node is ever declared dead (${config.profile} profile)`, async () => {
     const sim = new SimCluster({ seed: 3, config, recordEvents: false });
     const names = await sim.form(24);
     const failures: string[] = [];

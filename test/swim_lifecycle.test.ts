@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import { localConfig } from "../src/swim/config.js";
 import { SeededRandom } from "../src/base/random.js";
 import { SimCluster } from "../src/swim/simulation.js";
@@ -9,7 +9,7 @@ import { Swim } from "../src/swim/swim.js";
 // as new members; 10 s: each half still lists the other as dead, at the
 // incarnations that lost, and every member must refute to come back.
 for (const partitionMs of [60_000, 10_000]) {
-  test(`a partition into two halves for ${partitionMs / 1000} s heals into one cluster once lifted`, async () => {
+  it(`a partition into two halves for ${partitionMs / 1000} s heals into one cluster once lifted`, async () => {
     const config = localConfig();
     const sim = new SimCluster({ seed: 4, config });
     const names = await sim.form(20);
@@ -34,7 +34,7 @@ for (const partitionMs of [60_000, 10_000]) {
   });
 }
 
-test("a graceful leave shows the node as left everywhere, never as failed", async () => {
+it("a graceful leave shows the node as left everywhere, never as failed", async () => {
   const sim = new SimCluster({ seed: 5, config: localConfig() });
   const names = await sim.form(12);
   const leaver = sim.must("n4");
@@ -63,7 +63,7 @@ test("a graceful leave shows the node as left everywhere, never as failed", asyn
 });
 
 for (const downMs of [8000, 30_000]) {
-  test(`a restarted node (same name and address, fresh state) is alive again everywhere (down ${downMs / 1000} s)`, async () => {
+  it(`a restarted node (same name and address, fresh state) is alive again everywhere (down ${downMs / 1000} s)`, async () => {
     const sim = new SimCluster({ seed: 6, config: localConfig() });
     const names = await sim.form(12);
     const before = sim.must("n0").swim.member("n7")!.incarnation;
@@ -82,7 +82,7 @@ for (const downMs of [8000, 30_000]) {
   });
 }
 
-test("a second node with a taken name is refused, and join rejects saying so", async () => {
+it("a second node with a taken name is refused, and join rejects saying so", async () => {
   const sim = new SimCluster({ seed: 7, config: localConfig() });
   const names = await sim.form(6);
   const impostor = new Swim({

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import fc from "fast-check";
 import { SeededRandom } from "../src/base/random.js";
 import { Channel, TransportError } from "../src/net/transport.js";
@@ -9,7 +9,7 @@ import { localConfig } from "../src/swim/config.js";
 import { SimCluster } from "../src/swim/simulation.js";
 import type { PushPullDelegate } from "../src/swim/types.js";
 
-test("garbage, mutated and foreign-version packets are dropped and counted; the node keeps working", async () => {
+it("garbage, mutated and foreign-version packets are dropped and counted; the node keeps working", async () => {
   const sim = new SimCluster({ seed: 21, config: localConfig() });
   const names = await sim.form(5);
   const target = sim.must("n2");
@@ -42,7 +42,7 @@ test("garbage, mutated and foreign-version packets are dropped and counted; the 
   sim.shutdown();
 });
 
-test("a falsely suspected member refutes with a new incarnation before its suspicion can time out", async () => {
+it("a falsely suspected member refutes with a new incarnation before its suspicion can time out", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 22, config });
   const names = await sim.form(10);
@@ -63,7 +63,7 @@ test("a falsely suspected member refutes with a new incarnation before its suspi
   sim.shutdown();
 });
 
-test("a seed that starts after its peers is joined once it appears (join retries with back-off)", async () => {
+it("a seed that starts after its peers is joined once it appears (join retries with back-off)", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 23, config });
   const peers = sim.addMany(5, "p");
@@ -81,7 +81,7 @@ test("a seed that starts after its peers is joined once it appears (join retries
   sim.shutdown();
 });
 
-test("a node cut off alone for a minute finds its way back through its seeds", async () => {
+it("a node cut off alone for a minute finds its way back through its seeds", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 24, config });
   const names = await sim.form(8);
@@ -96,7 +96,7 @@ test("a node cut off alone for a minute finds its way back through its seeds", a
   sim.shutdown();
 });
 
-test("the push-pull delegate's user state travels both ways, flagged as a join", async () => {
+it("the push-pull delegate's user state travels both ways, flagged as a join", async () => {
   const sim = new SimCluster({ seed: 25, config: localConfig() });
   const got: string[] = [];
   const delegate = (who: string): PushPullDelegate => ({
@@ -112,7 +112,7 @@ test("the push-pull delegate's user state travels both ways, flagged as a join",
   sim.shutdown();
 });
 
-test("tags are advertised with the member, changes spread with a new incarnation, and oversized tags are refused", async () => {
+it("tags are advertised with the member, changes spread with a new incarnation, and oversized tags are refused", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 26, config });
   sim.add("a", { tags: { role: "web", dc: "par1" } });
@@ -133,7 +133,7 @@ test("tags are advertised with the member, changes spread with a new incarnation
   sim.shutdown();
 });
 
-test("a node that hears no acks raises its health score and stretches its probe interval (Lifeguard awareness)", async () => {
+it("a node that hears no acks raises its health score and stretches its probe interval (Lifeguard awareness)", async () => {
   const config = localConfig();
   const sim = new SimCluster({ seed: 27, config });
   const names = await sim.form(6);
@@ -152,7 +152,7 @@ test("a node that hears no acks raises its health score and stretches its probe 
   sim.shutdown();
 });
 
-test("a member spreading a stale accusation (it missed the refutation) is sent the newer alive at once", async () => {
+it("a member spreading a stale accusation (it missed the refutation) is sent the newer alive at once", async () => {
   const sim = new SimCluster({ seed: 28, config: localConfig() });
   await sim.form(6);
   const inc = sim.must("n3").swim.member("n2")!.incarnation;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { it } from "node:test";
 import { VirtualClock } from "../src/base/clock.js";
 import { Awareness } from "../src/swim/awareness.js";
 import { checkConfig, lanConfig, localConfig, profile } from "../src/swim/config.js";
@@ -7,7 +7,7 @@ import { BroadcastQueue } from "../src/swim/queue.js";
 import { pushPullScale, retransmitLimit, suspicionTimeoutMs } from "../src/swim/scale.js";
 import { remainingSuspicionMs, Suspicion } from "../src/swim/suspicion.js";
 
-test("remaining suspicion time follows memberlist's log curve from max down to min", () => {
+it("remaining suspicion time follows memberlist's log curve from max down to min", () => {
   // [confirmations n, expected k, elapsed ms, min, max, remaining]
   const cases: [number, number, number, number, number, number][] = [
     [0, 3, 0, 2000, 30_000, 30_000],
@@ -22,7 +22,7 @@ test("remaining suspicion time follows memberlist's log curve from max down to m
   }
 });
 
-test("a suspicion times out at max without confirmations, and sooner with each independent one", async () => {
+it("a suspicion times out at max without confirmations, and sooner with each independent one", async () => {
   const clock = new VirtualClock(0);
   let firedAt = -1;
   let confirmations = -1;
@@ -71,7 +71,7 @@ test("a suspicion times out at max without confirmations, and sooner with each i
   assert.equal(lone.confirmations, 0);
 });
 
-test("a suspicion that expects no confirmations times out at min; a cancelled one never fires", async () => {
+it("a suspicion that expects no confirmations times out at min; a cancelled one never fires", async () => {
   const clock = new VirtualClock(0);
   const fired: string[] = [];
   new Suspicion({ clock, from: "a", k: 0, minMs: 2000, maxMs: 12_000, onTimeout: () => fired.push(`k0@${clock.now()}`) });
@@ -82,7 +82,7 @@ test("a suspicion that expects no confirmations times out at min; a cancelled on
   assert.deepEqual(fired, ["k0@2000"]);
 });
 
-test("awareness: misses stretch timeouts by score + 1, successes bring it back, clamped to [0, max - 1]", () => {
+it("awareness: misses stretch timeouts by score + 1, successes bring it back, clamped to [0, max - 1]", () => {
   const a = new Awareness(8);
   assert.equal(a.score, 0);
   assert.equal(a.scaleTimeout(1000), 1000);
@@ -100,7 +100,7 @@ test("awareness: misses stretch timeouts by score + 1, successes bring it back, 
   assert.equal(off.scaleTimeout(1000), 1000, "a max multiplier of 1 disables awareness");
 });
 
-test("cluster-size scaling: retransmits, suspicion timeout and push-pull interval", () => {
+it("cluster-size scaling: retransmits, suspicion timeout and push-pull interval", () => {
   assert.equal(retransmitLimit(4, 1), 4);
   assert.equal(retransmitLimit(4, 9), 4);
   assert.equal(retransmitLimit(4, 10), 8);
@@ -122,7 +122,7 @@ const cost = (len: number) => len + 2;
 const bytes = (tag: string, len = 10) => Uint8Array.from({ length: len }, (_, i) => (i === 0 ? tag.charCodeAt(0) : 0));
 const tagsOf = (out: Uint8Array[]) => out.map((b) => String.fromCharCode(b[0]!)).join("");
 
-test("queue: each update is sent retransmitMult x ceil(log10(N + 1)) times, then dropped and finished", () => {
+it("queue: each update is sent retransmitMult x ceil(log10(N + 1)) times, then dropped and finished", () => {
   const q = new BroadcastQueue(2);
   let done = 0;
   q.enqueue("a", bytes("a"), () => done++);
@@ -133,7 +133,7 @@ test("queue: each update is sent retransmitMult x ceil(log10(N + 1)) times, then
   assert.equal(done, 1);
 });
 
-test("queue: fewest transmits first, newest first among equals", () => {
+it("queue: fewest transmits first, newest first among equals", () => {
   const q = new BroadcastQueue(4);
   q.enqueue("a", bytes("a"));
   q.enqueue("b", bytes("b"));
@@ -146,7 +146,7 @@ test("queue: fewest transmits first, newest first among equals", () => {
   assert.equal(tagsOf(q.take(1400, 10, cost)), "dcab");
 });
 
-test("queue: a newer update about a node replaces the queued one", () => {
+it("queue: a newer update about a node replaces the queued one", () => {
   const q = new BroadcastQueue(4);
   const finished: string[] = [];
   q.enqueue("a", bytes("1"), () => finished.push("old"));
@@ -157,7 +157,7 @@ test("queue: a newer update about a node replaces the queued one", () => {
   assert.equal(tagsOf(q.take(1400, 10, cost)), "2");
 });
 
-test("queue: fills a packet up to the byte budget, skipping what does not fit for what does", () => {
+it("queue: fills a packet up to the byte budget, skipping what does not fit for what does", () => {
   const q = new BroadcastQueue(4);
   q.enqueue("small", bytes("s", 10));
   q.enqueue("big", bytes("b", 100));
@@ -168,7 +168,7 @@ test("queue: fills a packet up to the byte budget, skipping what does not fit fo
   assert.deepEqual(q.take(5, 10, cost), []);
 });
 
-test("queue: with many updates the retransmit limit grows with N and every update still goes out exactly that often", () => {
+it("queue: with many updates the retransmit limit grows with N and every update still goes out exactly that often", () => {
   const q = new BroadcastQueue(4);
   const sent = new Map<string, number>();
   for (let i = 0; i < 300; i++) q.enqueue(`n${i}`, new TextEncoder().encode(`n${i}`.padEnd(30, ".")));
@@ -181,7 +181,7 @@ test("queue: with many updates the retransmit limit grows with N and every updat
   for (const n of sent.values()) assert.equal(n, retransmitLimit(4, 300));
 });
 
-test("profiles: lan is memberlist's LAN profile, local is faster, both consistent; unknown names and bad overrides are named", () => {
+it("profiles: lan is memberlist's LAN profile, local is faster, both consistent; unknown names and bad overrides are named", () => {
   const lan = lanConfig();
   assert.deepEqual(
     [
