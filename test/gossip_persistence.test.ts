@@ -234,11 +234,7 @@ it("a node with a new data dir skips a live batch created before it started, and
   const answer = (await collect(early)).get("newcomer")!;
   assert.equal(answer.body, "rejected");
   assert.equal(answer.rejected, HISTORY_NEW_REASON);
-  await sim.clock.advance(500);
-  const later = publish(nodes[2]!, ["newcomer"]);
-  await until(sim, () => later.done, "the reply to a later batch");
-  assert.equal((await collect(later)).get("newcomer")!.body, "checks");
-  assert.equal(sim.consumedCount("newcomer", later.idHex), 1);
+  await runsOnceAfter(sim, 500, nodes[2]!, "newcomer");
 });
 
 it("a node that crashes right after consuming (no clean stop) does not consume again after restarting", async () => {
@@ -292,11 +288,7 @@ it("a corrupt state file: a warning names it, batches from before the restart ar
   assert.equal(victim.gossip.counters().refusedUnsafe, 2);
 
   // A batch created after the restart (beyond the tolerated skew) runs normally.
-  await sim.clock.advance(600);
-  const later = publish(nodes[2]!, ["victim"]);
-  await until(sim, () => later.done, "the newer batch's reply");
-  assert.equal((await collect(later)).get("victim")!.body, "checks");
-  assert.equal(sim.consumedCount("victim", later.idHex), 1);
+  await runsOnceAfter(sim, 600, nodes[2]!, "victim");
 });
 
 it("a data dir that cannot be created stops start() with a message naming it", async () => {
@@ -308,6 +300,15 @@ it("a data dir that cannot be created stops start() with a message naming it", a
     return true;
   });
 });
+
+/** After waitMs, a batch published by origin for `node` runs there exactly once and its result comes back. */
+async function runsOnceAfter(sim: GossipSim, waitMs: number, origin: SimNode, node: string): Promise<void> {
+  await sim.clock.advance(waitMs);
+  const later = publish(origin, [node]);
+  await until(sim, () => later.done, `the reply from ${node} to a later batch`);
+  assert.equal((await collect(later)).get(node)!.body, "checks");
+  assert.equal(sim.consumedCount(node, later.idHex), 1);
+}
 
 async function collect(pub: Publication): Promise<Map<string, pb.NodeReply>> {
   const out = new Map<string, pb.NodeReply>();

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, chmod, rename, stat, writeFile } from "node:fs/promises";
 import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
-import { prepareDataDir } from "./data_dir.js";
+import { prepareDataDir } from "../base/data_dir.js";
 import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "../control/token.js";
 import { errorMessage } from "../base/result.js";
@@ -17,7 +17,7 @@ export type Preflight = { ok: true; cliToken?: string; trustedKeys?: TrustedKeys
 export async function preflight(o: DaemonOptions): Promise<Preflight> {
   const warnings: string[] = [];
   const dataDir = await prepareDataDir(o.dataDir);
-  if (!dataDir.ok) return dataDir;
+  if (!dataDir.ok) return { ok: false, error: `-data-dir ${o.dataDir}: ${dataDir.error}` };
   for (const [flag, path] of [
     ["-key-file", o.keyFile],
     ["-keyring-file", o.keyringFile],

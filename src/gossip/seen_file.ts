@@ -1,7 +1,8 @@
-import { closeSync, fdatasync, fdatasyncSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Clock, Timer } from "../base/clock.js";
 import type { Logger } from "../base/logger.js";
+import { prepareDataDir } from "../base/data_dir.js";
 import { errorMessage } from "../base/result.js";
 import type { GossipConfig } from "./config.js";
 import type { SeenHistory, SeenRecord } from "./history.js";
@@ -78,11 +79,8 @@ export interface SeenState {
  * warning, and safety is kept through unsafeBeforeMs instead.
  */
 export async function openSeenState(dataDir: string, history: SeenHistory, clock: Clock, config: GossipConfig, logger: Logger): Promise<SeenState> {
-  try {
-    mkdirSync(dataDir, { recursive: true });
-  } catch (err) {
-    throw new Error(`cannot create the data dir ${dataDir} (${errorMessage(err)}): pass a writable -data-dir`);
-  }
+  const prepared = await prepareDataDir(dataDir);
+  if (!prepared.ok) throw new Error(`cannot create the data dir ${dataDir} (${prepared.error}): pass a writable -data-dir`);
   const now = clock.now();
   const path = join(dataDir, SEEN_FILE_NAME);
   const legacyPath = join(dataDir, LEGACY_SEEN_FILE_NAME);

@@ -116,13 +116,23 @@ export function signEnvelope(env: Envelope, privateKey: KeyObject): Envelope {
 
 export function verifyEnvelope(env: Envelope, trusted: TrustedKeys): Verdict {
   if (env.signature.length === 0 || env.signerKey.length === 0) return "unsigned";
-  const entry = trusted.get(Buffer.from(env.signerKey).toString("base64"));
+  const entry = trustedEntry(trusted, env.signerKey);
   if (!entry) return "untrusted key";
   try {
     return verify(null, canonicalEnvelopeBytes(env), entry.key, env.signature) ? "ok" : "bad signature";
   } catch {
     return "bad signature";
   }
+}
+
+/** The trusted key a raw signer key names, if it is trusted. */
+function trustedEntry(trusted: TrustedKeys, signerKey: Uint8Array): { key: KeyObject; file: string } | undefined {
+  return trusted.get(Buffer.from(signerKey).toString("base64"));
+}
+
+/** Whether a raw 32-byte signer key is one of the trusted keys (no signature is checked). */
+export function isTrustedSigner(trusted: TrustedKeys, signerKey: Uint8Array): boolean {
+  return trustedEntry(trusted, signerKey) !== undefined;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { NodeStats, StatsEvent } from "../../src/control/api_types.js";
 import { formatBytes, formatUptime, formatUsage, statsSummary, statsTable } from "../../src/cli/output/stats.js";
 import { StatsReport } from "../../src/cli/stats_report.js";
 import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
-import { runGcheck } from "../support/proc.js";
+import { ndjsonEvents, runGcheck } from "../support/proc.js";
 
 /**
  * Node stats on three real daemons: a daemon starts without
@@ -71,10 +71,7 @@ describe("node stats on three daemons", () => {
     const res = await fetch(`http://${node("sc").cli}/v1/stats`, { method: "POST", body: JSON.stringify({ timeoutMs: 20_000 }) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /ndjson/);
-    const events = (await res.text())
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as StatsEvent);
+    const events = await ndjsonEvents<StatsEvent>(res);
     assert.deepEqual(
       events.map((e) => e.type),
       ["accepted", "result", "result", "result", "done"],

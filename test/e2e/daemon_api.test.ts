@@ -7,7 +7,7 @@ import { type ControlApi, startControlApi } from "../../src/daemon/api/server.js
 import type { BatchRequest, ControlBackend } from "../../src/daemon/api/backend.js";
 import { nullLogger } from "../../src/base/logger.js";
 import type { Member } from "../../src/swim/types.js";
-import { waitFor } from "../support/proc.js";
+import { ndjsonEvents, waitFor } from "../support/proc.js";
 
 /** A backend that records what the API hands it and answers from fixed data. */
 class FakeBackend implements ControlBackend {
@@ -108,10 +108,7 @@ describe("control API routes", () => {
     const res = await fetch(`${s.url}/v1/check`, { method: "POST", body: JSON.stringify({ checks: goodChecks, nodes: ["fake"], tags: { role: "web" } }) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^application\/x-ndjson/);
-    const events = (await res.text())
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as BatchEvent);
+    const events = await ndjsonEvents<BatchEvent>(res);
     assert.deepEqual(
       events.map((e) => e.type),
       ["accepted", "result", "done"],
@@ -254,10 +251,7 @@ describe("control API streams", () => {
   it("ends the stream with an error line when the backend fails midway", async () => {
     s.backend.mode = "throw";
     const res = await fetch(`${s.url}/v1/check`, { method: "POST", body: JSON.stringify({ checks: goodChecks }) });
-    const events = (await res.text())
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as BatchEvent);
+    const events = await ndjsonEvents<BatchEvent>(res);
     assert.deepEqual(
       events.map((e) => e.type),
       ["accepted", "error"],

@@ -182,3 +182,11 @@ export function tempDir(prefix = "gc-test-"): { path: string; cleanup: () => voi
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/** The events of an NDJSON response body, one parsed line each. */
+export async function ndjsonEvents<T>(res: Response): Promise<T[]> {
+  return (await res.text())
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as T);
+}

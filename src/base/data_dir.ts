@@ -1,11 +1,13 @@
 import { constants } from "node:fs";
 import { access, mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { errorMessage } from "../base/result.js";
+import { errorMessage, fail, type Result } from "./result.js";
 
 /**
  * Creates the data dir (0700, parents too) and checks that it can be
- * written, naming the directory at fault and the real reason when not.
+ * written, naming the directory at fault and the real reason when not. The
+ * daemon's preflight and the seen-history both start here, so a data dir
+ * that cannot be used is described the same way wherever it is found.
  *
  * Why not mkdir({recursive: true}): when it cannot create a missing
  * directory for a reason other than permissions (a read-only file system,
@@ -13,7 +15,7 @@ import { errorMessage } from "../base/result.js";
  * read-only disk read as "no such file or directory". Creating one level at
  * a time keeps the errno the kernel gave.
  */
-export async function prepareDataDir(dir: string): Promise<{ ok: true } | { ok: false; error: string }> {
+export async function prepareDataDir(dir: string): Promise<Result<void>> {
   const target = resolve(dir);
   const missing: string[] = [];
   for (let p = target; (await statCode(p)) === "ENOENT"; p = dirname(p)) {
@@ -25,16 +27,16 @@ export async function prepareDataDir(dir: string): Promise<{ ok: true } | { ok: 
       await mkdir(p, { mode: 0o700 });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "EEXIST") return { ok: false, error: `-data-dir ${dir}: cannot create ${p}: ${reason(e)}` };
+      if (code !== "EEXIST") return fail(`cannot create ${p}: ${reason(e)}`);
     }
   }
   try {
-    if (!(await stat(target)).isDirectory()) return { ok: false, error: `-data-dir ${dir}: ${target} is a file, not a directory: choose a directory with -data-dir` };
+    if (!(await stat(target)).isDirectory()) return fail(`${target} is a file, not a directory: choose a directory with -data-dir`);
     await access(target, constants.W_OK | constants.X_OK);
   } catch (e) {
-    return { ok: false, error: `-data-dir ${dir}: cannot write ${target}: ${reason(e)}` };
+    return fail(`cannot write ${target}: ${reason(e)}`);
   }
-  return { ok: true };
+  return { ok: true, value: undefined };
 }
 
 async function statCode(path: string): Promise<string | undefined> {
