@@ -8,7 +8,7 @@ import { actionContainment } from "../src/checks/cgroup.js";
 import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
 import { isDead, waitUntil } from "./support/pids.js";
 
-/**
+/*
  * What an action leaves running when its shell exits or times out: killed
  * (SIGTERM, then SIGKILL) and counted, unless the check keeps its children;
  * with a cgroup also what left the process group (setsid). Every process a

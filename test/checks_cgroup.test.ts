@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { actionCgroupBase, findCgroup2Mount, unifiedCgroupPath } from "../src/checks/cgroup.js";
 
-/** Where action cgroups go, read from mountinfo and /proc/self/cgroup texts (the live host is exercised by checks_action_children). */
+/* Where action cgroups go, read from mountinfo and /proc/self/cgroup texts (the live host is exercised by checks_action_children). */
 
 const v1 = "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n";
 const hybrid = v1 + "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";

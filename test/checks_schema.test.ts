@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { fileURLToPath } from "node:url";
 import { CHECK_FIELDS, CHECK_TYPES, DURATION_PATTERN, parseCheckFile } from "../src/checks/index.js";
 
-/**
+/*
  * Keeps schema/checks.schema.json and the validator (src/checks/validate.ts)
  * in step: both judge a table of sample documents and must agree, and the
  * schema's lists (fields, types, duration pattern) must be the code's. The

@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { placeFlags } from "../src/cli/flag_placement.js";
 import { type Invocation, parseInvocation } from "../src/cli/program.js";
 
-/**
+/*
  * Where gcheck's flags may stand: every command's flags before the command
  * word, right after it or at the end, Go style (-flag value, -flag=value) or
  * GNU style (--flag value, --flag=value), all parse to the same invocation.

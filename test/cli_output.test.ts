@@ -10,7 +10,7 @@ import { batchSummaryLine, batchTable, formatAge, formatDuration, renderTable } 
 import { ProgressLine, progressText } from "../src/cli/progress.js";
 import { BatchReport } from "../src/cli/report.js";
 
-/** The pure parts of gcheck: folding the event stream, exit codes, and the three output formats. */
+/* The pure parts of gcheck: folding the event stream, exit codes, and the three output formats. */
 
 const r = (name: string, status: CheckResult["status"], extra: Partial<CheckResult> = {}): CheckResult => ({
   name,

@@ -21,7 +21,7 @@ import { SimCluster } from "../src/swim/simulation.js";
 import { buildNodeStack } from "../src/stack/node_stack.js";
 import type { Transport } from "../src/net/transport.js";
 
-/**
+/*
  * The cluster backend on the in-memory network and a virtual clock: what it
  * streams to the control API for a batch (the expected set, one event per
  * node, unreachable when the membership declares a node dead, done or a

@@ -20,7 +20,7 @@ import { pb } from "../src/proto/index.js";
 import { decodeKeyOp, encodeKeyOp } from "../src/control/key_op.js";
 import { applyKeyOp } from "../src/daemon/cluster/key_op_handler.js";
 
-/**
+/*
  * What one node decides about a CHECK_BATCH envelope (targeting, operator
  * signatures, -no-actions, dry run) and about a KEY_OP envelope (the keyring
  * it changes and saves), and where its keyring comes from at startup: all

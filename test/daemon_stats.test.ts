@@ -10,7 +10,7 @@ import type { Envelope } from "../src/gossip/envelope.js";
 import { VirtualClock } from "../src/base/clock.js";
 import { pb } from "../src/proto/index.js";
 
-/**
+/*
  * Node stats on one node: the collector against this very machine (the
  * figures agree with what Node reads itself), a probe that hangs or fails
  * (its section absent and named in errors, the reply still whole), the

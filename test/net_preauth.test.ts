@@ -6,7 +6,7 @@ import { generateKey, Keyring } from "../src/net/keyring.js";
 import { Channel } from "../src/net/transport.js";
 import { bytes, helloFrame, Loopback, recordingLogger, text, waitFor } from "./net_helpers.js";
 
-/**
+/*
  * What a peer can make a node hold before it has proved it has the key
  * (issue: 40 connections that each declared a 16 MiB frame and trickled its
  * bytes took a daemon from 65 MB to 754 MB): small first frames, a deadline

@@ -6,7 +6,7 @@ import { endActionProcesses, type ActionProcesses } from "./leftovers.js";
 import type { ActionOutcome } from "./types.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Remediation actions: `/bin/sh -c <action>` in its own process group (and
  * its own cgroup where one can be made, see cgroup.ts), with a timeout,
  * stdout and stderr captured together up to a bound, and env vars naming the

@@ -1,6 +1,6 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 
-/**
+/*
  * One cgroup (v2) per remediation action, so that processes which left the
  * action's process group (`setsid`, a daemon that double-forks) can still be
  * found and killed when the action ends: a process cannot leave its cgroup

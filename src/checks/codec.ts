@@ -3,7 +3,7 @@ import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus } from "./types
 import { validateCheck } from "./validate.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * The checks section of the wire schema: a check batch as an envelope payload
  * (pb.CheckBatch) and a node's results (pb.CheckReport), to and from the plain
  * data the runner uses. Kept out of index.ts so that importing the checks

@@ -1,4 +1,4 @@
-/**
+/*
  * Durations as written in check files and on command lines: "500ms", "30s",
  * "2m", "1h", Go-style sequences such as "1m30s", or a plain number of
  * seconds (30, 1.5, or the string "30").

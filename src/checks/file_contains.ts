@@ -4,7 +4,7 @@ import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import { kind } from "./file_exists.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * file_contains: streams the file through one reused buffer and searches the
  * bytes with Buffer.indexOf, so memory stays bounded (chunk + needle bytes)
  * whatever the file size, and a page-cached file is searched at memory speed.

@@ -1,4 +1,4 @@
-/**
+/*
  * A JSON syntax scanner that tells a person where their check file is wrong.
  *
  * Why not JSON.parse alone: V8's messages give an offset at best ("in JSON at

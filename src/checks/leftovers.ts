@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type { ActionCgroup } from "./cgroup.js";
 
-/**
+/*
  * Ending what an action leaves behind: when its shell exits (or times out),
  * every process still in its process group, and in its cgroup when it has
  * one, gets SIGTERM, then SIGKILL after a grace period. The count of

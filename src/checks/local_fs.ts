@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 
-/**
+/*
  * Whether the file checks may touch the file system synchronously.
  *
  * An asynchronous stat is a round trip through libuv's thread pool: cheap in

@@ -4,7 +4,7 @@ import type { CheckSpec } from "./types.js";
 import { describe, validateCheck } from "./validate.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Check files: the gossipcheck format (a JSON object mapping check name to
  * {"type", "path", "check", "action"}, plus optional "timeout",
  * "keep_children" and "description"). Errors are values: every problem in the file is collected,

@@ -1,7 +1,7 @@
 import { quote, type Evaluation } from "./evaluation.js";
 import type { ProcessInfo, ProcessSnapshot } from "./processes.js";
 
-/**
+/*
  * process_running, with the original's semantics: `path` must be a substring
  * of the process's executable path, `check` a substring of its command line
  * (argv joined by spaces); when both are given both must hold for the same

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readlinkSync, readSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 
-/**
+/*
  * A snapshot of the running processes, taken once per batch and shared by all
  * its process_running checks. On Linux it reads /proc directly, so it works in
  * minimal containers that have no `ps` binary; elsewhere it asks ps-list

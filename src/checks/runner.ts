@@ -9,7 +9,7 @@ import { takeProcessSnapshot, type ProcessSnapshot } from "./processes.js";
 import type { ActionOutcome, CheckResult, CheckSpec } from "./types.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Runs the checks of a batch: evaluate each, and for a failing check with an
  * action run the action and evaluate again (`fixed` or still `fail`). The
  * cluster path (runBatch) and local-check (runLocalCheck) share it.

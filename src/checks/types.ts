@@ -1,4 +1,4 @@
-/**
+/*
  * A check batch and its results as plain data. The checks layer knows nothing
  * of the network: the cluster path and local-check both hand it a parsed batch
  * and get results back.

@@ -1,7 +1,7 @@
 import { parseDuration } from "./duration.js";
 import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
 
-/**
+/*
  * The rules for one check of a check file, as messages a person can act on.
  * schema/checks.schema.json states the same rules for editors and linters;
  * test/checks_schema.test.ts keeps the two in step.

@@ -2,7 +2,7 @@ import { type ClientRequest, type IncomingMessage, request } from "node:http";
 import type { ErrorBody } from "../control/api_types.js";
 import { CliError } from "./errors.js";
 
-/**
+/*
  * The control API client: node:http, JSON requests, NDJSON streams. Every
  * failure becomes a CliError whose one line says what happened and what to
  * do; a daemon that is not running is the common case and gets its own

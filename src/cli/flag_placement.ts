@@ -1,6 +1,6 @@
 import type { Command, Option } from "commander";
 
-/**
+/*
  * Flags before the command word (`gcheck -timeout 5s check`). Commander
  * parses a command's own flags only after the command's name, so the flags
  * in front of it are moved just behind it (`gcheck check --timeout 5s`), in

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
-/**
+/*
  * Follows one NDJSON result stream of the control API (POST /v1/check,
  * POST /v1/keys): hands each event to onEvent until it says it has seen
  * enough, the daemon ends the stream, or timeoutMs plus a grace for the

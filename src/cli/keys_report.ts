@@ -2,7 +2,7 @@ import type { KeyEvent, KeyOpName, NodeRef } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 
-/**
+/*
  * What `gcheck keys` learned about one key operation from the daemon's
  * event stream: per node, whether it applied the operation and which keys
  * (fingerprints, primary first) it holds now; and the exit code a script

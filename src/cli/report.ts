@@ -3,7 +3,7 @@ import type { BatchEvent, NodeRef } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 
-/**
+/*
  * What `gcheck check` learned about one batch, built from the daemon's event
  * stream: which nodes were expected, what each answered, and the exit code a
  * CI script sees. Output formats (table, json, junit) render it.

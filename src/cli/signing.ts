@@ -11,7 +11,7 @@ import { CliError } from "./errors.js";
 import { errorMessage } from "../base/result.js";
 import { encodeKeyOp } from "../control/key_op.js";
 
-/**
+/*
  * Operator signatures on the gcheck side (`check -sign-key F`, `keys ...
  * -sign-key F`, `keygen -signing`). gcheck builds the very envelope the
  * origin daemon will publish (ID, origin, times, encoded batch or key

@@ -2,7 +2,7 @@ import type { NodeRef, NodeStats, StatsEvent } from "../control/api_types.js";
 import { Exit } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 
-/**
+/*
  * What `gcheck stats` learned from the daemon's event stream: each expected
  * node's stats, or why it has none; and the exit code a script sees: 0
  * every expected node answered, 3 some node did not (silent, unreachable or

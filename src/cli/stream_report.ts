@@ -1,6 +1,6 @@
 import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../control/api_types.js";
 
-/**
+/*
  * What the result streams of the control API (POST /v1/check, POST
  * /v1/keys) have in common, folded into one report: the expected nodes
  * from `accepted`, the nodes the origin gave up on (unreachable) or that

@@ -1,6 +1,6 @@
 import { CommanderError, type Command, type Help, type Option } from "commander";
 
-/**
+/*
  * Go-style command lines, as the original gossipcheck (Go's flag package)
  * took them: `-bind 127.0.0.1:2000`, `-bind=...` and `--bind ...` all mean the
  * same. Commander only knows `--long`, so argv is normalized first: a

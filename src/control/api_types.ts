@@ -1,7 +1,7 @@
 import type { CheckResult } from "../checks/types.js";
 import type { MemberStatus } from "../swim/types.js";
 
-/**
+/*
  * The JSON shapes of the control API (HTTP/1.1 on -cli-bind), shared by the
  * daemon and gcheck. Types and one constant: importing them costs gcheck
  * nothing. Times are ms; IDs are lowercase hex.

@@ -1,4 +1,4 @@
-/**
+/*
  * Defaults both binaries must agree on: where gcheck looks for the daemon's
  * control API is where the daemon listens unless told otherwise.
  */

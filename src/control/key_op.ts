@@ -2,7 +2,7 @@ import { errorMessage } from "../base/result.js";
 import { pb } from "../proto/index.js";
 import { KEY_OPS, type KeyOpName } from "./api_types.js";
 
-/**
+/*
  * The KEY_OP envelope's payload: what gcheck signs (gcheck keys -sign-key)
  * and what every daemon decodes and applies. Part of the contract between
  * the two binaries, so it lives here.

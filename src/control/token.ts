@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Bearer tokens for the control API. A token is a secret line in a file
  * (gcheck keygen makes a good one). Shared by the daemon (-cli-token-file) and
  * gcheck (-token-file).

@@ -12,7 +12,7 @@ import { parseTags } from "../cmdline/tags.js";
 import { MAX_LABEL_BYTES } from "../net/guard.js";
 import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
 
-/**
+/*
  * gossipcheckd's command line: the original's flags (-bind, -peers,
  * -cli-bind, -no-cli, -gossip-group) plus those later issues need
  * (membership profile and tags, security, data dir). Everything is validated
@@ -46,7 +46,7 @@ export interface DaemonOptions {
   cliAddrFile?: string;
   /** File holding the bearer token the control API requires. */
   cliTokenFile?: string;
-  /** The control API's timeouts and connection cap (api_limits.ts says what each costs). */
+  /** The control API's timeouts and connection cap (src/daemon/api/limits.ts says what each costs). */
   cliLimits: ApiLimits;
   /** Members each node forwards a new envelope to in the burst (>= 1). */
   gossipGroup: number;

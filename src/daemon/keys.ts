@@ -4,7 +4,7 @@ import { type Keyring, loadKeyFile, permissionWarning } from "../net/keyring.js"
 import type { DaemonOptions } from "./flags.js";
 import { type Result, errorMessage } from "../base/result.js";
 
-/**
+/*
  * The daemon's cluster keyring: where it comes from at startup, and how a
  * `gcheck keys` operation (envelope kind KEY_OP) changes it on this node.
  *

@@ -5,7 +5,7 @@ import type { LogLevel } from "./flags.js";
  * The daemon's logger: pino, JSON lines on stdout (one object per line, for
  * journald, Loki, jq); pretty, colourized lines only when stdout is a
  * terminal. pino-pretty is imported only then, so a daemon under systemd
- * never loads it. The result satisfies the Logger seam of src/net/logger.ts.
+ * never loads it. The result satisfies the Logger seam of src/base/logger.ts.
  */
 export async function createDaemonLogger(level: LogLevel, fields: { name: string }): Promise<PinoLogger> {
   const { pino } = await import("pino");

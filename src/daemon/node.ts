@@ -15,7 +15,7 @@ import { ClusterBackend } from "./cluster/backend.js";
 import type { DaemonOptions } from "./flags.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Builds one cluster node from the daemon's options: the transport (UDP +
  * TCP on -bind, sealed with the keyring), the membership on it, and
  * dissemination on both, wired as DESIGN.md says: swim's push-pull carries

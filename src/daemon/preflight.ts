@@ -6,7 +6,7 @@ import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "../control/token.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Everything the daemon checks on disk before it starts listening, so a
  * missing file or an unwritable directory is one clear line and exit 2, not
  * a failure halfway through startup.

@@ -8,7 +8,7 @@ import type { RateLimitedLog } from "../base/logger.js";
 import type { Channel, Relay } from "./transport.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * One TCP connection seen as a stream of pb.Frame messages: length-prefixed
  * (framing.ts), each payload wrapped by the PayloadGuard (sealed or labelled).
  * Both pooled outbound connections and accepted inbound ones are a

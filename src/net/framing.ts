@@ -1,4 +1,4 @@
-/**
+/*
  * TCP framing: each frame is a 4-byte big-endian length, then that many bytes
  * of payload. A TCP stream delivers chunks that cut frames anywhere and glue
  * several together; FrameDecoder reassembles them.

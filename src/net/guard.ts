@@ -1,7 +1,7 @@
 import type { Keyring } from "./keyring.js";
 import { looksSealed, openWithKeyIndex, seal, sealAad, SEAL_OVERHEAD_BYTES } from "./seal.js";
 
-/**
+/*
  * What wraps every UDP packet and TCP frame payload on the wire:
  *
  * - with a keyring: sealed with the primary key, the label bound as

@@ -5,7 +5,7 @@ import { joinHostPort } from "./address.js";
 import { encodeFrame, FrameConnection, type ConnectionContext, type InboundGate } from "./connection.js";
 import { Channel, type Relay, type RequestHandler } from "./transport.js";
 
-/**
+/*
  * Accepted TCP connections: each carries requests from one peer, answered
  * concurrently (a slow handler does not hold up the requests behind it on the
  * same connection; replies go back as they are ready, matched by request_id).

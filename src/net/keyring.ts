@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { KEY_BYTES } from "./seal.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * The cluster keyring, as in memberlist/Serf: one primary key seals every
  * outgoing packet and frame; every installed key is tried (primary first) to
  * open incoming ones. Rotation without downtime is: install the new key on

@@ -3,7 +3,7 @@ import { createServer, isIPv6, type Server } from "node:net";
 import { joinHostPort } from "./address.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Binds the TCP listener and the UDP socket of a node on one port number, as
  * memberlist does: peers learn one address and use it for both.
  */

@@ -13,7 +13,7 @@ import { OutboundPool } from "./outbound.js";
 import type { Address, Channel, KnownHandler, PacketHandler, Relay, RequestHandler, Transport } from "./transport.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * The real transport: UDP datagrams for SWIM packets and pooled TCP
  * connections for requests (push-pull, gossip), on one port number.
  *

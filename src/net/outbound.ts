@@ -6,7 +6,7 @@ import { encodeFrame, FrameConnection, type ConnectionContext, type FrameFields 
 import { Channel, TransportError, type Address, type Relay } from "./transport.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Outbound requests over pooled TCP connections: one connection per peer
  * address, dialled on the first request and reused by every later one;
  * requests are multiplexed on it by request_id, so many can be in flight at

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from "node:crypto";
 
-/**
+/*
  * Authenticated encryption of one UDP packet or TCP frame payload with
  * AES-256-GCM (node:crypto). Layout on the wire:
  *

@@ -1,4 +1,4 @@
-/**
+/*
  * The transport seam. SWIM sends best-effort datagrams (UDP); SWIM push-pull
  * and all of gossip use reliable request/reply messages over pooled
  * connections (TCP). Two implementations run the same protocol code:

@@ -2,7 +2,7 @@ import type protobuf from "protobufjs/minimal.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import { errorMessage } from "../base/result.js";
 
-/**
+/*
  * Wire encoding of the membership layer: UDP packets (SwimPacket) and TCP
  * push-pull (PushPull), through the generated protobuf code. Decoding is a
  * boundary: it never throws, it returns an error value the caller counts.

@@ -12,7 +12,7 @@ import type { Scheduler } from "./scheduler.js";
 import type { MemberStates } from "./state.js";
 import type { PushPullDelegate } from "./types.js";
 
-/**
+/*
  * Full state exchange over TCP (memberlist's pushPull): both sides send
  * every member record they hold and merge the other's. It runs
  * - on join, with the seeds (the reply carries the whole cluster as the seed

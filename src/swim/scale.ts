@@ -1,4 +1,4 @@
-/**
+/*
  * How the protocol's timings and counts grow with the cluster size N (the
  * number of members believed running). Same formulas as memberlist's util.go.
  */

@@ -1,6 +1,6 @@
 import type { Clock, Timer } from "../base/clock.js";
 
-/**
+/*
  * Lifeguard's dynamic suspicion timeout (memberlist's suspicion.go). A
  * suspect gets maxMs to refute; each independent confirmation (a suspect
  * message about the same node from another member) shortens that, along a

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DaemonProc, ROOT, runGcheck, spawnDaemon, tempDir } from "../support/proc.js";
 
-/**
+/*
  * gcheck against a real single-node gossipcheckd: every command, its output
  * formats and its exit codes, with check files that really pass, really
  * fail and really get fixed by their actions.

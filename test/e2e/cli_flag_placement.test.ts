@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DaemonProc, runGcheck, spawnDaemon, tempDir } from "../support/proc.js";
 
-/**
+/*
  * Flags before the command through the built gcheck binary (issue 10,
  * item 5): the command line from the report against a real daemon, and the
  * exit codes and streams of help and of an unknown flag.

@@ -6,7 +6,7 @@ import { keyFingerprint } from "../../src/control/fingerprint.js";
 import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
 import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
-/**
+/*
  * The cluster key on real daemons: a keyed cluster of three stays closed to
  * a daemon with another key or none (no join, no batch run there), and
  * `gcheck keys` rotates its key live (install B, use B, remove A) with every

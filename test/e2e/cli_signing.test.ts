@@ -9,7 +9,7 @@ import type { BatchEvent } from "../../src/control/api_types.js";
 import { type DaemonProc, runGcheck, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
 import { encodeKeyOp } from "../../src/control/key_op.js";
 
-/**
+/*
  * Signed batches on one node: gcheck keygen -signing makes the pair, gcheck
  * check -sign-key signs, a daemon with -trusted-keys runs only what a
  * trusted key signed and reports everything else as rejected, running no

@@ -7,7 +7,7 @@ import { StatsReport } from "../../src/cli/stats_report.js";
 import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { ndjsonEvents, runGcheck } from "../support/proc.js";
 
-/**
+/*
  * Node stats on three real daemons: a daemon starts without
  * systeminformation and loads it on its first stats request; GET /v1/stats
  * and POST /v1/stats work with plain HTTP (curl); `gcheck stats` shows every

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { type Cluster, allAlive, startCluster, waitForViews } from "../support/cluster.js";
 import { runGcheck, tempDir } from "../support/proc.js";
 
-/**
+/*
  * `gcheck check` against ten real gossipcheckd processes on loopback: the
  * batch runs on every node (each node's action leaves a file named after
  * it), every node's result comes back in the JSON and JUnit documents, and

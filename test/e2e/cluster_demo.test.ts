@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ROOT, runNode, tempDir } from "../support/proc.js";
 
-/**
+/*
  * `npm run demo` (dist/scripts/demo.js) runs to completion: five daemons
  * form a cluster, the demo check file runs on all of them with its fixable
  * check fixed, and afterwards no daemon process and no directory is left.

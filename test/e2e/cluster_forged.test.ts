@@ -17,7 +17,7 @@ import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "..
 import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 import { helloFrame } from "../net_helpers.js";
 
-/**
+/*
  * The censorship from the hardening issue, on real daemons that all have
  * -trusted-keys: a copy of a genuine signed batch's envelope, same ID, other
  * checks, bad signature, reaches every node first (pushed by a cluster

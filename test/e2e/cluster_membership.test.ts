@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type Cluster, type ClusterNode, allAlive, freePort, startCluster, startNode, statusOf, waitForViews } from "../support/cluster.js";
 
-/**
+/*
  * Membership between real gossipcheckd processes on loopback (-profile
  * local): a cluster forms through one seed, a kill -9 is detected by every
  * other member, a graceful stop is seen as `left`, and a seed that starts

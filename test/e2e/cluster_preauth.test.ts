@@ -7,7 +7,7 @@ import { lengthPrefix } from "../../src/net/framing.js";
 import { type ClusterNode, startCluster, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
 import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
-/**
+/*
  * The attack from the hardening issue, on real keyed daemons: 40 TCP
  * connections to one node's cluster port, each declaring a 16 MiB frame and
  * then trickling bytes. Before, the node buffered every declared frame

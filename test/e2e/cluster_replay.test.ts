@@ -5,7 +5,7 @@ import { after, describe, it } from "node:test";
 import { type ClusterNode, infoOf, startCluster, startClusterNode, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { runGcheck, tempDir, waitFor } from "../support/proc.js";
 
-/**
+/*
  * The replay from the hardening issue, on real daemons: kill -9 a node,
  * delete its data dir, restart it under the same name while a batch is
  * inside its TTL. Push-pull hands it the live batch; before, it ran the

@@ -5,7 +5,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { after, before, describe, it } from "node:test";
 import { type Cluster, allAlive, startCluster, waitForViews } from "../support/cluster.js";
 
-/**
+/*
  * Issue 10: under heavy host load (load average 4-8 on 2 cores) a fresh
  * loopback cluster was seen, a few times, not to form within about 30 s.
  * This test loads the host with CPU burners it starts (and always kills) and

@@ -5,8 +5,8 @@ import { DEFAULT_API_LIMITS } from "../../src/daemon/api/limits.js";
 import { parseDaemonFlags } from "../../src/daemon/flags.js";
 import { type DaemonProc, spawnDaemon, waitFor } from "../support/proc.js";
 
-/**
- * The control API's limits on a real daemon (api_limits.ts): half-open
+/*
+ * The control API's limits on a real daemon (src/daemon/api/limits.ts): half-open
  * connections are closed within the headers timeout and never lock out a
  * real client, a body trickled slower than the request timeout is cut, and a
  * result stream may outlast the request timeout. All on loopback; every

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { type ClusterNode, membersOf, startCluster, startClusterNode, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
 import { EarlyExit, runDaemonToExit, runGcheck, tempDir } from "../support/proc.js";
 
-/**
+/*
  * gossipcheckd as a cluster of real processes on loopback (no key): three
  * daemons form a cluster through one seed, `gcheck check` brings back every
  * node's results with the right exit code, a taken name is refused, and a

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runDaemonToExit, tempDir } from "../support/proc.js";
 
-/**
+/*
  * A -data-dir on a read-only file system is refused with the real reason
  * (EROFS) and the directory at fault, not with the ENOENT that Node's
  * recursive mkdir reports for it. The read-only file system is a tmpfs

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DaemonProc, EarlyExit, runDaemonToExit, runGcheck, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
 
-/** gossipcheckd as a real process: startup, refusals, signals, token. */
+/* gossipcheckd as a real process: startup, refusals, signals, token. */
 
 describe("gossipcheckd process lifecycle", () => {
   it("starts on ephemeral ports, logs its addresses, and exits 0 on SIGTERM", async () => {

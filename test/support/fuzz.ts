@@ -1,6 +1,6 @@
 import fc from "fast-check";
 
-/**
+/*
  * Shared pieces of the fuzz test files (test/fuzz_*.test.ts): the run count,
  * byte mutations of valid inputs, and a watch on allocations.
  */

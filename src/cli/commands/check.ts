@@ -11,7 +11,7 @@ import { ProgressLine } from "../progress.js";
 import { BatchReport } from "../report.js";
 import { parseTags } from "../../cmdline/tags.js";
 
-/**
+/*
  * `gcheck -file F check`: submit a batch to the daemon, follow its results as
  * they stream in, stop as soon as every expected node has answered (or the
  * origin gave up on it) or at --timeout, then print one table / JSON / JUnit

@@ -10,7 +10,7 @@ import { KeysReport } from "../keys_report.js";
 import { keysJson, keysSummary, keysTable } from "../output/keys.js";
 import { errorMessage } from "../../base/result.js";
 
-/**
+/*
  * `gcheck keys list | install KEY | use KEY | remove KEY`: the cluster
  * keyring, changed on every live node at once (memberlist/Serf style
  * rotation: install the new key everywhere, use it everywhere, then remove

@@ -7,7 +7,7 @@ import { statsJson, statsSummary, statsTable } from "../output/stats.js";
 import { StatsReport } from "../stats_report.js";
 import { parseTags } from "../../cmdline/tags.js";
 
-/**
+/*
  * `gcheck stats [-node N]... [-tag k=v]... [-timeout 10s]`: every targeted
  * node's load, memory, disk and uptime, asked through the cluster (a
  * STATS_REQUEST envelope) and gathered by the daemon gcheck talks to. Exit

@@ -2,7 +2,7 @@ import type { CheckResult } from "../../checks/types.js";
 import type { MemberView } from "../../control/api_types.js";
 import type { BatchReport } from "../report.js";
 
-/**
+/*
  * `--output json`: one JSON document on stdout per run, for scripts (jq).
  * Field names follow the control API's.
  */

@@ -1,7 +1,7 @@
 import type { CheckResult } from "../../checks/types.js";
 import type { BatchReport, NodeOutcome } from "../report.js";
 
-/**
+/*
  * `--output junit`: JUnit XML as CI systems (Jenkins, GitLab, GitHub
  * reporters) read it: a <testsuite> per node, a <testcase> per check. A
  * failed check is a <failure>, an errored one an <error>, each with the

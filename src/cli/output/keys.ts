@@ -1,7 +1,7 @@
 import type { KeysReport, KeyNodeOutcome } from "../keys_report.js";
 import { formatDuration, renderTable } from "./table.js";
 
-/**
+/*
  * `gcheck keys` output: a table per node (keys as fingerprints, primary
  * first and marked with *), then a summary: how many nodes applied the
  * operation, and for every key how many nodes hold it and use it as

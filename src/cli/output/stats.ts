@@ -2,7 +2,7 @@ import type { NodeStats } from "../../control/api_types.js";
 import type { StatsNodeOutcome, StatsReport } from "../stats_report.js";
 import { formatDuration, renderTable } from "./table.js";
 
-/**
+/*
  * `gcheck stats` output: one row per node sorted by name (1-minute load,
  * CPU busy share, memory and root filesystem used/total, host uptime, the
  * daemon's RSS, and a note: probes that failed, or why a node has no row of

@@ -2,7 +2,7 @@ import type { CheckResult } from "../../checks/types.js";
 import type { MemberView } from "../../control/api_types.js";
 import type { BatchReport, NodeOutcome } from "../report.js";
 
-/**
+/*
  * Plain-text tables for people: aligned columns, one row per line (line
  * breaks inside a cell are flattened), the longest column (the message) last
  * so a narrow terminal wraps it rather than the alignment.

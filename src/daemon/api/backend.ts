@@ -2,10 +2,10 @@ import type { CheckResult, CheckSpec } from "../../checks/types.js";
 import type { Member } from "../../swim/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../../control/api_types.js";
 
-/**
+/*
  * The seam between the control API and the rest of the daemon. The API
- * (api.ts) validates every request and speaks HTTP; a backend does the work.
- * cluster.ts (swim + gossip) is the daemon's backend; a one-node cluster is
+ * (server.ts, routes.ts) validates every request and speaks HTTP; a backend does the work.
+ * src/daemon/cluster/backend.ts (swim + gossip) is the daemon's backend; a one-node cluster is
  * simply a cluster nobody else joined. Tests of the API use a fake one.
  */
 

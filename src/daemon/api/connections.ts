@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import type { RateLimitedLog } from "../../base/logger.js";
 import type { ApiLimits } from "./limits.js";
 
-/**
+/*
  * The control API's connections: the cap (ApiLimits.maxConnections) and what
  * happens when a limit closes one (the 408 on a timeout, the counters, the
  * rate-limited log line). Node enforces the timeouts; it reports them here

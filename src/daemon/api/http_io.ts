@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errorMessage } from "../../base/result.js";
 
-/**
+/*
  * Reading and writing the control API's HTTP bodies: JSON in with a size
  * limit, JSON or NDJSON out. No framework: node:http is enough, and curl is a
  * full client.
@@ -43,7 +43,7 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     }
   } catch (e) {
     if (e instanceof HttpError) throw e;
-    // The connection went away mid-body: the client left, or a limit (api_limits.ts) closed it.
+    // The connection went away mid-body: the client left, or a limit (limits.ts) closed it.
     throw new HttpError(400, `the request body was cut off after ${size} bytes (${errorMessage(e)})`);
   }
   if (size === 0) throw new HttpError(400, "request body is empty: send a JSON object");

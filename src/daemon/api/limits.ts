@@ -1,6 +1,6 @@
-/**
+/*
  * The control API's connection limits: one home for every timeout and cap of
- * the HTTP server on -cli-bind (api.ts applies them, api_connections.ts
+ * the HTTP server on -cli-bind (server.ts applies them, connections.ts
  * enforces the cap). The API is meant for gcheck, curl and a metrics scraper
  * on loopback or a management network, not for the public internet: the
  * defaults are generous to a slow but real client and short for a socket that

@@ -4,7 +4,7 @@ import type { ControlBackend, SignedEnvelope } from "./backend.js";
 import { HttpError, readJsonBody, sendJson } from "./http_io.js";
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
 
-/**
+/*
  * The control API's routes, one named handler each. A handler validates its
  * body (validate.ts), hands the work to the ControlBackend and answers: JSON,
  * or an NDJSON stream of events. Anything it throws is answered by the

@@ -13,7 +13,7 @@ import { PromText } from "./prometheus.js";
 import { bearerMatches } from "../../control/token.js";
 import { errorMessage } from "../../base/result.js";
 
-/**
+/*
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
  * curl) talks to a daemon. This file only speaks HTTP: it listens, holds
  * connections to their limits, authenticates and dispatches to a route
@@ -32,7 +32,7 @@ export interface ControlApiOptions {
   /** When set, every request needs "Authorization: Bearer <token>". */
   token?: string;
   maxBodyBytes?: number;
-  /** Timeouts and the connection cap (api_limits.ts); DEFAULT_API_LIMITS when unset. */
+  /** Timeouts and the connection cap (limits.ts); DEFAULT_API_LIMITS when unset. */
   limits?: ApiLimits;
   /** Clock for member ages (ms since the epoch). */
   now?: () => number;
@@ -224,7 +224,7 @@ function limitMetrics(c: ApiLimitCounters): string {
     { labels: { limit: "max_connections_refused" }, value: c.connectionsRefused },
   ];
   return new PromText()
-    .family("gossipcheck_control_limit_closes_total", "counter", "Control API connections closed by a limit (api_limits.ts), by limit.", closes)
+    .family("gossipcheck_control_limit_closes_total", "counter", "Control API connections closed by a limit (limits.ts), by limit.", closes)
     .family("gossipcheck_control_connections", "gauge", "Control API connections open now.", c.openConnections)
     .toString();
 }

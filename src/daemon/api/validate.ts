@@ -8,7 +8,7 @@ import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from ".
 import type { Result } from "../../base/result.js";
 import { decodeKeyOp } from "../../control/key_op.js";
 
-/**
+/*
  * Validation of control API request bodies. The body is hostile input: every
  * field is checked for type and bounds, unknown fields are refused (a typo
  * like "dry_run" must not silently run actions), and the checks go through

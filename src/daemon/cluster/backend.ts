@@ -24,7 +24,7 @@ import { encodeKeyOp } from "../../control/key_op.js";
 import { isTargeted } from "../../control/targeting.js";
 import { keyOpHandler } from "./key_op_handler.js";
 
-/**
+/*
  * The daemon's backend: one node of the cluster. The membership (swim) says
  * who is alive; dissemination (gossip) spreads a submitted batch or key
  * operation to every node and brings each node's answer back here; this

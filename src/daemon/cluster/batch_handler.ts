@@ -7,14 +7,14 @@ import type { TrustedKeys } from "../../gossip/signing.js";
 import { isTargeted } from "../../control/targeting.js";
 import type { Logger } from "../../base/logger.js";
 
-/**
+/*
  * What a node does with a CHECK_BATCH envelope once gossip hands it over
  * (exactly once, while it is live):
  *   1. decode the batch (an undecodable one is refused, and the origin told);
  *   2. targeting: a node outside -node / -tag relays the batch (gossip did
  *      that already) and answers nothing;
  *   3. run it (signatures were checked before the envelope counted as seen:
- *      src/daemon/admission.ts): actions only when this node allows them (-no-actions) and the
+ *      src/daemon/cluster/admission.ts): actions only when this node allows them (-no-actions) and the
  *      batch is not a dry run, and the origin gets the results.
  * decideBatch is the pure part, tested on its own.
  */
@@ -23,7 +23,7 @@ export interface BatchNode {
   name: string;
   tags: Record<string, string>;
   actionsEnabled: boolean;
-  /** With -trusted-keys: only batches signed by one of these are admitted (src/daemon/admission.ts). */
+  /** With -trusted-keys: only batches signed by one of these are admitted (src/daemon/cluster/admission.ts). */
   trustedKeys?: TrustedKeys;
 }
 

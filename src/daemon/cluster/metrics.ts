@@ -2,7 +2,7 @@ import type { CheckResult } from "../../checks/types.js";
 import type { MemberStatus } from "../../swim/types.js";
 import { PromText, type Sample } from "../api/prometheus.js";
 
-/**
+/*
  * GET /metrics of a cluster node, in the Prometheus text format: the node,
  * its members by status, the batches it originated and ran, and every
  * counter of the transport, membership and dissemination layers (totals as

@@ -5,11 +5,11 @@ import type { NodeStats } from "../../control/api_types.js";
 import { type DiskFigures, type MemoryFigures, type OsFigures, type SystemProbes, systemInformationLoaded, systemInformationProbes } from "./probes.js";
 import type { Result } from "../../base/result.js";
 
-/**
+/*
  * This node's stats (GET /v1/stats, and its answer to a STATS_REQUEST):
  * what Node knows cheaply (CPU count, load averages, uptimes, the daemon's
  * own memory, the members) read fresh on every call, plus the probed
- * figures (stats_probes.ts) under three rules:
+ * figures (probes.ts) under three rules:
  * - every probe call is bounded by probeTimeoutMs: a hung probe leaves its
  *   figures absent and a line in `errors`, never a hung or failed reply;
  * - a probe still running from an earlier sample is joined, not called

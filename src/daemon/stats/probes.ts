@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { NodeStats } from "../../control/api_types.js";
 import type * as SI from "systeminformation";
 
-/**
+/*
  * The figures a node cannot read from Node itself (os, process): CPU busy
  * share, CPU model, memory, the root filesystem, the OS release. They come
  * from systeminformation, which is heavy (tens of ms to import, and some

@@ -6,7 +6,7 @@ import type { StatsCollector } from "./collector.js";
 import { errorMessage } from "../../base/result.js";
 import { isTargeted } from "../../control/targeting.js";
 
-/**
+/*
  * Node stats on the wire: the STATS_REQUEST payload (who answers), the
  * StatsReport a node sends back, and the handler that answers a request.
  * A report arrives from the network: decoding clips strings and lists, so a
