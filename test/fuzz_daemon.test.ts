@@ -249,3 +249,33 @@ it("fuzz: a KEY_OP payload declaring a key of up to 2^53 bytes is refused withou
   );
   assert.ok(watch.grewBytes() < 64 * 2 ** 20, `array buffers grew by ${watch.grewBytes()} bytes`);
 });
+
+it("admission never throws on any envelope, and admits nothing signed that does not verify", async () => {
+  const { admitEnvelope } = await import("../src/daemon/cluster/admission.js");
+  const { generateSigningKeyPair, parsePrivateKey, signEnvelope, verifyOwnSignature } = await import("../src/gossip/signing.js");
+  const { pb } = await import("../src/proto/index.js");
+  const pair = generateSigningKeyPair();
+  const key = parsePrivateKey(pair.privateKey, "fuzz");
+  assert.ok(key.ok);
+  const plain = admitEnvelope({ name: "n", tags: {}, actionsEnabled: true });
+  const kinds = [pb.EnvelopeKind.CHECK_BATCH, pb.EnvelopeKind.KEY_OP, pb.EnvelopeKind.STATS_REQUEST, 99];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...kinds),
+      fc.uint8Array({ maxLength: 300 }),
+      fc.uint8Array({ maxLength: 80 }),
+      fc.uint8Array({ maxLength: 40 }),
+      fc.boolean(),
+      (kind, payload, signature, signerKey, signFirst) => {
+        const base = { id: new Uint8Array(16), origin: "o", originAddress: "127.0.0.1:1", createdMs: 1, ttlMs: 1000, kind, payload, signature, signerKey };
+        // Half the inputs are genuinely signed and then altered: the forgery shape.
+        const env = signFirst ? { ...signEnvelope(base, key.value), payload: Uint8Array.from([...payload, 1]) } : base;
+        const verdict = plain(env);
+        const signed = env.signature.length > 0 || env.signerKey.length > 0;
+        if (verdict.ok && signed) assert.equal(verifyOwnSignature(env), "ok", "a signed envelope was admitted without verifying");
+        if (!verdict.ok) assert.ok(verdict.reason.length > 0);
+      },
+    ),
+    { numRuns: Math.max(200, FUZZ_RUNS / 10) },
+  );
+});

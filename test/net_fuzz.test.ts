@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
-import { encodeFrame, readFrame, type ConnectionContext } from "../src/net/connection.js";
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { nullLogger, RateLimitedLog } from "../src/base/logger.js";
+import { encodeFrame, FrameConnection, readFrame, type ConnectionContext, type InboundGate } from "../src/net/connection.js";
+import { zeroCounters } from "../src/net/counters.js";
 import { FrameDecoder, lengthPrefix } from "../src/net/framing.js";
 import { PayloadGuard } from "../src/net/guard.js";
 import { generateKey, Keyring } from "../src/net/keyring.js";
@@ -130,4 +134,67 @@ describe("net decoders under fuzzing", () => {
       { numRuns: Math.max(100, RUNS / 10) },
     );
   });
+
+  it("a connection that has not authenticated, fed any bytes cut anywhere, never throws, holds only what the gate allows, and releases it on close", () => {
+    const FIRST = 64;
+    const MAX = 4096;
+    fc.assert(
+      fc.property(
+        fc.constantFrom("keyed", "plain"),
+        fc.boolean(),
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 200 }),
+            fc.nat({ max: 5000 }).map((n) => new Uint8Array(lengthPrefix(n))),
+          ),
+          { maxLength: 10 },
+        ),
+        (mode, hello, chunks) => {
+          const guard = guards[mode as "keyed" | "plain"];
+          const gate: InboundGate = { firstFrameBytes: FIRST, budget: { used: 0, max: 10_000 } };
+          const socket = new FakeSocket();
+          const ctx: ConnectionContext = { guard, maxFrameBytes: MAX, counters: zeroCounters(), log: new RateLimitedLog(nullLogger, Date.now), known: () => false, maxBufferedBytes: 1 << 20 };
+          const conn = new FrameConnection(socket as unknown as Socket, "fuzz:1", ctx, gate);
+          let frames = 0;
+          conn.onFrame = () => frames++;
+          const stream: Uint8Array[] = hello ? [helloBytes(guard)] : [];
+          for (const c of [...stream, ...chunks]) {
+            socket.emit("data", Buffer.from(c));
+            if (!conn.authenticated) assert.ok(conn.pendingBytes <= FIRST + 4 + 200, `unauthenticated, it holds ${conn.pendingBytes} bytes: more than a first frame and one chunk`);
+            assert.equal(gate.budget.used, socket.destroyed ? 0 : conn.pendingBytes, "the budget counts exactly what the connection holds");
+          }
+          if (frames > 0) assert.ok(conn.authenticated, "no frame is handed up before one opened");
+          socket.destroy();
+          assert.equal(gate.budget.used, 0, "closing releases every byte");
+        },
+      ),
+      { numRuns: Math.max(200, RUNS / 5) },
+    );
+  });
 });
+
+/** The hello a dialler sends first, framed, for a guard. */
+function helloBytes(guard: PayloadGuard): Uint8Array {
+  const payload = encodeFrame({ guard }, { channel: 0, oneWay: true });
+  return Buffer.concat([lengthPrefix(payload.length), payload]);
+}
+
+/** Just enough of a socket for FrameConnection: bytes go in by emit("data"); close happens once. */
+class FakeSocket extends EventEmitter {
+  destroyed = false;
+  writableLength = 0;
+  setNoDelay(): void {}
+  write(): boolean {
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  end(): void {
+    this.destroy();
+  }
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.emit("close");
+  }
+}
