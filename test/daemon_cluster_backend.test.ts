@@ -201,6 +201,42 @@ describe("ClusterBackend streams", () => {
     cluster.shutdown();
   });
 
+  it("a reload's live changes: new tags reach every member and retarget batches; trusted keys set or cleared apply to the next batch", async () => {
+    const { cluster, backends, origin, names } = await backendCluster(8, 3, { tags: () => ({ role: "db" }) });
+    const n2 = backends.get("n2")!;
+    const incarnation = n2.members().find((m) => m.name === "n2")!.incarnation;
+    n2.setTags({ role: "web" });
+    const seen = () =>
+      names.every(
+        (n) =>
+          backends
+            .get(n)!
+            .members()
+            .find((m) => m.name === "n2")?.tags.role === "web",
+      );
+    assert.notEqual(await cluster.runUntil(seen, 10_000, 10), -1, "every member sees n2's new tags");
+    assert.ok(origin.members().find((m) => m.name === "n2")!.incarnation > incarnation, "spread with a new incarnation");
+    assert.deepEqual(n2.info().tags, { role: "web" });
+    const web = collect(origin.submitBatch(request({ tags: { role: "web" } }), new AbortController().signal));
+    assert.notEqual(await cluster.runUntil(web.ended, 10_000, 10), -1);
+    assert.deepEqual(byNode(web.events, "result"), ["n2"]);
+
+    const dir = mkdtempSync(join(tmpdir(), "backend-reload-"));
+    writeFileSync(join(dir, "op.pub"), generateSigningKeyPair().publicKey);
+    const trusted = await loadTrustedKeys(dir);
+    rmSync(dir, { recursive: true });
+    assert.ok(trusted.ok);
+    for (const b of backends.values()) b.setTrustedKeys(trusted.value);
+    const unsigned = collect(origin.submitBatch(request(), new AbortController().signal));
+    assert.notEqual(await cluster.runUntil(unsigned.ended, 10_000, 10), -1);
+    assert.deepEqual(byNode(unsigned.events, "rejected"), names);
+    for (const b of backends.values()) b.setTrustedKeys(undefined);
+    const again = collect(origin.submitBatch(request(), new AbortController().signal));
+    assert.notEqual(await cluster.runUntil(again.ended, 10_000, 10), -1);
+    assert.deepEqual(byNode(again.events, "result"), names);
+    cluster.shutdown();
+  });
+
   it("a key operation: every node applies it to its keyring and answers with fingerprints; without a key it cannot start", async () => {
     const plain = await backendCluster(6, 2);
     const refused = plain.origin.keyOp({ op: "list", timeoutMs: 5000 }, new AbortController().signal);

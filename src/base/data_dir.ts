@@ -39,6 +39,25 @@ export async function prepareDataDir(dir: string): Promise<Result<void>> {
   return { ok: true, value: undefined };
 }
 
+/**
+ * What prepareDataDir would find, changing nothing (gossipcheckd
+ * -check-config): the directory can be written, or the nearest existing
+ * parent allows creating it. Read-only file systems show up only when a
+ * write is tried, so this can pass where prepareDataDir then fails.
+ */
+export async function inspectDataDir(dir: string): Promise<Result<"exists" | "will be created">> {
+  const target = resolve(dir);
+  let p = target;
+  while ((await statCode(p)) === "ENOENT" && dirname(p) !== p) p = dirname(p);
+  try {
+    if (!(await stat(p)).isDirectory()) return fail(p === target ? `${target} is a file, not a directory: choose a directory with -data-dir` : `cannot create ${target}: ${p} is a file`);
+    await access(p, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    return fail(p === target ? `cannot write ${target}: ${reason(e)}` : `cannot create ${target} in ${p}: ${reason(e)}`);
+  }
+  return { ok: true, value: p === target ? "exists" : "will be created" };
+}
+
 async function statCode(path: string): Promise<string | undefined> {
   try {
     await stat(path);

@@ -1,3 +1,4 @@
+import { closest } from "../base/suggest.js";
 import { parseDuration } from "./duration.js";
 import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
 
@@ -143,28 +144,4 @@ export function describe(v: unknown): string {
   if (typeof v === "object") return "an object";
   if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
   return `${typeof v} ${String(v)}`;
-}
-
-/** The known word within edit distance 2 of a typo, if any ("pth" -> "path"). */
-function closest(word: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const k of known) {
-    const d = editDistance(word.toLowerCase(), k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
 }

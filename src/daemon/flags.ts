@@ -11,6 +11,7 @@ import { DEFAULT_CLI_BIND } from "../control/defaults.js";
 import { parseTags } from "../cmdline/tags.js";
 import { MAX_LABEL_BYTES } from "../net/guard.js";
 import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
+import { closest } from "../base/suggest.js";
 
 /*
  * gossipcheckd's command line: the original's flags (-bind, -peers,
@@ -88,7 +89,34 @@ export function systemFlagContext(): FlagContext {
   return { hostname: hostname(), homeDir: homedir(), isRoot: process.getuid?.() === 0, externalIPv4 };
 }
 
-export type FlagsOutcome = { kind: "run"; options: DaemonOptions } | ({ kind: "exit" } & ParseExit);
+/** checkConfig: -check-config was given (validate, report, exit; src/daemon/check_config.ts). */
+export type FlagsOutcome = { kind: "run"; options: DaemonOptions; checkConfig: boolean } | ({ kind: "exit" } & ParseExit);
+
+/**
+ * Values from outside the command line: config files and GOSSIPCHECKD_*
+ * variables (src/daemon/config_file.ts). `apply` sets, on the parsed
+ * program, the raw value of every flag the command line did not give
+ * (commander records each value's source), so files and variables go
+ * through the same validation as flags. `sourceOf` names where a flag's
+ * value came from (`FILE: key "bind"`, `GOSSIPCHECKD_BIND`), so an error
+ * about it names that; undefined for the command line and defaults.
+ */
+export interface FlagLayers {
+  apply(cmd: Command): Result<void, string[]>;
+  sourceOf(flag: string): string | undefined;
+}
+
+/** How flags, variables and files combine; the end of -help and the README say the same. */
+export const CONFIG_HELP = `
+Configuration: every flag except -config-file, -config-dir and -check-config can also be
+set in a JSON config file (keys are flag names without the dash: {"bind": ":3505",
+"peers": ["10.0.0.1"], "tag": {"role": "web"}, "no-actions": true}) or in an environment
+variable GOSSIPCHECKD_<FLAG> (GOSSIPCHECKD_LOG_LEVEL=debug; lists comma-separated).
+Precedence: flags > environment > files (-config-file in order, then each -config-dir's
+*.json in lexical order; a later file wins). Tags merge by name; every other key is
+replaced whole. SIGHUP re-reads all of it: -log-level, -tag, -trusted-keys and
+-no-actions change live; anything else is kept until a restart (and logged).
+`;
 
 function program(out: { text: string }): Command {
   const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -126,7 +154,11 @@ function program(out: { text: string }): Command {
     .option("--insecure", "allow a non-loopback -bind without a cluster key")
     .option("--no-actions", "evaluate checks but never run their actions")
     .option("--trusted-keys <dir>", "directory of operator public keys: run only batches, and apply only key changes, signed by one of them")
-    .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE));
+    .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE))
+    .option("--config-file <file>", "JSON config file (repeatable; a later file wins over an earlier one)", collect)
+    .option("--config-dir <dir>", "read every *.json in it, in lexical order, after the -config-file files (repeatable)", collect)
+    .option("--check-config", "validate the configuration and the files it names, print a summary and exit (0 valid, 2 not)")
+    .addHelpText("after", CONFIG_HELP);
 }
 
 interface RawFlags {
@@ -153,10 +185,15 @@ interface RawFlags {
   actions: boolean;
   trustedKeys?: string;
   maxFrameSize: string;
+  checkConfig?: boolean;
 }
 
-/** Parses and validates argv (without node and script). Pure: touches no file; defaults come from ctx. */
-export function parseDaemonFlags(argv: readonly string[], ctx: FlagContext = systemFlagContext()): FlagsOutcome {
+/**
+ * Parses and validates argv (without node and script). Pure: touches no
+ * file; defaults come from ctx. With layers, values from config files and
+ * the environment fill in what the command line did not give.
+ */
+export function parseDaemonFlags(argv: readonly string[], ctx: FlagContext = systemFlagContext(), layers?: FlagLayers): FlagsOutcome {
   const out = { text: "" };
   const cmd = program(out);
   try {
@@ -166,8 +203,14 @@ export function parseDaemonFlags(argv: readonly string[], ctx: FlagContext = sys
   }
   const fail = (message: string): FlagsOutcome => ({ kind: "exit", code: 2, stdout: "", stderr: `${message} (see gossipcheckd -help)\n` });
   if (cmd.args.length) return fail(`unexpected argument "${cmd.args[0]}": gossipcheckd takes only flags`);
-  const r = validate(cmd.opts<RawFlags>(), ctx);
-  return r.ok ? { kind: "run", options: r.value } : fail(r.error);
+  const layered = layers?.apply(cmd);
+  if (layered && !layered.ok) return { kind: "exit", code: 2, stdout: "", stderr: layered.error.map((e) => e + "\n").join("") };
+  const raw = cmd.opts<RawFlags>();
+  const r = validate(raw, ctx);
+  if (r.ok) return { kind: "run", options: r.value, checkConfig: raw.checkConfig === true };
+  // Every message starts with the flag it is about: name its file or variable too.
+  const source = layers?.sourceOf(/^-([a-z][a-z0-9-]*)/.exec(r.error)?.[1] ?? "");
+  return fail(source ? `${source}: ${r.error}` : r.error);
 }
 
 function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
@@ -226,8 +269,9 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     return err(`-name "${name}": expected 1 to ${limits.maxNameBytes} printable characters without spaces`);
   }
 
-  if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) return err(`-log-level "${f.logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
-  if (!(PROFILE_NAMES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected ${PROFILE_NAMES.join(" or ")}`);
+  const guess = (v: string, known: readonly string[]) => (closest(v, known) ? ` (did you mean ${closest(v, known)}?)` : "");
+  if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) return err(`-log-level "${f.logLevel}": expected one of ${LOG_LEVELS.join(", ")}${guess(f.logLevel, LOG_LEVELS)}`);
+  if (!(PROFILE_NAMES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected ${PROFILE_NAMES.join(" or ")}${guess(f.profile, PROFILE_NAMES)}`);
 
   const tags = parseTags(f.tag ?? [], limits.maxTagBytes);
   if (!tags.ok) return tags;

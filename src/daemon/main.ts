@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * gossipcheckd: parse flags, check the ground (safety, files, keyring),
- * start the cluster node (node.ts) and the control API on it, join the
+ * gossipcheckd: read the configuration (flags, GOSSIPCHECKD_* variables,
+ * config files; SIGHUP reads it again: reload.ts), check the ground
+ * (safety, files, keyring), start the cluster node (node.ts) and the control API on it, join the
  * cluster in the background, and wait for a signal. Kept thin on purpose:
  * everything that must stop registers with Shutdown, which runs the steps
  * newest first (the control API closes, then the node leaves gracefully and
@@ -10,11 +11,13 @@
 import { actionContainment } from "../checks/cgroup.js";
 import { formatHostPort } from "../cmdline/address.js";
 import { startControlApi } from "./api/server.js";
-import { parseDaemonFlags } from "./flags.js";
+import { checkConfig } from "./check_config.js";
+import { loadDaemonConfig } from "./config_file.js";
 import { hasClusterKey, loadDaemonKeyring } from "./keys.js";
 import { createDaemonLogger } from "./logging.js";
 import { startNode } from "./node.js";
 import { preflight, writeAddressFile } from "./preflight.js";
+import { holdSighup, liveTargets } from "./reload.js";
 import { checkStartupSafety } from "./safety.js";
 import { Shutdown } from "./shutdown.js";
 import { VERSION } from "../cmdline/version.js";
@@ -30,10 +33,17 @@ function exitWith(code: number, stderr: string, stdout = ""): never {
 }
 
 tuneV8ForDaemon();
+const sighup = holdSighup();
 
-const parsed = parseDaemonFlags(process.argv.slice(2));
+// Flags, GOSSIPCHECKD_* variables and config files (src/daemon/config_file.ts); SIGHUP reads them again.
+const loadConfig = () => loadDaemonConfig(process.argv.slice(2), process.env);
+const { outcome: parsed, sources } = loadConfig();
 if (parsed.kind === "exit") exitWith(parsed.code, parsed.stderr, parsed.stdout);
 const o = parsed.options;
+if (parsed.checkConfig) {
+  const r = await checkConfig(o, sources);
+  exitWith(r.code, r.stderr, r.stdout);
+}
 
 const safety = checkStartupSafety(o, hasClusterKey(o));
 if (safety.refusal) exitWith(2, `gossipcheckd: ${safety.refusal}`);
@@ -96,6 +106,8 @@ log.info(
   },
   `gossipcheckd ${VERSION} started: node ${o.name}, cluster address ${transport.address}, cli ${cliAddress ?? "off"}`,
 );
+
+sighup.start(o, loadConfig, liveTargets(log, backend), log);
 
 // In the background: swim retries unanswered seeds with back-off itself.
 // A refusal (this name is taken) cannot get better by waiting: exit 2.

@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, chmod, rename, stat, writeFile } from "node:fs/promises";
 import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
-import { prepareDataDir } from "../base/data_dir.js";
+import { inspectDataDir, prepareDataDir } from "../base/data_dir.js";
 import type { DaemonOptions } from "./flags.js";
 import { readTokenFile } from "../control/token.js";
 import { errorMessage } from "../base/result.js";
@@ -14,9 +14,10 @@ import { errorMessage } from "../base/result.js";
 
 export type Preflight = { ok: true; cliToken?: string; trustedKeys?: TrustedKeys; warnings: string[] } | { ok: false; error: string };
 
-export async function preflight(o: DaemonOptions): Promise<Preflight> {
+/** dryRun (-check-config): change nothing; the data dir is inspected, not created. */
+export async function preflight(o: DaemonOptions, { dryRun = false } = {}): Promise<Preflight> {
   const warnings: string[] = [];
-  const dataDir = await prepareDataDir(o.dataDir);
+  const dataDir = dryRun ? await inspectDataDir(o.dataDir) : await prepareDataDir(o.dataDir);
   if (!dataDir.ok) return { ok: false, error: `-data-dir ${o.dataDir}: ${dataDir.error}` };
   for (const [flag, path] of [
     ["-key-file", o.keyFile],

@@ -59,6 +59,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the startup line (ms). */
   startTimeoutMs?: number;
+  /** Run with args exactly as given: no -bind, -cli-bind or -data-dir added (a config file supplies them). */
+  bare?: boolean;
 }
 
 /** Output and exit of a process that ended before it was up (e.g. a flag error). */
@@ -109,9 +111,9 @@ function parseLines(text: string): Record<string, unknown>[] {
 export async function spawnDaemon(args: string[] = [], opts: SpawnOptions = {}): Promise<DaemonProc> {
   const has = (flag: string) => args.some((a) => a === flag || a === `-${flag}` || a.startsWith(`${flag}=`) || a.startsWith(`-${flag}=`));
   const full = [...args];
-  if (!has("-bind")) full.push("-bind", "127.0.0.1:0");
-  if (!has("-cli-bind") && !has("-no-cli")) full.push("-cli-bind", "127.0.0.1:0");
-  const dataDir = has("-data-dir") ? undefined : mkdtempSync(join(tmpdir(), "gcd-test-"));
+  if (!has("-bind") && !opts.bare) full.push("-bind", "127.0.0.1:0");
+  if (!has("-cli-bind") && !has("-no-cli") && !opts.bare) full.push("-cli-bind", "127.0.0.1:0");
+  const dataDir = has("-data-dir") || opts.bare ? undefined : mkdtempSync(join(tmpdir(), "gcd-test-"));
   if (dataDir) full.push("-data-dir", dataDir);
   const child = spawn(process.execPath, [DAEMON_BIN, ...full], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   const t = track(child);

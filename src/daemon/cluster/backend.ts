@@ -4,7 +4,7 @@ import type { CheckResult, CheckSpec } from "../../checks/types.js";
 import type { Disseminator, PublishResult } from "../../gossip/disseminator.js";
 import { type Envelope, idToHex } from "../../gossip/envelope.js";
 import type { Publication } from "../../gossip/publication.js";
-import { isTrustedSigner, verifyOwnSignature } from "../../gossip/signing.js";
+import { isTrustedSigner, type TrustedKeys, verifyOwnSignature } from "../../gossip/signing.js";
 import { type Clock, systemClock } from "../../base/clock.js";
 import type { Keyring } from "../../net/keyring.js";
 import type { Logger } from "../../base/logger.js";
@@ -96,6 +96,27 @@ export class ClusterBackend implements ControlBackend {
       await this.o.transport.close();
     })();
     return this.stopping;
+  }
+
+  /**
+   * New tags (a reload, src/daemon/reload.ts): they spread to the cluster as
+   * a member update with a new incarnation, and batch and stats targeting
+   * here follow at once. Throws, changing nothing, when they are too large.
+   */
+  setTags(tags: Record<string, string>): void {
+    this.o.swim.setTags(tags);
+    this.o.node.tags = { ...tags };
+  }
+
+  /** The operator keys envelopes are admitted by from now on (undefined: signatures optional); a reload's. */
+  setTrustedKeys(keys: TrustedKeys | undefined): void {
+    if (keys) this.o.node.trustedKeys = keys;
+    else delete this.o.node.trustedKeys;
+  }
+
+  /** -no-actions changed by a reload: batches that arrive from now on follow it. */
+  setActionsEnabled(on: boolean): void {
+    this.o.node.actionsEnabled = on;
   }
 
   info(): Omit<DaemonInfo, "cliAddress"> {
