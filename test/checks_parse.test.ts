@@ -155,6 +155,36 @@ describe("check files: the shape of the document", () => {
   });
 });
 
+describe('check files: keys starting with "$" are for tools', () => {
+  it('ignores "$schema" and any other "$" key, at the top level and in a check, whatever its value', () => {
+    const text = JSON.stringify({
+      $schema: "../../schema/checks.schema.json",
+      $comment: ["notes", 1],
+      c1: { type: "file_exists", path: "/x", $comment: { why: "because" } },
+      $c2: { type: "bogus" },
+    });
+    assert.deepEqual(parseCheckFile(text, "f.json"), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x" }] });
+    assert.deepEqual(parseCheckObject(JSON.parse(text), "body"), { ok: true, checks: [{ name: "c1", type: "file_exists", path: "/x" }] });
+  });
+
+  it("does not count a repeated $ key as a check defined twice", () => {
+    const r = parseCheckFile('{"$comment": "a", "$comment": "b", "c1": {"type": "file_exists", "path": "/x", "$x": 1, "$x": 2}}', "f.json");
+    assert.equal(r.ok, true, JSON.stringify(r));
+  });
+
+  it('rejects a file of only "$" keys as one without checks, saying they are ignored', () => {
+    assert.match(
+      errorsOf(parseCheckFile('{"$schema": "checks.schema.json"}', "f.json"))[0]!,
+      /^f\.json: the file contains no checks \(keys starting with "\$", such as "\$schema", are for tools and ignored\)/,
+    );
+  });
+
+  it("reads the shipped demo file with its $schema pointing at the schema", async () => {
+    const r = await loadCheckFile(join(examples, "demo.json"));
+    assert.ok(r.ok && r.checks.length === 4, JSON.stringify(r));
+  });
+});
+
 describe("check files: fields of a check", () => {
   it("requires type, listing the known ones", () => {
     assertNames(oneError({ path: "/x" }), "c1", "type", "is missing", "file_exists, file_contains, process_running");

@@ -62,13 +62,20 @@ function valid(s: Schema, v: unknown): boolean {
         break;
       case "additionalProperties": {
         const known = Object.keys((s.properties as object | undefined) ?? {});
+        const patterns = Object.keys((s.patternProperties as object | undefined) ?? {}).map((p) => new RegExp(p, "u"));
         ok =
           !isObj ||
           Object.keys(obj)
-            .filter((f) => !known.includes(f))
+            .filter((f) => !known.includes(f) && !patterns.some((p) => p.test(f)))
             .every((f) => valid(a, obj[f]));
         break;
       }
+      case "patternProperties":
+        ok = !isObj || Object.entries(a as Record<string, Schema>).every(([p, sub]) => Object.keys(obj).every((f) => !new RegExp(p, "u").test(f) || valid(sub, obj[f])));
+        break;
+      case "not":
+        ok = !valid(a, v);
+        break;
       case "propertyNames":
         ok = !isObj || Object.keys(obj).every((f) => valid(a, f));
         break;
@@ -156,6 +163,11 @@ const samples: [string, unknown][] = [
   ["top-level string", "checks"],
   ["top-level null", null],
   ["one good check and one bad", { a: { type: "file_exists", path: "/x" }, b: { type: "file_contains", path: "/x" } }],
+  ["a $schema key", { $schema: "../../schema/checks.schema.json", a: { type: "file_exists", path: "/x" } }],
+  ["$ keys of any value, top level and in a check", { $comment: ["x"], $x: null, a: { type: "file_exists", path: "/x", $comment: { n: 1 } } }],
+  ["only a $schema key", { $schema: "checks.schema.json" }],
+  ["a $schema key and a bad check", { $schema: "checks.schema.json", a: { type: "file_exists" } }],
+  ["a key that only contains $", { a$: { type: "file_exists", path: "/x" } }],
 ];
 
 for (const name of readdirSync(join(root, "examples/checks"))) {
@@ -197,10 +209,11 @@ describe("schema/checks.schema.json and the validator", () => {
         keep_children: pick(true, false, "true", 0),
         description: pick("d", "", false),
         pth: fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.constant("/x"), weight: 1 }),
+        $comment: fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.constantFrom<unknown>("note", 3), weight: 1 }),
       })
       .map((c) => Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)));
     const doc = fc.dictionary(
-      fc.oneof({ arbitrary: fc.constantFrom("a", "b", "c"), weight: 19 }, { arbitrary: fc.constant(""), weight: 1 }),
+      fc.oneof({ arbitrary: fc.constantFrom("a", "b", "c"), weight: 18 }, { arbitrary: fc.constantFrom("", "$schema"), weight: 2 }),
       fc.oneof({ arbitrary: check, weight: 19 }, { arbitrary: fc.constantFrom<unknown>("x", null, []), weight: 1 }),
       { minKeys: 0, maxKeys: 2 },
     );

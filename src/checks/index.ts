@@ -1,8 +1,8 @@
 // The checks engine's public API: parse check files, run batches. It knows
 // nothing of the network; the daemon and gcheck import from here.
 export * from "./types.js";
-export { parseCheckFile, parseCheckObject, loadCheckFile, type ParseResult } from "./parse.js";
-export { CHECK_FIELDS } from "./validate.js";
+export { parseCheckFile, parseCheckObject, parseCheckBytes, loadCheckFile, type ParseResult } from "./parse.js";
+export { CHECK_FIELDS, isToolKey } from "./validate.js";
 export { parseDuration, DURATION_PATTERN } from "./duration.js";
 export { runBatch, runLocalCheck, DEFAULT_CONCURRENCY, type RunOptions } from "./runner.js";
 export { DEFAULT_ACTION_TIMEOUT_MS, ACTION_OUTPUT_LIMIT_BYTES } from "./action.js";

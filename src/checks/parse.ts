@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { scanJson } from "./json_scan.js";
 import type { CheckSpec } from "./types.js";
-import { describe, validateCheck } from "./validate.js";
+import { describe, isToolKey, validateCheck } from "./validate.js";
 import { errorMessage } from "../base/result.js";
 
 /*
@@ -10,6 +10,11 @@ import { errorMessage } from "../base/result.js";
  * "keep_children" and "description"). Errors are values: every problem in the file is collected,
  * each message names the file, the check and the field and says what was
  * expected, so `gcheck validate` can list them all at once.
+ *
+ * Keys that start with "$" are for tools, not for gossipcheck, and are
+ * ignored wherever they stand (a top-level "$schema" lets editors find
+ * schema/checks.schema.json; "$comment" is a note): so no check is named
+ * "$...".
  */
 
 export type ParseResult = { ok: true; checks: CheckSpec[] } | { ok: false; errors: string[] };
@@ -35,6 +40,7 @@ export function parseCheckFile(text: string, fileLabel: string): ParseResult {
   }
   const errors: string[] = [];
   for (const d of scan.duplicates) {
+    if (isToolKey(d.key) || d.path.some(isToolKey)) continue;
     if (d.path.length === 0) {
       errors.push(`${fileLabel}: check ${JSON.stringify(d.key)} is defined twice (lines ${d.firstLine} and ${d.line}): give each check its own name`);
     } else if (d.path.length === 1) {
@@ -58,8 +64,12 @@ export function parseCheckObject(value: unknown, fileLabel: string, order?: stri
     return { ok: false, errors: [`${fileLabel}: the top level is ${describe(value)}: ${shape}`] };
   }
   const doc = value as Record<string, unknown>;
-  const names = order ?? Object.keys(doc);
-  if (names.length === 0) return { ok: false, errors: [`${fileLabel}: the file contains no checks: ${shape}`] };
+  const keys = order ?? Object.keys(doc);
+  const names = keys.filter((k) => !isToolKey(k));
+  if (names.length === 0) {
+    const ignored = keys.length > 0 ? ` (keys starting with "$", such as ${JSON.stringify(keys[0])}, are for tools and ignored)` : "";
+    return { ok: false, errors: [`${fileLabel}: the file contains no checks${ignored}: ${shape}`] };
+  }
   const checks: CheckSpec[] = [];
   const errors: string[] = [];
   for (const name of names) {
@@ -78,13 +88,18 @@ export async function loadCheckFile(path: string): Promise<ParseResult> {
   } catch (e) {
     return { ok: false, errors: [readErrorMessage(path, e as NodeJS.ErrnoException)] };
   }
+  return parseCheckBytes(bytes, path);
+}
+
+/** Parses a check file's raw bytes (a file, or standard input with `-file -`), which must be UTF-8. */
+export function parseCheckBytes(bytes: Uint8Array, fileLabel: string): ParseResult {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    return { ok: false, errors: [`${path}: not UTF-8 text: a check file is JSON, save it as UTF-8`] };
+    return { ok: false, errors: [`${fileLabel}: not UTF-8 text: a check file is JSON, save it as UTF-8`] };
   }
-  return parseCheckFile(text, path);
+  return parseCheckFile(text, fileLabel);
 }
 
 function readErrorMessage(path: string, e: NodeJS.ErrnoException): string {

@@ -18,6 +18,9 @@ import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
 /** Every field a check may have, in the order they are documented. */
 export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
 
+/** A key for tools ("$schema", "$comment"): ignored in check files, at the top level and in a check (see parse.ts). */
+export const isToolKey = (key: string): boolean => key.startsWith("$");
+
 const example = '{"type": "file_exists", "path": "/etc/hostname"}';
 
 export interface CheckValidation {
@@ -37,7 +40,7 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   const field = (f: string) => `${at}: field ${JSON.stringify(f)}`;
 
   for (const f of Object.keys(fields)) {
-    if ((CHECK_FIELDS as readonly string[]).includes(f)) continue;
+    if ((CHECK_FIELDS as readonly string[]).includes(f) || isToolKey(f)) continue;
     const guess = closest(f, CHECK_FIELDS);
     errors.push(`${field(f)} is unknown (known fields: ${CHECK_FIELDS.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
   }

@@ -21,8 +21,9 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
 export class ControlClient {
   constructor(private readonly o: ClientOptions) {}
 
-  async getJson<T>(path: string): Promise<T> {
-    return this.json<T>("GET", path);
+  /** GETs path; aborting signal (a deadline) ends the request with an error. */
+  async getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return this.json<T>("GET", path, undefined, signal);
   }
 
   async postJson<T>(path: string, body: unknown): Promise<T> {
@@ -70,8 +71,8 @@ export class ControlClient {
     }
   }
 
-  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { req, res } = await this.send(method, path, body);
+  private async json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const { req, res } = await this.send(method, path, body, signal);
     try {
       if (res.statusCode !== 200) throw await this.httpError(res);
       return this.parse(await readAll(res)) as T;

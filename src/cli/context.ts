@@ -1,4 +1,4 @@
-import type { Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
@@ -12,6 +12,8 @@ export interface CliContext {
   output: OutputFormat;
   tokenFile?: string;
   env: NodeJS.ProcessEnv;
+  /** Where `-file -` reads the check file from. */
+  stdin: Readable;
   stdout: Writable;
   /** Also where the live progress line goes when it is a terminal. */
   stderr: Writable & { isTTY?: boolean };

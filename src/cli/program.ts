@@ -4,7 +4,7 @@
  * command (flag_placement.ts). Each command imports what it needs (the
  * checks parser, the HTTP client) only when it runs, so gcheck starts fast.
  */
-import { Command, Option } from "commander";
+import { Argument, Command, Option } from "commander";
 import { formatHostPort, parseHostPort } from "../cmdline/address.js";
 import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../cmdline/goflags.js";
 import { VERSION } from "../cmdline/version.js";
@@ -12,6 +12,8 @@ import type { CliContext, OutputFormat } from "./context.js";
 import { CliError, Exit } from "./errors.js";
 import { placeFlags } from "./flag_placement.js";
 import { DEFAULT_CLI_BIND } from "../control/defaults.js";
+import { KEY_OPS, MEMBER_STATUSES } from "../control/api_types.js";
+import { SHELLS } from "./completion/spec.js";
 
 interface GlobalFlags {
   server: string;
@@ -21,7 +23,14 @@ interface GlobalFlags {
 }
 
 // Each command declares its own flag shape; commander hands them over untyped.
-type Run = (ctx: CliContext, opts: never) => Promise<number> | number;
+// The command itself comes last, for those that read the definitions (completion).
+type Run = (ctx: CliContext, opts: never, cmd: Command) => Promise<number> | number;
+
+/** The "Example:" lines at the end of a command's help: a command line and what it does, aligned. */
+function examples(cmd: Command, lines: [command: string, what: string][]): Command {
+  const width = Math.max(...lines.map(([c]) => c.length));
+  return cmd.addHelpText("after", `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map(([c, w]) => `  ${c.padEnd(width)}  # ${w}\n`).join("")}`);
+}
 
 function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => (...params: unknown[]) => Promise<void>): Command {
   const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -29,60 +38,157 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .description("gossipcheck client: run a check file on the whole cluster (check) or on the daemon's host (local-check)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => void (out.text += s), writeErr: (s) => void (out.text += s), outputError: () => {} })
-    .configureHelp(goStyleHelp())
     .helpOption("-h, --help", "show this help")
     .version(VERSION, "--version", "print the version and exit")
     .addOption(new Option("--server <host:port>", "control API of the daemon to talk to").env("GOSSIPCHECK_SERVER").default(DEFAULT_CLI_BIND))
-    .option("--file <file>", "JSON check file")
+    .option("--file <file>", "JSON check file; - reads it from standard input")
     .addOption(new Option("--output <format>", "output format").choices(["table", "json", "junit"]).default("table"))
     .addOption(new Option("--token-file <file>", "file holding the control API token (or set GOSSIPCHECK_TOKEN)"));
-  program.configureHelp({ ...goStyleHelp(), showGlobalOptions: true });
+  // The command list shows each command's one-line summary; "[options]" is left
+  // out of it (each command's -help lists its flags) so every entry fits one line.
+  program.configureHelp({ ...goStyleHelp(), showGlobalOptions: true, subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map(argTerm)].join(" ") });
+  examples(program, [
+    ["gcheck -file checks.json check", "run the checks on every node"],
+    ["gcheck members", "who is in the cluster"],
+    ["gcheck COMMAND -help", "a command's flags and an example"],
+  ]);
 
-  program
-    .command("validate")
-    .description("check a check file offline: exit 0 valid, 2 invalid (every problem listed)")
-    .action(run(async () => (await import("./commands/validate.js")).validate));
-  program
-    .command("local-check")
-    .description("evaluate the checks on the daemon's host, one by one, running no action")
-    .action(run(async () => (await import("./commands/local_check.js")).localCheck));
-  program
-    .command("check")
-    .description("run the checks on every (targeted) node of the cluster and collect the results")
-    .option("--dry-run", "evaluate everywhere, run no action")
-    .option("--node <name>", "only this node runs the batch (repeatable)", collect)
-    .option("--tag <key=value>", "only nodes with this tag run the batch (repeatable, all must match)", collect)
-    .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
-    .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
-    .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
-    .action(run(async () => (await import("./commands/check.js")).check));
-  program
-    .command("members")
-    .description("list the cluster's members as the daemon sees them")
-    .option("--status <status>", "only members with this status: alive, suspect, dead or left")
-    .action(run(async () => (await import("./commands/members.js")).members));
-  program
-    .command("keygen")
-    .description("print a new random 32-byte key (base64): a cluster key or a control API token")
-    .option("--signing", "make an Ed25519 operator key pair for signed batches instead")
-    .option("--out <prefix>", "with -signing: write PREFIX.key and PREFIX.pub")
-    .action(run(async () => (await import("./commands/keygen.js")).keygen));
-  program
-    .command("keys")
-    .description("list or rotate the cluster keys on every node: keys list | install KEY | use KEY | remove KEY")
-    .argument("[op]", "list, install, use or remove")
-    .argument("[key]", "base64 key (gcheck keygen), or @FILE to read it from a file")
-    .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
-    .option("--sign-key <file>", "sign the operation with this Ed25519 private key: nodes with -trusted-keys change their keys only on a signed one")
-    .action(run(async () => (await import("./commands/keys.js")).keys));
-  program
-    .command("stats")
-    .description("load, CPU, memory, disk and uptime of every (targeted) node: exit 0 all answered, 3 some node silent")
-    .option("--node <name>", "only this node answers (repeatable)", collect)
-    .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
-    .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
-    .action(run(async () => (await import("./commands/stats.js")).stats));
+  examples(
+    program
+      .command("validate")
+      .summary("check a check file offline: exit 0 valid, 2 invalid")
+      .description("check a check file offline: exit 0 valid, 2 invalid (every problem listed)")
+      .action(run(async () => (await import("./commands/validate.js")).validate)),
+    [
+      ["gcheck -file checks.json validate", "lint a file, e.g. in CI"],
+      ["generate-checks | gcheck -file - validate", "lint what a program writes"],
+    ],
+  );
+  examples(
+    program
+      .command("local-check")
+      .summary("evaluate the checks on the daemon's host, no actions")
+      .description("evaluate the checks on the daemon's host, one by one, running no action")
+      .action(run(async () => (await import("./commands/local_check.js")).localCheck)),
+    [["gcheck -file checks.json local-check", "is this host as the file says?"]],
+  );
+  examples(
+    program
+      .command("check")
+      .summary("run the checks on every targeted node, collect results")
+      .description("run the checks on every (targeted) node of the cluster and collect the results")
+      .option("--dry-run", "evaluate everywhere, run no action")
+      .option("--node <name>", "only this node runs the batch (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag run the batch (repeatable, all must match)", collect)
+      .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
+      .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
+      .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
+      .action(run(async () => (await import("./commands/check.js")).check)),
+    [
+      ["gcheck -file checks.json check -tag role=web", "run on the web nodes, fix what fails"],
+      ["gcheck -file checks.json check -dry-run -output junit", "evaluate only, JUnit XML for CI"],
+    ],
+  );
+  // list-members is the original gossipcheck's (Go, 2016) name for members: the
+  // same command under its own help line, so both names are found in -help.
+  const members = (name: string, summary: string) =>
+    examples(
+      program
+        .command(name)
+        .summary(summary)
+        .description(`${summary}: name, address, status, incarnation, tags, since`)
+        .addOption(new Option("--status <status>", "only members with this status").choices(MEMBER_STATUSES))
+        .action(run(async () => (await import("./commands/members.js")).members)),
+      [[`gcheck ${name} -status suspect`, "members some node suspects of having failed"]],
+    );
+  members("members", "list the cluster's members as the daemon sees them");
+  members("list-members", "same as members (the original gossipcheck's name)");
+  examples(
+    program
+      .command("info")
+      .summary("the daemon's name, version, uptime, members, counters")
+      .description("the daemon's name, version, uptime, members by status, and the counters that show trouble (dropped packets, refused connections and envelopes)")
+      .action(run(async () => (await import("./commands/info.js")).info)),
+    [
+      ["gcheck -server 10.0.0.5:5924 info", "how is that node doing?"],
+      ["gcheck info -output json", "the daemon's whole GET /v1/info document"],
+    ],
+  );
+  examples(
+    program
+      .command("version")
+      .summary("gcheck's version, and the daemon's if one answers")
+      .description("print gcheck's version and, when a daemon answers at -server, its name and version; exit 0 either way (gcheck info fails when no daemon answers)")
+      .action(run(async () => (await import("./commands/version.js")).version)),
+    [["gcheck -server 10.0.0.5:5924 version", "gcheck's and that daemon's versions"]],
+  );
+  examples(
+    program
+      .command("keygen")
+      .summary("print a new random key, or -signing an Ed25519 key pair")
+      .description("print a new random 32-byte key (base64): a cluster key or a control API token")
+      .option("--signing", "make an Ed25519 operator key pair for signed batches instead")
+      .option("--out <prefix>", "with -signing: write PREFIX.key and PREFIX.pub")
+      .action(run(async () => (await import("./commands/keygen.js")).keygen)),
+    [
+      ["gcheck keygen > cluster.key", "a key for gossipcheckd -key-file"],
+      ["gcheck keygen -signing -out ops", "ops.key (keep) and ops.pub (for -trusted-keys)"],
+    ],
+  );
+  examples(
+    program
+      .command("keys")
+      .summary("list or rotate the cluster keys on every node")
+      .description("list or rotate the cluster keys on every node: keys list | install KEY | use KEY | remove KEY")
+      // Choices for help and completion only: keys judges the operation itself,
+      // so a wrong one gets its usage line (argParser replaces commander's check).
+      .addArgument(new Argument("[op]", "the operation").choices(KEY_OPS).argParser(String))
+      .argument("[key]", "base64 key (gcheck keygen), or @FILE to read it from a file")
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .option("--sign-key <file>", "sign the operation with this Ed25519 private key: nodes with -trusted-keys change their keys only on a signed one")
+      .action(run(async () => (await import("./commands/keys.js")).keys)),
+    [
+      ["gcheck keys list", "which keys each node has (fingerprints)"],
+      ["gcheck keys install @new.key", "1. every node learns the new key"],
+      ["gcheck keys use @new.key", "2. every node sends with it"],
+      ["gcheck keys remove @old.key", "3. every node forgets the old one"],
+    ],
+  );
+  examples(
+    program
+      .command("stats")
+      .summary("load, CPU, memory, disk and uptime of every node")
+      .description("load, CPU, memory, disk and uptime of every (targeted) node: exit 0 all answered, 3 some node silent")
+      .option("--node <name>", "only this node answers (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .action(run(async () => (await import("./commands/stats.js")).stats)),
+    [["gcheck stats -tag role=db", "how loaded are the database nodes?"]],
+  );
+  examples(
+    program
+      .command("completion")
+      .summary("print a shell completion script: bash, zsh or fish")
+      .description("print a completion script for bash, zsh or fish, made from gcheck's own command definitions (README: completion)")
+      .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(SHELLS))
+      .action(run(async () => (await import("./commands/completion.js")).completion)),
+    [
+      ["source <(gcheck completion bash)", "bash, this shell (add it to ~/.bashrc)"],
+      ["gcheck completion fish > ~/.config/fish/completions/gcheck.fish", "fish, from now on"],
+    ],
+  );
   return program;
+}
+
+/** A positional argument in the command list: "<shell>", "[op]". */
+function argTerm(a: Argument): string {
+  const name = a.name() + (a.variadic ? "..." : "");
+  return a.required ? `<${name}>` : `[${name}]`;
+}
+
+/** The program's definitions, with actions that do nothing: for tools that read them (completion scripts, help tests). */
+export function programDefinition(): Command {
+  return buildProgram({ text: "" }, () => async () => {});
 }
 
 /** An action's parameters: commander passes the positional arguments first, then opts and the command. */
@@ -147,12 +253,13 @@ export async function main(argv: string[]): Promise<number> {
         server: formatHostPort(server.value),
         output: g.output as OutputFormat,
         env: process.env,
+        stdin: process.stdin,
         stdout: process.stdout,
         stderr: process.stderr,
         ...(g.file !== undefined && { file: g.file }),
         ...(g.tokenFile !== undefined && { tokenFile: g.tokenFile }),
       };
-      code = await (await load())(ctx, opts as never);
+      code = await (await load())(ctx, opts as never, cmd);
     };
   const program = buildProgram(out, run);
   if (argv.length === 0) {

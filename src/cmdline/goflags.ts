@@ -112,6 +112,10 @@ export function commanderExit(err: unknown, program: string, captured: string): 
     msg = `flag ${flag(m[1]!)} needs a value ${see}`;
   } else if (err.code === "commander.unknownCommand" && (m = /'([^']+)'/.exec(err.message))) {
     msg = `unknown command "${m[1]}" ${see}`;
+  } else if (err.code === "commander.invalidArgument" && (m = /option '([^' ]+)[^']*' argument '([^']*)' is invalid\. Allowed choices are (.*)\.$/s.exec(err.message))) {
+    msg = `${flag(m[1]!)} "${m[2]}": expected one of ${m[3]} ${see}`;
+  } else if (err.code === "commander.invalidArgument" && (m = /value '([^']*)' is invalid for argument '([^']+)'\. Allowed choices are (.*)\.$/s.exec(err.message))) {
+    msg = `${m[2]} "${m[1]}": expected one of ${m[3]} ${see}`;
   } else if (err.code === "commander.excessArguments") {
     msg = `unexpected argument ${see}`;
   } else {

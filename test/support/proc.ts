@@ -158,10 +158,19 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Written to the process's standard input, which is then closed (without it, stdin is /dev/null). */
+  input?: string | Buffer;
+}
+
 /** Runs a built entry point to completion (killed after timeoutMs). */
-export async function runNode(bin: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
+export async function runNode(bin: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"], env: { ...process.env, ...opts.env } });
   const t = track(child);
+  child.stdin?.on("error", () => {}); // a process that exits without reading: its exit is what the test judges
+  child.stdin?.end(opts.input);
   const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
   const e = await t.exited;
   clearTimeout(timer);
@@ -169,7 +178,7 @@ export async function runNode(bin: string, args: string[], opts: { env?: NodeJS.
 }
 
 /** Runs gcheck with args; GOSSIPCHECK_SERVER / GOSSIPCHECK_TOKEN from the caller's env are not inherited. */
-export function runGcheck(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runGcheck(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const env = { ...process.env, GOSSIPCHECK_SERVER: undefined, GOSSIPCHECK_TOKEN: undefined, ...opts.env };
   return runNode(GCHECK_BIN, args, { ...opts, env });
 }

@@ -38,7 +38,7 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   const ttlMs = durationFlag("ttl", flags.ttl);
   const tags = parseTags(flags.tag ?? []);
   if (!tags.ok) throw new CliError(tags.error);
-  const checks = await loadChecks(ctx.file);
+  const checks = await loadChecks(ctx);
   const client = await connect(ctx);
   const dryRun = flags.dryRun === true;
   const nodes = flags.node ?? [];

@@ -12,7 +12,7 @@ import { resultsExitCode } from "../report.js";
  * 1 some check failed or errored.
  */
 export async function localCheck(ctx: CliContext): Promise<number> {
-  const checks = await loadChecks(ctx.file);
+  const checks = await loadChecks(ctx);
   const client = await connect(ctx);
   const res = await client.postJson<LocalCheckResponse>("/v1/local-check", { checks: toCheckFileObject(checks) });
   const code = resultsExitCode(res.results);
