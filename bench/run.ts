@@ -12,6 +12,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   net: () => import("./net.js"),
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),
+  startup: () => import("./startup.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -23,6 +23,9 @@ import { closest } from "../base/suggest.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** auto: pretty on a terminal, JSON lines otherwise (src/daemon/logging.ts). */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The original's port; the host is honoured (the original ignored it). */
 export const DEFAULT_BIND = "0.0.0.0:3505";
@@ -53,6 +56,7 @@ export interface DaemonOptions {
   gossipGroup: number;
   name: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** SWIM timing profile (src/swim config). */
   profile: ProfileName;
   tags: Record<string, string>;
@@ -145,6 +149,7 @@ function program(out: { text: string }): Command {
     .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
     .option("--name <name>", "unique node name (default: host name)")
     .option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`, "info")
+    .option("--log-format <format>", "json (one object per line), pretty (one line per event) or auto (pretty on a terminal, else json)", "auto")
     .option("--profile <profile>", "SWIM timing: lan (memberlist LAN defaults) or local (fast, single host)", "lan")
     .option("--tag <key=value>", "tag advertised with this member, for targeting (repeatable)", collect)
     .option("--data-dir <dir>", "state directory (default: ~/.local/state/gossipcheck, /var/lib/gossipcheck as root)")
@@ -175,6 +180,7 @@ interface RawFlags {
   gossipGroup: string;
   name?: string;
   logLevel: string;
+  logFormat: string;
   profile: string;
   tag?: string[];
   dataDir?: string;
@@ -271,6 +277,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
 
   const guess = (v: string, known: readonly string[]) => (closest(v, known) ? ` (did you mean ${closest(v, known)}?)` : "");
   if (!(LOG_LEVELS as readonly string[]).includes(f.logLevel)) return err(`-log-level "${f.logLevel}": expected one of ${LOG_LEVELS.join(", ")}${guess(f.logLevel, LOG_LEVELS)}`);
+  if (!(LOG_FORMATS as readonly string[]).includes(f.logFormat)) return err(`-log-format "${f.logFormat}": expected ${LOG_FORMATS.join(", ")}${guess(f.logFormat, LOG_FORMATS)}`);
   if (!(PROFILE_NAMES as readonly string[]).includes(f.profile)) return err(`-profile "${f.profile}": expected ${PROFILE_NAMES.join(" or ")}${guess(f.profile, PROFILE_NAMES)}`);
 
   const tags = parseTags(f.tag ?? [], limits.maxTagBytes);
@@ -311,6 +318,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       gossipGroup,
       name,
       logLevel: f.logLevel as LogLevel,
+      logFormat: f.logFormat as LogFormat,
       profile: f.profile as ProfileName,
       tags: tags.value,
       dataDir,

@@ -53,7 +53,7 @@ const keys = loadDaemonKeyring(o);
 if (!keys.ok) exitWith(2, `gossipcheckd: ${keys.error}`);
 const { keyring, persistPath } = keys.value;
 
-const log = await createDaemonLogger(o.logLevel, { name: o.name });
+const log = await createDaemonLogger({ level: o.logLevel, format: o.logFormat, name: o.name });
 for (const w of [...safety.warnings, ...ground.warnings, ...keys.value.warnings]) log.warn({}, w);
 log.info({ keyring: keyring ? "on" : "off" }, keys.value.note);
 if (o.actionsEnabled) {

@@ -104,7 +104,7 @@ describe("gossipcheckd refuses to start, with one line and exit 2", () => {
 
   it("starts under -insecure on a non-loopback bind, with a warning", async () => {
     const d = await spawnDaemon(["-bind", "0.0.0.0:0", "-advertise", "127.0.0.1:3505", "-insecure"]);
-    await waitFor(() => d.logLines().some((l) => l.level === 40 && /-insecure/.test(String(l.msg))), 5_000, "the -insecure warning");
+    await waitFor(() => d.logLines().some((l) => l.level === "warn" && /-insecure/.test(String(l.msg))), 5_000, "the -insecure warning");
     await d.stop();
   });
 

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { execFile, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { ROOT, tempDir } from "../support/proc.js";
+
+/*
+ * The npm package as a user gets it: `npm pack`, then `npm install -g` of the
+ * tarball into a temporary prefix, then both installed binaries. A test
+ * rather than a step of .ci/run, so that `npm test` on a laptop catches a
+ * file left out of "files" too, and the installed binaries run on every Node
+ * that .ci/run tests. It packs the dist/ that the test run was built from
+ * (--ignore-scripts skips the prepack build, ~20 s, already done); the
+ * dependencies come from npm's cache (--prefer-offline), which npm ci filled.
+ */
+
+const run = promisify(execFile);
+const npmFound = spawnSync("npm", ["--version"], { encoding: "utf8" });
+const skip = npmFound.status === 0 ? false : `npm is not on PATH (${npmFound.error?.message ?? `exit ${npmFound.status}`}): cannot pack and install`;
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+
+describe("the npm package, installed globally from its tarball", { skip, timeout: 180_000 }, () => {
+  const t = tempDir("gc-pkg-");
+  const prefix = join(t.path, "prefix");
+  let files: string[] = [];
+  let installOutput = "";
+
+  before(async () => {
+    const npm = (args: string[], cwd: string) => run("npm", [...args, "--no-audit", "--no-fund", "--no-update-notifier"], { cwd, encoding: "utf8", timeout: 150_000 });
+    const packed = await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", t.path], ROOT);
+    const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    files = info!.files.map((f) => f.path);
+    const installed = await npm(["install", "-g", "--prefer-offline", "--prefix", prefix, join(t.path, info!.filename)], t.path);
+    installOutput = installed.stdout + installed.stderr;
+  });
+  after(() => t.cleanup());
+
+  it("ships the license and the built code, and no source maps pointing at sources it does not ship", () => {
+    assert.ok(files.includes("LICENSE"), "LICENSE is packed");
+    for (const f of ["dist/src/daemon/bin.js", "dist/src/daemon/main.js", "dist/src/daemon/help.txt", "dist/src/cli/main.js", "dist/src/proto/wire.js"]) assert.ok(files.includes(f), `${f} is packed`);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith(".map") || f.endsWith(".ts")),
+      [],
+    );
+  });
+
+  it("installs without a warning (no install-time scripts to allow)", () => {
+    assert.doesNotMatch(installOutput, /warn/i, installOutput);
+  });
+
+  it("runs both installed binaries", async () => {
+    const bin = (name: string, ...args: string[]) => run(join(prefix, "bin", name), args, { encoding: "utf8", timeout: 30_000 });
+    assert.equal((await bin("gossipcheckd", "-version")).stdout, `${VERSION}\n`);
+    assert.equal((await bin("gcheck", "-version")).stdout, `${VERSION}\n`);
+    assert.match((await bin("gossipcheckd", "-help")).stdout, /^Usage: gossipcheckd \[options\]\n[\s\S]*-log-format/);
+    assert.match((await bin("gcheck", "-help")).stdout, /local-check/);
+  });
+});
