@@ -94,6 +94,8 @@ const byNode = <E extends { type: string }>(events: E[], type: E["type"]) =>
 describe("ClusterBackend streams", () => {
   it("a batch: accepted with every running member, one result per node, then done; history, info and metrics follow", async () => {
     const { cluster, origin, names } = await backendCluster(1, 4);
+    // Built before the batch, so the histograms observe it (lazy_metrics.ts).
+    await origin.metrics.registry();
     const s = collect(origin.submitBatch(request(), new AbortController().signal));
     assert.notEqual(await cluster.runUntil(s.ended, 10_000, 10), -1);
     const accepted = s.events[0] as Extract<BatchEvent, { type: "accepted" }>;
@@ -113,11 +115,29 @@ describe("ClusterBackend streams", () => {
     const info = origin.info();
     assert.deepEqual(info.members, { alive: 4, suspect: 0, dead: 0, left: 0 });
     assert.ok(info.counters.gossip_published === 1 && "net_packetsIn" in info.counters && "swim_probes" in info.counters);
-    const metrics = origin.metrics();
+    const metrics = await origin.metrics.text();
     assert.match(metrics, /^gossipcheck_members\{status="alive"\} 4$/m);
     assert.match(metrics, /^gossipcheck_check_results_total\{status="pass"\} 1$/m);
-    assert.match(metrics, /^gossipcheck_gossip_total\{counter="published"\} 1$/m);
+    assert.match(metrics, /^gossipcheck_gossip_envelopes_published_total 1$/m);
+    assert.match(metrics, /^gossipcheck_batches_submitted_total 1$/m);
     assert.match(metrics, /^gossipcheck_decrypt_failures_total 0$/m);
+    // Observed where things end: the round trip at the origin (all 4 answered), the origin's own check by type.
+    assert.match(metrics, /^gossipcheck_batch_round_trip_seconds_count 1$/m);
+    assert.match(metrics, /^gossipcheck_check_evaluation_seconds_count\{type="file_exists"\} 1$/m);
+    assert.equal(origin.health().healthy, true, JSON.stringify(origin.health()));
+    cluster.shutdown();
+  });
+
+  it("health: a node that joined is healthy; once every other member is dead it is alone, and says so", async () => {
+    const { cluster, backends, names } = await backendCluster(3, 2);
+    const joiner = backends.get(names[1]!)!;
+    assert.deepEqual(joiner.health(), { healthy: true, detail: "member of 2 running, health score 0" });
+    cluster.kill(names[0]!);
+    assert.notEqual(await cluster.runUntil(() => !joiner.health().healthy, 30_000), -1, "the joiner never noticed it was alone");
+    const h = joiner.health();
+    assert.ok(!h.healthy && /^alone: no other member is alive/.test(h.reason), JSON.stringify(h));
+    // The seed was started without -peers: alone is what it was asked to be.
+    assert.equal(backends.get(names[0]!)!.health().healthy, true);
     cluster.shutdown();
   });
 

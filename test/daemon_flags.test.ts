@@ -69,6 +69,13 @@ describe("gossipcheckd flags", () => {
     assert.equal(o.maxFrameSize, 16 * 1024 * 1024);
   });
 
+  it("-metrics-bind is off by default; a port alone means every interface", () => {
+    assert.equal(run([]).metricsBind, undefined);
+    assert.deepEqual(run(["-metrics-bind", ":9924"]).metricsBind, { host: "0.0.0.0", port: 9924 });
+    assert.deepEqual(run(["--metrics-bind=127.0.0.1:0"]).metricsBind, { host: "127.0.0.1", port: 0 });
+    assert.match(refused(["-metrics-bind", "127.0.0.1"]), /^-metrics-bind "127\.0\.0\.1": .*; expected host:port, e\.g\. 127\.0\.0\.1:9924 or :9924/);
+  });
+
   it("splits -peers on commas, trims spaces, and gives port-less peers our bind port", () => {
     const o = run(["-bind", ":2000", "-peers", " 10.0.0.1:3000 , node7.example.org,[::1]:4000 ,"]);
     assert.deepEqual(o.bind, { host: "0.0.0.0", port: 2000 });

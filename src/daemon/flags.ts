@@ -52,6 +52,8 @@ export interface DaemonOptions {
   cliTokenFile?: string;
   /** The control API's timeouts and connection cap (src/daemon/api/limits.ts says what each costs). */
   cliLimits: ApiLimits;
+  /** Where the read-only metrics server (GET /metrics, /healthz, no token) listens; absent = off. */
+  metricsBind?: HostPort;
   /** Members each node forwards a new envelope to in the burst (>= 1). */
   gossipGroup: number;
   name: string;
@@ -146,6 +148,7 @@ function program(out: { text: string }): Command {
     )
     .option("--cli-max-connections <n>", "most control connections open at once (idle and half-open ones are closed first)", String(DEFAULT_API_LIMITS.maxConnections))
     .option("--no-cli", "do not start the control API")
+    .option("--metrics-bind <host:port>", "serve GET /metrics and /healthz there, read-only and without a token (default: off)")
     .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
     .option("--name <name>", "unique node name (default: host name)")
     .option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`, "info")
@@ -177,6 +180,7 @@ interface RawFlags {
   cliRequestTimeout: string;
   cliMaxConnections: string;
   cli: boolean;
+  metricsBind?: string;
   gossipGroup: string;
   name?: string;
   logLevel: string;
@@ -260,6 +264,13 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     cliBind = c;
   }
 
+  let metricsBind: HostPort | undefined;
+  if (f.metricsBind !== undefined) {
+    const m = addr("metrics-bind", f.metricsBind, { defaultHost: "0.0.0.0", allowPortZero: true }, "host:port, e.g. 127.0.0.1:9924 or :9924");
+    if (typeof m === "string") return err(m);
+    metricsBind = m;
+  }
+
   const cliLimits = parseCliLimits(f);
   if (!cliLimits.ok) return cliLimits;
 
@@ -315,6 +326,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       ...(f.cliAddrFile !== undefined && { cliAddrFile: f.cliAddrFile }),
       ...(f.cliTokenFile !== undefined && { cliTokenFile: f.cliTokenFile }),
       cliLimits: cliLimits.value,
+      ...(metricsBind && { metricsBind }),
       gossipGroup,
       name,
       logLevel: f.logLevel as LogLevel,

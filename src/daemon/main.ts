@@ -11,6 +11,8 @@
 import { actionContainment } from "../checks/cgroup.js";
 import { formatHostPort } from "../cmdline/address.js";
 import { startControlApi } from "./api/server.js";
+import { LazyMetrics } from "./api/lazy_metrics.js";
+import { startMetricsServer } from "./api/metrics_server.js";
 import { checkConfig } from "./check_config.js";
 import { loadDaemonConfig } from "./config_file.js";
 import { hasClusterKey, loadDaemonKeyring } from "./keys.js";
@@ -64,6 +66,10 @@ if (o.actionsEnabled) {
   else log.warn({ actionCgroups: "off" }, `actions run in their process group only: ${c.reason}. A process an action starts with setsid, or that daemonizes, outlives it`);
 }
 const shutdown = new Shutdown(log);
+// One registry for GET /metrics on the control API and on -metrics-bind,
+// built on first use (lazy_metrics.ts says why), at start with -metrics-bind.
+const metrics = new LazyMetrics({ defaultMetrics: true });
+if (o.metricsBind) await metrics.registry();
 
 const node = await startNode(o, {
   keyring,
@@ -71,6 +77,7 @@ const node = await startNode(o, {
   ...(ground.trustedKeys && { trustedKeys: ground.trustedKeys }),
   version: VERSION,
   log,
+  metrics,
 });
 if (!node.ok) exitWith(2, `gossipcheckd: ${node.error}`);
 const { backend, transport } = node;
@@ -78,7 +85,7 @@ shutdown.add("cluster node", () => backend.stop(LEAVE_TIMEOUT_MS));
 
 let cliAddress: string | null = null;
 if (o.cliBind) {
-  const started = await startControlApi({ bind: o.cliBind, backend, log, limits: o.cliLimits, ...(ground.cliToken !== undefined && { token: ground.cliToken }) });
+  const started = await startControlApi({ bind: o.cliBind, backend, log, limits: o.cliLimits, metrics, ...(ground.cliToken !== undefined && { token: ground.cliToken }) });
   if (!started.ok) exitWith(2, `gossipcheckd: -cli-bind ${formatHostPort(o.cliBind)}: ${started.error}`);
   cliAddress = started.api.address;
   shutdown.add("control API", () => started.api.close());
@@ -86,6 +93,14 @@ if (o.cliBind) {
     const file = o.cliAddrFile;
     await writeAddressFile(file, cliAddress).catch((e: Error) => exitWith(2, `gossipcheckd: -cli-addr-file ${file}: cannot write it (${e.message})`));
   }
+}
+
+let metricsAddress: string | null = null;
+if (o.metricsBind) {
+  const started = await startMetricsServer({ bind: o.metricsBind, metrics, health: () => backend.health(), log });
+  if (!started.ok) exitWith(2, `gossipcheckd: -metrics-bind ${formatHostPort(o.metricsBind)}: ${started.error}`);
+  metricsAddress = started.server.address;
+  shutdown.add("metrics server", () => started.server.close());
 }
 
 const peers = o.peers.map(formatHostPort);
@@ -98,6 +113,7 @@ log.info(
     address: transport.address,
     advertise: transport.address,
     cli: cliAddress,
+    metrics: metricsAddress,
     peers,
     dataDir: o.dataDir,
     profile: o.profile,

@@ -13,6 +13,7 @@ import { buildNodeStack } from "../stack/node_stack.js";
 import { admitEnvelope } from "./cluster/admission.js";
 import { ClusterBackend } from "./cluster/backend.js";
 import type { DaemonOptions } from "./flags.js";
+import type { LazyMetrics } from "./api/lazy_metrics.js";
 import { errorMessage } from "../base/result.js";
 
 /*
@@ -31,6 +32,8 @@ export interface NodeDeps {
   trustedKeys?: TrustedKeys;
   version: string;
   log: Logger & { child(bindings: object): Logger };
+  /** Where the node defines its metric families (the ones GET /metrics serves). */
+  metrics?: LazyMetrics;
 }
 
 export type StartedNode = { ok: true; backend: ClusterBackend; transport: NodeTransport } | { ok: false; error: string };
@@ -83,6 +86,8 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
     keyring: deps.keyring,
     saveKeyring: deps.saveKeyring,
     log,
+    awarenessMaxMultiplier: config.awarenessMaxMultiplier,
+    ...(deps.metrics && { metrics: deps.metrics }),
   });
   try {
     await backend.start();

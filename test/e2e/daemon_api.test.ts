@@ -6,6 +6,7 @@ import type { BatchEvent, BatchSummary, DaemonInfo } from "../../src/control/api
 import { type ControlApi, startControlApi } from "../../src/daemon/api/server.js";
 import type { BatchRequest, ControlBackend } from "../../src/daemon/api/backend.js";
 import { nullLogger } from "../../src/base/logger.js";
+import { LazyMetrics } from "../../src/daemon/api/lazy_metrics.js";
 import type { Member } from "../../src/swim/types.js";
 import { ndjsonEvents, waitFor } from "../support/proc.js";
 
@@ -57,16 +58,16 @@ class FakeBackend implements ControlBackend {
   batches(): BatchSummary[] {
     return [];
   }
-  metrics(): string {
-    return "# TYPE fake_metric gauge\nfake_metric 1\n";
-  }
 }
 
 const goodChecks = { hostname: { type: "file_exists", path: "/etc/hostname" }, slow: { type: "file_exists", path: "/x", action: "true", timeout: "2s" } };
 
 async function startApi(extra: { token?: string; maxBodyBytes?: number } = {}): Promise<{ api: ControlApi; backend: FakeBackend; url: string }> {
   const backend = new FakeBackend();
-  const started = await startControlApi({ bind: { host: "127.0.0.1", port: 0 }, backend, log: nullLogger, now: () => 12_000, ...extra });
+  // The daemon's metrics hold the backend's families; the API adds its own.
+  const metrics = new LazyMetrics();
+  metrics.add((f) => f.gauge("fake_metric", "A backend's family.", () => 1));
+  const started = await startControlApi({ bind: { host: "127.0.0.1", port: 0 }, backend, log: nullLogger, now: () => 12_000, metrics, ...extra });
   assert.ok(started.ok);
   return { api: started.api, backend, url: `http://${started.api.address}` };
 }

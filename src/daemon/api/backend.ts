@@ -92,8 +92,6 @@ export interface ControlBackend {
   refuseSigned?(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null;
   /** Recent batches this node originated, newest first. */
   batches(): BatchSummary[];
-  /** Prometheus text exposition (format 0.0.4) of the backend's metrics. */
-  metrics(): string;
   /**
    * Spreads a keyring operation to every node and yields its events like
    * submitBatch. ok: false (answered 409) when it cannot start, e.g. the

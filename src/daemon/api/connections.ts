@@ -2,12 +2,14 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { RateLimitedLog } from "../../base/logger.js";
 import type { ApiLimits } from "./limits.js";
+import type { Families } from "./lazy_metrics.js";
 
 /*
- * The control API's connections: the cap (ApiLimits.maxConnections) and what
- * happens when a limit closes one (the 408 on a timeout, the counters, the
- * rate-limited log line). Node enforces the timeouts; it reports them here
- * through the server's clientError event.
+ * The connections of the control API (and of the metrics server on
+ * -metrics-bind): the cap (ApiLimits.maxConnections) and what happens when a
+ * limit closes one (the 408 on a timeout, the counters, the rate-limited log
+ * line). Node enforces the timeouts; it reports them here through the
+ * server's clientError event.
  *
  * Invariant: `sockets` is ordered by last activity, oldest first (a Map keeps
  * insertion order, and a socket is re-inserted when its response ends), so
@@ -27,6 +29,24 @@ export interface ApiLimitCounters {
   openConnections: number;
 }
 
+/** How a guard's log lines and answers name its server, and the flags that set its limits (absent: fixed limits). */
+export interface GuardNames {
+  server: string;
+  headersTimeoutFlag?: string;
+  requestTimeoutFlag?: string;
+  maxConnectionsFlag?: string;
+}
+
+export const CONTROL_API_NAMES: GuardNames = {
+  server: "control API",
+  headersTimeoutFlag: "-cli-headers-timeout",
+  requestTimeoutFlag: "-cli-request-timeout",
+  maxConnectionsFlag: "-cli-max-connections",
+};
+
+/** " (-flag)" after a limit that a flag sets, nothing after a fixed one. */
+const flag = (name: string | undefined) => (name ? ` (${name})` : "");
+
 interface Exchange {
   req: IncomingMessage;
   res: ServerResponse;
@@ -42,6 +62,7 @@ export class ConnectionGuard {
   constructor(
     private readonly limits: ApiLimits,
     private readonly log: RateLimitedLog,
+    private readonly names: GuardNames = CONTROL_API_NAMES,
   ) {}
 
   /** Installs the guard's listeners (its request listener runs before the API's handler); call before listen(). */
@@ -70,11 +91,11 @@ export class ConnectionGuard {
       // Node's handler has seen the headers of a request that is still arriving: its body was too slow.
       const inBody = pending.some((x) => !x.req.complete);
       const limit = inBody
-        ? `the request body did not arrive within ${this.limits.requestTimeoutMs} ms (-cli-request-timeout)`
-        : `the request headers did not arrive within ${this.limits.headersTimeoutMs} ms (-cli-headers-timeout)`;
+        ? `the request body did not arrive within ${this.limits.requestTimeoutMs} ms${flag(this.names.requestTimeoutFlag)}`
+        : `the request headers did not arrive within ${this.limits.headersTimeoutMs} ms${flag(this.names.headersTimeoutFlag)}`;
       this.counts[inBody ? "bodyTimeouts" : "headersTimeouts"]++;
       message = `${limit}: send the whole request at once`;
-      this.log.warn(inBody ? "bodyTimeout" : "headersTimeout", { remote: remote(socket) }, `control API: closed a connection: ${limit}`);
+      this.log.warn(inBody ? "bodyTimeout" : "headersTimeout", { remote: remote(socket) }, `${this.names.server}: closed a connection: ${limit}`);
     }
     if (answered || !socket.writable) {
       socket.destroy();
@@ -92,7 +113,7 @@ export class ConnectionGuard {
         this.log.warn(
           "evicted",
           { remote: remote(victim), maxConnections: this.limits.maxConnections },
-          `control API: at the cap of ${this.limits.maxConnections} connections (-cli-max-connections), closed the least recently active one that was not being answered`,
+          `${this.names.server}: at the cap of ${this.limits.maxConnections} connections${flag(this.names.maxConnectionsFlag)}, closed the least recently active one that was not being answered`,
         );
         this.forget(victim);
         victim.destroy();
@@ -101,9 +122,9 @@ export class ConnectionGuard {
         this.log.warn(
           "refused",
           { remote: remote(socket), maxConnections: this.limits.maxConnections },
-          `control API: refused a connection: all ${this.limits.maxConnections} open connections are being answered (-cli-max-connections)`,
+          `${this.names.server}: refused a connection: all ${this.limits.maxConnections} open connections are being answered${flag(this.names.maxConnectionsFlag)}`,
         );
-        const body = JSON.stringify({ error: `the daemon has ${this.limits.maxConnections} control connections busy (-cli-max-connections): retry when a result stream ends` }) + "\n";
+        const body = JSON.stringify({ error: `the ${this.names.server} has ${this.limits.maxConnections} connections busy${flag(this.names.maxConnectionsFlag)}: retry when a response ends` }) + "\n";
         // Not read from: a request sent anyway is never parsed, so nothing runs for it (track() is the backstop).
         this.refused.add(socket);
         socket.pause();
@@ -148,6 +169,20 @@ export class ConnectionGuard {
   private forget(socket: Socket): void {
     this.sockets.delete(socket);
   }
+}
+
+/** A server's connection-limit families (connections.ts), read from its guard at each scrape. */
+export function limitFamilies(f: Families, prefix: string, what: string, read: () => ApiLimitCounters): void {
+  f.totals(`${prefix}_limit_closes_total`, `${what} connections closed by a limit (limits.ts), by limit.`, ["limit"], () => {
+    const c = read();
+    return [
+      { labels: { limit: "headers_timeout" }, value: c.headersTimeouts },
+      { labels: { limit: "request_timeout" }, value: c.bodyTimeouts },
+      { labels: { limit: "max_connections_evicted" }, value: c.connectionsEvicted },
+      { labels: { limit: "max_connections_refused" }, value: c.connectionsRefused },
+    ];
+  });
+  f.gauge(`${prefix}_connections`, `${what} connections open now.`, () => read().openConnections);
 }
 
 function remote(socket: Socket): string {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { errorMessage } from "../../base/result.js";
+import { METRICS_CONTENT_TYPE } from "./lazy_metrics.js";
 
 /*
  * Reading and writing the control API's HTTP bodies: JSON in with a size
@@ -20,6 +21,12 @@ export class HttpError extends Error {
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body) + "\n";
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.end(text);
+}
+
+/** A scrape's answer: the exposition text (format 0.0.4). */
+export function sendMetrics(res: ServerResponse, text: string): void {
+  res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE, "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
   res.end(text);
 }
 

@@ -73,3 +73,17 @@ export const API_LIMIT_BOUNDS = {
 export function connectionsCheckingIntervalMs(l: ApiLimits): number {
   return Math.min(1_000, Math.max(50, Math.floor(Math.min(l.headersTimeoutMs, l.requestTimeoutMs) / 4)));
 }
+
+/**
+ * The metrics server's limits (-metrics-bind; fixed, no flags): it answers
+ * GETs without a body, so a request is complete when its headers are, and a
+ * scraper or a load balancer's health check needs one or two connections.
+ * 64 leaves room for several scrapers and probes while a flood of idle
+ * sockets holds at most 64 file descriptors.
+ */
+export const METRICS_SERVER_LIMITS: ApiLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 64,
+};

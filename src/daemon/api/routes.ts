@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../../control/api_types.js";
 import type { ControlBackend, SignedEnvelope } from "./backend.js";
-import { HttpError, readJsonBody, sendJson } from "./http_io.js";
+import { HttpError, readJsonBody, sendJson, sendMetrics } from "./http_io.js";
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
 
 /*
@@ -32,8 +32,8 @@ export interface RouteContext {
   abortOnClose: (res: ServerResponse) => AbortController;
   /** Streams events as NDJSON until they end or the client goes away. */
   streamEvents: (res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>) => Promise<void>;
-  /** The server's own metrics (requests, limits), appended to the backend's. */
-  metricsText: () => string;
+  /** The exposition of the daemon's registry (metrics_registry.ts): the backend's families and the server's own. */
+  metrics: () => Promise<string>;
 }
 
 export function controlRoutes(c: RouteContext): Route[] {
@@ -110,9 +110,7 @@ export function controlRoutes(c: RouteContext): Route[] {
   };
 
   const getMetrics: Handler = async (_req, res) => {
-    const text = backend.metrics() + c.metricsText();
-    res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8", "content-length": Buffer.byteLength(text) });
-    res.end(text);
+    sendMetrics(res, await c.metrics());
   };
 
   return [

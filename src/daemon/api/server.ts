@@ -1,15 +1,16 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { Socket } from "node:net";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
 import type { HostPort } from "../../cmdline/address.js";
 import { formatHostPort } from "../../cmdline/address.js";
 import type { BatchEvent, DaemonInfo, KeyEvent, StatsEvent } from "../../control/api_types.js";
 import { controlRoutes } from "./routes.js";
-import { type ApiLimitCounters, ConnectionGuard } from "./connections.js";
+import { ConnectionGuard, limitFamilies } from "./connections.js";
 import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./limits.js";
 import type { ControlBackend } from "./backend.js";
 import { HttpError, LineWriter, sendJson } from "./http_io.js";
-import { PromText } from "./prometheus.js";
+import { LazyMetrics } from "./lazy_metrics.js";
+import { listenHttp } from "./listen.js";
 import { bearerMatches } from "../../control/token.js";
 import { errorMessage } from "../../base/result.js";
 
@@ -36,6 +37,12 @@ export interface ControlApiOptions {
   limits?: ApiLimits;
   /** Clock for member ages (ms since the epoch). */
   now?: () => number;
+  /**
+   * The metrics GET /metrics serves (the daemon's, shared with -metrics-bind);
+   * the API adds its own families (requests, limit closes, connections).
+   * Default: metrics of its own.
+   */
+  metrics?: LazyMetrics;
 }
 
 export interface ControlApi {
@@ -51,11 +58,22 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const now = o.now ?? Date.now;
   const streams = new Set<AbortController>();
-  const requests = new Map<string, number>();
   let address = formatHostPort(o.bind);
 
   const limits = o.limits ?? DEFAULT_API_LIMITS;
   const guard = new ConnectionGuard(limits, new RateLimitedLog(o.log, Date.now));
+  const metrics = o.metrics ?? new LazyMetrics();
+  /** Requests by "method path code": labelled by known routes only, so random paths cannot grow it without bound. */
+  const requests = new Map<string, number>();
+  metrics.add((f) => {
+    f.totals("gossipcheck_control_requests_total", "Control API requests by method, path and status code.", ["method", "path", "code"], () =>
+      [...requests].map(([key, value]) => {
+        const [method = "", path = "", code = ""] = key.split(" ");
+        return { labels: { method, path, code }, value };
+      }),
+    );
+    limitFamilies(f, "gossipcheck_control", "Control API", () => guard.counters());
+  });
 
   const info = (): DaemonInfo => {
     const b = o.backend.info();
@@ -69,7 +87,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     info,
     abortOnClose,
     streamEvents,
-    metricsText: () => requestMetrics(requests) + limitMetrics(guard.counters()),
+    metrics: () => metrics.text(),
   });
 
   const knownPaths = new Set(routes.map((r) => r.path));
@@ -137,7 +155,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
       const started = Date.now();
       const done = (status: number) => {
-        count(requests, key(status));
+        requests.set(key(status), (requests.get(key(status)) ?? 0) + 1);
         o.log.debug({ method: req.method, path: path.slice(0, 200), status, ms: Date.now() - started }, "control API request");
       };
       handle(req, res).then(done, (e: unknown) => {
@@ -157,17 +175,9 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   server.on("clientError", (err: NodeJS.ErrnoException, socket) => guard.clientError(err, socket as Socket));
   guard.attach(server);
 
-  const listened = await new Promise<{ ok: true } | { ok: false; code: string; error: string }>((resolve) => {
-    const onError = (e: NodeJS.ErrnoException) => resolve({ ok: false, code: e.code ?? "ERROR", error: listenErrorMessage(e) });
-    server.once("error", onError);
-    server.listen({ host: o.bind.host, port: o.bind.port }, () => {
-      server.off("error", onError);
-      resolve({ ok: true });
-    });
-  });
+  const listened = await listenHttp(server, o.bind, "or -no-cli");
   if (!listened.ok) return listened;
-  const a = server.address() as AddressInfo;
-  address = formatHostPort({ host: a.address, port: a.port });
+  address = listened.address;
   server.on("error", (e) => o.log.error({ err: String(e) }, "control API server error"));
 
   return {
@@ -184,47 +194,6 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   };
 }
 
-function listenErrorMessage(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case "EADDRINUSE":
-      return "the port is already in use (is another gossipcheckd running?): choose another port, or -no-cli";
-    case "EADDRNOTAVAIL":
-      return "this host has no such address: use one of its own addresses, e.g. 127.0.0.1";
-    case "EACCES":
-      return "permission denied (ports below 1024 need root): choose a port above 1023";
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return "the host name does not resolve: use an IP address or a name in /etc/hosts";
-    default:
-      return `cannot listen: ${e.message}`;
-  }
-}
-
-function count(m: Map<string, number>, key: string): void {
-  m.set(key, (m.get(key) ?? 0) + 1);
-}
-
-function requestMetrics(requests: Map<string, number>): string {
-  const samples = [...requests].map(([key, value]) => {
-    const [method = "", path = "", code = ""] = key.split(" ");
-    return { labels: { method, path, code }, value };
-  });
-  return samples.length ? new PromText().family("gossipcheck_control_requests_total", "counter", "Control API requests by method, path and status code.", samples).toString() : "";
-}
-
 function prefixed(prefix: string, o: object): Record<string, number> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [prefix + k, v as number]));
-}
-
-function limitMetrics(c: ApiLimitCounters): string {
-  const closes = [
-    { labels: { limit: "headers_timeout" }, value: c.headersTimeouts },
-    { labels: { limit: "request_timeout" }, value: c.bodyTimeouts },
-    { labels: { limit: "max_connections_evicted" }, value: c.connectionsEvicted },
-    { labels: { limit: "max_connections_refused" }, value: c.connectionsRefused },
-  ];
-  return new PromText()
-    .family("gossipcheck_control_limit_closes_total", "counter", "Control API connections closed by a limit (limits.ts), by limit.", closes)
-    .family("gossipcheck_control_connections", "gauge", "Control API connections open now.", c.openConnections)
-    .toString();
 }

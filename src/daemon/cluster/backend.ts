@@ -15,7 +15,9 @@ import type { Member, MemberEvent } from "../../swim/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "../../control/api_types.js";
 import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "../api/backend.js";
 import { type BatchNode, checkBatchHandler } from "./batch_handler.js";
-import { clusterMetrics, ResultCounts } from "./metrics.js";
+import { ClusterMetrics } from "./metrics.js";
+import { LazyMetrics } from "../api/lazy_metrics.js";
+import type { Health } from "../api/metrics_server.js";
 import { type CommonEvent, followReplies } from "./follow.js";
 import { keyFingerprint } from "../../control/fingerprint.js";
 import { StatsCollector } from "../stats/collector.js";
@@ -46,6 +48,10 @@ export interface ClusterBackendOptions {
   saveKeyring: (k: Keyring) => void;
   log: Logger;
   clock?: Clock;
+  /** Where the node defines its metric families (GET /metrics); default: metrics of its own. */
+  metrics?: LazyMetrics;
+  /** The membership's awarenessMaxMultiplier (src/swim/config.ts): the health score stays below it. Default 8. */
+  awarenessMaxMultiplier?: number;
 }
 
 /** Batches kept for GET /v1/batches. */
@@ -55,20 +61,38 @@ export class ClusterBackend implements ControlBackend {
   private readonly clock: Clock;
   private readonly startedMs: number;
   private readonly history: BatchSummary[] = [];
-  private readonly results = new ResultCounts();
+  private readonly nodeMetrics: ClusterMetrics;
+  /** The daemon's metrics, this node's families among them. */
+  readonly metrics: LazyMetrics;
   private stopping: Promise<void> | null = null;
+  private started = false;
+  /** none: no seeds other than this node; joining: no seed has answered yet; joined: one has. */
+  private joinState: "none" | "joining" | "joined" = "none";
+  private seeds: string[] = [];
   private readonly stats: StatsCollector;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
     this.startedMs = this.clock.now();
     this.stats = new StatsCollector({ node: o.node.name, version: o.version, clock: this.clock, self: () => ({ members: o.swim.statusCounts(), daemonUptimeMs: this.clock.now() - this.startedMs }) });
+    this.nodeMetrics = new ClusterMetrics({
+      node: o.node.name,
+      version: o.version,
+      uptimeMs: () => this.clock.now() - this.startedMs,
+      members: () => o.swim.statusCounts(),
+      net: () => o.transport.counters(),
+      swim: () => o.swim.counters(),
+      gossip: () => o.gossip.counters(),
+      stats: () => this.stats.counters(),
+    });
+    this.metrics = o.metrics ?? new LazyMetrics();
+    this.metrics.add((f) => this.nodeMetrics.register(f));
     o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
     o.gossip.onEnvelope(
       pb.EnvelopeKind.CHECK_BATCH,
-      checkBatchHandler(o.node, o.log, (r) => this.results.add(r)),
+      checkBatchHandler(o.node, o.log, (r) => this.nodeMetrics.addResults(r)),
     );
-    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, keyOpHandler({ keyring: o.keyring, saveKeyring: o.saveKeyring, log: o.log, onApplied: () => this.results.keyOps++ }));
+    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, keyOpHandler({ keyring: o.keyring, saveKeyring: o.saveKeyring, log: o.log, onApplied: () => this.nodeMetrics.keyOps++ }));
     o.swim.onEvent((e) => this.logMemberEvent(e));
   }
 
@@ -76,11 +100,39 @@ export class ClusterBackend implements ControlBackend {
   async start(): Promise<void> {
     await this.o.gossip.start();
     this.o.swim.start();
+    this.started = true;
   }
 
   /** Joins through the seeds in the background (retrying); rejects when a seed refuses this node's name. */
   join(seeds: string[]): Promise<number> {
-    return this.o.swim.join(seeds);
+    this.seeds = seeds;
+    if (seeds.length) this.joinState = "joining";
+    return this.o.swim.join(seeds).then((answered) => {
+      // 0: no seed other than this node, so being alone is what was asked for.
+      this.joinState = answered > 0 ? "joined" : "none";
+      return answered;
+    });
+  }
+
+  /**
+   * Whether this node is a healthy member (GET /healthz): started and not
+   * stopping; not alone when it was given seeds (a node started without
+   * -peers, or whose only seed is itself, may be alone); and its Lifeguard
+   * health score below its maximum (at the maximum the node keeps missing
+   * acks or refuting suspicions about itself: overloaded, or cut off).
+   */
+  health(): Health {
+    const bad = (reason: string): Health => ({ healthy: false, reason });
+    if (this.stopping) return bad("the daemon is shutting down");
+    if (!this.started) return bad("the membership has not started yet");
+    const others = this.running().length - 1;
+    const seeds = this.seeds.join(",");
+    if (this.joinState === "joining" && others === 0) return bad(`joining: no seed has answered yet (-peers ${seeds})`);
+    if (this.joinState === "joined" && others === 0) return bad(`alone: no other member is alive (every member it knew failed or left; -peers ${seeds})`);
+    const score = this.o.swim.healthScore();
+    const max = (this.o.awarenessMaxMultiplier ?? 8) - 1;
+    if (max > 0 && score >= max) return bad(`Lifeguard health score ${score} is at its maximum ${max}: this node keeps missing acks or refuting suspicions about itself (overloaded or cut off)`);
+    return { healthy: true, detail: `member of ${others + 1} running, health score ${score}` };
   }
 
   get isStopping(): boolean {
@@ -137,7 +189,7 @@ export class ClusterBackend implements ControlBackend {
   }
 
   async localCheck(checks: CheckSpec[]): Promise<CheckResult[]> {
-    this.results.localChecks++;
+    this.nodeMetrics.localChecks++;
     return runLocalCheck(checks);
   }
 
@@ -147,21 +199,6 @@ export class ClusterBackend implements ControlBackend {
 
   batches(): BatchSummary[] {
     return this.history.slice();
-  }
-
-  metrics(): string {
-    const o = this.o;
-    return clusterMetrics({
-      node: o.node.name,
-      version: o.version,
-      uptimeMs: this.clock.now() - this.startedMs,
-      members: o.swim.statusCounts(),
-      batches: this.history.length,
-      results: this.results,
-      net: o.transport.counters(),
-      swim: o.swim.counters(),
-      gossip: { ...o.gossip.counters() },
-    });
   }
 
   async *submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent> {
@@ -188,7 +225,8 @@ export class ClusterBackend implements ControlBackend {
       return;
     }
     const pub = published.publication;
-    this.remember(pub, request, expected.length);
+    this.nodeMetrics.batchesSubmitted++;
+    this.remember(pub, request, expected.length, submittedMs);
     yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
       reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
@@ -298,7 +336,7 @@ export class ClusterBackend implements ControlBackend {
     return this.o.swim.member(this.o.node.name)!;
   }
 
-  private remember(pub: Publication, request: BatchRequest, expected: number): void {
+  private remember(pub: Publication, request: BatchRequest, expected: number, submittedMs: number): void {
     const summary: BatchSummary = {
       batchId: pub.idHex,
       origin: this.o.node.name,
@@ -312,9 +350,16 @@ export class ClusterBackend implements ControlBackend {
     };
     this.history.unshift(summary);
     this.history.length = Math.min(this.history.length, BATCH_HISTORY);
+    let lastReplyMs = submittedMs;
     pub.subscribe((e) => {
-      if (e.type === "reply") summary.answered++;
-      else if (e.type === "done") summary.state = "done";
+      if (e.type === "reply") {
+        summary.answered++;
+        lastReplyMs = this.clock.now();
+      } else if (e.type === "done") {
+        summary.state = "done";
+        // Timed only when complete (every expected node answered or was declared unreachable): an expired batch's last result says nothing of the round trip.
+        if (e.reason === "complete" && e.answered.length > 0) this.nodeMetrics.batchRoundTrip(lastReplyMs - submittedMs);
+      }
     });
   }
 
