@@ -60,7 +60,9 @@ async function batchCluster(n: number, keyed: boolean, body: object): Promise<Ba
     }
     cluster = await startCluster(n, { profile: "lan", namePrefix: keyed ? "k-" : "b-", args });
     await waitForAliveCount(cluster.nodes, n, 60_000);
-    await sleep(1000); // let the join's gossip settle
+    // Lets the join's gossip settle, and outlasts the lan profile's 1 s history-start
+    // allowance (a node skips batches created within 1 s of its first start).
+    await sleep(1000);
     for (let i = 0; i < STARTUP_BATCHES; i++) await postBatch(cluster.seed.cliAddress, body, 20_000);
     const c = cluster;
     return { n, cluster: c, dir: dir.path, close: async () => (await c.close("SIGKILL"), dir.cleanup()) };
