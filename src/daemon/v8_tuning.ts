@@ -34,7 +34,9 @@ import { setFlagsFromString } from "node:v8";
  *   function after about 500 calls and is left as V8 tunes it.
  *
  * Set at start-up, before any function has collected feedback. An operator
- * who passes either flag (node flag or NODE_OPTIONS) keeps theirs.
+ * who passes either flag keeps theirs: `node --invocation-count-for-turbofan=N
+ * gossipcheckd ...` (Node 20 to 26 refuse V8 flags in NODE_OPTIONS; it is
+ * looked at too, in case a Node accepts them).
  */
 export const DAEMON_INTERRUPT_BUDGET = 4 * 67_584;
 /** 4 x V8's default --invocation-count-for-turbofan (3000, V8 11.8 to 12.x). */
