@@ -5,7 +5,7 @@ import type { NodeStats, StatsEvent } from "../../src/control/api_types.js";
 import { formatBytes, formatUptime, formatUsage, statsSummary, statsTable } from "../../src/cli/output/stats.js";
 import { StatsReport } from "../../src/cli/stats_report.js";
 import { type ClusterNode, infoOf, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
-import { ndjsonEvents, runGcheck } from "../support/proc.js";
+import { ndjsonEvents, runGcheck, waitFor } from "../support/proc.js";
 
 /*
  * Node stats on three real daemons: a daemon starts without
@@ -57,6 +57,25 @@ function assertSane(s: NodeStats, daemon: ClusterNode): void {
   assert.equal(s.gossipcheck.membersAlive, NAMES.length);
 }
 
+/**
+ * Waits until every node answers with all its probes. Each probe has a
+ * deadline (a stats answer must not wait on a hung probe), and the first
+ * probes of a daemon load systeminformation and read the host cold: on a
+ * host loaded by the rest of the suite they have been seen to miss it. Once
+ * a node has answered whole, later answers come from warm probes.
+ */
+async function untilEveryProbeAnswers(via: ClusterNode): Promise<void> {
+  await waitFor(
+    async () => {
+      const res = await fetch(`http://${via.cli}/v1/stats`, { method: "POST", body: JSON.stringify({ timeoutMs: 20_000 }) });
+      const results = (await ndjsonEvents<StatsEvent>(res)).filter((e): e is Extract<StatsEvent, { type: "result" }> => e.type === "result");
+      return results.length === NAMES.length && results.every((r) => r.stats.memory !== undefined && r.stats.disk !== undefined);
+    },
+    60_000,
+    "every node's stats probes to answer",
+  );
+}
+
 describe("node stats on three daemons", () => {
   it("a daemon does not load systeminformation until its first stats request; GET /v1/stats answers for that node", async () => {
     for (const n of nodes) assert.equal(await loaded(n), 0, `${n.name} loaded systeminformation at start-up`);
@@ -68,6 +87,7 @@ describe("node stats on three daemons", () => {
   });
 
   it("POST /v1/stats streams accepted, one result per node, then done (curl is enough)", async () => {
+    await untilEveryProbeAnswers(node("sc"));
     const res = await fetch(`http://${node("sc").cli}/v1/stats`, { method: "POST", body: JSON.stringify({ timeoutMs: 20_000 }) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /ndjson/);
@@ -86,6 +106,7 @@ describe("node stats on three daemons", () => {
   });
 
   it("gcheck stats: a row per node sorted by name with this machine's figures, and the summary; exit 0", async () => {
+    await untilEveryProbeAnswers(node("sc"));
     const r = await runGcheck(["-server", node("sc").cli, "stats"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split("\n");
