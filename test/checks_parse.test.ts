@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { loadCheckFile, parseCheckFile, parseCheckObject, parseDuration, type ParseResult } from "../src/checks/index.js";
+import { CHECK_TYPES } from "../src/checks/types.js";
 
 const examples = fileURLToPath(new URL("../../examples/checks/", import.meta.url));
 
@@ -267,7 +268,7 @@ describe("check files: fields of a check", () => {
     assert.deepEqual(errors, [
       `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description; did you mean "path"?)`,
       `${file}: check "typo_in_field_name": field "path" is missing: file_exists needs the path of the file to look for`,
-      `${file}: check "unknown_type": field "type": unknown type "file_exist" (known types: file_exists, file_contains, process_running; did you mean "file_exists"?)`,
+      `${file}: check "unknown_type": field "type": unknown type "file_exist" (known types: ${CHECK_TYPES.join(", ")}; did you mean "file_exists"?)`,
       `${file}: check "contains_without_check": field "check" is missing: file_contains needs the text to search for`,
       `${file}: check "process_without_criteria": process_running needs "path" (a substring of the process's executable path) or "check" (a substring of its command line), or both`,
       `${file}: check "bad_timeout": field "timeout": "30 seconds" is not a duration (expected a duration such as "30s", "500ms", "2m", "1h" or a number of seconds)`,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { registeredTypes } from "../src/checks/registry.js";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import fc from "fast-check";
@@ -46,7 +47,11 @@ function valid(s: Schema, v: unknown): boolean {
                 ? typeof v === "string"
                 : arg === "boolean"
                   ? typeof v === "boolean"
-                  : assert.fail(`type ${String(arg)}`);
+                  : arg === "integer"
+                    ? Number.isInteger(v)
+                    : arg === "array"
+                      ? Array.isArray(v)
+                      : assert.fail(`type ${String(arg)}`);
         break;
       case "enum":
         ok = (a as unknown[]).includes(v);
@@ -90,6 +95,18 @@ function valid(s: Schema, v: unknown): boolean {
         break;
       case "pattern":
         ok = typeof v !== "string" || new RegExp(arg as string, "u").test(v);
+        break;
+      case "minimum":
+        ok = typeof v !== "number" || v >= a;
+        break;
+      case "maximum":
+        ok = typeof v !== "number" || v <= a;
+        break;
+      case "items":
+        ok = !Array.isArray(v) || v.every((x) => valid(a, x));
+        break;
+      case "minItems":
+        ok = !Array.isArray(v) || v.length >= a;
         break;
       case "exclusiveMinimum":
         ok = typeof v !== "number" || v > a;
@@ -148,6 +165,15 @@ const samples: [string, unknown][] = [
   ["file_contains without check", { a: { type: "file_contains", path: "/x" } }],
   ["file_contains with empty check", { a: { type: "file_contains", path: "/x", check: "" } }],
   ["file_contains without path", { a: { type: "file_contains", check: "y" } }],
+  ["command with every field", { a: { type: "command", command: "true", exit_status: 3, stdout_contains: ["a", "b"], stderr_contains: "c", stdout_matches: "^x", action: "y", timeout: "5s" } }],
+  ["command without command", { a: { type: "command" } }],
+  ["command with an empty command", { a: { type: "command", command: "" } }],
+  ["command with a path", { a: { type: "command", command: "true", path: "/x" } }],
+  ["command with an exit status out of range", { a: { type: "command", command: "true", exit_status: 256 } }],
+  ["command with a fractional exit status", { a: { type: "command", command: "true", exit_status: 1.5 } }],
+  ["command with an empty list", { a: { type: "command", command: "true", stdout_contains: [] } }],
+  ["command with a list of numbers", { a: { type: "command", command: "true", stderr_contains: [1] } }],
+  ["file_exists with a command field", { a: { type: "file_exists", path: "/x", exit_status: 0 } }],
   ["missing type", { a: { path: "/x" } }],
   ["unknown type", { a: { type: "file_exist", path: "/x" } }],
   ["type not a string", { a: { type: 3, path: "/x" } }],
@@ -232,7 +258,8 @@ describe("schema/checks.schema.json and the validator", () => {
 
   it("lists exactly the validator's fields and types", () => {
     const check = ((schema as Record<string, unknown>).$defs as Record<string, { properties: Record<string, { enum?: string[] }> }>).check!;
-    assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS]);
+    const registered = registeredTypes().flatMap((d) => Object.keys(d.fields));
+    assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS, ...registered]);
     assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
   });
 

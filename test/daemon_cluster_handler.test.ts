@@ -110,6 +110,17 @@ describe("CHECK_BATCH: what a node decides", () => {
     assert.match((bad as { reason: string }).reason, /"x".*check/);
   });
 
+  it("a report-only node (-no-actions) runs no command check either: an error says why", async () => {
+    const marker = join(root, "command-marker");
+    const batch = envelope({ checks: [{ name: "cmd", type: "command", params: { command: `touch ${marker}` } }] });
+    const reply = await checkBatchHandler({ ...web, actionsEnabled: false }, nullLogger, () => undefined)(batch);
+    assert.ok(reply && "checks" in reply);
+    const [result] = fromWireReport(reply.checks);
+    assert.equal(result?.status, "error");
+    assert.match(result!.message, /report-only \(-no-actions\)/);
+    assert.equal(existsSync(marker), false);
+  });
+
   it("the handler runs the checks and answers with the report; -no-actions leaves the action unrun", async () => {
     const marker = join(root, "marker");
     const batch = envelope({ checks: [{ name: "needs_marker", type: "file_exists", path: marker, action: `touch ${marker}` }] });

@@ -53,6 +53,11 @@ export interface ActionRequest {
    * does not live in ours. A timeout still ends the shell's whole group.
    */
   keepChildren?: boolean;
+  /**
+   * Capture stderr apart from stdout (a command check matches each on its
+   * own); by default both go to one capture, interleaved as written.
+   */
+  stderrApart?: boolean;
   /** SIGTERM-to-SIGKILL grace for leftovers (ms); default LEFTOVER_TERM_GRACE_MS. */
   termGraceMs?: number;
 }
@@ -78,6 +83,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
   const started = performance.now();
   return new Promise((resolve) => {
     const capture = new OutputCapture(limit);
+    const errCapture = req.stderrApart ? new OutputCapture(limit) : capture;
     const notStarted = (reason: string): ActionOutcome => ({
       command: req.command,
       exitCode: null,
@@ -99,7 +105,8 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
       // both streams interleave in the order written and the action's error
       // messages keep their line numbers. If we die first, it reads EOF and
       // runs nothing.
-      child = spawn("/bin/sh", ["-c", 'read -r gate || exit 1; exec /bin/sh -c "$1" 2>&1 </dev/null', "gossipcheck-action", req.command], {
+      const redirect = req.stderrApart ? "" : " 2>&1";
+      child = spawn("/bin/sh", ["-c", `read -r gate || exit 1; exec /bin/sh -c "$1"${redirect} </dev/null`, "gossipcheck-action", req.command], {
         detached: true, // its own process group, so the timeout can kill every descendant
         stdio: ["pipe", "pipe", "pipe"],
         env: { ...process.env, GOSSIPCHECK_CHECK: req.check, GOSSIPCHECK_BATCH: req.batchId, GOSSIPCHECK_NODE: req.node },
@@ -111,7 +118,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
       return;
     }
     child.stdout.on("data", (b: Buffer) => capture.add(b));
-    child.stderr.on("data", (b: Buffer) => capture.add(b));
+    child.stderr.on("data", (b: Buffer) => errCapture.add(b));
     child.stdin.on("error", () => {}); // EPIPE: the shell is already gone; its exit is reported
     const pgid = child.pid;
     let scope: ActionProcesses | undefined;
@@ -159,6 +166,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
           outputTruncated: capture.truncated,
           durationMs,
           leftoversKilled,
+          ...(req.stderrApart && { stderr: errCapture.text(), stderrTruncated: errCapture.truncated }),
         });
       let pending = 2;
       const ended = () => {

@@ -33,6 +33,7 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
       timeoutMs: c.timeoutMs ?? 0,
       description: c.description,
       keepChildren: c.keepChildren === true,
+      paramsJson: c.params ? JSON.stringify(c.params) : "",
     })),
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,
@@ -56,6 +57,14 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
     if (seen.has(name)) errors.push(`check batch: check ${JSON.stringify(name)} appears twice: check names must be unique`);
     seen.add(name);
     const fields: Record<string, unknown> = { type: c.type ?? "" };
+    if (c.paramsJson) {
+      const params = paramsFromJson(c.paramsJson);
+      if (typeof params === "string") {
+        errors.push(`check batch: check ${JSON.stringify(name)}: ${params}`);
+        continue;
+      }
+      Object.assign(fields, params);
+    }
     if (c.path != null) fields.path = c.path;
     if (c.check != null) fields.check = c.check;
     if (c.action != null) fields.action = c.action;
@@ -69,6 +78,20 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
   if (checks.length === 0 && errors.length === 0) errors.push("check batch: no checks");
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, batch: { checks, dryRun: wire.dryRun === true, targetNodes: wire.targetNodes ?? [], targetTags: { ...(wire.targetTags ?? {}) } } };
+}
+
+/** A registered type's fields from the wire: a JSON object whose keys cannot shadow the common fields; or why not. */
+function paramsFromJson(json: string): Record<string, unknown> | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (e) {
+    return `params are not JSON (${errorMessage(e)})`;
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return "params are not a JSON object";
+  const shadowed = Object.keys(v).filter((k) => k === "type" || k === "action" || k === "timeout" || k === "keep_children" || k === "description");
+  if (shadowed.length > 0) return `params may not carry ${shadowed.join(", ")}`;
+  return v as Record<string, unknown>;
 }
 
 const toWireStatus: Record<CheckStatus, pb.CheckStatus> = {

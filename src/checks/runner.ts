@@ -3,6 +3,7 @@ import { runAction, runningActionGroups } from "./action.js";
 import type { BatchContext, Evaluation } from "./evaluation.js";
 import { evaluateFileContains } from "./file_contains.js";
 import { evaluateFileExists } from "./file_exists.js";
+import { registeredType } from "./registry.js";
 import { syncFileIoAllowed } from "./local_fs.js";
 import { evaluateProcessRunning } from "./process_running.js";
 import { takeProcessSnapshot, type ProcessSnapshot } from "./processes.js";
@@ -26,6 +27,12 @@ export interface RunOptions {
   concurrency?: number;
   /** Action timeout for checks that set none (ms); default 60 s. */
   defaultActionTimeoutMs?: number;
+  /**
+   * Whether checks that run code of the check file (command) may run it;
+   * default true. False on a report-only node (-no-actions): such a check is
+   * an error there, saying why.
+   */
+  allowCommands?: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -85,7 +92,7 @@ function freshContext(): BatchContext {
   return { processes: () => takeProcessSnapshot(), syncFileIo: syncFileIoAllowed() };
 }
 
-async function evaluate(spec: CheckSpec, ctx: BatchContext): Promise<Evaluation> {
+async function evaluate(spec: CheckSpec, ctx: BatchContext, opts: RunOptions): Promise<Evaluation> {
   try {
     switch (spec.type) {
       case "file_exists":
@@ -98,8 +105,11 @@ async function evaluate(spec: CheckSpec, ctx: BatchContext): Promise<Evaluation>
           check: spec.check,
           excludeGroups: runningActionGroups(),
         });
-      default:
-        return { status: "error", message: `unknown check type ${JSON.stringify(spec.type)}` };
+      default: {
+        const def = registeredType(spec.type);
+        if (!def) return { status: "error", message: `unknown check type ${JSON.stringify(spec.type)}` };
+        return await def.evaluate(spec.params ?? {}, { ...ctx, check: spec.name, batchId: opts.batchId, node: opts.node, timeoutMs: spec.timeoutMs, allowCommands: opts.allowCommands !== false });
+      }
     }
   } catch (e) {
     return { status: "error", message: `${spec.type} failed: ${errorMessage(e) ?? String(e)}` };
@@ -115,7 +125,7 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
     durationMs: performance.now() - started,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   });
-  const before = await evaluate(spec, ctx);
+  const before = await evaluate(spec, ctx, opts);
   // Only a definite fail triggers the action: after an `error` we do not know
   // the state, and a remediation such as "shutdown -r now" must not run on a
   // guess.
@@ -135,7 +145,7 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
   if (action.skipped !== undefined) {
     return result({ status: "fail", message: `${before.message} (${action.skipped})`, action });
   }
-  const after = await evaluate(spec, freshContext());
+  const after = await evaluate(spec, freshContext(), opts);
   const how = actionSummary(action);
   if (after.status === "pass") return result({ status: "fixed", message: `fixed by the action (${how}): ${after.message}; before the action: ${before.message}`, action });
   if (after.status === "fail") return result({ status: "fail", message: `still failing after the action (${how}): ${after.message}`, action });

@@ -1,10 +1,15 @@
+import type { Params } from "./fields.js";
+
 /*
  * A check batch and its results as plain data. The checks layer knows nothing
  * of the network: the cluster path and local-check both hand it a parsed batch
  * and get results back.
  */
 
-export const CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
+/** The original gossipcheck's types, with their own fields (path, check) and rules (validate.ts). */
+export const ORIGINAL_CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
+/** Every check type: the original three and those in the registry (registry.ts). */
+export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command"] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
 /** One check as written in a gossipcheck check file (name is the object key). */
@@ -19,6 +24,8 @@ export interface CheckSpec {
   /** From "keep_children": true: what the action started stays running after its shell exits. Absent = false. */
   keepChildren?: boolean;
   description?: string;
+  /** A registered type's own fields, validated (fields.ts): plain JSON values, as in the file. */
+  params?: Params;
 }
 
 export type CheckStatus = "pass" | "fail" | "fixed" | "error";
@@ -41,6 +48,9 @@ export interface ActionOutcome {
   leftoversKilled: number;
   /** Set when the action did not run, saying why (dry run, actions disabled, spawn error). */
   skipped?: string;
+  /** With stderrApart (a command check): stderr on its own, `output` holding stdout only. Not sent on the wire. */
+  stderr?: string;
+  stderrTruncated?: boolean;
 }
 
 export interface CheckResult {

@@ -1,5 +1,7 @@
 import { closest } from "../base/suggest.js";
 import { parseDuration } from "./duration.js";
+import { describe, type Params, unknownField, validateFields } from "./fields.js";
+import { registeredType } from "./registry.js";
 import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
 
 /*
@@ -15,8 +17,10 @@ import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
  * check could never fail).
  */
 
-/** Every field a check may have, in the order they are documented. */
+/** Every field a check of an original type may have, in the order they are documented. */
 export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
+/** The fields every check may have; a registered type adds its own (registry.ts). */
+export const COMMON_FIELDS = ["type", "action", "timeout", "keep_children", "description"] as const;
 
 /** A key for tools ("$schema", "$comment"): ignored in check files, at the top level and in a check (see parse.ts). */
 export const isToolKey = (key: string): boolean => key.startsWith("$");
@@ -39,13 +43,7 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   const errors: string[] = [];
   const field = (f: string) => `${at}: field ${JSON.stringify(f)}`;
 
-  for (const f of Object.keys(fields)) {
-    if ((CHECK_FIELDS as readonly string[]).includes(f) || isToolKey(f)) continue;
-    const guess = closest(f, CHECK_FIELDS);
-    errors.push(`${field(f)} is unknown (known fields: ${CHECK_FIELDS.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
-  }
-
-  // Type first: which other fields are required depends on it.
+  // Type first: which other fields are allowed and required depends on it.
   let type: CheckType | undefined;
   const t = fields.type;
   if (t === undefined) {
@@ -58,6 +56,18 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   } else {
     type = t as CheckType;
   }
+  const def = type === undefined ? undefined : registeredType(type);
+  const known: readonly string[] = def ? [...COMMON_FIELDS, ...Object.keys(def.fields)] : CHECK_FIELDS;
+
+  for (const f of Object.keys(fields)) {
+    if (known.includes(f) || isToolKey(f)) continue;
+    if (def) {
+      errors.push(unknownField(f, known, field, def.type));
+      continue;
+    }
+    const guess = closest(f, CHECK_FIELDS);
+    errors.push(`${field(f)} is unknown (known fields: ${CHECK_FIELDS.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
+  }
 
   // Shared field types; "" is normalised to undefined (not given).
   const str = (f: string, meaning: string): string | undefined => {
@@ -69,8 +79,8 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
     }
     return v === "" ? undefined : v;
   };
-  const path = str("path", type === "process_running" ? "a substring of the executable path" : "the path of a file");
-  const check = str("check", type === "process_running" ? "a substring of the command line" : "the text to search for");
+  const path = def ? undefined : str("path", type === "process_running" ? "a substring of the executable path" : "the path of a file");
+  const check = def ? undefined : str("check", type === "process_running" ? "a substring of the command line" : "the text to search for");
   const action = str("action", "a shell command run with /bin/sh -c when the check fails");
   const description = str("description", "a note for people");
   const timeoutMs = timeoutField(fields.timeout, field("timeout"), errors);
@@ -79,9 +89,18 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
     errors.push(`${field("keep_children")}: expected true (leave running what the action starts) or false, got ${describe(keepChildren)}`);
   }
 
-  if (type !== undefined) errors.push(...rulesOfType(type, fields, at));
+  let params: Params | undefined;
+  if (def) {
+    const v = validateFields(def.fields, fields, field);
+    errors.push(...v.errors);
+    if (v.errors.length === 0) errors.push(...(def.rules?.(v.params, field) ?? []));
+    params = v.params;
+  } else if (type !== undefined) {
+    errors.push(...rulesOfType(type, fields, at));
+  }
   if (errors.length > 0 || type === undefined) return { errors };
   const spec: CheckSpec = { name, type };
+  if (params !== undefined) spec.params = params;
   if (path !== undefined) spec.path = path;
   if (check !== undefined) spec.check = check;
   if (action !== undefined) spec.action = action;
@@ -140,11 +159,4 @@ function timeoutField(v: unknown, label: string, errors: string[]): number | und
   return ms;
 }
 
-/** "got ..." phrasing for a JSON value of the wrong kind. */
-export function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
-}
+export { describe };

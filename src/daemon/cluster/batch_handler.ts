@@ -55,7 +55,8 @@ export function checkBatchHandler(node: BatchNode, log: Logger, onResults: (resu
     }
     const { batch, runActions, skipReason } = decision;
     log.info({ batch: batchId, origin: env.origin, checks: batch.checks.length, actions: runActions }, `running batch ${batchId} from ${env.origin}`);
-    const results = await runBatch(batch.checks, { batchId, node: node.name, runActions, ...(skipReason !== undefined && { skipReason }) });
+    // A report-only node (-no-actions) runs no code of the check file: no action, and no command check either.
+    const results = await runBatch(batch.checks, { batchId, node: node.name, runActions, allowCommands: node.actionsEnabled, ...(skipReason !== undefined && { skipReason }) });
     onResults(results);
     return { checks: toWireReport(results) };
   };

@@ -1,0 +1,102 @@
+import { closest } from "../base/suggest.js";
+import { parseDuration } from "./duration.js";
+
+/*
+ * The fields a registered check type takes beyond the common ones (type,
+ * action, timeout, keep_children, description), declared once per type
+ * (registry.ts) and validated here into plain, JSON-safe params: the same
+ * values a check file holds, so the params travel on the wire as JSON and
+ * are validated again by the receiving node exactly as a file is.
+ *
+ * The convention of the original format holds: an empty string is "not
+ * given".
+ */
+
+export type FieldKind =
+  /** A string; `nonEmpty`: "" is an error rather than "not given". */
+  | { kind: "string" }
+  /** One string or a list of them; normalised to a list. */
+  | { kind: "strings" }
+  | { kind: "boolean" }
+  | { kind: "integer"; min: number; max: number }
+  /** "30s", "500ms", a number of seconds: normalised to ms. */
+  | { kind: "duration" }
+  /** A JavaScript regular expression (source text), compiled to check it. */
+  | { kind: "regex" };
+
+export interface FieldSpec {
+  type: FieldKind;
+  /** What it is, for messages and docs ("the shell command to run"). */
+  doc: string;
+  required?: boolean;
+}
+
+export type Params = Record<string, string | string[] | boolean | number>;
+
+/** Validates the type-specific fields of one check; `field(f)` names a field in messages. */
+export function validateFields(specs: Readonly<Record<string, FieldSpec>>, raw: Record<string, unknown>, field: (f: string) => string): { params: Params; errors: string[] } {
+  const params: Params = {};
+  const errors: string[] = [];
+  for (const [name, spec] of Object.entries(specs)) {
+    const v = raw[name];
+    if (v === undefined || v === "") {
+      if (spec.required) errors.push(`${field(name)} is ${v === "" ? "empty" : "missing"}: ${spec.doc}`);
+      continue;
+    }
+    const got = describe(v);
+    const t = spec.type;
+    switch (t.kind) {
+      case "string":
+        if (typeof v === "string") params[name] = v;
+        else errors.push(`${field(name)}: expected a string (${spec.doc}), got ${got}`);
+        break;
+      case "strings":
+        if (typeof v === "string") params[name] = [v];
+        else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string")) params[name] = v as string[];
+        else errors.push(`${field(name)}: expected a string or a non-empty list of strings (${spec.doc}), got ${got}`);
+        break;
+      case "boolean":
+        if (typeof v === "boolean") params[name] = v;
+        else errors.push(`${field(name)}: expected true or false (${spec.doc}), got ${got}`);
+        break;
+      case "integer":
+        if (typeof v === "number" && Number.isInteger(v) && v >= t.min && v <= t.max) params[name] = v;
+        else errors.push(`${field(name)}: expected a whole number from ${t.min} to ${t.max} (${spec.doc}), got ${got}`);
+        break;
+      case "duration": {
+        const ms = typeof v === "string" || typeof v === "number" ? parseDuration(v) : null;
+        if (ms !== null && ms > 0) params[name] = ms;
+        else errors.push(`${field(name)}: expected a duration such as "30s", "500ms" or a number of seconds (${spec.doc}), got ${got}`);
+        break;
+      }
+      case "regex":
+        if (typeof v !== "string") {
+          errors.push(`${field(name)}: expected a regular expression as a string (${spec.doc}), got ${got}`);
+          break;
+        }
+        try {
+          new RegExp(v);
+          params[name] = v;
+        } catch (e) {
+          errors.push(`${field(name)}: ${JSON.stringify(v)} is not a valid regular expression (${(e as Error).message})`);
+        }
+        break;
+    }
+  }
+  return { params, errors };
+}
+
+/** The "unknown field" message, with the type's fields listed and a guess. */
+export function unknownField(f: string, known: readonly string[], field: (f: string) => string, type: string): string {
+  const guess = closest(f, known);
+  return `${field(f)} is unknown for type ${type} (known fields: ${known.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`;
+}
+
+/** "got ..." phrasing for a JSON value of the wrong kind. */
+export function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
