@@ -73,6 +73,7 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
 
 const toWireStatus: Record<CheckStatus, pb.CheckStatus> = {
   pass: pb.CheckStatus.PASS,
+  warn: pb.CheckStatus.WARN,
   fail: pb.CheckStatus.FAIL,
   fixed: pb.CheckStatus.FIXED,
   error: pb.CheckStatus.ERROR,
