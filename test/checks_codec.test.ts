@@ -77,7 +77,30 @@ describe("check batch and report codec", () => {
     assert.equal(decodeCheckBatch(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x0f])).ok, false);
   });
 
-  it("turns a status it does not know into an error result", () => {
+  it("carries warn across the wire under a number of its own, the older statuses keeping theirs", () => {
+    // Numbers are the wire contract with nodes of other versions: never renumber.
+    assert.deepEqual([pb.CheckStatus.PASS, pb.CheckStatus.FAIL, pb.CheckStatus.FIXED, pb.CheckStatus.ERROR, pb.CheckStatus.WARN], [1, 2, 3, 4, 5]);
+    const results: CheckResult[] = [
+      { name: "disk", type: "nagios", status: "warn", message: "DISK WARNING - free space: / 812 MB (9%)", durationMs: 12 },
+      {
+        name: "after",
+        type: "file_exists",
+        status: "warn",
+        message: "warning after the action",
+        durationMs: 30,
+        action: { command: "fix", exitCode: 0, signal: null, timedOut: false, output: "", outputTruncated: false, durationMs: 20, leftoversKilled: 0 },
+      },
+    ];
+    const wire = toWireReport(results);
+    assert.deepEqual(
+      wire.results?.map((r) => r.status),
+      [pb.CheckStatus.WARN, pb.CheckStatus.WARN],
+    );
+    const bytes = pb.CheckReport.encode(wire).finish();
+    assert.deepEqual(fromWireReport(pb.CheckReport.decode(bytes)), results);
+  });
+
+  it("turns a status it does not know into an error result (so a newer node's status never reads as a pass)", () => {
     const [r] = fromWireReport({ results: [{ name: "a", type: "file_exists", status: 42 as pb.CheckStatus, message: "from the future" }] });
     assert.equal(r!.status, "error");
     assert.equal(r!.message, "unknown status 42 from the node: from the future");

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { runBatch, runLocalCheck, type CheckResult, type CheckSpec, type CheckType } from "../src/checks/index.js";
+import type { Evaluation } from "../src/checks/evaluation.js";
 import { processSnapshotsTaken } from "../src/checks/processes.js";
 
 let dir: string;
@@ -104,6 +105,26 @@ describe("runBatch", () => {
     assert.equal(r.status, "error");
     assert.equal(r.action, undefined);
     assert.equal(existsSync(marker), false);
+  });
+
+  it("does not run the action of a check that warns (a remediation must not run on a warning)", async () => {
+    const marker = join(dir, "warn-marker");
+    const evaluate = async (): Promise<Evaluation> => ({ status: "warn", message: "DISK WARNING - / 88% used" });
+    for (const o of [opts, { ...opts, runActions: false, skipReason: "dry run" }]) {
+      const r = only(await runBatch([{ name: "disk", type: "file_exists", path: "/", action: `touch ${q(marker)}`, description: "d" }], { ...o, evaluate }));
+      assert.deepEqual({ ...r, durationMs: 0 }, { name: "disk", type: "file_exists", status: "warn", message: "DISK WARNING - / 88% used", durationMs: 0, description: "d" });
+      assert.equal(existsSync(marker), false);
+    }
+  });
+
+  it("reports warn, not fixed, when the check warns after its action", async () => {
+    const marker = join(dir, "warn-after-marker");
+    const evaluate = async (): Promise<Evaluation> => (existsSync(marker) ? { status: "warn", message: "80% used" } : { status: "fail", message: "97% used" });
+    const r = only(await runBatch([{ name: "disk", type: "file_exists", path: "/", action: `touch ${q(marker)}` }], { ...opts, evaluate }));
+    assert.equal(r.status, "warn");
+    assert.equal(r.message, "no longer failing after the action (exit code 0), but warning: 80% used; before the action: 97% used");
+    assert.equal(r.action?.exitCode, 0);
+    assert.equal(existsSync(marker), true);
   });
 
   it("leaves passing checks alone", async () => {

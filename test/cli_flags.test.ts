@@ -58,21 +58,31 @@ async function assertFlagsAnywhere(command: string, flags: Flag[], args: string[
 }
 
 describe("gcheck flags before or after the command, Go and GNU style", () => {
-  it("check: -dry-run, repeatable -node and -tag, -timeout, -ttl, -sign-key", async () => {
-    const flags: Flag[] = [["dry-run"], ["node", "n1"], ["tag", "role=web"], ["node", "n2"], ["tag", "dc=x"], ["timeout", "5s"], ["ttl", "1m"], ["sign-key", "ops.key"]];
-    const want = { opts: { dryRun: true, node: ["n1", "n2"], tag: ["role=web", "dc=x"], timeout: "5s", ttl: "1m", signKey: "ops.key" }, args: [] };
+  it("check: -dry-run, repeatable -node and -tag, -timeout, -ttl, -sign-key, -fail-on", async () => {
+    const flags: Flag[] = [["dry-run"], ["node", "n1"], ["tag", "role=web"], ["node", "n2"], ["tag", "dc=x"], ["timeout", "5s"], ["ttl", "1m"], ["sign-key", "ops.key"], ["fail-on", "warn"]];
+    const want = { opts: { dryRun: true, node: ["n1", "n2"], tag: ["role=web", "dc=x"], timeout: "5s", ttl: "1m", signKey: "ops.key", failOn: "warn" }, args: [] };
     await assertFlagsAnywhere("check", flags, [], want);
     // Repeated flags split around the command collect in the order typed.
     assert.deepEqual(await parseInvocation(["-tag", "a=1", "-node", "n1", "check", "-tag", "b=2", "--node=n2"]), {
       command: "check",
-      opts: { tag: ["a=1", "b=2"], node: ["n1", "n2"], timeout: "30s", ttl: "5m" },
+      opts: { tag: ["a=1", "b=2"], node: ["n1", "n2"], timeout: "30s", ttl: "5m", failOn: "fail" },
       args: [],
       globals: { server: "127.0.0.1:5924", output: "table" },
     });
   });
 
-  it("local-check: the global flags", async () => {
-    await assertFlagsAnywhere("local-check", [], [], { opts: {}, args: [] });
+  it("local-check: -fail-on, default fail", async () => {
+    await assertFlagsAnywhere("local-check", [], [], { opts: { failOn: "fail" }, args: [] });
+    await assertFlagsAnywhere("local-check", [["fail-on", "warn"]], [], { opts: { failOn: "warn" }, args: [] });
+  });
+
+  it("-fail-on takes fail or warn, and says so for anything else", async () => {
+    for (const command of ["check", "local-check"]) {
+      const r = await parseInvocation([command, "-fail-on", "warning"]);
+      assert.ok("code" in r);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `-fail-on "warning": expected one of fail, warn (see gcheck ${command} -help)\n`);
+    }
   });
 
   it("validate: the global flags", async () => {

@@ -4,11 +4,12 @@ import { describe, it } from "node:test";
 import { parseCheckObject } from "../src/checks/parse.js";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
 import { toCheckFileObject } from "../src/cli/check_file.js";
-import { batchJson } from "../src/cli/output/json.js";
-import { batchJunit, xmlEscape } from "../src/cli/output/junit.js";
-import { batchSummaryLine, batchTable, formatAge, formatDuration, renderTable } from "../src/cli/output/table.js";
+import type { FailOn } from "../src/cli/errors.js";
+import { batchJson, resultsJson } from "../src/cli/output/json.js";
+import { batchJunit, resultsJunit, xmlEscape } from "../src/cli/output/junit.js";
+import { batchSummaryLine, batchTable, checkCounts, formatAge, formatDuration, renderTable, resultsTable } from "../src/cli/output/table.js";
 import { ProgressLine, progressText } from "../src/cli/progress.js";
-import { BatchReport } from "../src/cli/report.js";
+import { BatchReport, countChecks, resultsExitCode } from "../src/cli/report.js";
 
 /* The pure parts of gcheck: folding the event stream, exit codes, and the three output formats. */
 
@@ -21,8 +22,8 @@ const r = (name: string, status: CheckResult["status"], extra: Partial<CheckResu
   ...extra,
 });
 
-function report(nodes: string[]): BatchReport {
-  const rep = new BatchReport();
+function report(nodes: string[], failOn?: FailOn): BatchReport {
+  const rep = new BatchReport(failOn);
   rep.apply({ type: "accepted", batchId: "ab".repeat(16), origin: nodes[0]!, createdMs: 1, ttlMs: 1000, expected: nodes.map((n) => ({ name: n, address: `${n}:3505` })) });
   return rep;
 }
@@ -60,6 +61,36 @@ describe("batch report and exit codes", () => {
     assert.equal(rep.summary().rejected, 1);
   });
 
+  it("a warning exits 0 by default and 1 with -fail-on warn; a missing node is 3 only when nothing fails", () => {
+    for (const failOn of [undefined, "fail", "warn"] as const) {
+      const rep = report(["a", "b", "c"], failOn);
+      rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("disk", "warn"), r("x", "pass")], elapsedMs: 5 });
+      rep.apply({ type: "result", node: "b", address: "b:3505", results: [r("disk", "pass"), r("x", "fixed")], elapsedMs: 5 });
+      assert.equal(rep.exitCode(), failOn === "warn" ? 1 : 3, `c silent, -fail-on ${failOn}`);
+      rep.apply({ type: "result", node: "c", address: "c:3505", results: [r("disk", "pass")], elapsedMs: 5 });
+      assert.equal(rep.exitCode(), failOn === "warn" ? 1 : 0, `-fail-on ${failOn}`);
+      assert.deepEqual(rep.summary().checks, { pass: 3, warn: 1, fixed: 1, fail: 0, error: 0 });
+      assert.equal(rep.summary().warningNodes, 1);
+      assert.equal(rep.summary().failingNodes, 0);
+    }
+  });
+
+  it("local-check: a warning exits 0 by default and 1 with -fail-on warn; a status this gcheck does not know fails", () => {
+    assert.equal(resultsExitCode([r("a", "pass"), r("b", "warn")]), 0);
+    assert.equal(resultsExitCode([r("a", "pass"), r("b", "warn")], "fail"), 0);
+    assert.equal(resultsExitCode([r("a", "pass"), r("b", "warn")], "warn"), 1);
+    assert.equal(resultsExitCode([r("a", "pass"), r("b", "fail")], "fail"), 1);
+    // A newer daemon's status: never a silent pass, counted as an error.
+    const later = r("c", "later" as CheckResult["status"]);
+    assert.equal(resultsExitCode([later], "fail"), 1);
+    assert.deepEqual(countChecks([later, r("d", "warn")]), { pass: 0, warn: 1, fixed: 0, fail: 0, error: 1 });
+    const rep = report(["a"]);
+    rep.apply({ type: "result", node: "a", address: "a:3505", results: [later], elapsedMs: 5 });
+    assert.equal(rep.exitCode(), 1);
+    assert.equal(rep.summary().failingNodes, 1);
+    assert.match(batchJunit(rep, 1), /errors="1"[\s\S]*<error type="unknown" message="unknown status &quot;later&quot;: c is later">/);
+  });
+
   it("ignores event types it does not know", () => {
     const rep = report(["a"]);
     assert.equal(rep.apply({ type: "telemetry" } as never), false);
@@ -91,6 +122,25 @@ describe("table output", () => {
       .map((l) => l.split(/\s+/).slice(0, 3).join(" "));
     assert.deepEqual(statuses, ["n1 bad FAIL", "n2 boom ERROR", "n3 - NO", "n1 fx FIXED", "n1 ok PASS", "n2 ok PASS"]);
     assert.equal(batchSummaryLine(rep, 1530), "2/3 nodes answered; checks: 2 passed, 1 fixed, 1 failed, 1 errored; 1.53s; not answered: n3 (no answer); timed out\n");
+  });
+
+  it("shows WARN after the failing rows and before fixed, and counts warnings in the summary only when there are some", () => {
+    const rep = report(["n1", "n2"]);
+    rep.apply({ type: "result", node: "n1", address: "n1:3505", results: [r("ok", "pass"), r("fx", "fixed"), r("disk", "warn", { message: "DISK WARNING - / 88% used" })], elapsedMs: 5 });
+    rep.apply({ type: "result", node: "n2", address: "n2:3505", results: [r("bad", "fail")], elapsedMs: 5 });
+    const rows = batchTable(rep).trimEnd().split("\n").slice(1);
+    assert.deepEqual(
+      rows.map((l) => l.split(/\s+/).slice(0, 3).join(" ")),
+      ["n2 bad FAIL", "n1 disk WARN", "n1 fx FIXED", "n1 ok PASS"],
+    );
+    assert.match(rows[1]!, /DISK WARNING - \/ 88% used$/);
+    assert.equal(batchSummaryLine(rep, 410), "2/2 nodes answered; checks: 1 passed, 1 fixed, 1 warned, 1 failed, 0 errored; 410ms\n");
+
+    // local-check: its table, and its summary (no fixed count: it runs no action).
+    const results = [r("ok", "pass"), r("disk", "warn")];
+    assert.match(resultsTable(results), /^disk\s+WARN\s+3ms\s+disk is warn$/m);
+    assert.equal(checkCounts(countChecks(results), false), "1 passed, 1 warned, 0 failed, 0 errored");
+    assert.equal(checkCounts(countChecks([r("ok", "pass")]), false), "1 passed, 0 failed, 0 errored");
   });
 
   it("formats durations and ages for people", () => {
@@ -140,7 +190,7 @@ describe("JUnit output", () => {
     rep.apply({ type: "unreachable", node: "web-2", address: "10.0.0.2:3505", reason: "declared dead" });
     const xml = batchJunit(rep, 1234);
     assertWellFormedXml(xml);
-    assert.match(xml, /<testsuites name="gossipcheck" tests="6" failures="1" errors="3" time="1\.234">/);
+    assert.match(xml, /<testsuites name="gossipcheck" tests="6" failures="1" errors="3" skipped="0" time="1\.234">/);
     assert.match(xml, /<testsuite name="web-1" hostname="10\.0\.0\.1:3505" tests="4" failures="1" errors="1" skipped="0" time="0\.020">/);
     assert.match(
       xml,
@@ -155,7 +205,52 @@ describe("JUnit output", () => {
   });
 });
 
+describe("JUnit output of a warning", () => {
+  const warned = () => [r("ok", "pass"), r("disk", "warn", { message: "DISK WARNING - / 88% <used>" })];
+
+  it("is a skipped testcase whose message and text start with WARN:, failing nothing, by default", () => {
+    const rep = report(["a"]);
+    rep.apply({ type: "result", node: "a", address: "a:3505", results: warned(), elapsedMs: 5 });
+    for (const xml of [batchJunit(rep, 10), resultsJunit("a", warned(), 10)]) {
+      assertWellFormedXml(xml);
+      assert.match(xml, /<testsuites name="gossipcheck" tests="2" failures="0" errors="0" skipped="1"/);
+      assert.match(xml, /<testsuite name="a" [^>]*tests="2" failures="0" errors="0" skipped="1"/);
+      assert.match(
+        xml,
+        /<testcase classname="a" name="disk" time="0\.003">\n\s*<skipped message="WARN: DISK WARNING - \/ 88% &lt;used&gt;">WARN: DISK WARNING - \/ 88% &lt;used&gt;<\/skipped>\n\s*<\/testcase>/,
+      );
+      assert.doesNotMatch(xml, /<failure/);
+    }
+  });
+
+  it("is a failure of type warn with -fail-on warn, as the exit code says", () => {
+    const rep = report(["a"], "warn");
+    rep.apply({ type: "result", node: "a", address: "a:3505", results: warned(), elapsedMs: 5 });
+    for (const xml of [batchJunit(rep, 10), resultsJunit("a", warned(), 10, "warn")]) {
+      assertWellFormedXml(xml);
+      assert.match(xml, /<testsuites name="gossipcheck" tests="2" failures="1" errors="0" skipped="0"/);
+      assert.match(xml, /<failure type="warn" message="WARN: DISK WARNING - \/ 88% &lt;used&gt;">WARN: DISK WARNING[^<]*<\/failure>/);
+      assert.doesNotMatch(xml, /<skipped/);
+    }
+  });
+});
+
 describe("JSON output", () => {
+  it("counts warnings, says -fail-on, and gives the exit code that follows from it", () => {
+    for (const failOn of ["fail", "warn"] as const) {
+      const rep = report(["a"], failOn);
+      rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("disk", "warn"), r("x", "pass")], elapsedMs: 5 });
+      const doc = JSON.parse(batchJson(rep, 42)) as { exitCode: number; failOn: string; summary: { checks: Record<string, number>; warningNodes: number }; nodes: { results: CheckResult[] }[] };
+      assert.equal(doc.exitCode, failOn === "warn" ? 1 : 0);
+      assert.equal(doc.failOn, failOn);
+      assert.equal(doc.summary.checks.warn, 1);
+      assert.equal(doc.summary.warningNodes, 1);
+      assert.equal(doc.nodes[0]!.results[0]!.status, "warn");
+      const local = JSON.parse(resultsJson("a", [r("disk", "warn")], 3, resultsExitCode([r("disk", "warn")], failOn), failOn)) as { exitCode: number; failOn: string; results: CheckResult[] };
+      assert.deepEqual([local.exitCode, local.failOn, local.results[0]!.status], [failOn === "warn" ? 1 : 0, failOn, "warn"]);
+    }
+  });
+
   it("is one document with the summary, the exit code and every node", () => {
     const rep = report(["a", "b"]);
     rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("x", "fail")], elapsedMs: 5 });
@@ -191,6 +286,14 @@ describe("progress line", () => {
     assert.equal(progressText(rep), "2/3 nodes answered, 1 failing");
     rep.apply({ type: "unreachable", node: "c", reason: "dead" });
     assert.equal(progressText(rep), "2/3 nodes answered, 1 failing, 1 unreachable");
+  });
+
+  it("counts nodes with a warning (and nothing failing) apart from failing ones", () => {
+    const rep = report(["a", "b", "c"]);
+    rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("x", "warn")], elapsedMs: 5 });
+    assert.equal(progressText(rep), "1/3 nodes answered, 0 failing, 1 warning");
+    rep.apply({ type: "result", node: "b", address: "b:3505", results: [r("x", "warn"), r("y", "fail")], elapsedMs: 5 });
+    assert.equal(progressText(rep), "2/3 nodes answered, 1 failing, 1 warning");
   });
 
   it("is rewritten in place on a terminal and erased at the end", () => {

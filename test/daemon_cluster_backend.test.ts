@@ -118,6 +118,8 @@ describe("ClusterBackend streams", () => {
     const metrics = await origin.metrics.text();
     assert.match(metrics, /^gossipcheck_members\{status="alive"\} 4$/m);
     assert.match(metrics, /^gossipcheck_check_results_total\{status="pass"\} 1$/m);
+    // Every status is there from the start, at 0 until one comes, so an alert on warnings has a series to watch.
+    for (const status of ["warn", "fixed", "fail", "error"]) assert.match(metrics, new RegExp(`^gossipcheck_check_results_total\\{status="${status}"\\} 0$`, "m"));
     assert.match(metrics, /^gossipcheck_gossip_envelopes_published_total 1$/m);
     assert.match(metrics, /^gossipcheck_batches_submitted_total 1$/m);
     assert.match(metrics, /^gossipcheck_decrypt_failures_total 0$/m);

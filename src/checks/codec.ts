@@ -96,6 +96,7 @@ function paramsFromJson(json: string): Record<string, unknown> | string {
 
 const toWireStatus: Record<CheckStatus, pb.CheckStatus> = {
   pass: pb.CheckStatus.PASS,
+  warn: pb.CheckStatus.WARN,
   fail: pb.CheckStatus.FAIL,
   fixed: pb.CheckStatus.FIXED,
   error: pb.CheckStatus.ERROR,

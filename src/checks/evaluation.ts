@@ -1,4 +1,5 @@
 import type { ProcessSnapshot } from "./processes.js";
+import type { CheckStatus } from "./types.js";
 
 /**
  * What one evaluation of a check says, before any action: the runner turns it
@@ -6,7 +7,8 @@ import type { ProcessSnapshot } from "./processes.js";
  * pass).
  */
 export interface Evaluation {
-  status: "pass" | "fail" | "error";
+  /** Every status but `fixed`, which only the runner gives (after an action). */
+  status: Exclude<CheckStatus, "fixed">;
   /** What was looked for and what was found. */
   message: string;
 }

@@ -12,8 +12,9 @@ import { errorMessage } from "../base/result.js";
 
 /*
  * Runs the checks of a batch: evaluate each, and for a failing check with an
- * action run the action and evaluate again (`fixed` or still `fail`). The
- * cluster path (runBatch) and local-check (runLocalCheck) share it.
+ * action run the action and evaluate again (`fixed`, `warn` or still `fail`;
+ * a `warn` or an `error` runs no action). The cluster path (runBatch) and
+ * local-check (runLocalCheck) share it.
  */
 
 export interface RunOptions {
@@ -33,6 +34,11 @@ export interface RunOptions {
    * an error there, saying why.
    */
   allowCommands?: boolean;
+  /**
+   * How a check is evaluated; default: by its type. Tests inject one to get
+   * outcomes no check type gives on demand (warn, a pass after an action).
+   */
+  evaluate?: (spec: CheckSpec, ctx: BatchContext) => Promise<Evaluation>;
 }
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -125,10 +131,13 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
     durationMs: performance.now() - started,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
   });
-  const before = await evaluate(spec, ctx, opts);
+  const evaluateCheck = opts.evaluate ?? ((c: CheckSpec, x: BatchContext) => evaluate(c, x, opts));
+  const before = await evaluateCheck(spec, ctx);
   // Only a definite fail triggers the action: after an `error` we do not know
   // the state, and a remediation such as "shutdown -r now" must not run on a
-  // guess.
+  // guess. Nor on a `warn`: a warning asks a person to look (disk 85% full, a
+  // Nagios WARNING), and a remediation that restarts or deletes things must
+  // not run before the check says the state is actually bad.
   if (before.status !== "fail" || spec.action === undefined) return result(before);
   if (!opts.runActions) {
     const skipped = `action skipped: ${opts.skipReason ?? "actions are not run for this batch"}`;
@@ -145,9 +154,11 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
   if (action.skipped !== undefined) {
     return result({ status: "fail", message: `${before.message} (${action.skipped})`, action });
   }
-  const after = await evaluate(spec, freshContext(), opts);
+  const after = await evaluateCheck(spec, freshContext());
   const how = actionSummary(action);
   if (after.status === "pass") return result({ status: "fixed", message: `fixed by the action (${how}): ${after.message}; before the action: ${before.message}`, action });
+  // Better than before, not good: the warning is what a person must see (not `fixed`).
+  if (after.status === "warn") return result({ status: "warn", message: `no longer failing after the action (${how}), but warning: ${after.message}; before the action: ${before.message}`, action });
   if (after.status === "fail") return result({ status: "fail", message: `still failing after the action (${how}): ${after.message}`, action });
   return result({ status: "error", message: `cannot evaluate after the action (${how}): ${after.message}`, action });
 }

@@ -28,7 +28,14 @@ export interface CheckSpec {
   params?: Params;
 }
 
-export type CheckStatus = "pass" | "fail" | "fixed" | "error";
+/**
+ * pass; warn (the check ran and found something to look at, short of a
+ * failure: a Nagios WARNING, a threshold's warning level; no action runs on
+ * it); fail; fixed (failed, its action ran, and it passes when evaluated
+ * again); error (could not be evaluated).
+ */
+export const CHECK_STATUSES = ["pass", "warn", "fixed", "fail", "error"] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
 export interface ActionOutcome {
   command: string;

@@ -9,7 +9,7 @@ import { formatHostPort, parseHostPort } from "../cmdline/address.js";
 import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../cmdline/goflags.js";
 import { VERSION } from "../cmdline/version.js";
 import type { CliContext, OutputFormat } from "./context.js";
-import { CliError, Exit } from "./errors.js";
+import { CliError, Exit, FAIL_ON } from "./errors.js";
 import { placeFlags } from "./flag_placement.js";
 import { DEFAULT_CLI_BIND } from "../control/defaults.js";
 import { KEY_OPS, MEMBER_STATUSES } from "../control/api_types.js";
@@ -30,6 +30,11 @@ type Run = (ctx: CliContext, opts: never, cmd: Command) => Promise<number> | num
 function examples(cmd: Command, lines: [command: string, what: string][]): Command {
   const width = Math.max(...lines.map(([c]) => c.length));
   return cmd.addHelpText("after", `\nExample${lines.length > 1 ? "s" : ""}:\n${lines.map(([c, w]) => `  ${c.padEnd(width)}  # ${w}\n`).join("")}`);
+}
+
+/** -fail-on of check and local-check (errors.ts: FAIL_ON). */
+function failOnOption(): Option {
+  return new Option("--fail-on <status>", "exit 1 on a failed or errored check (fail), or on a warning too (warn)").choices(FAIL_ON).default("fail");
 }
 
 function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => (...params: unknown[]) => Promise<void>): Command {
@@ -69,6 +74,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .command("local-check")
       .summary("evaluate the checks on the daemon's host, no actions")
       .description("evaluate the checks on the daemon's host, one by one, running no action")
+      .addOption(failOnOption())
       .action(run(async () => (await import("./commands/local_check.js")).localCheck)),
     [["gcheck -file checks.json local-check", "is this host as the file says?"]],
   );
@@ -83,10 +89,12 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
       .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
       .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
+      .addOption(failOnOption())
       .action(run(async () => (await import("./commands/check.js")).check)),
     [
       ["gcheck -file checks.json check -tag role=web", "run on the web nodes, fix what fails"],
       ["gcheck -file checks.json check -dry-run -output junit", "evaluate only, JUnit XML for CI"],
+      ["gcheck -file checks.json check -fail-on warn", "a warning fails the CI job too"],
     ],
   );
   // list-members is the original gossipcheck's (Go, 2016) name for members: the

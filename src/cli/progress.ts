@@ -3,8 +3,9 @@ import type { BatchReport } from "./report.js";
 
 /**
  * The live progress line of `gcheck check` ("31/40 nodes answered, 2
- * failing"), rewritten in place on stderr. Only on a terminal: a CI log or a
- * pipe gets nothing extra.
+ * failing, 1 warning": nodes; warning, unreachable and rejected only when
+ * any), rewritten in place on stderr. Only on a terminal: a CI log or a pipe
+ * gets nothing extra.
  */
 export class ProgressLine {
   private shown = false;
@@ -29,6 +30,6 @@ export class ProgressLine {
 
 export function progressText(report: BatchReport): string {
   const s = report.summary();
-  const extra = [s.unreachable && `${s.unreachable} unreachable`, s.rejected && `${s.rejected} rejected`].filter(Boolean);
+  const extra = [s.warningNodes && `${s.warningNodes} warning`, s.unreachable && `${s.unreachable} unreachable`, s.rejected && `${s.rejected} rejected`].filter(Boolean);
   return `${s.answered}/${s.expected} nodes answered, ${s.failingNodes} failing${extra.length ? ", " + extra.join(", ") : ""}`;
 }

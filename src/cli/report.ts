@@ -1,6 +1,6 @@
-import type { CheckResult, CheckStatus } from "../checks/types.js";
+import { CHECK_STATUSES, type CheckResult, type CheckStatus } from "../checks/types.js";
 import type { BatchEvent, NodeRef } from "../control/api_types.js";
-import { Exit } from "./errors.js";
+import { Exit, type FailOn } from "./errors.js";
 import { StreamReport } from "./stream_report.js";
 
 /*
@@ -25,6 +25,7 @@ export interface NodeOutcome {
 
 export interface CheckCounts {
   pass: number;
+  warn: number;
   fixed: number;
   fail: number;
   error: number;
@@ -39,10 +40,37 @@ export interface Summary {
   checks: CheckCounts;
   /** Nodes with at least one failed or errored check. */
   failingNodes: number;
+  /** Nodes with a warning and no failed or errored check. */
+  warningNodes: number;
+}
+
+/**
+ * Whether a check's status makes gcheck exit 1, given -fail-on. Only known
+ * good statuses pass the run: one from a newer daemon that this gcheck does
+ * not know fails it, never passes it silently.
+ */
+export function failsRun(status: string, failOn: FailOn): boolean {
+  return !(status === "pass" || status === "fixed" || (status === "warn" && failOn === "fail"));
+}
+
+/** The status a count goes to: a status this gcheck does not know (newer daemon) counts as an error. */
+function counted(status: string): CheckStatus {
+  return (CHECK_STATUSES as readonly string[]).includes(status) ? (status as CheckStatus) : "error";
+}
+
+/** Results by status, added to `into`. */
+export function countChecks(results: CheckResult[], into: CheckCounts = { pass: 0, warn: 0, fixed: 0, fail: 0, error: 0 }): CheckCounts {
+  for (const r of results) into[counted(r.status)]++;
+  return into;
 }
 
 export class BatchReport extends StreamReport<NodeOutcome> {
   batchId = "";
+
+  /** failOn: -fail-on, whether a warning makes the exit code 1. */
+  constructor(readonly failOn: FailOn = "fail") {
+    super();
+  }
 
   /** Folds one stream event in; returns false for an event it does not know (newer daemon). */
   apply(e: BatchEvent): boolean {
@@ -65,29 +93,32 @@ export class BatchReport extends StreamReport<NodeOutcome> {
   }
 
   summary(): Summary {
-    const s: Summary = { expected: this.expected.length, answered: 0, unreachable: 0, rejected: 0, silent: 0, checks: { pass: 0, fixed: 0, fail: 0, error: 0 }, failingNodes: 0 };
+    const s: Summary = { expected: this.expected.length, answered: 0, unreachable: 0, rejected: 0, silent: 0, checks: countChecks([]), failingNodes: 0, warningNodes: 0 };
     for (const n of this.nodes.values()) {
       s[n.state]++;
-      for (const r of n.results) s.checks[r.status as CheckStatus]++;
-      if (n.results.some((r) => r.status === "fail" || r.status === "error")) s.failingNodes++;
+      countChecks(n.results, s.checks);
+      const own = countChecks(n.results);
+      if (own.fail + own.error > 0) s.failingNodes++;
+      else if (own.warn > 0) s.warningNodes++;
     }
     return s;
   }
 
   /**
-   * 1 when a check failed or errored or a node refused the batch (it ran
-   * nothing the operator asked for); else 3 when an expected node never
-   * answered; else 0.
+   * 1 when a check failed or errored (or warned, with -fail-on warn) or a
+   * node refused the batch (it ran nothing the operator asked for); else 3
+   * when an expected node never answered; else 0.
    */
   exitCode(): number {
     const s = this.summary();
-    if (s.checks.fail + s.checks.error + s.rejected > 0) return Exit.ChecksFailed;
+    const failed = [...this.nodes.values()].some((n) => n.results.some((r) => failsRun(r.status, this.failOn)));
+    if (failed || s.rejected > 0) return Exit.ChecksFailed;
     if (s.unreachable + s.silent > 0) return Exit.NodesMissing;
     return Exit.Ok;
   }
 }
 
-/** Exit code of a single result list (local-check): 0 all passed, 1 otherwise. */
-export function resultsExitCode(results: CheckResult[]): number {
-  return results.every((r) => r.status === "pass" || r.status === "fixed") ? Exit.Ok : Exit.ChecksFailed;
+/** Exit code of a single result list (local-check): 1 when a check fails the run (failsRun), else 0. */
+export function resultsExitCode(results: CheckResult[], failOn: FailOn = "fail"): number {
+  return results.some((r) => failsRun(r.status, failOn)) ? Exit.ChecksFailed : Exit.Ok;
 }

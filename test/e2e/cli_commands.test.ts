@@ -142,6 +142,7 @@ describe("gcheck check on one node", () => {
     assert.equal(r.code, 1);
     const doc = JSON.parse(r.stdout) as {
       exitCode: number;
+      failOn: string;
       origin: string;
       summary: { answered: number; checks: Record<string, number> };
       nodes: { node: string; state: string; results: { status: string }[] }[];
@@ -149,7 +150,9 @@ describe("gcheck check on one node", () => {
     assert.equal(doc.exitCode, 1);
     assert.equal(doc.origin, "solo");
     assert.equal(doc.summary.answered, 1);
-    assert.deepEqual(doc.summary.checks, { pass: 1, fixed: 0, fail: 1, error: 0 });
+    // Every status's count, warn included at 0: a script reads the key without guarding it.
+    assert.deepEqual(doc.summary.checks, { pass: 1, warn: 0, fixed: 0, fail: 1, error: 0 });
+    assert.equal(doc.failOn, "fail");
     assert.deepEqual(
       doc.nodes.map((n) => [n.node, n.state, n.results.map((x) => x.status)]),
       [["solo", "answered", ["pass", "fail"]]],

@@ -2,7 +2,7 @@ import { parseDuration } from "../../checks/duration.js";
 import type { BatchEvent, BatchRequestBody } from "../../control/api_types.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect } from "../context.js";
-import { CliError } from "../errors.js";
+import { CliError, type FailOn } from "../errors.js";
 import { followReport } from "../follow.js";
 import { batchJson } from "../output/json.js";
 import { batchJunit } from "../output/junit.js";
@@ -15,7 +15,7 @@ import { parseTags } from "../../cmdline/tags.js";
  * `gcheck -file F check`: submit a batch to the daemon, follow its results as
  * they stream in, stop as soon as every expected node has answered (or the
  * origin gave up on it) or at --timeout, then print one table / JSON / JUnit
- * document and exit 0, 1, 3 (see errors.ts).
+ * document and exit 0, 1, 3 (see errors.ts; -fail-on warn makes a warning 1).
  */
 
 export interface CheckFlags {
@@ -25,6 +25,7 @@ export interface CheckFlags {
   timeout: string;
   ttl: string;
   signKey?: string;
+  failOn: FailOn;
 }
 
 function durationFlag(flag: string, text: string): number {
@@ -50,7 +51,7 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
     body = { checks: toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs };
   }
 
-  const report = new BatchReport();
+  const report = new BatchReport(flags.failOn);
   const progress = new ProgressLine(ctx.stderr);
   let elapsedMs: number;
   try {

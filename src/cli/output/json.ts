@@ -1,10 +1,12 @@
 import type { CheckResult } from "../../checks/types.js";
 import type { MemberView } from "../../control/api_types.js";
+import type { FailOn } from "../errors.js";
 import type { BatchReport } from "../report.js";
 
 /*
  * `--output json`: one JSON document on stdout per run, for scripts (jq).
- * Field names follow the control API's.
+ * Field names follow the control API's; failOn is -fail-on, which says
+ * whether a `warn` result made exitCode 1.
  */
 
 export function batchJson(report: BatchReport, elapsedMs: number): string {
@@ -15,6 +17,7 @@ export function batchJson(report: BatchReport, elapsedMs: number): string {
     elapsedMs,
     timedOut: report.timedOutWaiting,
     exitCode: report.exitCode(),
+    failOn: report.failOn,
     summary: report.summary(),
     expected: report.expected,
     nodes: report.outcomes(),
@@ -22,8 +25,8 @@ export function batchJson(report: BatchReport, elapsedMs: number): string {
   return JSON.stringify(doc, null, 2) + "\n";
 }
 
-export function resultsJson(node: string, results: CheckResult[], elapsedMs: number, exitCode: number): string {
-  return JSON.stringify({ node, elapsedMs, exitCode, results }, null, 2) + "\n";
+export function resultsJson(node: string, results: CheckResult[], elapsedMs: number, exitCode: number, failOn: FailOn = "fail"): string {
+  return JSON.stringify({ node, elapsedMs, exitCode, failOn, results }, null, 2) + "\n";
 }
 
 export function membersJson(node: string, members: MemberView[]): string {

@@ -1,6 +1,6 @@
 import type { CheckResult } from "../../checks/types.js";
 import type { MemberView } from "../../control/api_types.js";
-import type { BatchReport, NodeOutcome } from "../report.js";
+import type { BatchReport, CheckCounts, NodeOutcome } from "../report.js";
 
 /*
  * Plain-text tables for people: aligned columns, one row per line (line
@@ -46,7 +46,8 @@ export function formatAge(ms: number): string {
   return `${Math.floor(s / 86_400)}d ago`;
 }
 
-const SEVERITY: Record<string, number> = { error: 0, fail: 0, fixed: 1, pass: 2 };
+// Rows a person must act on first, then warnings (look soon), then what an action fixed.
+const SEVERITY: Record<string, number> = { error: 0, fail: 0, warn: 1, fixed: 2, pass: 3 };
 
 /** local-check: one row per check, in the file's order. */
 export function resultsTable(results: CheckResult[]): string {
@@ -78,14 +79,20 @@ export function batchTable(report: BatchReport): string {
   );
 }
 
+/**
+ * "passed, fixed, warned, failed, errored" counts; "N warned" only when a
+ * check warned, so the line stays as it was for the batches whose check
+ * types never warn (and for the scripts that match it).
+ */
+export function checkCounts(c: CheckCounts, fixed = true): string {
+  const parts = [`${c.pass} passed`, fixed && `${c.fixed} fixed`, c.warn > 0 && `${c.warn} warned`, `${c.fail} failed`, `${c.error} errored`];
+  return parts.filter(Boolean).join(", ");
+}
+
 /** "3/3 nodes answered; checks: 5 passed, 1 fixed, 1 failed, 0 errored; 0.41s" plus who is missing. */
 export function batchSummaryLine(report: BatchReport, elapsedMs: number): string {
   const s = report.summary();
-  const parts = [
-    `${s.answered}/${s.expected} nodes answered`,
-    `checks: ${s.checks.pass} passed, ${s.checks.fixed} fixed, ${s.checks.fail} failed, ${s.checks.error} errored`,
-    formatDuration(elapsedMs),
-  ];
+  const parts = [`${s.answered}/${s.expected} nodes answered`, `checks: ${checkCounts(s.checks)}`, formatDuration(elapsedMs)];
   const missing = report
     .outcomes()
     .filter((n) => n.state !== "answered")

@@ -1,4 +1,4 @@
-import type { CheckResult } from "../../checks/types.js";
+import { CHECK_STATUSES, type CheckResult } from "../../checks/types.js";
 import type { GossipCounters } from "../../gossip/counters.js";
 import type { NetCounters } from "../../net/counters.js";
 import type { SwimCounters } from "../../swim/counters.js";
@@ -192,7 +192,9 @@ export interface MetricSources {
 
 /** What this node did with batches: counted here, read by the families at scrape time. */
 export class ClusterMetrics {
-  readonly byStatus = new Map<string, number>();
+  // Every status from the start, at 0: a scraper sees warn (and the rest)
+  // before the first one, so rate() and alerts on it work from the first scrape.
+  readonly byStatus = new Map<string, number>(CHECK_STATUSES.map((s) => [s, 0]));
   localChecks = 0;
   keyOps = 0;
   /** Batches submitted to this node (it was their origin). */
