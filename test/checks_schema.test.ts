@@ -173,6 +173,9 @@ const samples: [string, unknown][] = [
   ["command with a fractional exit status", { a: { type: "command", command: "true", exit_status: 1.5 } }],
   ["command with an empty list", { a: { type: "command", command: "true", stdout_contains: [] } }],
   ["command with a list of numbers", { a: { type: "command", command: "true", stderr_contains: [1] } }],
+  ["nagios plugin", { a: { type: "nagios", command: "/usr/lib/nagios/plugins/check_load -w 5 -c 10", action: "x" } }],
+  ["nagios without command", { a: { type: "nagios" } }],
+  ["nagios with a command-check field", { a: { type: "nagios", command: "check_x", exit_status: 1 } }],
   ["file_exists with a command field", { a: { type: "file_exists", path: "/x", exit_status: 0 } }],
   ["missing type", { a: { path: "/x" } }],
   ["unknown type", { a: { type: "file_exist", path: "/x" } }],
@@ -258,7 +261,7 @@ describe("schema/checks.schema.json and the validator", () => {
 
   it("lists exactly the validator's fields and types", () => {
     const check = ((schema as Record<string, unknown>).$defs as Record<string, { properties: Record<string, { enum?: string[] }> }>).check!;
-    const registered = registeredTypes().flatMap((d) => Object.keys(d.fields));
+    const registered = [...new Set(registeredTypes().flatMap((d) => Object.keys(d.fields)))];
     assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS, ...registered]);
     assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
   });

@@ -1,5 +1,5 @@
 import { pb } from "../proto/index.js";
-import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus } from "./types.js";
+import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus, PerfDatum } from "./types.js";
 import { validateCheck } from "./validate.js";
 import { errorMessage } from "../base/result.js";
 
@@ -111,6 +111,7 @@ export function toWireReport(results: CheckResult[]): pb.CheckReport.$Properties
       message: r.message,
       durationMs: r.durationMs,
       description: r.description ?? "",
+      perfdataJson: r.perfdata ? JSON.stringify(r.perfdata) : "",
       action: r.action && {
         command: r.action.command,
         exitCode: r.action.exitCode ?? -1, // the schema's "no exit code"
@@ -142,8 +143,33 @@ export function fromWireReport(report: pb.CheckReport.$Properties): CheckResult[
     };
     if (r.description) result.description = r.description;
     if (r.action) result.action = fromWireAction(r.action);
+    const perfdata = r.perfdataJson ? perfdataFromJson(r.perfdataJson) : [];
+    if (perfdata.length > 0) result.perfdata = perfdata;
     return result;
   });
+}
+
+/** Performance data from another node: only well-formed items are kept, at most 64 (a report is data, never trusted shape). */
+function perfdataFromJson(json: string): PerfDatum[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(v)) return [];
+  const out: PerfDatum[] = [];
+  for (const item of v.slice(0, 64)) {
+    const d = item as Record<string, unknown>;
+    if (typeof d !== "object" || d === null || typeof d.label !== "string" || typeof d.value !== "number" || typeof d.unit !== "string") continue;
+    const p: PerfDatum = { label: d.label, value: d.value, unit: d.unit };
+    if (typeof d.warn === "string") p.warn = d.warn;
+    if (typeof d.crit === "string") p.crit = d.crit;
+    if (typeof d.min === "number") p.min = d.min;
+    if (typeof d.max === "number") p.max = d.max;
+    out.push(p);
+  }
+  return out;
 }
 
 function fromWireAction(a: pb.ActionOutcome.$Properties): ActionOutcome {

@@ -1,5 +1,5 @@
 import type { ProcessSnapshot } from "./processes.js";
-import type { CheckStatus } from "./types.js";
+import type { CheckStatus, PerfDatum } from "./types.js";
 
 /**
  * What one evaluation of a check says, before any action: the runner turns it
@@ -11,6 +11,8 @@ export interface Evaluation {
   status: Exclude<CheckStatus, "fixed">;
   /** What was looked for and what was found. */
   message: string;
+  /** A nagios check's performance data. */
+  perfdata?: PerfDatum[];
 }
 
 /** What the checks of one batch share: the process snapshot, taken at most once. */

@@ -1,5 +1,6 @@
 import type { CheckTypeDef } from "./check_type.js";
 import { commandCheck } from "./command.js";
+import { nagiosCheck } from "./nagios.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -9,7 +10,7 @@ import { commandCheck } from "./command.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 

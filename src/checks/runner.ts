@@ -141,7 +141,7 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
   if (before.status !== "fail" || spec.action === undefined) return result(before);
   if (!opts.runActions) {
     const skipped = `action skipped: ${opts.skipReason ?? "actions are not run for this batch"}`;
-    return result({ status: "fail", message: `${before.message} (${skipped})`, action: skippedOutcome(spec.action, skipped) });
+    return result({ ...(before.perfdata && { perfdata: before.perfdata }), status: "fail", message: `${before.message} (${skipped})`, action: skippedOutcome(spec.action, skipped) });
   }
   const action = await runAction({
     command: spec.action,
@@ -152,14 +152,16 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
     keepChildren: spec.keepChildren === true,
   });
   if (action.skipped !== undefined) {
-    return result({ status: "fail", message: `${before.message} (${action.skipped})`, action });
+    return result({ ...(before.perfdata && { perfdata: before.perfdata }), status: "fail", message: `${before.message} (${action.skipped})`, action });
   }
   const after = await evaluateCheck(spec, freshContext());
   const how = actionSummary(action);
-  if (after.status === "pass") return result({ status: "fixed", message: `fixed by the action (${how}): ${after.message}; before the action: ${before.message}`, action });
+  const data = after.perfdata ? { perfdata: after.perfdata } : {};
+  if (after.status === "pass") return result({ ...data, status: "fixed", message: `fixed by the action (${how}): ${after.message}; before the action: ${before.message}`, action });
   // Better than before, not good: the warning is what a person must see (not `fixed`).
-  if (after.status === "warn") return result({ status: "warn", message: `no longer failing after the action (${how}), but warning: ${after.message}; before the action: ${before.message}`, action });
-  if (after.status === "fail") return result({ status: "fail", message: `still failing after the action (${how}): ${after.message}`, action });
+  if (after.status === "warn")
+    return result({ ...data, status: "warn", message: `no longer failing after the action (${how}), but warning: ${after.message}; before the action: ${before.message}`, action });
+  if (after.status === "fail") return result({ ...data, status: "fail", message: `still failing after the action (${how}): ${after.message}`, action });
   return result({ status: "error", message: `cannot evaluate after the action (${how}): ${after.message}`, action });
 }
 

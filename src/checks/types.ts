@@ -9,7 +9,7 @@ import type { Params } from "./fields.js";
 /** The original gossipcheck's types, with their own fields (path, check) and rules (validate.ts). */
 export const ORIGINAL_CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
 /** Every check type: the original three and those in the registry (registry.ts). */
-export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command"] as const;
+export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command", "nagios"] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
 /** One check as written in a gossipcheck check file (name is the object key). */
@@ -60,6 +60,19 @@ export interface ActionOutcome {
   stderrTruncated?: boolean;
 }
 
+/** One item of a Nagios plugin's performance data: label=value[unit];warn;crit;min;max. */
+export interface PerfDatum {
+  label: string;
+  value: number;
+  /** "", "s", "%", "B", "KB", "c"... as the plugin wrote it. */
+  unit: string;
+  /** The warning and critical ranges as written ("10", "10:", "~:10", "@10:20"). */
+  warn?: string;
+  crit?: string;
+  min?: number;
+  max?: number;
+}
+
 export interface CheckResult {
   name: string;
   type: string;
@@ -69,4 +82,6 @@ export interface CheckResult {
   durationMs: number;
   action?: ActionOutcome;
   description?: string;
+  /** A nagios check's performance data. */
+  perfdata?: PerfDatum[];
 }
