@@ -1,5 +1,9 @@
 import type { CheckTypeDef } from "./check_type.js";
 import { commandCheck } from "./command.js";
+import { diskUsageCheck } from "./disk_usage.js";
+import { fileCheck } from "./file.js";
+import { loadCheck } from "./load.js";
+import { memoryCheck } from "./memory.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -9,7 +13,7 @@ import { commandCheck } from "./command.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, fileCheck, diskUsageCheck, memoryCheck, loadCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 
