@@ -266,7 +266,7 @@ describe("check files: fields of a check", () => {
     const errors = errorsOf(await loadCheckFile(join(examples, "invalid-fields.json")));
     const file = join(examples, "invalid-fields.json");
     assert.deepEqual(errors, [
-      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description; did you mean "path"?)`,
+      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description, mode, owner, group, filetype, size, sha256, max_age; did you mean "path"?)`,
       `${file}: check "typo_in_field_name": field "path" is missing: file_exists needs the path of the file to look for`,
       `${file}: check "unknown_type": field "type": unknown type "file_exist" (known types: ${CHECK_TYPES.join(", ")}; did you mean "file_exists"?)`,
       `${file}: check "contains_without_check": field "check" is missing: file_contains needs the text to search for`,

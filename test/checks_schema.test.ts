@@ -177,6 +177,42 @@ const samples: [string, unknown][] = [
   ["nagios without command", { a: { type: "nagios" } }],
   ["nagios with a command-check field", { a: { type: "nagios", command: "check_x", exit_status: 1 } }],
   ["file_exists with a command field", { a: { type: "file_exists", path: "/x", exit_status: 0 } }],
+  ["file_exists with every attribute", { a: { type: "file_exists", path: "/x", mode: "0644", owner: "root", group: 0, filetype: "file", size: 12, sha256: "a".repeat(64), max_age: "1h" } }],
+  ["file_exists with empty attributes", { a: { type: "file_exists", path: "/x", mode: "", owner: "", filetype: "", sha256: "" } }],
+  ["file_exists with a mode of 9s", { a: { type: "file_exists", path: "/x", mode: "0999" } }],
+  ["file_exists with a numeric mode", { a: { type: "file_exists", path: "/x", mode: 644 } }],
+  ["file_exists with an unknown filetype", { a: { type: "file_exists", path: "/x", filetype: "dir" } }],
+  ["file_exists with a short sha256", { a: { type: "file_exists", path: "/x", sha256: "abc" } }],
+  ["file_exists with a negative size", { a: { type: "file_exists", path: "/x", size: -1 } }],
+  ["file_exists with an owner with a space", { a: { type: "file_exists", path: "/x", owner: "a b" } }],
+  ["file_exists with a zero max_age", { a: { type: "file_exists", path: "/x", max_age: "0s" } }],
+  ["file_exists with exists", { a: { type: "file_exists", path: "/x", exists: true } }],
+  ["file_contains with a mode", { a: { type: "file_contains", path: "/x", check: "y", mode: "0644" } }],
+  ["process_running with a sha256", { a: { type: "process_running", path: "x", sha256: "a".repeat(64) } }],
+  ["command with an owner", { a: { type: "command", command: "true", owner: "root" } }],
+  ["file with every field", { a: { type: "file", path: "/x", exists: true, mode: "755", owner: 0, group: "root", filetype: "symlink", size: 0, sha256: "A".repeat(64), max_age: 30 } }],
+  ["file expected absent", { a: { type: "file", path: "/x", exists: false } }],
+  ["file expected absent with a mode", { a: { type: "file", path: "/x", exists: false, mode: "0644" } }],
+  ["file expected absent with an owner id", { a: { type: "file", path: "/x", exists: false, owner: 0 } }],
+  ["file without path", { a: { type: "file", mode: "0644" } }],
+  ["file with a check", { a: { type: "file", path: "/x", check: "y" } }],
+  ["file with exists as a string", { a: { type: "file", path: "/x", exists: "no" } }],
+  ["file with a command field", { a: { type: "file", path: "/x", stdout_contains: "y" } }],
+  ["disk_usage with every threshold", { a: { type: "disk_usage", path: "/", max_used_percent: 90.5, min_free: 1073741824, max_inodes_used_percent: 95 } }],
+  ["disk_usage without a threshold", { a: { type: "disk_usage", path: "/" } }],
+  ["disk_usage without path", { a: { type: "disk_usage", min_free: 1 } }],
+  ["disk_usage over 100 percent", { a: { type: "disk_usage", path: "/", max_used_percent: 101 } }],
+  ["disk_usage with fractional bytes", { a: { type: "disk_usage", path: "/", min_free: 1.5 } }],
+  ["disk_usage with a memory threshold", { a: { type: "disk_usage", path: "/", min_free: 1, min_available_bytes: 1 } }],
+  ["memory in bytes", { a: { type: "memory", min_available_bytes: 1 } }],
+  ["memory in percent", { a: { type: "memory", min_available_percent: 12.5, action: "sync" } }],
+  ["memory without a threshold", { a: { type: "memory" } }],
+  ["memory with a path", { a: { type: "memory", path: "/", min_available_bytes: 1 } }],
+  ["memory with a percent as a string", { a: { type: "memory", min_available_percent: "10%" } }],
+  ["load over 1 and 15 minutes", { a: { type: "load", max_per_cpu_1m: 2, max_per_cpu_15m: 0.75 } }],
+  ["load without a threshold", { a: { type: "load" } }],
+  ["load with a negative threshold", { a: { type: "load", max_per_cpu_5m: -1 } }],
+  ["load with a disk threshold", { a: { type: "load", max_per_cpu_5m: 1, max_used_percent: 50 } }],
   ["missing type", { a: { path: "/x" } }],
   ["unknown type", { a: { type: "file_exist", path: "/x" } }],
   ["type not a string", { a: { type: 3, path: "/x" } }],
@@ -261,8 +297,9 @@ describe("schema/checks.schema.json and the validator", () => {
 
   it("lists exactly the validator's fields and types", () => {
     const check = ((schema as Record<string, unknown>).$defs as Record<string, { properties: Record<string, { enum?: string[] }> }>).check!;
-    const registered = [...new Set(registeredTypes().flatMap((d) => Object.keys(d.fields)))];
-    assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS, ...registered]);
+    const registered = registeredTypes().flatMap((d) => Object.keys(d.fields));
+    // A field several types share (path) is listed once, where it first appears.
+    assert.deepEqual(Object.keys(check.properties), [...new Set([...CHECK_FIELDS, ...registered])]);
     assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
   });
 

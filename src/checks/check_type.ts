@@ -16,7 +16,7 @@ export interface CheckRunContext extends BatchContext {
 
 export interface CheckTypeDef {
   type: string;
-  /** The field that names what the check looks at ("command", "url"...), listed first in docs. */
+  /** The field that names what the check looks at ("command", "url"...), listed first in docs; "" for a type that looks at the whole machine (memory, load). */
   subject: string;
   fields: Readonly<Record<string, FieldSpec>>;
   /** Rules across fields, beyond each field's own: messages, "" when none. */

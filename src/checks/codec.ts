@@ -1,6 +1,7 @@
 import { pb } from "../proto/index.js";
-import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus, PerfDatum } from "./types.js";
-import { validateCheck } from "./validate.js";
+import { ORIGINAL_CHECK_TYPES, type ActionOutcome, type CheckResult, type CheckSpec, type CheckStatus, type PerfDatum } from "./types.js";
+import { paramsToJson } from "./fields.js";
+import { paramFields, validateCheck } from "./validate.js";
 import { errorMessage } from "../base/result.js";
 
 /*
@@ -33,7 +34,8 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
       timeoutMs: c.timeoutMs ?? 0,
       description: c.description,
       keepChildren: c.keepChildren === true,
-      paramsJson: c.params ? JSON.stringify(c.params) : "",
+      // A registered type's fields, and file_exists's attributes.
+      paramsJson: c.params ? paramsToJson(paramFields(c.type), c.params) : "",
     })),
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,
@@ -58,7 +60,7 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
     seen.add(name);
     const fields: Record<string, unknown> = { type: c.type ?? "" };
     if (c.paramsJson) {
-      const params = paramsFromJson(c.paramsJson);
+      const params = paramsFromJson(c.paramsJson, c.type ?? "");
       if (typeof params === "string") {
         errors.push(`check batch: check ${JSON.stringify(name)}: ${params}`);
         continue;
@@ -80,8 +82,12 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
   return { ok: true, batch: { checks, dryRun: wire.dryRun === true, targetNodes: wire.targetNodes ?? [], targetTags: { ...(wire.targetTags ?? {}) } } };
 }
 
-/** A registered type's fields from the wire: a JSON object whose keys cannot shadow the common fields; or why not. */
-function paramsFromJson(json: string): Record<string, unknown> | string {
+/**
+ * A type's params from the wire: a JSON object whose keys cannot shadow the
+ * common fields (nor, for an original type, path and check, which travel in
+ * their own proto fields); or why not.
+ */
+function paramsFromJson(json: string, type: string): Record<string, unknown> | string {
   let v: unknown;
   try {
     v = JSON.parse(json);
@@ -89,7 +95,8 @@ function paramsFromJson(json: string): Record<string, unknown> | string {
     return `params are not JSON (${errorMessage(e)})`;
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "params are not a JSON object";
-  const shadowed = Object.keys(v).filter((k) => k === "type" || k === "action" || k === "timeout" || k === "keep_children" || k === "description");
+  const original = (ORIGINAL_CHECK_TYPES as readonly string[]).includes(type);
+  const shadowed = Object.keys(v).filter((k) => k === "type" || k === "action" || k === "timeout" || k === "keep_children" || k === "description" || (original && (k === "path" || k === "check")));
   if (shadowed.length > 0) return `params may not carry ${shadowed.join(", ")}`;
   return v as Record<string, unknown>;
 }

@@ -19,6 +19,10 @@ export type FieldKind =
   | { kind: "strings" }
   | { kind: "boolean" }
   | { kind: "integer"; min: number; max: number }
+  /** Any finite number (a float) from min to max: a percentage, a load per CPU. */
+  | { kind: "number"; min: number; max: number }
+  /** A user or group: a name, or a numeric id (a whole number, or a string of digits); normalised to a string. */
+  | { kind: "name_or_id" }
   /** "30s", "500ms", a number of seconds: normalised to ms. */
   | { kind: "duration" }
   /** A JavaScript regular expression (source text), compiled to check it. */
@@ -63,6 +67,15 @@ export function validateFields(specs: Readonly<Record<string, FieldSpec>>, raw: 
         if (typeof v === "number" && Number.isInteger(v) && v >= t.min && v <= t.max) params[name] = v;
         else errors.push(`${field(name)}: expected a whole number from ${t.min} to ${t.max} (${spec.doc}), got ${got}`);
         break;
+      case "number":
+        if (typeof v === "number" && Number.isFinite(v) && v >= t.min && v <= t.max) params[name] = v;
+        else errors.push(`${field(name)}: expected a number from ${t.min} to ${t.max} (${spec.doc}), got ${got}`);
+        break;
+      case "name_or_id":
+        if (typeof v === "string" && !/\s/.test(v)) params[name] = v;
+        else if (typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) params[name] = String(v);
+        else errors.push(`${field(name)}: expected a name or a numeric id (${spec.doc}), got ${got}`);
+        break;
       case "duration": {
         const ms = typeof v === "string" || typeof v === "number" ? parseDuration(v) : null;
         if (ms !== null && ms > 0) params[name] = ms;
@@ -84,6 +97,17 @@ export function validateFields(specs: Readonly<Record<string, FieldSpec>>, raw: 
     }
   }
   return { params, errors };
+}
+
+/**
+ * Validated params as the JSON that travels on the wire, such that
+ * validating it again gives the same params: a duration (held in ms) is
+ * written "Nms", since a bare number in a check file means seconds.
+ */
+export function paramsToJson(specs: Readonly<Record<string, FieldSpec>>, params: Params): string {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(params)) out[name] = specs[name]?.type.kind === "duration" && typeof v === "number" ? `${v}ms` : v;
+  return JSON.stringify(out);
 }
 
 /** The "unknown field" message, with the type's fields listed and a guess. */

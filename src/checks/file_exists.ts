@@ -1,6 +1,8 @@
 import { lstat, readlink, stat } from "node:fs/promises";
 import { statSync, type Stats } from "node:fs";
 import { fsReason, type Evaluation } from "./evaluation.js";
+import type { Params } from "./fields.js";
+import { judgeFileAttrs } from "./file_attrs.js";
 
 /**
  * file_exists: passes only if the path exists (symbolic links followed, as
@@ -10,12 +12,17 @@ import { fsReason, type Evaluation } from "./evaluation.js";
  * the original reported such paths as existing.
  *
  * `sync`: stat synchronously (only when every mounted file system is local:
- * see local_fs.ts).
+ * see local_fs.ts). `attrs`: the attributes it must also have (mode, owner,
+ * ...: file_attrs.ts); without them the check is exactly the original's.
  */
-export async function evaluateFileExists(path: string, sync = false): Promise<Evaluation> {
+export async function evaluateFileExists(path: string, sync = false, attrs: Params = {}): Promise<Evaluation> {
   try {
     const st = sync ? statSync(path) : await stat(path);
-    return { status: "pass", message: `${path} exists (${kind(st)})` };
+    const exists = `${path} exists (${kind(st)})`;
+    const j = await judgeFileAttrs(path, st, attrs, sync);
+    if (j.error !== undefined) return { status: "error", message: `${exists}, but cannot tell its attributes: ${j.error}` };
+    if (j.problems.length > 0) return { status: "fail", message: `${exists}: ${j.problems.join("; ")}` };
+    return { status: "pass", message: j.found.length > 0 ? `${exists}: ${j.found.join(", ")}` : exists };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
       return { status: "error", message: `cannot tell whether ${path} exists: ${fsReason(e)}` };

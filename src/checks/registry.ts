@@ -1,6 +1,10 @@
 import type { CheckTypeDef } from "./check_type.js";
 import { commandCheck } from "./command.js";
 import { nagiosCheck } from "./nagios.js";
+import { diskUsageCheck } from "./disk_usage.js";
+import { fileCheck } from "./file.js";
+import { loadCheck } from "./load.js";
+import { memoryCheck } from "./memory.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -10,7 +14,7 @@ import { nagiosCheck } from "./nagios.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck, fileCheck, diskUsageCheck, memoryCheck, loadCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 

@@ -102,7 +102,7 @@ async function evaluate(spec: CheckSpec, ctx: BatchContext, opts: RunOptions): P
   try {
     switch (spec.type) {
       case "file_exists":
-        return await evaluateFileExists(spec.path!, ctx.syncFileIo);
+        return await evaluateFileExists(spec.path!, ctx.syncFileIo, spec.params);
       case "file_contains":
         return await evaluateFileContains(spec.path!, spec.check!, undefined, ctx.syncFileIo);
       case "process_running":

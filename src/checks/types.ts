@@ -9,7 +9,7 @@ import type { Params } from "./fields.js";
 /** The original gossipcheck's types, with their own fields (path, check) and rules (validate.ts). */
 export const ORIGINAL_CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
 /** Every check type: the original three and those in the registry (registry.ts). */
-export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command", "nagios"] as const;
+export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command", "nagios", "file", "disk_usage", "memory", "load"] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
 /** One check as written in a gossipcheck check file (name is the object key). */
@@ -24,7 +24,7 @@ export interface CheckSpec {
   /** From "keep_children": true: what the action started stays running after its shell exits. Absent = false. */
   keepChildren?: boolean;
   description?: string;
-  /** A registered type's own fields, validated (fields.ts): plain JSON values, as in the file. */
+  /** A registered type's own fields, or file_exists's attributes (file_attrs.ts), validated (fields.ts): plain JSON values, as in the file. */
   params?: Params;
 }
 

@@ -1,6 +1,7 @@
 import { closest } from "../base/suggest.js";
 import { parseDuration } from "./duration.js";
-import { describe, type Params, unknownField, validateFields } from "./fields.js";
+import { describe, type FieldSpec, type Params, unknownField, validateFields } from "./fields.js";
+import { FILE_ATTR_FIELDS, FILE_ATTR_NAMES, fileAttrRules } from "./file_attrs.js";
 import { registeredType } from "./registry.js";
 import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
 
@@ -17,8 +18,10 @@ import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
  * check could never fail).
  */
 
-/** Every field a check of an original type may have, in the order they are documented. */
-export const CHECK_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
+/** The fields of the original format, in the order they are documented. */
+const ORIGINAL_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
+/** Every field a check of an original type may have: the original's, then file_exists's optional attributes (file_attrs.ts). */
+export const CHECK_FIELDS: readonly string[] = [...ORIGINAL_FIELDS, ...FILE_ATTR_NAMES];
 /** The fields every check may have; a registered type adds its own (registry.ts). */
 export const COMMON_FIELDS = ["type", "action", "timeout", "keep_children", "description"] as const;
 
@@ -57,7 +60,8 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
     type = t as CheckType;
   }
   const def = type === undefined ? undefined : registeredType(type);
-  const known: readonly string[] = def ? [...COMMON_FIELDS, ...Object.keys(def.fields)] : CHECK_FIELDS;
+  // file_exists's attributes are known to it alone of the original three.
+  const known: readonly string[] = def ? [...COMMON_FIELDS, ...Object.keys(def.fields)] : type === undefined || type === "file_exists" ? CHECK_FIELDS : ORIGINAL_FIELDS;
 
   for (const f of Object.keys(fields)) {
     if (known.includes(f) || isToolKey(f)) continue;
@@ -65,8 +69,16 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
       errors.push(unknownField(f, known, field, def.type));
       continue;
     }
-    const guess = closest(f, CHECK_FIELDS);
-    errors.push(`${field(f)} is unknown (known fields: ${CHECK_FIELDS.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
+    if (FILE_ATTR_NAMES.includes(f)) {
+      errors.push(`${field(f)} is not used by ${type}: only file_exists and file check a file's attributes`);
+      continue;
+    }
+    if (f === "exists" && type === "file_exists") {
+      errors.push(`${field(f)} is not used by file_exists, which always expects the file to exist (type "file" takes "exists": false)`);
+      continue;
+    }
+    const guess = closest(f, known);
+    errors.push(`${field(f)} is unknown (known fields: ${known.join(", ")}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""})`);
   }
 
   // Shared field types; "" is normalised to undefined (not given).
@@ -97,6 +109,13 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
     params = v.params;
   } else if (type !== undefined) {
     errors.push(...rulesOfType(type, fields, at));
+    if (type === "file_exists") {
+      const v = validateFields(FILE_ATTR_FIELDS, fields, field);
+      errors.push(...v.errors);
+      if (v.errors.length === 0) errors.push(...fileAttrRules(v.params, field));
+      // Without attributes the spec is the original's, exactly.
+      if (Object.keys(v.params).length > 0) params = v.params;
+    }
   }
   if (errors.length > 0 || type === undefined) return { errors };
   const spec: CheckSpec = { name, type };
@@ -138,6 +157,11 @@ function rulesOfType(type: CheckType, fields: Record<string, unknown>, at: strin
     errors.push(`${at}: process_running needs "path" (a substring of the process's executable path) or "check" (a substring of its command line), or both`);
   }
   return errors;
+}
+
+/** The fields a type's params hold: a registered type's own, or file_exists's attributes; none for the other original types. */
+export function paramFields(type: string): Readonly<Record<string, FieldSpec>> {
+  return registeredType(type)?.fields ?? (type === "file_exists" ? FILE_ATTR_FIELDS : {});
 }
 
 function timeoutField(v: unknown, label: string, errors: string[]): number | undefined {
