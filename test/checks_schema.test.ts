@@ -174,6 +174,42 @@ const samples: [string, unknown][] = [
   ["command with an empty list", { a: { type: "command", command: "true", stdout_contains: [] } }],
   ["command with a list of numbers", { a: { type: "command", command: "true", stderr_contains: [1] } }],
   ["file_exists with a command field", { a: { type: "file_exists", path: "/x", exit_status: 0 } }],
+  ["port with every field", { a: { type: "port", port: "tcp6:443", ip: "::1", listening: false, action: "y" } }],
+  ["port udp4 at the top of the range", { a: { type: "port", port: "udp4:65535" } }],
+  ["port out of range", { a: { type: "port", port: "tcp:65536" } }],
+  ["port zero", { a: { type: "port", port: "udp:0" } }],
+  ["port with a leading zero", { a: { type: "port", port: "tcp:022" } }],
+  ["port without protocol", { a: { type: "port", port: "22" } }],
+  ["port as a number", { a: { type: "port", port: 22 } }],
+  ["port with a path", { a: { type: "port", port: "tcp:22", path: "/x" } }],
+  ["port with a command field", { a: { type: "port", port: "tcp:22", exit_status: 0 } }],
+  ["command with a port field", { a: { type: "command", command: "true", listening: true } }],
+  ["service with every field", { a: { type: "service", service: "nginx", running: true, enabled: false } }],
+  ["service named like an option", { a: { type: "service", service: "--all" } }],
+  ["service without a name", { a: { type: "service", running: true } }],
+  ["service with running as a string", { a: { type: "service", service: "x", running: "yes" } }],
+  ["package with versions", { a: { type: "package", package: "bash", versions: ["5.2.15-2+b8", "5.2.21-2"] } }],
+  ["package with one version as a string", { a: { type: "package", package: "bash", versions: "5.2" } }],
+  ["package not installed with versions", { a: { type: "package", package: "bash", installed: false, versions: ["1"] } }],
+  ["package not installed", { a: { type: "package", package: "telnetd", installed: false } }],
+  ["user with every field", { a: { type: "user", user: "root", exists: true, uid: 0, gid: 0, groups: ["root"], home: "/root", shell: "/bin/bash" } }],
+  ["user that must not exist, with a uid", { a: { type: "user", user: "x", exists: false, uid: 5 } }],
+  ["user that must not exist", { a: { type: "user", user: "x", exists: false } }],
+  ["user with a negative uid", { a: { type: "user", user: "x", uid: -1 } }],
+  ["user with a group field", { a: { type: "user", user: "x", group: "y" } }],
+  ["group with a gid", { a: { type: "group", group: "root", gid: 0 } }],
+  ["group with groups", { a: { type: "group", group: "root", groups: ["x"] } }],
+  ["group that must not exist, with a gid", { a: { type: "group", group: "x", exists: false, gid: 3 } }],
+  ["kernel_param with value and contains", { a: { type: "kernel_param", key: "kernel.ostype", value: "Linux", contains: "in" } }],
+  ["kernel_param without key", { a: { type: "kernel_param", value: "1" } }],
+  ["kernel_param with a number value", { a: { type: "kernel_param", key: "net.ipv4.ip_forward", value: 1 } }],
+  ["mount with every field", { a: { type: "mount", path: "/proc", exists: true, filesystem: "proc", opts: ["rw", "nosuid"] } }],
+  ["mount with a relative path", { a: { type: "mount", path: "proc" } }],
+  ["mount without path", { a: { type: "mount", filesystem: "tmpfs" } }],
+  ["mount that must not exist, with opts", { a: { type: "mount", path: "/mnt/x", exists: false, opts: "ro" } }],
+  ["mount with a check", { a: { type: "mount", path: "/proc", check: "x" } }],
+  ["file_exists with a mount field", { a: { type: "file_exists", path: "/x", filesystem: "ext4" } }],
+  ["file_exists with exists", { a: { type: "file_exists", path: "/x", exists: true } }],
   ["missing type", { a: { path: "/x" } }],
   ["unknown type", { a: { type: "file_exist", path: "/x" } }],
   ["type not a string", { a: { type: 3, path: "/x" } }],
@@ -259,7 +295,8 @@ describe("schema/checks.schema.json and the validator", () => {
   it("lists exactly the validator's fields and types", () => {
     const check = ((schema as Record<string, unknown>).$defs as Record<string, { properties: Record<string, { enum?: string[] }> }>).check!;
     const registered = registeredTypes().flatMap((d) => Object.keys(d.fields));
-    assert.deepEqual(Object.keys(check.properties), [...CHECK_FIELDS, ...registered]);
+    // Types may share a field ("exists", "gid", mount's "path"): listed once, where it first appears.
+    assert.deepEqual(Object.keys(check.properties), [...new Set([...CHECK_FIELDS, ...registered])]);
     assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
   });
 

@@ -1,5 +1,11 @@
 import type { CheckTypeDef } from "./check_type.js";
 import { commandCheck } from "./command.js";
+import { groupCheck, userCheck } from "./accounts.js";
+import { kernelParamCheck } from "./kernel_param.js";
+import { mountCheck } from "./mount.js";
+import { packageCheck } from "./package.js";
+import { portCheck } from "./port.js";
+import { serviceCheck } from "./service.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -9,7 +15,7 @@ import { commandCheck } from "./command.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, portCheck, serviceCheck, packageCheck, userCheck, groupCheck, kernelParamCheck, mountCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 
