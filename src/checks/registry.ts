@@ -5,6 +5,12 @@ import { diskUsageCheck } from "./disk_usage.js";
 import { fileCheck } from "./file.js";
 import { loadCheck } from "./load.js";
 import { memoryCheck } from "./memory.js";
+import { groupCheck, userCheck } from "./accounts.js";
+import { kernelParamCheck } from "./kernel_param.js";
+import { mountCheck } from "./mount.js";
+import { packageCheck } from "./package.js";
+import { portCheck } from "./port.js";
+import { serviceCheck } from "./service.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -14,7 +20,7 @@ import { memoryCheck } from "./memory.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck, fileCheck, diskUsageCheck, memoryCheck, loadCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck, fileCheck, diskUsageCheck, memoryCheck, loadCheck, portCheck, serviceCheck, packageCheck, userCheck, groupCheck, kernelParamCheck, mountCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 
