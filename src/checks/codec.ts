@@ -1,6 +1,8 @@
 import { pb } from "../proto/index.js";
 import type { ActionOutcome, CheckResult, CheckSpec, CheckStatus } from "./types.js";
 import { validateCheck } from "./validate.js";
+import { asFileValues } from "./fields.js";
+import { registeredType } from "./registry.js";
 import { errorMessage } from "../base/result.js";
 
 /*
@@ -33,7 +35,7 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
       timeoutMs: c.timeoutMs ?? 0,
       description: c.description,
       keepChildren: c.keepChildren === true,
-      paramsJson: c.params ? JSON.stringify(c.params) : "",
+      paramsJson: c.params ? JSON.stringify(asFileValues(registeredType(c.type)?.fields ?? {}, c.params)) : "",
     })),
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,

@@ -1,5 +1,8 @@
 import type { CheckTypeDef } from "./check_type.js";
 import { commandCheck } from "./command.js";
+import { dnsCheck } from "./dns.js";
+import { httpCheck } from "./http.js";
+import { tcpCheck } from "./tcp.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -9,7 +12,7 @@ import { commandCheck } from "./command.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck];
+const REGISTERED: readonly CheckTypeDef[] = [commandCheck, httpCheck, tcpCheck, dnsCheck];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 

@@ -9,7 +9,7 @@ import type { Params } from "./fields.js";
 /** The original gossipcheck's types, with their own fields (path, check) and rules (validate.ts). */
 export const ORIGINAL_CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
 /** Every check type: the original three and those in the registry (registry.ts). */
-export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command"] as const;
+export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command", "http", "tcp", "dns"] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
 /** One check as written in a gossipcheck check file (name is the object key). */
