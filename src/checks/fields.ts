@@ -26,7 +26,16 @@ export type FieldKind =
   /** "30s", "500ms", a number of seconds: normalised to ms. */
   | { kind: "duration" }
   /** A JavaScript regular expression (source text), compiled to check it. */
-  | { kind: "regex" };
+  | { kind: "regex" }
+  /** One of a fixed list of strings (exactly as written: "GET", "MX"). */
+  | { kind: "enum"; values: readonly string[] }
+  /** An object of string values ({"Content-Type": "json"}), at least one entry; kept as is. */
+  | { kind: "string map" }
+  /**
+   * A whole number, or a string naming a class of them (`classes`: "2xx"), or
+   * a non-empty list of those; normalised to a list.
+   */
+  | { kind: "integers"; min: number; max: number; classes?: { pattern: RegExp; example: string } };
 
 export interface FieldSpec {
   type: FieldKind;
@@ -35,7 +44,7 @@ export interface FieldSpec {
   required?: boolean;
 }
 
-export type Params = Record<string, string | string[] | boolean | number>;
+export type Params = Record<string, string | string[] | boolean | number | (number | string)[] | Record<string, string>>;
 
 /** Validates the type-specific fields of one check; `field(f)` names a field in messages. */
 export function validateFields(specs: Readonly<Record<string, FieldSpec>>, raw: Record<string, unknown>, field: (f: string) => string): { params: Params; errors: string[] } {
@@ -94,6 +103,32 @@ export function validateFields(specs: Readonly<Record<string, FieldSpec>>, raw: 
           errors.push(`${field(name)}: ${JSON.stringify(v)} is not a valid regular expression (${(e as Error).message})`);
         }
         break;
+      case "enum":
+        if (typeof v === "string" && t.values.includes(v)) params[name] = v;
+        else {
+          const guess = typeof v === "string" ? closest(v, t.values) : undefined;
+          errors.push(`${field(name)}: expected one of ${t.values.join(", ")} (${spec.doc}), got ${got}${guess ? `; did you mean ${JSON.stringify(guess)}?` : ""}`);
+        }
+        break;
+      case "string map": {
+        const entries = typeof v === "object" && v !== null && !Array.isArray(v) ? Object.entries(v) : [];
+        if (entries.length > 0 && entries.every(([k, x]) => k !== "" && typeof x === "string")) params[name] = Object.fromEntries(entries) as Record<string, string>;
+        else
+          errors.push(
+            `${field(name)}: expected an object of names to strings such as {"Content-Type": "json"} (${spec.doc}), got ${got}${entries.length > 0 ? " (a name empty or a value not a string)" : ""}`,
+          );
+        break;
+      }
+      case "integers": {
+        const one = (x: unknown) => (typeof x === "number" && Number.isInteger(x) && x >= t.min && x <= t.max) || (t.classes !== undefined && typeof x === "string" && t.classes.pattern.test(x));
+        if (one(v)) params[name] = [v as number | string];
+        else if (Array.isArray(v) && v.length > 0 && v.every(one)) params[name] = v as (number | string)[];
+        else {
+          const cls = t.classes ? `, a class such as ${JSON.stringify(t.classes.example)}` : "";
+          errors.push(`${field(name)}: expected a whole number from ${t.min} to ${t.max}${cls} or a non-empty list of them (${spec.doc}), got ${got}`);
+        }
+        break;
+      }
     }
   }
   return { params, errors };

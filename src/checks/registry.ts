@@ -11,6 +11,9 @@ import { mountCheck } from "./mount.js";
 import { packageCheck } from "./package.js";
 import { portCheck } from "./port.js";
 import { serviceCheck } from "./service.js";
+import { dnsCheck } from "./dns.js";
+import { httpCheck } from "./http.js";
+import { tcpCheck } from "./tcp.js";
 
 /*
  * The check types beyond the original three, one file each, declared here
@@ -20,7 +23,24 @@ import { serviceCheck } from "./service.js";
  * cross-field rules, and how to evaluate it.
  */
 
-const REGISTERED: readonly CheckTypeDef[] = [commandCheck, nagiosCheck, fileCheck, diskUsageCheck, memoryCheck, loadCheck, portCheck, serviceCheck, packageCheck, userCheck, groupCheck, kernelParamCheck, mountCheck];
+const REGISTERED: readonly CheckTypeDef[] = [
+  commandCheck,
+  nagiosCheck,
+  httpCheck,
+  tcpCheck,
+  dnsCheck,
+  fileCheck,
+  diskUsageCheck,
+  memoryCheck,
+  loadCheck,
+  portCheck,
+  serviceCheck,
+  packageCheck,
+  userCheck,
+  groupCheck,
+  kernelParamCheck,
+  mountCheck,
+];
 
 const byType = new Map(REGISTERED.map((d) => [d.type, d]));
 

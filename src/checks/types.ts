@@ -9,7 +9,25 @@ import type { Params } from "./fields.js";
 /** The original gossipcheck's types, with their own fields (path, check) and rules (validate.ts). */
 export const ORIGINAL_CHECK_TYPES = ["file_exists", "file_contains", "process_running"] as const;
 /** Every check type: the original three and those in the registry (registry.ts). */
-export const CHECK_TYPES = [...ORIGINAL_CHECK_TYPES, "command", "nagios", "file", "disk_usage", "memory", "load", "port", "service", "package", "user", "group", "kernel_param", "mount"] as const;
+export const CHECK_TYPES = [
+  ...ORIGINAL_CHECK_TYPES,
+  "command",
+  "nagios",
+  "http",
+  "tcp",
+  "dns",
+  "file",
+  "disk_usage",
+  "memory",
+  "load",
+  "port",
+  "service",
+  "package",
+  "user",
+  "group",
+  "kernel_param",
+  "mount",
+] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
 /** One check as written in a gossipcheck check file (name is the object key). */
