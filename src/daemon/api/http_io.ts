@@ -118,8 +118,10 @@ export class LineWriter {
     this.scheduled = false;
     const text = this.take();
     if (text === null) return;
-    this.lastWriteMs = performance.now();
     this.res.write(text);
+    // Taken once the write has returned, so the next write starts at least
+    // the interval after this one was handed over, however long write() took.
+    this.lastWriteMs = performance.now();
   }
 
   private take(): string | null {
