@@ -9,6 +9,7 @@ import { formatSection, type BenchSection } from "./report.js";
 
 const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>> = {
   checks: () => import("./checks.js"),
+  check_types: () => import("./check_types.js"),
   net: () => import("./net.js"),
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),

@@ -36,7 +36,17 @@ esac
 after(() => rmSync(fakeDir, { recursive: true, force: true }));
 
 const withFake = makeServiceCheck({ systemdBooted: () => true, env: { ...process.env, PATH: `${fakeDir}:${process.env.PATH ?? ""}` } });
-const ctx: CheckRunContext = { processes: () => Promise.reject(new Error("unused")), syncFileIo: false, check: "c", batchId: "b", node: "n", timeoutMs: undefined, allowCommands: true };
+const ctx: CheckRunContext = {
+  processes: () => Promise.reject(new Error("unused")),
+  syncFileIo: false,
+  memo: (_k, load) => load(),
+  checks: [],
+  check: "c",
+  batchId: "b",
+  node: "n",
+  timeoutMs: undefined,
+  allowCommands: true,
+};
 
 function fake(fields: Record<string, unknown>): Promise<Evaluation> {
   return withFake.evaluate({ running: true, ...fields } as never, ctx);

@@ -74,7 +74,7 @@ async function evaluateUser(p: Params, ctx: CheckRunContext): Promise<Evaluation
   const name = p.user as string;
   const label = `user ${quote(name)}`;
   const opts = { timeoutMs: ctx.timeoutMs };
-  const looked = await lookupPasswd(name, opts);
+  const looked = await ctx.memo(`user:${name}`, () => lookupInBatch("passwd", name, ctx, parsePasswd, lookupPasswd));
   if (typeof looked === "string") return { status: "error", message: `${label}: cannot look: ${looked}` };
   const [entry, source] = looked;
   const wantExists = (p.exists as boolean | undefined) ?? true;
@@ -88,7 +88,7 @@ async function evaluateUser(p: Params, ctx: CheckRunContext): Promise<Evaluation
   if (p.shell !== undefined && p.shell !== entry.shell) problems.push(`shell ${quote(entry.shell)}, expected ${quote(p.shell as string)}`);
   let inGroups = "";
   if (p.groups !== undefined) {
-    const groups = await groupsOf(entry, source, opts);
+    const groups = await ctx.memo(`user-groups:${name}`, () => groupsOf(entry, source, opts));
     if (typeof groups === "string") return { status: "error", message: `${label}: cannot look up its groups: ${groups}` };
     const missing = (p.groups as string[]).filter((g) => !groups.includes(g));
     if (missing.length > 0) problems.push(`not in ${missing.map((g) => quote(g)).join(", ")}`);
@@ -101,7 +101,7 @@ async function evaluateUser(p: Params, ctx: CheckRunContext): Promise<Evaluation
 async function evaluateGroup(p: Params, ctx: CheckRunContext): Promise<Evaluation> {
   const name = p.group as string;
   const label = `group ${quote(name)}`;
-  const looked = await lookupGroup(name, { timeoutMs: ctx.timeoutMs });
+  const looked = await ctx.memo(`group:${name}`, () => lookupInBatch("group", name, ctx, parseGroup, lookupGroup));
   if (typeof looked === "string") return { status: "error", message: `${label}: cannot look: ${looked}` };
   const [entry, source] = looked;
   const wantExists = (p.exists as boolean | undefined) ?? true;
@@ -109,6 +109,38 @@ async function evaluateGroup(p: Params, ctx: CheckRunContext): Promise<Evaluatio
   if (!wantExists) return { status: "fail", message: `${label}: exists (gid ${entry.gid}; ${source}), expected no such group` };
   if (p.gid !== undefined && p.gid !== entry.gid) return { status: "fail", message: `${label}: gid ${entry.gid}, expected ${p.gid} (${source})` };
   return { status: "pass", message: `${label}: gid ${entry.gid} (${source})` };
+}
+
+/**
+ * The entry for `name`, looked up with every name the batch's checks of
+ * that kind ask about in one `getent DB NAME...` run (getent prints each
+ * entry it finds, exit 2 when some are not found), so 300 user checks spawn
+ * one getent, not 300. Where getent is missing or fails, each name is asked
+ * on its own (`single`), which says why.
+ */
+async function lookupInBatch<T extends { name: string }>(
+  db: "passwd" | "group",
+  name: string,
+  ctx: CheckRunContext,
+  parse: (line: string) => T | undefined,
+  single: (name: string, opts: ToolOptions) => Promise<[T | undefined, Source] | string>,
+): Promise<[T | undefined, Source] | string> {
+  const opts = { timeoutMs: ctx.timeoutMs };
+  const field = db === "passwd" ? "user" : "group";
+  const names = [...new Set(ctx.checks.filter((c) => c.type === field).map((c) => c.params?.[field]))].filter((n): n is string => typeof n === "string" && !n.startsWith("-"));
+  const all = await ctx.memo(`getent ${db} batch`, async () => {
+    const run = await runTool("getent", [db, ...(names.includes(name) ? names : [...names, name])], opts);
+    if (!run.ok || (run.value.code !== 0 && run.value.code !== 2)) return undefined;
+    const entries = new Map<string, T>();
+    for (const line of run.value.stdout.split("\n")) {
+      const e = parse(line);
+      // getent takes a number as an id ("0" finds root): entries are kept by their name, so only an entry by that name counts.
+      if (e !== undefined && !entries.has(e.name)) entries.set(e.name, e);
+    }
+    return entries;
+  });
+  if (all === undefined) return single(name, opts);
+  return [all.get(name), "getent"];
 }
 
 /** getent's answer for one key of a database: the line, undefined when not found, or why it could not say; "missing" when getent is not on PATH. */

@@ -1,5 +1,5 @@
 import type { ProcessSnapshot } from "./processes.js";
-import type { CheckStatus, PerfDatum } from "./types.js";
+import type { CheckSpec, CheckStatus, PerfDatum } from "./types.js";
 
 /**
  * What one evaluation of a check says, before any action: the runner turns it
@@ -20,6 +20,30 @@ export interface BatchContext {
   processes(): Promise<ProcessSnapshot>;
   /** File checks may stat synchronously: every mounted file system is local (local_fs.ts). */
   syncFileIo: boolean;
+  /**
+   * A lookup shared by the checks of this batch: the first call with `key`
+   * runs `load`, later ones get its promise (a rejection included). For what
+   * costs a file read or a process per check (a /proc/net table, dpkg-query,
+   * getent) and cannot change in a way a batch should see: a batch's checks
+   * look at one moment, as they share one process snapshot. After an action
+   * the runner gives a fresh context, so the state is looked at afresh.
+   */
+  memo<T>(key: string, load: () => Promise<T>): Promise<T>;
+  /** The checks being evaluated with this context, so that a lookup can ask for all of them at once (one getent for every user the batch names). */
+  checks: readonly CheckSpec[];
+}
+
+/** A per-batch memo for BatchContext.memo. */
+export function batchMemo(): BatchContext["memo"] {
+  const cache = new Map<string, Promise<unknown>>();
+  return <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (p === undefined) {
+      p = load();
+      cache.set(key, p);
+    }
+    return p;
+  };
 }
 
 /** Quotes text for a message, shortened to `max` characters so a 10 KB needle does not flood a table. */

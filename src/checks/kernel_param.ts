@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { CheckTypeDef } from "./check_type.js";
+import type { CheckRunContext, CheckTypeDef } from "./check_type.js";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import type { Params } from "./fields.js";
 
@@ -32,7 +32,7 @@ export const kernelParamCheck: CheckTypeDef = {
     }
     return [];
   },
-  evaluate: (p) => evaluateKernelParam(p),
+  evaluate: (p, ctx) => evaluateKernelParam(p, ctx),
 };
 
 /** The path below /proc/sys of a key: dots are slashes unless the key already has a slash. */
@@ -40,12 +40,12 @@ function keyPath(key: string): string {
   return key.includes("/") ? key : key.replaceAll(".", "/");
 }
 
-async function evaluateKernelParam(p: Params): Promise<Evaluation> {
+async function evaluateKernelParam(p: Params, ctx: CheckRunContext): Promise<Evaluation> {
   const key = p.key as string;
   const file = `/proc/sys/${keyPath(key)}`;
   let raw: string;
   try {
-    raw = await readFile(file, "utf8");
+    raw = await ctx.memo(`kernel_param:${file}`, () => readFile(file, "utf8")); // once per key per batch
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return { status: "fail", message: `kernel_param ${key}: no such key (${file} does not exist)` };

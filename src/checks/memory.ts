@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { freemem, totalmem } from "node:os";
-import type { CheckTypeDef } from "./check_type.js";
+import type { CheckRunContext, CheckTypeDef } from "./check_type.js";
 import type { Evaluation } from "./evaluation.js";
 import type { Params } from "./fields.js";
 import { errorMessage } from "../base/result.js";
@@ -24,7 +24,7 @@ export const memoryCheck: CheckTypeDef = {
     min_available_percent: { type: { kind: "number", min: 0, max: 100 }, doc: "the least memory that must be available, in percent of the total" },
   },
   rules: (p, field) => atLeastOne("memory", THRESHOLDS, p, field),
-  evaluate: evaluateMemory,
+  evaluate: (p, ctx) => evaluateMemory(p, ctx),
 };
 
 interface Measured {
@@ -50,10 +50,10 @@ export async function measureMemory(): Promise<Measured> {
   return { available: freemem(), total: totalmem(), source: "os.freemem()" };
 }
 
-async function evaluateMemory(p: Params): Promise<Evaluation> {
+async function evaluateMemory(p: Params, ctx: CheckRunContext): Promise<Evaluation> {
   let m: Measured;
   try {
-    m = await measureMemory();
+    m = await ctx.memo("memory", measureMemory); // once per batch: the checks of a batch look at one moment
   } catch (e) {
     return { status: "error", message: `cannot measure memory: ${errorMessage(e)}` };
   }

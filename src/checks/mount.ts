@@ -1,7 +1,7 @@
 import { readFile, realpath } from "node:fs/promises";
 import { normalize } from "node:path";
 import type { CheckTypeDef } from "./check_type.js";
-import { fsReason, quote, type Evaluation } from "./evaluation.js";
+import { fsReason, quote, type BatchContext, type Evaluation } from "./evaluation.js";
 import type { Params } from "./fields.js";
 
 /*
@@ -32,7 +32,7 @@ export const mountCheck: CheckTypeDef = {
     if (p.exists === false) for (const f of ["filesystem", "opts"]) if (p[f] !== undefined) errors.push(`${field(f)}: cannot be asked of a mount that must not exist ("exists": false): remove one`);
     return errors;
   },
-  evaluate: (p) => evaluateMount(p),
+  evaluate: (p, ctx) => evaluateMount(p, "/proc/self/mountinfo", ctx.memo),
 };
 
 export interface Mount {
@@ -42,12 +42,12 @@ export interface Mount {
   options: string[];
 }
 
-async function evaluateMount(p: Params, mountinfo = "/proc/self/mountinfo"): Promise<Evaluation> {
+async function evaluateMount(p: Params, mountinfo = "/proc/self/mountinfo", memo: BatchContext["memo"] = (_k, load) => load()): Promise<Evaluation> {
   const given = p.path as string;
   const label = `mount ${given}`;
   let mounts: Mount[];
   try {
-    mounts = parseMountinfo(await readFile(mountinfo, "utf8"));
+    mounts = await memo(`mount:${mountinfo}`, async () => parseMountinfo(await readFile(mountinfo, "utf8")));
   } catch (e) {
     return { status: "error", message: `${label}: cannot read ${mountinfo}: ${fsReason(e)}` };
   }

@@ -39,7 +39,7 @@ interface Installed {
 async function evaluatePackage(p: Params, ctx: CheckRunContext): Promise<Evaluation> {
   const name = p.package as string;
   const label = `package ${quote(name)}`;
-  const looked = await installedVersions(name, { timeoutMs: ctx.timeoutMs });
+  const looked = await ctx.memo(`package:${name}`, () => lookupInBatch(name, ctx));
   if (typeof looked === "string") return { status: "error", message: `${label}: cannot look: ${looked}` };
   const wantInstalled = (p.installed as boolean | undefined) ?? true;
   const versions = p.versions as string[] | undefined;
@@ -50,6 +50,43 @@ async function evaluatePackage(p: Params, ctx: CheckRunContext): Promise<Evaluat
     return { status: "fail", message: `${label}: ${found}, expected ${versions.length === 1 ? "version" : "one of"} ${versions.map((v) => quote(v)).join(", ")}` };
   }
   return { status: "pass", message: `${label}: ${found}` };
+}
+
+/** A plain Debian package name: no architecture qualifier and nothing dpkg-query would read as a glob pattern. */
+const PLAIN_DPKG_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
+
+/**
+ * The installed versions of `name`, looked up with every plain package name
+ * of the batch in one dpkg-query run (a run costs a process and a read of
+ * the whole status database, so 300 package checks would otherwise spawn
+ * 300 of them); a name that is not plain, or a host without dpkg-query, is
+ * asked on its own (installedVersions).
+ */
+async function lookupInBatch(name: string, ctx: CheckRunContext): Promise<Installed | string> {
+  const opts = { timeoutMs: ctx.timeoutMs };
+  if (!PLAIN_DPKG_NAME.test(name)) return installedVersions(name, opts);
+  const names = [...new Set(ctx.checks.filter((c) => c.type === "package").map((c) => c.params?.package))].filter((n): n is string => typeof n === "string" && PLAIN_DPKG_NAME.test(n));
+  const all = await ctx.memo("package:dpkg-query batch", () => dpkgVersions(names.includes(name) ? names : [...names, name], opts));
+  if (all === "missing") return installedVersions(name, opts);
+  if (typeof all === "string") return all;
+  return { tool: "dpkg-query", versions: all.get(name) ?? [] };
+}
+
+/** Installed versions by package name for `names` (one dpkg-query run); "missing" when dpkg-query is not on PATH. */
+export async function dpkgVersions(names: readonly string[], opts: ToolOptions = {}): Promise<Map<string, string[]> | string> {
+  const run = await runTool("dpkg-query", ["-W", "-f", "${Package}\t${Status}\t${Version}\n", "--", ...names], opts);
+  if (!run.ok) return run.error;
+  // Exit 1 when some name is unknown to dpkg ("no packages found matching"): those are not installed; the others are listed.
+  if (run.value.code !== 0 && !(run.value.code === 1 && /no packages found/i.test(run.value.stderr))) return `dpkg-query exited ${run.value.code}: ${quote(firstLine(run.value.stderr))}`;
+  const out = new Map<string, string[]>();
+  for (const line of run.value.stdout.split("\n")) {
+    const [pkg, status, version] = line.split("\t");
+    if (pkg === undefined || status?.trim().split(/\s+/)[2] !== "installed") continue;
+    const list = out.get(pkg) ?? [];
+    list.push((version ?? "").trim());
+    out.set(pkg, list);
+  }
+  return out;
 }
 
 /** The installed versions of `name` by dpkg-query, else rpm; or why neither could say. */

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { endianness } from "node:os";
 import type { CheckTypeDef } from "./check_type.js";
-import { fsReason, type Evaluation } from "./evaluation.js";
+import { fsReason, type BatchContext, type Evaluation } from "./evaluation.js";
 import type { Params } from "./fields.js";
 
 /*
@@ -44,7 +44,7 @@ export const portCheck: CheckTypeDef = {
     else if (ip !== undefined && m?.[2] === "4" && isIP(ip) === 6) errors.push(`${field("ip")}: ${JSON.stringify(ip)} is an IPv6 address but "port" says ${m[1]}4 (IPv4 only)`);
     return errors;
   },
-  evaluate: (p) => evaluatePort(p),
+  evaluate: (p, ctx) => evaluatePort(p, "/proc/net", ctx.memo),
 };
 
 export interface Socket {
@@ -56,7 +56,7 @@ export interface Socket {
   state: string;
 }
 
-async function evaluatePort(p: Params, procNet = "/proc/net"): Promise<Evaluation> {
+async function evaluatePort(p: Params, procNet = "/proc/net", memo: BatchContext["memo"] = (_k, load) => load()): Promise<Evaluation> {
   const spec = p.port as string;
   const [, proto, family, portText] = PORT_SPEC.exec(spec)!;
   const port = Number(portText);
@@ -65,15 +65,16 @@ async function evaluatePort(p: Params, procNet = "/proc/net"): Promise<Evaluatio
   const tables = family === "4" ? [proto!] : family === "6" ? [`${proto}6`] : [proto!, `${proto}6`];
   const sockets: Socket[] = [];
   for (const table of tables) {
-    let text: string;
+    let parsed: Socket[];
     try {
-      text = await readFile(`${procNet}/${table}`, "utf8");
+      // Once per table per batch: a busy host's table has thousands of lines (TIME_WAIT included).
+      parsed = await memo(`port:${procNet}/${table}`, async () => parseProcNet(await readFile(`${procNet}/${table}`, "utf8"), table));
     } catch (e) {
       // A kernel without IPv6 has no tcp6 table: nothing can listen there.
       if ((e as NodeJS.ErrnoException).code === "ENOENT" && table.endsWith("6") && tables.length > 1) continue;
       return { status: "error", message: `port ${spec}: cannot read ${procNet}/${table}: ${fsReason(e)}` };
     }
-    sockets.push(...parseProcNet(text, table));
+    sockets.push(...parsed);
   }
   const listeningState = proto === "tcp" ? "0A" : "07";
   const onPort = sockets.filter((s) => s.port === port && s.state === listeningState);

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { runAction, runningActionGroups } from "./action.js";
-import type { BatchContext, Evaluation } from "./evaluation.js";
+import { batchMemo, type BatchContext, type Evaluation } from "./evaluation.js";
 import { evaluateFileContains } from "./file_contains.js";
 import { evaluateFileExists } from "./file_exists.js";
 import { registeredType } from "./registry.js";
@@ -90,12 +90,12 @@ function batchContext(checks: CheckSpec[]): BatchContext {
     snapshot = takeProcessSnapshot();
     snapshot.catch(() => {}); // a failure is reported by each check that awaits it
   }
-  return { processes: () => (snapshot ??= takeProcessSnapshot()), syncFileIo: syncFileIoAllowed() };
+  return { processes: () => (snapshot ??= takeProcessSnapshot()), syncFileIo: syncFileIoAllowed(), memo: batchMemo(), checks };
 }
 
 /** A context with a new snapshot: the state after an action must be looked at afresh. */
-function freshContext(): BatchContext {
-  return { processes: () => takeProcessSnapshot(), syncFileIo: syncFileIoAllowed() };
+function freshContext(spec: CheckSpec): BatchContext {
+  return { processes: () => takeProcessSnapshot(), syncFileIo: syncFileIoAllowed(), memo: batchMemo(), checks: [spec] };
 }
 
 async function evaluate(spec: CheckSpec, ctx: BatchContext, opts: RunOptions): Promise<Evaluation> {
@@ -154,7 +154,7 @@ async function runCheck(spec: CheckSpec, opts: RunOptions, ctx: BatchContext): P
   if (action.skipped !== undefined) {
     return result({ ...(before.perfdata && { perfdata: before.perfdata }), status: "fail", message: `${before.message} (${action.skipped})`, action });
   }
-  const after = await evaluateCheck(spec, freshContext());
+  const after = await evaluateCheck(spec, freshContext(spec));
   const how = actionSummary(action);
   const data = after.perfdata ? { perfdata: after.perfdata } : {};
   if (after.status === "pass") return result({ ...data, status: "fixed", message: `fixed by the action (${how}): ${after.message}; before the action: ${before.message}`, action });
