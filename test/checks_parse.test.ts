@@ -291,7 +291,7 @@ describe("check files: reading them", () => {
     try {
       const p = join(dir, "latin1.json");
       await writeFile(p, Buffer.from('{"caf\xe9": {"type": "file_exists", "path": "/x"}}', "latin1"));
-      assert.deepEqual(errorsOf(await loadCheckFile(p)), [`${p}: not UTF-8 text: a check file is JSON, save it as UTF-8`]);
+      assert.deepEqual(errorsOf(await loadCheckFile(p)), [`${p}: not UTF-8 text: a check file is JSON or YAML, save it as UTF-8`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

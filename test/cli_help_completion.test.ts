@@ -173,7 +173,7 @@ describe("completion scripts", () => {
     const script = completionScript(programDefinition(), "zsh");
     assert.match(script, /^#compdef gcheck\n/);
     assert.match(script, /'\*-output=\[output format\]:format:\(table json junit\)'/);
-    assert.match(script, /'\*-file=\[JSON check file; - reads it from standard input\]:file:_files'/);
+    assert.match(script, /'\*-file=\[check file, JSON or YAML \(or a Goss gossfile\); - reads it from standard input\]:file:_files'/);
     assert.match(script, /'keys'\) _arguments -S \$globals .*'1:op:\(list install use remove\)'/);
   });
 

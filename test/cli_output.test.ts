@@ -315,12 +315,15 @@ describe("progress line", () => {
 });
 
 describe("check file round trip", () => {
-  it("validated checks go back to check-file form that parses to the same checks", () => {
+  it("validated checks go back to check-file form that parses to the same checks", async () => {
     const checks: CheckSpec[] = [
       { name: "a", type: "file_contains", path: "/etc/hosts", check: "localhost", action: "true", timeoutMs: 1500, description: "d" },
       { name: "b", type: "process_running", check: "sshd" },
+      // A registered type's own fields (params), a duration among them.
+      { name: "c", type: "tcp", params: { address: "127.0.0.1:22", reachable: true, connect_timeout: 500 } },
+      { name: "d", type: "package", params: { package: "bash", versions: ["1"] }, action: "true" },
     ];
-    const back = parseCheckObject(toCheckFileObject(checks), "round trip");
+    const back = parseCheckObject(await toCheckFileObject(checks), "round trip");
     assert.deepEqual(back, { ok: true, checks });
   });
 });

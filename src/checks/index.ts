@@ -1,7 +1,7 @@
 // The checks engine's public API: parse check files, run batches. It knows
 // nothing of the network; the daemon and gcheck import from here.
 export * from "./types.js";
-export { parseCheckFile, parseCheckObject, parseCheckBytes, loadCheckFile, type ParseResult } from "./parse.js";
+export { parseCheckFile, parseCheckObject, parseCheckBytes, parseCheckInput, loadCheckFile, type ParseResult } from "./parse.js";
 export { CHECK_FIELDS, isToolKey } from "./validate.js";
 export { parseDuration, DURATION_PATTERN } from "./duration.js";
 export { runBatch, runLocalCheck, DEFAULT_CONCURRENCY, type RunOptions } from "./runner.js";

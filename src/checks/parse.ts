@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { scanJson } from "./json_scan.js";
 import type { CheckSpec } from "./types.js";
 import { describe, isToolKey, validateCheck } from "./validate.js";
@@ -17,7 +18,11 @@ import { errorMessage } from "../base/result.js";
  * "$...".
  */
 
-export type ParseResult = { ok: true; checks: CheckSpec[] } | { ok: false; errors: string[] };
+/** `document`: a YAML file's checks as a JSON check document (what `gcheck import` prints). */
+export type ParseResult = { ok: true; checks: CheckSpec[]; document?: Record<string, unknown> } | { ok: false; errors: string[] };
+
+/** A file name that says YAML: gossipcheck's format in YAML, or a Goss gossfile (goss/). */
+const YAML_PATH = /\.ya?ml$/i;
 
 const shape = 'expected a JSON object mapping check names to checks, e.g. {"hostname_exists": {"type": "file_exists", "path": "/etc/hostname"}}';
 
@@ -88,17 +93,37 @@ export async function loadCheckFile(path: string): Promise<ParseResult> {
   } catch (e) {
     return { ok: false, errors: [readErrorMessage(path, e as NodeJS.ErrnoException)] };
   }
-  return parseCheckBytes(bytes, path);
+  return parseCheckInput(bytes, path, { yaml: YAML_PATH.test(path), baseDir: dirname(path) });
 }
+
+/**
+ * Parses a check file's bytes, JSON or YAML: `yaml` says which (from the
+ * file name); when not given (standard input), text whose first non-blank
+ * character is "{" or "[" is JSON, anything else YAML. `baseDir` is where a
+ * gossfile's includes are looked for (default: the current directory).
+ */
+export async function parseCheckInput(bytes: Uint8Array, fileLabel: string, opts: { yaml?: boolean; baseDir?: string } = {}): Promise<ParseResult> {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return { ok: false, errors: [notUtf8(fileLabel)] };
+  if (!(opts.yaml ?? !/^\uFEFF?\s*[{[]/.test(text))) return parseCheckFile(text, fileLabel);
+  const { parseYamlChecks } = await import("./goss/index.js");
+  return parseYamlChecks(text, fileLabel, opts.baseDir ?? ".", parseCheckObject);
+}
+
+function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+const notUtf8 = (fileLabel: string) => `${fileLabel}: not UTF-8 text: a check file is JSON or YAML, save it as UTF-8`;
 
 /** Parses a check file's raw bytes (a file, or standard input with `-file -`), which must be UTF-8. */
 export function parseCheckBytes(bytes: Uint8Array, fileLabel: string): ParseResult {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return { ok: false, errors: [`${fileLabel}: not UTF-8 text: a check file is JSON, save it as UTF-8`] };
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return { ok: false, errors: [notUtf8(fileLabel)] };
   return parseCheckFile(text, fileLabel);
 }
 

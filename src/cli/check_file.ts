@@ -14,12 +14,13 @@ export function checkFileLabel(file: string): string {
 }
 
 /**
- * Reads and parses -file (a path, or - for standard input); every problem
+ * Reads and parses -file (a path, or - for standard input), JSON or YAML
+ * (gossipcheck's format or a Goss gossfile: src/checks/goss); every problem
  * comes back as an error naming the file. The checks engine's parser is
  * imported only when a file is actually read (gcheck starts fast).
  */
 export async function readCheckFile(ctx: CliContext, file: string): Promise<ParseResult> {
-  const { loadCheckFile, parseCheckBytes } = await import("../checks/parse.js");
+  const { loadCheckFile, parseCheckInput } = await import("../checks/parse.js");
   if (file !== STDIN_FILE) return loadCheckFile(file);
   const chunks: Buffer[] = [];
   try {
@@ -27,7 +28,7 @@ export async function readCheckFile(ctx: CliContext, file: string): Promise<Pars
   } catch (e) {
     return { ok: false, errors: [`standard input: cannot read the check file: ${errorMessage(e)}`] };
   }
-  return parseCheckBytes(Buffer.concat(chunks), checkFileLabel(file));
+  return parseCheckInput(Buffer.concat(chunks), checkFileLabel(file));
 }
 
 /**
@@ -45,13 +46,17 @@ export async function loadChecks(ctx: CliContext): Promise<CheckSpec[]> {
 /**
  * Validated checks back in check-file form, the shape the control API takes
  * (so the daemon validates with the very same rules). Timeouts travel as
- * "<ms>ms", which the duration parser reads back exactly.
+ * "<ms>ms", which the duration parser reads back exactly; a type's own
+ * fields (params) as the wire encodes them (durations likewise).
  */
-export function toCheckFileObject(checks: CheckSpec[]): CheckFileObject {
+export async function toCheckFileObject(checks: CheckSpec[]): Promise<CheckFileObject> {
+  const { paramsToJson } = await import("../checks/fields.js");
+  const { paramFields } = await import("../checks/validate.js");
   const doc: CheckFileObject = {};
   for (const c of checks) {
     doc[c.name] = {
       type: c.type,
+      ...(c.params !== undefined && (JSON.parse(paramsToJson(paramFields(c.type), c.params)) as Record<string, unknown>)),
       ...(c.path !== undefined && { path: c.path }),
       ...(c.check !== undefined && { check: c.check }),
       ...(c.action !== undefined && { action: c.action }),

@@ -46,7 +46,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .helpOption("-h, --help", "show this help")
     .version(VERSION, "--version", "print the version and exit")
     .addOption(new Option("--server <host:port>", "control API of the daemon to talk to").env("GOSSIPCHECK_SERVER").default(DEFAULT_CLI_BIND))
-    .option("--file <file>", "JSON check file; - reads it from standard input")
+    .option("--file <file>", "check file, JSON or YAML (or a Goss gossfile); - reads it from standard input")
     .addOption(new Option("--output <format>", "output format").choices(["table", "json", "junit"]).default("table"))
     .addOption(new Option("--token-file <file>", "file holding the control API token (or set GOSSIPCHECK_TOKEN)"));
   // The command list shows each command's one-line summary; "[options]" is left
@@ -68,6 +68,14 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       ["gcheck -file checks.json validate", "lint a file, e.g. in CI"],
       ["generate-checks | gcheck -file - validate", "lint what a program writes"],
     ],
+  );
+  examples(
+    program
+      .command("import")
+      .summary("print a gossfile or YAML check file as JSON")
+      .description("print the JSON check file equivalent to -file: a Goss gossfile, gossipcheck's format in YAML, or JSON; exit 0, or 2 with every problem listed")
+      .action(run(async () => (await import("./commands/import.js")).importFile)),
+    [["gcheck -file goss.yaml import > checks.json", "translate a gossfile once, keep the JSON"]],
   );
   examples(
     program

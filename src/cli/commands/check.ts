@@ -48,7 +48,7 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
     const { signBatch } = await import("../signing.js");
     body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs), timeoutMs };
   } else {
-    body = { checks: toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs };
+    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs };
   }
 
   const report = new BatchReport(flags.failOn);

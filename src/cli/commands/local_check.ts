@@ -19,7 +19,7 @@ export interface LocalCheckFlags {
 export async function localCheck(ctx: CliContext, flags: LocalCheckFlags): Promise<number> {
   const checks = await loadChecks(ctx);
   const client = await connect(ctx);
-  const res = await client.postJson<LocalCheckResponse>("/v1/local-check", { checks: toCheckFileObject(checks) });
+  const res = await client.postJson<LocalCheckResponse>("/v1/local-check", { checks: await toCheckFileObject(checks) });
   const code = resultsExitCode(res.results, flags.failOn);
   if (ctx.output === "json") ctx.stdout.write(resultsJson(res.node, res.results, res.elapsedMs, code, flags.failOn));
   else if (ctx.output === "junit") ctx.stdout.write(resultsJunit(res.node, res.results, res.elapsedMs, flags.failOn));
