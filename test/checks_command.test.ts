@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
+import { parseCheckObject } from "../src/checks/index.js";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * The `command` check type (the first registered type, src/checks/command.ts):
@@ -10,16 +11,9 @@ import type { CheckResult, CheckSpec } from "../src/checks/types.js";
  * rule, and its fields crossing the wire and being validated again there.
  */
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: { type: "command", ...fields } }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = (fields: Record<string, unknown>): CheckSpec => checkSpec({ type: "command", ...fields });
 
-async function run(fields: Record<string, unknown>, allowCommands = true): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true, allowCommands });
-  return r!;
-}
+const run = (fields: Record<string, unknown>, allowCommands = true): Promise<CheckResult> => runOneCheck(spec(fields), { allowCommands });
 
 describe("command checks", () => {
   it("pass on exit status 0 by default, and fail on another, saying which", async () => {

@@ -3,8 +3,9 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
+import { parseCheckObject } from "../src/checks/index.js";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * The `dns` check type (src/checks/dns.ts): through the system's lookup
@@ -14,16 +15,9 @@ import type { CheckResult, CheckSpec } from "../src/checks/types.js";
  * no answer at all.
  */
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: { type: "dns", ...fields } }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = (fields: Record<string, unknown>): CheckSpec => checkSpec({ type: "dns", ...fields });
 
-async function run(fields: Record<string, unknown>): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true });
-  return r!;
-}
+const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 const TYPE = { A: 1, MX: 15, TXT: 16 } as const;
 

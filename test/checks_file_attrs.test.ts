@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { checksModuleForNobody, runAsNobody } from "./support/as_nobody.js";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
-import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { parseCheckObject } from "../src/checks/index.js";
+import type { CheckResult } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * File attributes (src/checks/file_attrs.ts), as file_exists's optional
@@ -42,16 +43,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: fields }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = checkSpec;
 
-async function run(fields: Record<string, unknown>): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true });
-  return r!;
-}
+const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 /** The same expectation judged by file_exists and by file: both must agree. */
 async function both(path: string, attrs: Record<string, unknown>): Promise<CheckResult> {

@@ -9,8 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
 import { HTTP_BODY_LIMIT_BYTES } from "../src/checks/http.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
+import { parseCheckObject } from "../src/checks/index.js";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * The `http` check type (src/checks/http.ts) against servers this test
@@ -18,16 +19,9 @@ import type { CheckResult, CheckSpec } from "../src/checks/types.js";
  * certificate made here with openssl (node:crypto cannot issue X.509).
  */
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: { type: "http", ...fields } }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = (fields: Record<string, unknown>): CheckSpec => checkSpec({ type: "http", ...fields });
 
-async function run(fields: Record<string, unknown>): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true });
-  return r!;
-}
+const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 function routes(req: IncomingMessage, res: ServerResponse): void {
   const seen = `${req.method} ${req.url}`;

@@ -3,8 +3,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
+import { parseCheckObject } from "../src/checks/index.js";
 import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * The `tcp` check type (src/checks/tcp.ts) against a listener this test
@@ -13,16 +14,9 @@ import type { CheckResult, CheckSpec } from "../src/checks/types.js";
  * a further connect hangs in SYN retries.
  */
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: { type: "tcp", ...fields } }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = (fields: Record<string, unknown>): CheckSpec => checkSpec({ type: "tcp", ...fields });
 
-async function run(fields: Record<string, unknown>): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true });
-  return r!;
-}
+const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 describe("tcp checks", () => {
   const server = createServer((s) => s.destroy());

@@ -5,8 +5,9 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
-import { parseCheckObject, runBatch } from "../src/checks/index.js";
-import type { CheckResult, CheckSpec } from "../src/checks/types.js";
+import { parseCheckObject } from "../src/checks/index.js";
+import type { CheckResult } from "../src/checks/types.js";
+import { checkSpec, runOneCheck } from "./support/checks.js";
 
 /*
  * The threshold types, disk_usage, memory and load, against this machine:
@@ -23,16 +24,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function spec(fields: Record<string, unknown>): CheckSpec {
-  const parsed = parseCheckObject({ c: fields }, "test");
-  assert.ok(parsed.ok, parsed.ok ? "" : parsed.errors.join("; "));
-  return parsed.checks[0]!;
-}
+const spec = checkSpec;
 
-async function run(fields: Record<string, unknown>): Promise<CheckResult> {
-  const [r] = await runBatch([spec(fields)], { batchId: "b", node: "n", runActions: true });
-  return r!;
-}
+const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 /** Usage as the check computes it (df's way), from the same statfs. */
 function measured() {
