@@ -82,7 +82,7 @@ describe("CHECK_BATCH: what a node decides", () => {
     assert.deepEqual(admit(envelope({})), { ok: false, reason: "unsigned", answer: true });
     assert.deepEqual(admit(sign(envelope({}), stranger.privateKey)), { ok: false, reason: "untrusted key", answer: true });
     const tampered = { ...signed, payload: encodeCheckBatch({ checks, dryRun: true, targetNodes: [], targetTags: {} }) };
-    assert.deepEqual(admit(tampered), { ok: false, reason: "bad signature", answer: true });
+    assert.deepEqual(admit(tampered), { ok: false, reason: "bad signature", answer: false }, "a forgery gets no answer");
     assert.deepEqual(admit(envelope({ targetNodes: ["db1"] })), { ok: false, reason: "unsigned", answer: false }, "refused, but a batch for other nodes gets no answer from this one");
   });
 
@@ -91,7 +91,7 @@ describe("CHECK_BATCH: what a node decides", () => {
     assert.deepEqual(admit(envelope({})), { ok: true });
     assert.deepEqual(admit(sign(envelope({}), stranger.privateKey)), { ok: true }, "any valid signature: nothing is trusted or distrusted here");
     const forged = { ...sign(envelope({})), payload: encodeCheckBatch({ checks, dryRun: true, targetNodes: [], targetTags: {} }) };
-    assert.deepEqual(admit(forged), { ok: false, reason: "bad signature", answer: true });
+    assert.deepEqual(admit(forged), { ok: false, reason: "bad signature", answer: false }, "a forgery gets no answer");
   });
 
   it("admission of key operations: with trusted keys, only list may come unsigned", async () => {

@@ -42,7 +42,13 @@ export class ReplySender {
 
   send(envelope: Envelope, reply: pb.NodeReply.$Properties): void {
     const key = idToHex(envelope.id);
-    if (this.pending.has(key)) return;
+    const waiting = this.pending.get(key);
+    // One reply per envelope ID, except that a refusal still waiting to be
+    // acknowledged gives way to a real answer: the refusal may be of a
+    // forged copy under the genuine envelope's ID (src/gossip/refused.ts),
+    // and it must not keep the genuine answer from the origin.
+    if (waiting && !(waiting.reply.rejected && !reply.rejected)) return;
+    waiting?.timer?.cancel();
     const p: PendingReply = { envelope, reply, attempts: 0, timer: null, parked: false };
     this.pending.set(key, p);
     this.attempt(key, p);

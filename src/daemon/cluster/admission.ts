@@ -42,7 +42,12 @@ function admitSigned(env: Envelope, node: BatchNode, needsSignature: boolean, an
 }
 
 function verdict(v: string, answer: () => boolean): Admission {
-  return v === "ok" ? { ok: true } : { ok: false, reason: v, answer: answer() };
+  if (v === "ok") return { ok: true };
+  // A bad signature is a forgery or damage, never an operator's batch (the
+  // origin verifies a signed body before publishing it), so nobody is told:
+  // an answer would only let a forged copy put a refusal into the genuine
+  // batch's results.
+  return { ok: false, reason: v, answer: v !== "bad signature" && answer() };
 }
 
 /** Whether this node is one the batch is for (an undecodable batch: yes, so its origin hears why). */
