@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
@@ -64,7 +65,14 @@ describe("nagios checks with the real plugins", { skip }, () => {
   });
 
   it("check_procs and check_tcp: a running process, an open and a closed port", async () => {
-    assert.equal((await run(`${PLUGINS}/check_procs -c 1: -C node`)).status, "pass");
+    // A process of the test's own with a unique argument: a Node binary's
+    // command name is not "node" on every version (Node 24 names its threads).
+    const sleeper = spawn("sleep", ["3021.5"], { stdio: "ignore" });
+    try {
+      assert.equal((await run(`${PLUGINS}/check_procs -c 1: -C sleep -a 3021.5`)).status, "pass");
+    } finally {
+      sleeper.kill("SIGKILL");
+    }
     assert.equal((await run(`${PLUGINS}/check_tcp -H 127.0.0.1 -p ${port}`)).status, "pass");
     const closed = await run(`${PLUGINS}/check_tcp -H 127.0.0.1 -p 1 -t 2`);
     assert.equal(closed.status, "fail", closed.message);
