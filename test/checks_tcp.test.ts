@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { decodeCheckBatch, encodeCheckBatch } from "../src/checks/codec.js";
@@ -46,6 +47,29 @@ describe("tcp checks", () => {
     assert.equal(r.status, "pass", r.message);
     assert.match(r.message, /is not reachable, as expected: connection refused/);
     assert.match((await run({ address: open, reachable: false })).message, /connected to .* expected it to be unreachable/);
+  });
+
+  it("a connected probe ends with a reset: no TIME_WAIT socket is left on either side", async () => {
+    // A listener that keeps what it accepts open, so that the probe closes first.
+    const held = new Set<Socket>();
+    const keeper = createServer((s) => {
+      held.add(s);
+      s.on("error", () => {});
+      s.on("close", () => held.delete(s));
+    });
+    await new Promise<void>((ok) => keeper.listen(0, "127.0.0.1", ok));
+    const port = (keeper.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await run({ address: `127.0.0.1:${port}` })).status, "pass");
+      const hex = port.toString(16).toUpperCase().padStart(4, "0");
+      const timeWait = readFileSync("/proc/net/tcp", "utf8")
+        .split("\n")
+        .filter((l) => l.includes(`:${hex} `) && l.trim().split(/\s+/)[3] === "06");
+      assert.deepEqual(timeWait, [], "TIME_WAIT sockets on the probed port");
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((ok) => keeper.close(ok));
+    }
   });
 
   it("takes a host name ([::1] and localhost alike)", async () => {

@@ -63,21 +63,20 @@ async function evaluatePort(p: Params, procNet = "/proc/net", memo: BatchContext
   const ip = p.ip as string | undefined;
   const wanted = (p.listening as boolean | undefined) ?? true;
   const tables = family === "4" ? [proto!] : family === "6" ? [`${proto}6`] : [proto!, `${proto}6`];
-  const sockets: Socket[] = [];
+  const listeningState = proto === "tcp" ? "0A" : "07";
+  const onPort: Socket[] = [];
   for (const table of tables) {
-    let parsed: Socket[];
+    let byPort: Map<number, Socket[]>;
     try {
-      // Once per table per batch: a busy host's table has thousands of lines (TIME_WAIT included).
-      parsed = await memo(`port:${procNet}/${table}`, async () => parseProcNet(await readFile(`${procNet}/${table}`, "utf8"), table));
+      // Once per table per batch, indexed by port: a busy host's table has thousands of lines (TIME_WAIT included).
+      byPort = await memo(`port:${procNet}/${table}`, async () => indexByPort(parseProcNet(await readFile(`${procNet}/${table}`, "utf8"), table, listeningState)));
     } catch (e) {
       // A kernel without IPv6 has no tcp6 table: nothing can listen there.
       if ((e as NodeJS.ErrnoException).code === "ENOENT" && table.endsWith("6") && tables.length > 1) continue;
       return { status: "error", message: `port ${spec}: cannot read ${procNet}/${table}: ${fsReason(e)}` };
     }
-    sockets.push(...parsed);
+    onPort.push(...(byPort.get(port) ?? []));
   }
-  const listeningState = proto === "tcp" ? "0A" : "07";
-  const onPort = sockets.filter((s) => s.port === port && s.state === listeningState);
   const found = ip === undefined ? onPort : onPort.filter((s) => coversAddress(s, ip));
   const where = ip === undefined ? `port ${spec}` : `port ${spec} on ${ip}`;
   const seen = (ss: Socket[]) => [...new Set(ss.map((s) => `${s.table} ${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}`))].join(", ");
@@ -90,17 +89,34 @@ async function evaluatePort(p: Params, procNet = "/proc/net", memo: BatchContext
   return wanted ? { status: "fail", message: msg } : { status: "pass", message: msg };
 }
 
-/** The sockets of one /proc/net table (tcp, tcp6, udp, udp6). */
-export function parseProcNet(text: string, table: string): Socket[] {
+/**
+ * The sockets of one /proc/net table (tcp, tcp6, udp, udp6); with `state`
+ * (hex, "0A"), only those in that state, whose addresses alone are decoded:
+ * the thousands of TIME_WAIT lines of a busy host are skipped after a glance.
+ */
+export function parseProcNet(text: string, table: string, state?: string): Socket[] {
   const out: Socket[] = [];
-  for (const line of text.split("\n").slice(1)) {
-    const cols = line.trim().split(/\s+/);
+  const lines = text.split("\n");
+  for (let i = 1; i < lines.length; i++) {
+    const cols = lines[i]!.trim().split(/\s+/, 4);
     if (cols.length < 4) continue;
+    const st = cols[3]!.toUpperCase();
+    if (state !== undefined && st !== state) continue;
     const [addrHex, portHex] = cols[1]!.split(":");
     if (addrHex === undefined || portHex === undefined) continue;
-    out.push({ table, address: decodeAddress(addrHex), port: parseInt(portHex, 16), state: cols[3]!.toUpperCase() });
+    out.push({ table, address: decodeAddress(addrHex), port: parseInt(portHex, 16), state: st });
   }
   return out;
+}
+
+function indexByPort(sockets: Socket[]): Map<number, Socket[]> {
+  const index = new Map<number, Socket[]>();
+  for (const s of sockets) {
+    const list = index.get(s.port);
+    if (list) list.push(s);
+    else index.set(s.port, [s]);
+  }
+  return index;
 }
 
 /**
@@ -108,11 +124,13 @@ export function parseProcNet(text: string, table: string): Socket[] {
  * hex: on a little-endian host 127.0.0.1 is "0100007F". Each word's bytes are
  * put back in network order.
  */
+const LITTLE_ENDIAN = endianness() === "LE";
+
 function decodeAddress(hex: string): string {
   const bytes: number[] = [];
   for (let w = 0; w < hex.length; w += 8) {
     const word = [0, 2, 4, 6].map((i) => parseInt(hex.slice(w + i, w + i + 2), 16));
-    bytes.push(...(endianness() === "LE" ? word.reverse() : word));
+    bytes.push(...(LITTLE_ENDIAN ? word.reverse() : word));
   }
   if (bytes.length === 4) return bytes.join(".");
   const groups: string[] = [];

@@ -70,7 +70,13 @@ function tryConnect(host: string, port: number, timeoutMs: number): Promise<Outc
     const socket = connect({ host, port });
     const done = (o: Outcome) => {
       clearTimeout(timer);
-      socket.destroy();
+      // A connected probe ends with a reset, as HAProxy's health checks do: a
+      // normal close leaves a TIME_WAIT socket for 60 s on whichever side
+      // closes first, and a host probing every few seconds piles them up (each
+      // holds an ephemeral port, and every /proc/net/tcp reader, our port
+      // check included, reads past them).
+      if (o.connected && socket.readyState === "open") socket.resetAndDestroy();
+      else socket.destroy();
       resolve(o);
     };
     const timer = setTimeout(() => done({ connected: false, reason: `no connection within ${timeoutMs} ms`, code: "ETIMEDOUT" }), timeoutMs);
