@@ -22,6 +22,11 @@ const LAYERS = {
   gossip: 3,
   control: 3,
   stack: 4,
+  // The always-on units (issue 14): each stands on checks, control and base; the daemon wires them.
+  history: 4,
+  schedule: 4,
+  triggers: 4,
+  quorum: 4,
   "daemon/stats": 5,
   "daemon/api": 6,
   "daemon/cluster": 7,
