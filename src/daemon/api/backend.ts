@@ -1,6 +1,7 @@
-import type { CheckResult, CheckSpec } from "../../checks/types.js";
+import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
+import type { HistoryEvent, ScheduleInfo, ScheduleSetResponse } from "../../control/watch_types.js";
 import type { Member } from "../../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../../control/api_types.js";
+import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../../control/api_types.js";
 
 /*
  * The seam between the control API and the rest of the daemon. The API
@@ -103,4 +104,68 @@ export interface ControlBackend {
   localStats?(): Promise<NodeStats>;
   /** Asks every targeted node for its stats and yields the answers like keyOp (POST /v1/stats). */
   clusterStats?(request: StatsRequest, signal: AbortSignal): StatsStart;
+
+  // ---- Always on (issue 14). Optional: without one, its route answers 501. ----
+
+  /** The schedules this node knows (cluster-wide and its -checks-dir ones), by name. */
+  schedules?(): ScheduleInfo[];
+  /** One schedule with its check document, or undefined. */
+  schedule?(name: string): ScheduleInfo | undefined;
+  /**
+   * Sets (a new version of) a named schedule and spreads it. ok: false with
+   * the HTTP status to answer (400 bad input, 403 unsigned or untrusted where
+   * signatures are required, 409 a local schedule's name).
+   */
+  setSchedule?(request: ScheduleSetRequest): ScheduleChange;
+  /** Removes a named schedule everywhere (a newer tombstone version); 404 when unknown. */
+  removeSchedule?(request: ScheduleRemoveRequest): ScheduleChange;
+  /**
+   * A past batch's results from every node that ran it (gcheck results ID),
+   * as the events of submitBatch: accepted (expected = the running members),
+   * then a result per node that has it, a rejected per node that does not
+   * ("did not run this batch"), unreachable, done.
+   */
+  batchResults?(request: ResultsRequest, signal: AbortSignal): HistoryStart<BatchEvent>;
+  /** Every targeted node's history (what "history") or scheduled-check states (what "status"). */
+  clusterHistory?(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent>;
 }
+
+export interface ScheduleSetRequest {
+  name: string;
+  checks: CheckSpec[];
+  /** The check file as the operator wrote it (shown by schedule show). */
+  document: CheckFileObject;
+  nodes: string[];
+  tags: Record<string, string>;
+  submitter: string;
+  /** An operator-signed SCHEDULE envelope; the fields above were decoded from its payload. */
+  signed?: SignedEnvelope;
+}
+
+export interface ScheduleRemoveRequest {
+  name: string;
+  submitter: string;
+  signed?: SignedEnvelope;
+}
+
+export type ScheduleChange = { ok: true; change: ScheduleSetResponse } | { ok: false; status: number; error: string };
+
+export interface ResultsRequest {
+  /** 32 hex digits. */
+  batchId: string;
+  nodes: string[];
+  tags: Record<string, string>;
+  timeoutMs: number;
+}
+
+export interface HistoryRequest {
+  nodes: string[];
+  tags: Record<string, string>;
+  check?: string;
+  sinceMs?: number;
+  status?: CheckStatus;
+  limit: number;
+  timeoutMs: number;
+}
+
+export type HistoryStart<E> = { ok: true; events: AsyncIterable<E> } | { ok: false; error: string };
