@@ -225,6 +225,7 @@ function recorder() {
     },
     setTrustedKeys: (k?: TrustedKeys) => void calls.push(`trusted ${k ? k.size : "none"}`),
     setActionsEnabled: (on) => void calls.push(`actions ${on}`),
+    setWatch: async (dir, triggers) => void calls.push(`watch ${dir ?? "-"} ${triggers.length}`),
   };
   const log = Object.fromEntries(["debug", "info", "warn", "error"].map((level) => [level, (obj: object, msg = "") => void lines.push({ level, obj: obj as Record<string, unknown>, msg })])) as never;
   return { calls, lines, live, log, refuse: () => (refuseTags = true) };

@@ -95,11 +95,13 @@ it("a message without a body, or garbage, is an error value", () => {
   assert.equal(garbage.ok, false);
 });
 
-it("live IDs round-trip for push-pull state", () => {
+it("live IDs and standing envelopes round-trip for push-pull state", () => {
   const ids = [sample().id, new Uint8Array(16).fill(1)];
-  const d = decodeLiveIds(encodeLiveIds(ids));
+  const standing = sample();
+  const d = decodeLiveIds(encodeLiveIds(ids, [standing]));
   assert.ok(d.ok);
-  assert.deepEqual(d.value.map(idToHex), ids.map(idToHex));
+  assert.deepEqual(d.value.ids.map(idToHex), ids.map(idToHex));
+  assert.deepEqual(d.value.standing.map((e) => [idToHex(e.id), e.origin, e.kind]), [[idToHex(standing.id), standing.origin, standing.kind]]);
   assert.equal(decodeLiveIds(new Uint8Array([0x0a, 0x50])).ok, false);
 });
 

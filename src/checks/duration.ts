@@ -1,6 +1,6 @@
 /*
  * Durations as written in check files and on command lines: "500ms", "30s",
- * "2m", "1h", Go-style sequences such as "1m30s", or a plain number of
+ * "2m", "1h", "30d", Go-style sequences such as "1m30s", or a plain number of
  * seconds (30, 1.5, or the string "30").
  */
 
@@ -8,11 +8,11 @@
  * The accepted string forms. schema/checks.schema.json carries the same
  * pattern for "timeout"; test/checks_schema.test.ts fails if they drift.
  */
-export const DURATION_PATTERN = "^(?:[0-9]+(?:\\.[0-9]+)?|(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h))+)$";
+export const DURATION_PATTERN = "^(?:[0-9]+(?:\\.[0-9]+)?|(?:[0-9]+(?:\\.[0-9]+)?(?:ms|s|m|h|d))+)$";
 
 const durationRe = new RegExp(DURATION_PATTERN);
-const partRe = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g;
-const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const partRe = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/g;
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
  * Milliseconds for a duration, or null when the input is not one (the caller

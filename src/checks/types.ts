@@ -42,6 +42,9 @@ export interface CheckSpec {
   /** From "keep_children": true: what the action started stays running after its shell exits. Absent = false. */
   keepChildren?: boolean;
   description?: string;
+  intervalMs?: number;
+  splayMs?: number;
+  quorum?: number | "majority";
   /** A registered type's own fields, or file_exists's attributes (file_attrs.ts), validated (fields.ts): plain JSON values, as in the file. */
   params?: Params;
 }

@@ -26,11 +26,13 @@ import { type FlagContext, type FlagLayers, type FlagsOutcome, parseDaemonFlags,
  * - a flag that takes a value: a string, or a number ("gossip-group": 5);
  * - `peers`: an array of strings or one comma-separated string;
  * - `tag`: an object {"role": "web"} or an array of "key=value" strings;
+ * - `on`: an array of "EVENT=SCRIPT" strings, or one (a script may hold commas);
  * - a boolean flag is written as it is typed, true or false:
  *   "insecure": true, "no-actions": true, "no-cli": true. false means the
  *   same as leaving the flag out. ("actions": false is unknown, with a hint.)
  * Variables: GOSSIPCHECKD_ + the flag name in upper case, dashes as
- * underscores; lists (peers, tag) comma-separated; booleans true/false/1/0;
+ * underscores; lists (peers, tag) comma-separated, GOSSIPCHECKD_ON one
+ * trigger per line; booleans true/false/1/0;
  * an empty variable counts as unset (templated unit files write them all).
  * Tags merge by tag name across all sources (the higher source wins per
  * name); every other key is replaced whole by a higher source.
@@ -42,7 +44,7 @@ export const ENV_PREFIX = "GOSSIPCHECKD_";
 const COMMAND_LINE_ONLY = new Set(["config-file", "config-dir", "check-config", "help", "version"]);
 
 /** How a flag's value may be written in a file or a variable. */
-type Shape = "value" | "boolean" | "list" | "tags";
+type Shape = "value" | "boolean" | "list" | "tags" | "repeat";
 
 interface FlagSpec {
   /** As typed, without the dash: "bind", "no-actions". */
@@ -74,7 +76,7 @@ function specsOf(cmd: Command): FlagSpec[] {
   for (const o of cmd.options as readonly Option[]) {
     const flag = o.long?.replace(/^--/, "");
     if (!flag || COMMAND_LINE_ONLY.has(flag)) continue;
-    const shape: Shape = flag === "tag" ? "tags" : flag === "peers" ? "list" : o.required || o.optional ? "value" : "boolean";
+    const shape: Shape = flag === "tag" ? "tags" : flag === "peers" ? "list" : flag === "on" ? "repeat" : o.required || o.optional ? "value" : "boolean";
     specs.push({ flag, attr: o.attributeName(), shape, negate: o.negate, env: envName(flag) });
   }
   return specs;
@@ -282,6 +284,10 @@ function fromJson(spec: FlagSpec, v: unknown): Result<string | boolean | string[
         return ok(items);
       }
       return fail(`expected an object such as {"role": "web", "dc": "eu1"} or an array of "key=value" strings; got ${describe(v)}`);
+    case "repeat":
+      if (typeof v === "string") return ok([v]);
+      if (Array.isArray(v) && v.every((x) => typeof x === "string")) return ok(v);
+      return fail(`expected an array of strings such as ["member-failed=/usr/local/bin/page-oncall"], or one string; got ${describe(v)}`);
   }
 }
 
@@ -293,6 +299,13 @@ function fromEnvText(spec: FlagSpec, text: string): Result<string | boolean | st
       const on = t === "true" || t === "1";
       return ok(spec.negate ? !on : on);
     }
+    case "repeat":
+      return ok(
+        text
+          .split("\n")
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+      );
     case "tags":
       return ok(
         text

@@ -12,6 +12,7 @@ import { parseTags } from "../cmdline/tags.js";
 import { MAX_LABEL_BYTES } from "../net/guard.js";
 import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
 import { closest } from "../base/suggest.js";
+import { parseTriggerSpec, TRIGGER_EVENTS, type TriggerSpec } from "../triggers/spec.js";
 
 /*
  * gossipcheckd's command line: the original's flags (-bind, -peers,
@@ -76,6 +77,16 @@ export interface DaemonOptions {
   trustedKeysDir?: string;
   /** Largest TCP frame accepted or sent (bytes). */
   maxFrameSize: number;
+  /** Every check file in it is a local schedule (src/schedule/checks_dir.ts); reloaded on SIGHUP. */
+  checksDir?: string;
+  /** Trigger scripts by event (-on EVENT=SCRIPT, repeatable); reloaded on SIGHUP. */
+  triggers: TriggerSpec[];
+  /** History kept at most this long (ms) and this large (bytes). */
+  historyRetentionMs: number;
+  historyMaxBytes: number;
+  /** The flap guard: at most flapMaxActions action runs per scheduled check per flapWindowMs. */
+  flapMaxActions: number;
+  flapWindowMs: number;
 }
 
 /** What the defaults depend on, injectable for tests. */
@@ -120,8 +131,9 @@ set in a JSON config file (keys are flag names without the dash: {"bind": ":3505
 variable GOSSIPCHECKD_<FLAG> (GOSSIPCHECKD_LOG_LEVEL=debug; lists comma-separated).
 Precedence: flags > environment > files (-config-file in order, then each -config-dir's
 *.json in lexical order; a later file wins). Tags merge by name; every other key is
-replaced whole. SIGHUP re-reads all of it: -log-level, -tag, -trusted-keys and
--no-actions change live; anything else is kept until a restart (and logged).
+replaced whole. SIGHUP re-reads all of it: -log-level, -tag, -trusted-keys,
+-no-actions, -on and -checks-dir (its files too) change live; anything else is kept
+until a restart (and logged).
 `;
 
 function program(out: { text: string }): Command {
@@ -162,6 +174,11 @@ function program(out: { text: string }): Command {
     .option("--insecure", "allow a non-loopback -bind without a cluster key")
     .option("--no-actions", "evaluate checks but never run their actions")
     .option("--trusted-keys <dir>", "directory of operator public keys: run only batches, and apply only key changes, signed by one of them")
+    .option("--checks-dir <dir>", "run every check file in it (*.json, *.yaml) on its checks' intervals; reloaded on SIGHUP")
+    .option("--on <event=script>", `run SCRIPT (through /bin/sh) on EVENT, one of ${TRIGGER_EVENTS.join(", ")} (repeatable)`, collect)
+    .option("--history-retention <duration>", "keep batches, transitions and the audit log this long (e.g. 30d, 12h)", "30d")
+    .option("--history-max-bytes <bytes>", "largest history database (bytes, or with K/KiB/M/MiB/G); the oldest entries go first", "256MiB")
+    .option("--flap-guard <n/duration>", "at most n action runs per scheduled check in this window; past it the action is suppressed", "3/10m")
     .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE))
     .option("--config-file <file>", "JSON config file (repeatable; a later file wins over an earlier one)", collect)
     .option("--config-dir <dir>", "read every *.json in it, in lexical order, after the -config-file files (repeatable)", collect)
@@ -195,6 +212,11 @@ interface RawFlags {
   actions: boolean;
   trustedKeys?: string;
   maxFrameSize: string;
+  checksDir?: string;
+  on?: string[];
+  historyRetention: string;
+  historyMaxBytes: string;
+  flapGuard: string;
   checkConfig?: boolean;
 }
 
@@ -302,6 +324,20 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     return err(`-max-frame-size "${f.maxFrameSize}": expected a size from 64KiB to 1GiB, e.g. 16MiB or 16777216`);
   }
 
+  const triggers: TriggerSpec[] = [];
+  for (const text of f.on ?? []) {
+    const t = parseTriggerSpec(text);
+    if (!t.ok) return err(`-on "${text}": ${t.error}`);
+    triggers.push(t.value);
+  }
+  const historyRetentionMs = parseDuration(f.historyRetention);
+  if (historyRetentionMs === null || historyRetentionMs < 60_000) return err(`-history-retention "${f.historyRetention}": expected a duration of at least 1m, e.g. 30d or 12h`);
+  const historyMaxBytes = parseByteSize(f.historyMaxBytes);
+  if (historyMaxBytes === undefined || historyMaxBytes < 1024 * 1024) return err(`-history-max-bytes "${f.historyMaxBytes}": expected a size of at least 1MiB, e.g. 256MiB or 1GiB`);
+  const flap = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(f.flapGuard);
+  const flapWindowMs = flap ? parseDuration(flap[2]!) : null;
+  if (!flap || flapWindowMs === null || flapWindowMs < 1000 || Number(flap[1]) < 1) return err(`-flap-guard "${f.flapGuard}": expected RUNS/WINDOW such as 3/10m (at least 1 run, a window of at least 1s)`);
+
   const empty = (flag: string, v: string | undefined) => (v !== undefined && v.trim() === "" ? `-${flag}: the path is empty` : undefined);
   for (const [flag, v] of [
     ["data-dir", f.dataDir],
@@ -310,6 +346,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     ["trusted-keys", f.trustedKeys],
     ["cli-token-file", f.cliTokenFile],
     ["cli-addr-file", f.cliAddrFile],
+    ["checks-dir", f.checksDir],
   ] as const) {
     const e = empty(flag, v);
     if (e) return err(e);
@@ -341,6 +378,12 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       actionsEnabled: f.actions,
       ...(f.trustedKeys !== undefined && { trustedKeysDir: f.trustedKeys }),
       maxFrameSize,
+      ...(f.checksDir !== undefined && { checksDir: f.checksDir }),
+      triggers,
+      historyRetentionMs,
+      historyMaxBytes,
+      flapMaxActions: Number(flap[1]),
+      flapWindowMs,
     },
   };
 }

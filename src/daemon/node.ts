@@ -12,6 +12,8 @@ import { formatHostPort } from "../cmdline/address.js";
 import { buildNodeStack } from "../stack/node_stack.js";
 import { admitEnvelope } from "./cluster/admission.js";
 import { ClusterBackend } from "./cluster/backend.js";
+import { RefusalAudit } from "./cluster/refusal_audit.js";
+import { Watch } from "./cluster/watch.js";
 import type { DaemonOptions } from "./flags.js";
 import type { LazyMetrics } from "./api/lazy_metrics.js";
 import { errorMessage } from "../base/result.js";
@@ -73,10 +75,42 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
 
   const config = { ...profile(o.profile), packetSizeBytes: DEFAULT_PACKET_PAYLOAD_BYTES };
   const node = { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) };
+  const admit = admitEnvelope(node);
+  // Built after the stack (it needs gossip and the member list); the stack's push-pull asks it for the standing schedules.
+  let watch: Watch | null = null;
+  const refusals = new RefusalAudit(systemClock, (kind, summary, subject) => watch?.audit(kind, summary, subject));
   const { swim, gossip } = buildNodeStack(
     (delegate) => new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) }),
-    () => ({ transport, clock: systemClock, random: systemRandom, config: gossipConfigFor(o), dataDir: o.dataDir, admit: admitEnvelope(node), logger: log.child({ layer: "gossip" }) }),
+    () => ({
+      transport,
+      clock: systemClock,
+      random: systemRandom,
+      config: gossipConfigFor(o),
+      dataDir: o.dataDir,
+      admit: (env) => refusals.note(env, admit(env)),
+      standing: { envelopes: () => watch?.book.envelopes() ?? [], accept: (env, from) => watch?.standing().accept(env, from) },
+      logger: log.child({ layer: "gossip" }),
+    }),
   );
+  watch = new Watch({
+    node,
+    gossip,
+    members: () => swim.members(),
+    clock: systemClock,
+    random: systemRandom,
+    log: log.child({ layer: "watch" }),
+    dataDir: o.dataDir,
+    ...(o.checksDir !== undefined && { checksDir: o.checksDir }),
+    triggers: o.triggers,
+    historyRetentionMs: o.historyRetentionMs,
+    historyMaxBytes: o.historyMaxBytes,
+    flapMaxActions: o.flapMaxActions,
+    flapWindowMs: o.flapWindowMs,
+    refusal: (env) => {
+      const a = admit(env);
+      return a.ok ? null : a.reason;
+    },
+  });
   const backend = new ClusterBackend({
     transport,
     swim,
@@ -87,6 +121,7 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
     saveKeyring: deps.saveKeyring,
     log,
     awarenessMaxMultiplier: config.awarenessMaxMultiplier,
+    watch,
     ...(deps.metrics && { metrics: deps.metrics }),
   });
   try {

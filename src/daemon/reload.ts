@@ -6,6 +6,7 @@ import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import type { ClusterBackend } from "./cluster/backend.js";
 import type { LoadedConfig } from "./config_file.js";
 import type { DaemonOptions, LogLevel } from "./flags.js";
+import type { TriggerSpec } from "../triggers/spec.js";
 
 /*
  * SIGHUP: re-read the configuration (the same command line, the
@@ -34,6 +35,8 @@ export interface LiveTargets {
   setTags(tags: Record<string, string>): void;
   setTrustedKeys(keys: TrustedKeys | undefined): void;
   setActionsEnabled(on: boolean): void;
+  /** -checks-dir read again (on every reload: its files may have changed) and -on replaced. */
+  setWatch(checksDir: string | undefined, triggers: TriggerSpec[]): Promise<void>;
 }
 
 /** The running daemon's: its logger (pino: children follow the root's level) and its cluster backend. */
@@ -43,11 +46,12 @@ export function liveTargets(logger: { level: string }, backend: ClusterBackend):
     setTags: (tags) => backend.setTags(tags),
     setTrustedKeys: (keys) => backend.setTrustedKeys(keys),
     setActionsEnabled: (on) => backend.setActionsEnabled(on),
+    setWatch: (dir, triggers) => backend.setWatch(dir, triggers),
   };
 }
 
 /** Options a reload applies; every other changed option needs a restart. */
-const LIVE: ReadonlySet<keyof DaemonOptions> = new Set(["logLevel", "tags", "trustedKeysDir", "actionsEnabled"]);
+const LIVE: ReadonlySet<keyof DaemonOptions> = new Set(["logLevel", "tags", "trustedKeysDir", "actionsEnabled", "checksDir", "triggers"]);
 
 /** The flag (config key) behind each option, for the log; others are named by their field in kebab case. */
 const FLAG_OF: Partial<Record<keyof DaemonOptions, string>> = {
@@ -56,6 +60,7 @@ const FLAG_OF: Partial<Record<keyof DaemonOptions, string>> = {
   tags: "tag",
   actionsEnabled: "no-actions",
   trustedKeysDir: "trusted-keys",
+  triggers: "on",
 };
 
 export function flagOf(key: string): string {
@@ -123,6 +128,7 @@ export async function reloadConfig(running: DaemonOptions, load: () => LoadedCon
   if (live_.includes("logLevel")) live.setLogLevel(next.logLevel);
   if (live_.includes("actionsEnabled")) live.setActionsEnabled(next.actionsEnabled);
   live.setTrustedKeys(trusted);
+  await live.setWatch(next.checksDir, next.triggers);
 
   for (const k of live_) log.info({ reload: "applied", key: flagOf(k), from: show(k, running[k]), to: show(k, next[k]) }, `reload: ${flagOf(k)} ${show(k, running[k])} -> ${show(k, next[k])}`);
   // The same directory may hold other keys now: say so when the set changed.
@@ -142,7 +148,9 @@ export async function reloadConfig(running: DaemonOptions, load: () => LoadedCon
       ? "reload: configuration unchanged"
       : `reload: ${applied.length} applied${needRestart.length ? `, ${needRestart.length} kept until a restart (${needRestart.join(", ")})` : ""}`,
   );
-  const updated: DaemonOptions = { ...running, logLevel: next.logLevel, tags: next.tags, actionsEnabled: next.actionsEnabled };
+  const updated: DaemonOptions = { ...running, logLevel: next.logLevel, tags: next.tags, actionsEnabled: next.actionsEnabled, triggers: next.triggers };
+  if (next.checksDir !== undefined) updated.checksDir = next.checksDir;
+  else delete updated.checksDir;
   if (next.trustedKeysDir !== undefined) updated.trustedKeysDir = next.trustedKeysDir;
   else delete updated.trustedKeysDir;
   return { running: updated, applied, needRestart };

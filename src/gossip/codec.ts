@@ -66,13 +66,20 @@ export function decodeGossip(bytes: Uint8Array): Result<GossipMessage> {
 }
 
 /** PushPull.user_state: the IDs of this node's live envelopes. */
-export function encodeLiveIds(ids: Uint8Array[]): Uint8Array {
-  return pb.LiveIds.encode({ ids }).finish();
+/** A push-pull state: live envelope IDs, and the standing envelopes handed over whatever their TTL. */
+export interface LiveState {
+  ids: Uint8Array[];
+  standing: Envelope[];
 }
 
-export function decodeLiveIds(bytes: Uint8Array): Result<Uint8Array[]> {
+export function encodeLiveIds(ids: Uint8Array[], standing: Envelope[] = []): Uint8Array {
+  return pb.LiveIds.encode({ ids, standing }).finish();
+}
+
+export function decodeLiveIds(bytes: Uint8Array): Result<LiveState> {
   try {
-    return { ok: true, value: pb.LiveIds.decode(bytes).ids ?? [] };
+    const m = pb.LiveIds.decode(bytes);
+    return { ok: true, value: { ids: m.ids ?? [], standing: (m.standing ?? []).map(toEnvelope) } };
   } catch (err) {
     return { ok: false, error: `undecodable live-ID state (${errorMessage(err)})` };
   }

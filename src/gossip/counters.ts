@@ -43,6 +43,9 @@ export interface GossipCounters {
   bytesReceived: number;
   /** Gossip messages that failed to decode (garbage, wrong version). */
   decodeErrors: number;
+  /** Standing envelopes (schedules) handed over in push-pull states, and those received that were admitted and passed on. */
+  standingSent: number;
+  standingReceived: number;
   /** Gauges: IDs in the seen-history, envelopes live in it. */
   historySize: number;
   liveEnvelopes: number;
@@ -74,6 +77,8 @@ export function newGossipCounters(): GossipCounters {
     bytesSent: 0,
     bytesReceived: 0,
     decodeErrors: 0,
+    standingSent: 0,
+    standingReceived: 0,
     historySize: 0,
     liveEnvelopes: 0,
   };

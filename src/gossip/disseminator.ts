@@ -33,7 +33,23 @@ export interface DisseminatorOptions {
    * every well-formed envelope is admitted.
    */
   admit?: (env: Envelope) => Admission;
+  /** Envelopes handed over in every push-pull whatever their TTL (schedules); absent: none. */
+  standing?: StandingEnvelopes;
 }
+
+/**
+ * The consumer's side of standing envelopes: what this node hands over in
+ * its push-pull state, and what it does with those a peer handed over (each
+ * well-formed and admitted, like any envelope, expiry aside). The consumer
+ * keeps them bounded (count and bytes) and decides which version wins.
+ */
+export interface StandingEnvelopes {
+  envelopes(): Envelope[];
+  accept(env: Envelope, from: Address): void;
+}
+
+/** Standing envelopes read from one push-pull state; the rest are ignored (a consumer keeps far fewer). */
+const MAX_STANDING_PER_STATE = 1024;
 
 /**
  * What the layer above says of a newly arrived envelope before it is
@@ -49,7 +65,12 @@ const ADMITTED: Admission = { ok: true };
 const MAX_REFUSED_COPIES = 4096;
 
 /** What a consumer answers to the origin (the body of a NodeReply). */
-export type ReplyBody = { checks: pb.CheckReport.$Properties } | { keys: pb.KeyReport.$Properties } | { stats: pb.StatsReport.$Properties } | { rejected: string };
+export type ReplyBody =
+  | { checks: pb.CheckReport.$Properties }
+  | { keys: pb.KeyReport.$Properties }
+  | { stats: pb.StatsReport.$Properties }
+  | { history: pb.HistoryAnswer.$Properties }
+  | { rejected: string };
 
 /** Consumes one envelope; resolves with the reply for the origin, or null for none. */
 export type EnvelopeHandler = (env: Envelope) => Promise<ReplyBody | null>;
@@ -204,23 +225,48 @@ export class Disseminator implements PushPullDelegate {
 
   /** PushPullDelegate: the IDs of this node's live envelopes. */
   localState(_join: boolean): Uint8Array {
+    const standing = this.o.standing?.envelopes() ?? [];
+    this.stats.standingSent += standing.length;
     return encodeLiveIds(
       this.live()
         .slice(0, this.config.maxAdvertiseIds)
         .map((e) => e.id),
+      standing,
     );
   }
 
   /** PushPullDelegate: fetch the live envelopes the peer has and this node lacks. */
   mergeRemoteState(state: Uint8Array, _join: boolean, from: Address): void {
     if (this.stopped || state.length === 0) return;
-    const ids = decodeLiveIds(state);
-    if (!ids.ok) {
+    const decoded = decodeLiveIds(state);
+    if (!decoded.ok) {
       this.stats.decodeErrors++;
-      this.rateLog.warn("live-ids", { peer: from, error: ids.error }, "dropped undecodable gossip state from push-pull");
+      this.rateLog.warn("live-ids", { peer: from, error: decoded.error }, "dropped undecodable gossip state from push-pull");
       return;
     }
-    void this.antiEntropy.fetch(from, ids.value.slice(0, this.config.maxAdvertiseIds));
+    void this.antiEntropy.fetch(from, decoded.value.ids.slice(0, this.config.maxAdvertiseIds));
+    if (this.o.standing) this.acceptStanding(decoded.value.standing.slice(0, MAX_STANDING_PER_STATE), from, this.o.standing);
+  }
+
+  /** Standing envelopes from a push-pull: well-formed (expiry aside: they outlive their TTL on purpose) and admitted, or dropped and counted. */
+  private acceptStanding(envs: Envelope[], from: Address, standing: StandingEnvelopes): void {
+    const now = this.clock.now();
+    for (const env of envs) {
+      const problem = envelopeProblem(env, now, this.config) ?? (envelopeBytes(env) > this.config.maxEnvelopeBytes ? "envelope too large" : null);
+      if (problem) {
+        this.stats.invalidDropped++;
+        this.rateLog.warn("standing-invalid", { peer: from, envelope: idToHex(env.id), error: problem }, `dropped a standing envelope from ${from}'s push-pull state: ${problem}`);
+        continue;
+      }
+      const admission = this.o.admit?.(env) ?? ADMITTED;
+      if (!admission.ok) {
+        this.stats.refusedAdmission++;
+        this.rateLog.warn("standing-refused", { peer: from, envelope: idToHex(env.id), reason: admission.reason }, `refused a standing envelope from ${from}'s push-pull state: ${admission.reason}`);
+        continue;
+      }
+      this.stats.standingReceived++;
+      standing.accept(env, from);
+    }
   }
 
   counters(): GossipCounters {

@@ -1,6 +1,6 @@
+import { writeFileAtomic } from "../base/atomic_file.js";
 import { createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync, statSync } from "node:fs";
 import { KEY_BYTES } from "./seal.js";
 import { errorMessage } from "../base/result.js";
 
@@ -124,19 +124,7 @@ export class Keyring {
    * never half of one.
    */
   save(path: string): void {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    const fd = openSync(tmp, "wx", 0o600);
-    try {
-      writeSync(fd, JSON.stringify(this.list(), null, 2) + "\n");
-      fsyncSync(fd);
-    } catch (err) {
-      closeSync(fd);
-      unlinkSync(tmp);
-      throw err;
-    }
-    closeSync(fd);
-    renameSync(tmp, path);
+    writeFileAtomic(path, JSON.stringify(this.list(), null, 2) + "\n");
   }
 
   private indexOf(raw: Buffer): number {

@@ -15,8 +15,9 @@ import { isTargeted } from "../../control/targeting.js";
  *   names. A forged copy that reuses a genuine batch's ID is refused
  *   wherever it lands, relay-only nodes included, so it can neither run
  *   nor censor the genuine one;
- * - with -trusted-keys, check batches and key changes must be signed by a
- *   trusted key (`keys list` changes nothing and may come unsigned);
+ * - with -trusted-keys, check batches, schedules and key changes must be
+ *   signed by a trusted key (`keys list` changes nothing and may come
+ *   unsigned);
  * - stats requests need nothing.
  * The origin hears the reason from the nodes a refused batch was for
  * (targeting is read from the payload, which is only a hint for a forged
@@ -29,6 +30,8 @@ export function admitEnvelope(node: BatchNode): (env: Envelope) => Admission {
       const decoded = decodeKeyOp(env.payload);
       return admitSigned(env, node, !decoded.ok || decoded.op !== "list", () => true);
     }
+    // A schedule runs its checks' actions on every node it targets, for as long as it stands: as a batch.
+    if (env.kind === pb.EnvelopeKind.SCHEDULE) return admitSigned(env, node, true, () => false);
     if (isSigned(env)) return verdict(verifyOwnSignature(env), () => true);
     return { ok: true };
   };

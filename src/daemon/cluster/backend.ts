@@ -25,6 +25,12 @@ import { encodeStatsRequest, fromWireStats, statsRequestHandler } from "../stats
 import { encodeKeyOp } from "../../control/key_op.js";
 import { isTargeted } from "../../control/targeting.js";
 import { keyOpHandler } from "./key_op_handler.js";
+import type { Watch } from "./watch.js";
+import type { Timer } from "../../base/clock.js";
+import { errorMessage } from "../../base/result.js";
+import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../control/watch_types.js";
+import type { TriggerSpec } from "../../triggers/spec.js";
+import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
 
 /*
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -52,7 +58,14 @@ export interface ClusterBackendOptions {
   metrics?: LazyMetrics;
   /** The membership's awarenessMaxMultiplier (src/swim/config.ts): the health score stays below it. Default 8. */
   awarenessMaxMultiplier?: number;
+  /** Schedules, triggers, history and quorum (watch.ts); absent: the node only runs what it is sent. */
+  watch?: Watch;
 }
+
+/** Refused connections are summarized in the audit log once per this interval (ms). */
+const AUDIT_CONNECTIONS_EVERY_MS = 60_000;
+/** The transport counters that say a connection was refused or closed as hostile or broken. */
+const REFUSED_CONNECTION_COUNTERS = ["firstFrameRefused", "pendingBudgetClosed", "frameTimeouts", "connectionsEvicted", "connectionsRefusedPerAddress", "connectionsRefused", "undecodable"] as const;
 
 /** Batches kept for GET /v1/batches. */
 const BATCH_HISTORY = 100;
@@ -70,6 +83,7 @@ export class ClusterBackend implements ControlBackend {
   private joinState: "none" | "joining" | "joined" = "none";
   private seeds: string[] = [];
   private readonly stats: StatsCollector;
+  private auditTimer: Timer | undefined;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
@@ -90,17 +104,53 @@ export class ClusterBackend implements ControlBackend {
     o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
     o.gossip.onEnvelope(
       pb.EnvelopeKind.CHECK_BATCH,
-      checkBatchHandler(o.node, o.log, (r) => this.nodeMetrics.addResults(r)),
+      checkBatchHandler(o.node, o.log, (results, env, batch) => {
+        this.nodeMetrics.addResults(results);
+        o.watch?.recordBatch(env, batch, results);
+      }),
     );
-    o.gossip.onEnvelope(pb.EnvelopeKind.KEY_OP, keyOpHandler({ keyring: o.keyring, saveKeyring: o.saveKeyring, log: o.log, onApplied: () => this.nodeMetrics.keyOps++ }));
-    o.swim.onEvent((e) => this.logMemberEvent(e));
+    o.gossip.onEnvelope(
+      pb.EnvelopeKind.KEY_OP,
+      keyOpHandler({
+        keyring: o.keyring,
+        saveKeyring: o.saveKeyring,
+        log: o.log,
+        onApplied: (op, origin, outcome) => {
+          this.nodeMetrics.keyOps++;
+          o.watch?.audit("key-op", `key operation ${op} from ${origin}: ${outcome}`, op);
+        },
+      }),
+    );
+    o.swim.onEvent((e) => {
+      this.logMemberEvent(e);
+      o.watch?.onMemberEvent(e);
+    });
+    const w = o.watch;
+    if (w) this.metrics.add((f) => w.metrics.register(f));
   }
 
   /** Serves gossip (loads the seen-history from the data dir), then membership. Rejects naming the data dir. */
   async start(): Promise<void> {
+    // Its envelope consumers are registered before gossip serves anything.
+    await this.o.watch?.start();
     await this.o.gossip.start();
     this.o.swim.start();
     this.started = true;
+    if (this.o.watch) this.auditConnections(this.o.watch, this.refusedConnections());
+  }
+
+  /** Every minute, one audit line for the connections refused since the last one (none: no line). */
+  private auditConnections(watch: Watch, before: number): void {
+    this.auditTimer = this.clock.setTimeout(() => {
+      const now = this.refusedConnections();
+      if (now > before) watch.audit("connections-refused", `${now - before} cluster connections or frames refused in the last minute (oversized first frames, timeouts, evictions, undecodable frames: see gossipcheck_net_* metrics)`, "");
+      if (!this.stopping) this.auditConnections(watch, now);
+    }, AUDIT_CONNECTIONS_EVERY_MS);
+  }
+
+  private refusedConnections(): number {
+    const c = this.o.transport.counters();
+    return REFUSED_CONNECTION_COUNTERS.reduce((n, k) => n + (c[k] ?? 0), 0);
   }
 
   /** Joins through the seeds in the background (retrying); rejects when a seed refuses this node's name. */
@@ -110,6 +160,7 @@ export class ClusterBackend implements ControlBackend {
     return this.o.swim.join(seeds).then((answered) => {
       // 0: no seed other than this node, so being alone is what was asked for.
       this.joinState = answered > 0 ? "joined" : "none";
+      this.o.watch?.markJoined();
       return answered;
     });
   }
@@ -143,6 +194,8 @@ export class ClusterBackend implements ControlBackend {
   stop(leaveTimeoutMs: number): Promise<void> {
     this.stopping ??= (async () => {
       await this.o.swim.leave(leaveTimeoutMs);
+      this.auditTimer?.cancel();
+      await this.o.watch?.stop();
       await this.o.gossip.stop();
       this.o.swim.shutdown();
       await this.o.transport.close();
@@ -158,6 +211,12 @@ export class ClusterBackend implements ControlBackend {
   setTags(tags: Record<string, string>): void {
     this.o.swim.setTags(tags);
     this.o.node.tags = { ...tags };
+    this.o.watch?.retarget();
+  }
+
+  /** -checks-dir and -on changed by a reload. */
+  async setWatch(checksDir: string | undefined, triggers: TriggerSpec[]): Promise<void> {
+    await this.o.watch?.reload(checksDir, triggers);
   }
 
   /** The operator keys envelopes are admitted by from now on (undefined: signatures optional); a reload's. */
@@ -233,8 +292,78 @@ export class ClusterBackend implements ControlBackend {
     );
   }
 
-  refuseSigned(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null {
-    const env: Envelope = { ...signed, kind: kind === "batch" ? pb.EnvelopeKind.CHECK_BATCH : pb.EnvelopeKind.KEY_OP };
+  schedules(): ScheduleInfo[] {
+    return this.o.watch?.schedules() ?? [];
+  }
+
+  schedule(name: string): ScheduleInfo | undefined {
+    return this.o.watch?.schedule(name);
+  }
+
+  setSchedule(request: ScheduleSetRequest): ScheduleChange {
+    return this.o.watch ? this.o.watch.setSchedule(request) : { ok: false, status: 501, error: "this node runs no schedules" };
+  }
+
+  removeSchedule(request: ScheduleRemoveRequest): ScheduleChange {
+    return this.o.watch ? this.o.watch.removeSchedule(request) : { ok: false, status: 501, error: "this node runs no schedules" };
+  }
+
+  batchResults(request: ResultsRequest, signal: AbortSignal): HistoryStart<BatchEvent> {
+    const query = { what: "results", batchId: Buffer.from(request.batchId, "hex") };
+    const started = this.askHistory(query, request, signal);
+    if (!started.ok) return started;
+    const { pub, refs, submittedMs } = started;
+    const origin = this.o.node.name;
+    const replies = this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) => {
+      const answer = historyAnswer(reply);
+      if (!answer) return null;
+      if (answer.what === "results" && answer.batch?.results)
+        return { type: "result", node: reply.node, address: reply.address, results: answer.batch.results, elapsedMs };
+      const why = answer.what === "error" ? answer.error : `did not run batch ${request.batchId} (not targeted, not yet arrived, or pruned from its history)`;
+      return { type: "rejected", node: reply.node, address: reply.address, reason: why };
+    });
+    return {
+      ok: true,
+      events: (async function* () {
+        yield { type: "accepted", batchId: request.batchId, origin, createdMs: submittedMs, ttlMs: request.timeoutMs, expected: refs } satisfies BatchEvent;
+        yield* replies;
+      })(),
+    };
+  }
+
+  clusterHistory(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent> {
+    const query = { what, check: request.check ?? "", sinceMs: request.sinceMs ?? 0, status: request.status ?? "", limit: request.limit };
+    const started = this.askHistory(query, request, signal);
+    if (!started.ok) return started;
+    const { pub, refs } = started;
+    const accepted: HistoryEvent = { type: "accepted", id: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
+    return {
+      ok: true,
+      events: this.acceptedThenReplies<HistoryEvent>(accepted, pub, refs, request.timeoutMs, signal, (reply, elapsedMs) => {
+        const answer = historyAnswer(reply);
+        if (!answer) return null;
+        if (answer.what === "error") return { type: "rejected", node: reply.node, address: reply.address, reason: answer.error };
+        return { type: "answer", node: reply.node, address: reply.address, answer, elapsedMs };
+      }),
+    };
+  }
+
+  /** Publishes a HISTORY_QUERY to the targeted running members (TTL = the wait). */
+  private askHistory(
+    query: pb.HistoryQuery.$Properties,
+    request: { nodes: string[]; tags: Record<string, string>; timeoutMs: number },
+    _signal: AbortSignal,
+  ): { ok: true; pub: Publication; refs: NodeRef[]; submittedMs: number } | { ok: false; error: string } {
+    const submittedMs = this.clock.now();
+    const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    const payload = pb.HistoryQuery.encode({ ...query, targetNodes: request.nodes, targetTags: request.tags }).finish();
+    const published = this.o.gossip.publish(pb.EnvelopeKind.HISTORY_QUERY, payload, { ttlMs: request.timeoutMs, expected: expected.map((m) => m.name) });
+    if (!published.ok) return { ok: false, error: `the history question was not published: ${published.error}` };
+    return { ok: true, pub: published.publication, refs: expected.map(nodeRef), submittedMs };
+  }
+
+  refuseSigned(kind: "batch" | "key operation" | "schedule", signed: SignedEnvelope): { status: number; error: string } | null {
+    const env: Envelope = { ...signed, kind: kind === "batch" ? pb.EnvelopeKind.CHECK_BATCH : kind === "schedule" ? pb.EnvelopeKind.SCHEDULE : pb.EnvelopeKind.KEY_OP };
     const own = verifyOwnSignature(env);
     if (own !== "ok") {
       return { status: 400, error: `the signed ${kind} does not verify against the key it names (${own}): it was changed after signing; sign it again (gcheck -sign-key)` };
@@ -380,6 +509,16 @@ export class ClusterBackend implements ControlBackend {
     else if (e.type === "fail") this.o.log.info(fields, `member ${m.name} failed: declared dead`);
     else if (e.type === "leave") this.o.log.info(fields, `member ${m.name} left`);
     else this.o.log.debug(fields, `member ${m.name}: ${e.type}`);
+  }
+}
+
+/** A node's history answer, decoded; null for a reply of another kind. A garbled one is an error answer, never a throw. */
+function historyAnswer(reply: pb.NodeReply): NodeHistoryAnswer | { what: "error"; error: string } | null {
+  if (!reply.history) return null;
+  try {
+    return JSON.parse(reply.history.json ?? "") as NodeHistoryAnswer | { what: "error"; error: string };
+  } catch (err) {
+    return { what: "error", error: `${reply.node} sent an unreadable history answer (${errorMessage(err)})` };
   }
 }
 

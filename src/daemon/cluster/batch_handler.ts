@@ -43,8 +43,8 @@ export function decideBatch(env: Envelope, node: BatchNode): BatchDecision {
   return { kind: "run", batch, runActions, skipReason: batch.dryRun ? "dry run" : "actions disabled on this node" };
 }
 
-/** The consumer of CHECK_BATCH envelopes; onResults sees every result list this node produced (metrics). */
-export function checkBatchHandler(node: BatchNode, log: Logger, onResults: (results: CheckResult[]) => void): EnvelopeHandler {
+/** The consumer of CHECK_BATCH envelopes; onResults sees every result list this node produced (metrics, history). */
+export function checkBatchHandler(node: BatchNode, log: Logger, onResults: (results: CheckResult[], env: Envelope, batch: CheckBatch) => void): EnvelopeHandler {
   return async (env) => {
     const batchId = idToHex(env.id);
     const decision = decideBatch(env, node);
@@ -57,7 +57,7 @@ export function checkBatchHandler(node: BatchNode, log: Logger, onResults: (resu
     log.info({ batch: batchId, origin: env.origin, checks: batch.checks.length, actions: runActions }, `running batch ${batchId} from ${env.origin}`);
     // A report-only node (-no-actions) runs no code of the check file: no action, and no command check either.
     const results = await runBatch(batch.checks, { batchId, node: node.name, runActions, allowCommands: node.actionsEnabled, ...(skipReason !== undefined && { skipReason }) });
-    onResults(results);
+    onResults(results, env, batch);
     return { checks: toWireReport(results) };
   };
 }

@@ -14,12 +14,12 @@ import type { pb } from "../../proto/index.js";
  * (src/daemon/cluster/admission.ts); whoever holds the cluster key may still
  * look (list).
  */
-export function keyOpHandler(o: { keyring: Keyring | null; saveKeyring: (k: Keyring) => void; log: Logger; onApplied: () => void }): EnvelopeHandler {
+export function keyOpHandler(o: { keyring: Keyring | null; saveKeyring: (k: Keyring) => void; log: Logger; onApplied: (op: string, origin: string, outcome: string) => void }): EnvelopeHandler {
   return async (env) => {
     const decoded = decodeKeyOp(env.payload);
     if (!decoded.ok) return { rejected: decoded.error };
     const report = applyKeyOp(o.keyring, decoded.op, decoded.key, o.saveKeyring);
-    o.onApplied();
+    o.onApplied(decoded.op, env.origin, report.ok ? "done" : (report.error ?? "failed"));
     o.log.info({ op: decoded.op, origin: env.origin, ok: report.ok, error: report.error, keys: report.keys }, `key operation ${decoded.op} from ${env.origin}: ${report.ok ? "done" : report.error}`);
     return { keys: report };
   };

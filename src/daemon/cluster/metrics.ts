@@ -154,6 +154,8 @@ const GOSSIP: Record<keyof GossipCounters, Family> = {
   bytesSent: f("gossipcheck_gossip_sent_bytes_total", "Gossip request body bytes sent."),
   bytesReceived: f("gossipcheck_gossip_received_bytes_total", "Gossip request body bytes received."),
   decodeErrors: f("gossipcheck_gossip_decode_errors_total", "Gossip messages that failed to decode."),
+  standingSent: f("gossipcheck_gossip_standing_sent_total", "Standing envelopes (schedules) handed over in push-pull states."),
+  standingReceived: f("gossipcheck_gossip_standing_received_total", "Standing envelopes received in push-pull states and admitted."),
   historySize: g("gossipcheck_gossip_history_ids", "Envelope IDs in the seen-history now."),
   liveEnvelopes: g("gossipcheck_gossip_live_envelopes", "Envelopes live (not expired) in the seen-history now."),
 };

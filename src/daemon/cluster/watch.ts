@@ -1,0 +1,461 @@
+import type { Clock } from "../../base/clock.js";
+import type { Logger } from "../../base/logger.js";
+import type { Random } from "../../base/random.js";
+import { errorMessage } from "../../base/result.js";
+import type { CheckBatch } from "../../checks/codec.js";
+import { runBatch } from "../../checks/index.js";
+import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
+import { keyFingerprint } from "../../control/fingerprint.js";
+import { encodeSchedule, scheduleNameProblem } from "../../control/schedule.js";
+import { isTargeted } from "../../control/targeting.js";
+import type { CheckState, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from "../../control/watch_types.js";
+import type { Disseminator, ReplyBody, StandingEnvelopes } from "../../gossip/disseminator.js";
+import { idToHex, type Envelope } from "../../gossip/envelope.js";
+import { isSigned } from "../../gossip/signing.js";
+import { openHistory, type HistoryStore } from "../../history/store.js";
+import { pb } from "../../proto/index.js";
+import { QuorumBook, type VoteIn } from "../../quorum/book.js";
+import { loadChecksDir } from "../../schedule/checks_dir.js";
+import { Scheduler, type ScheduleSet } from "../../schedule/scheduler.js";
+import type { Member, MemberEvent } from "../../swim/types.js";
+import { TriggerRunner } from "../../triggers/runner.js";
+import type { TriggerEvent, TriggerSpec } from "../../triggers/spec.js";
+import type { ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
+import type { BatchNode } from "./batch_handler.js";
+import { ScheduleBook, type StoredSchedule } from "./schedule_book.js";
+import { WatchMetrics } from "./watch_metrics.js";
+
+/*
+ * The always-on side of a node (issue 14), wired here and nowhere else:
+ * - cluster-wide schedules (ScheduleBook: SCHEDULE envelopes, newest
+ *   version wins, handed over in push-pull) and -checks-dir's local ones
+ *   feed the Scheduler, which runs the checks this node is targeted by;
+ * - every transition of a scheduled check is logged, counted, stored in the
+ *   history, handed to the triggers, and, for a quorum check, published as
+ *   a vote (VOTE envelope) that every voter's QuorumBook tallies;
+ * - every batch this node runs is stored in the history; HISTORY_QUERY
+ *   envelopes are answered from the history and the scheduler's states;
+ * - membership events go to the triggers (from the moment this node has
+ *   joined: the members it finds when it joins are not "joins").
+ * The history is optional: a node whose database cannot be opened keeps
+ * checking, says why in every history answer, and counts it.
+ */
+
+/** A schedule's envelope spreads by burst and anti-entropy this long; push-pull carries it after that. */
+export const SCHEDULE_TTL_MS = 60 * 60_000;
+/** Votes are transitions: they matter while fresh; a joiner hears the failing ones again (republish on join). */
+const VOTE_TTL_MS = 10 * 60_000;
+/** Rows a history answer carries at most (each node; the API's limit is lower or equal). */
+const MAX_ANSWER_ROWS = 1000;
+
+export interface WatchOptions {
+  node: BatchNode;
+  gossip: Disseminator;
+  members: () => Member[];
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  dataDir: string | null;
+  checksDir?: string;
+  triggers: TriggerSpec[];
+  historyRetentionMs: number;
+  historyMaxBytes: number;
+  flapMaxActions: number;
+  flapWindowMs: number;
+  /** Why this node refuses an envelope now (the gossip layer's admission), or null. */
+  refusal: (env: Envelope) => string | null;
+}
+
+export class Watch {
+  readonly book: ScheduleBook;
+  readonly scheduler: Scheduler;
+  readonly triggers: TriggerRunner;
+  readonly quorum: QuorumBook;
+  readonly metrics: WatchMetrics;
+  private history: HistoryStore | null = null;
+  private historyError: string | undefined;
+  private localSets: ScheduleSet[] = [];
+  private checksDir: string | undefined;
+  private joined = false;
+  private stopped = false;
+
+  constructor(private readonly o: WatchOptions) {
+    this.checksDir = o.checksDir;
+    this.metrics = new WatchMetrics({
+      states: () => this.states(),
+      units: () => ({ scheduler: this.scheduler.counters(), triggers: this.triggers.counters(), history: this.historyCounters() }),
+    });
+    this.book = new ScheduleBook({ dataDir: o.dataDir, clock: o.clock, log: o.log, admit: o.refusal });
+    this.quorum = new QuorumBook({ self: o.node.name, clock: o.clock });
+    this.triggers = new TriggerRunner({ triggers: o.triggers, node: { name: o.node.name, address: "" }, clock: o.clock, log: o.log });
+    this.scheduler = new Scheduler({
+      clock: o.clock,
+      random: o.random,
+      log: o.log,
+      config: { maxActionRuns: o.flapMaxActions, flapWindowMs: o.flapWindowMs },
+      actionsEnabled: () => o.node.actionsEnabled,
+      run: (checks, r) =>
+        runBatch(checks, { batchId: r.batchId, node: o.node.name, runActions: r.runActions, allowCommands: o.node.actionsEnabled, ...(r.skipReason !== undefined && { skipReason: r.skipReason }) }),
+      onTransition: (t) => this.onTransition(t),
+      onSuppressed: (e) => {
+        this.metrics.suppressed.inc({ schedule: e.schedule });
+        o.log.warn({ schedule: e.schedule, check: e.check, runs: e.runsInWindow, windowMs: e.windowMs }, `check ${e.check} (schedule ${e.schedule}): action suppressed: flapping (${e.runsInWindow} action runs in ${Math.round(e.windowMs / 1000)} s)`);
+        this.audit("action-suppressed", `check ${e.check} of schedule ${e.schedule}: action suppressed after ${e.runsInWindow} runs in ${Math.round(e.windowMs / 1000)} s`, `${e.schedule}/${e.check}`);
+      },
+    });
+  }
+
+  /** Opens the history, reads the schedules (data dir, -checks-dir) and starts running them. Registers the envelope consumers: call before gossip starts. */
+  async start(): Promise<void> {
+    if (this.o.dataDir) {
+      const opened = openHistory(this.o.dataDir, { config: { retentionMs: this.o.historyRetentionMs, maxBytes: this.o.historyMaxBytes }, clock: this.o.clock, log: this.o.log });
+      if (opened.ok) this.history = opened.value;
+      else {
+        this.historyError = opened.error;
+        this.o.log.error({ dataDir: this.o.dataDir, err: opened.error }, `history is off: ${opened.error} (checks, schedules and triggers keep working)`);
+      }
+    } else this.historyError = "this node has no data dir";
+    this.book.load();
+    await this.loadLocal();
+    this.o.gossip.onEnvelope(pb.EnvelopeKind.SCHEDULE, async (env) => {
+      this.applySchedule(env, "gossip");
+      return null;
+    });
+    this.o.gossip.onEnvelope(pb.EnvelopeKind.VOTE, async (env) => {
+      this.applyVotes(env);
+      return null;
+    });
+    this.o.gossip.onEnvelope(pb.EnvelopeKind.HISTORY_QUERY, async (env) => this.answerQuery(env));
+    this.refresh();
+  }
+
+  /** The standing envelopes for the gossip layer's push-pull (schedules, tombstones included). */
+  standing(): StandingEnvelopes {
+    return { envelopes: () => this.book.envelopes(), accept: (env) => this.applySchedule(env, "push-pull") };
+  }
+
+  /** From now on membership events are events (the members found on joining are not). */
+  markJoined(): void {
+    this.joined = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.scheduler.stop();
+    await this.triggers.stop();
+    try {
+      this.history?.close();
+    } catch (err) {
+      this.o.log.warn({ err: errorMessage(err) }, `closing the history database: ${errorMessage(err)}`);
+    }
+  }
+
+  /** SIGHUP: -checks-dir read again, -on replaced. */
+  async reload(checksDir: string | undefined, triggers: TriggerSpec[]): Promise<void> {
+    this.checksDir = checksDir;
+    this.triggers.setTriggers(triggers);
+    await this.loadLocal();
+    this.refresh();
+  }
+
+  // ---- membership ----
+
+  onMemberEvent(e: MemberEvent): void {
+    const m = e.member;
+    // Who runs a schedule and who votes changes with the member list.
+    this.refreshQuorum();
+    if (!this.joined || m.name === this.o.node.name) return;
+    const event = e.type === "join" ? "member-join" : e.type === "leave" ? "member-leave" : e.type === "fail" ? "member-failed" : e.type === "update" ? "member-update" : null;
+    if (!event) return;
+    this.triggers.fire({ event, atMs: this.o.clock.now(), member: { name: m.name, address: m.address, tags: m.tags, status: m.status } });
+    // A joiner does not know the failing votes cast before it came: tell it ours.
+    if (e.type === "join") this.publishVotes(this.quorum.ownVotes().filter((v) => failing(v.status)));
+  }
+
+  // ---- schedules ----
+
+  schedules(): ScheduleInfo[] {
+    const cluster = this.book.active().map((s) => this.info(s, false));
+    const local: ScheduleInfo[] = this.localSets.map((s) => ({
+      name: s.name,
+      version: 0,
+      id: "",
+      origin: this.o.node.name,
+      submitter: "",
+      signer: "",
+      checks: s.checks.length,
+      nodes: [this.o.node.name],
+      tags: {},
+      runsHere: true,
+      source: "local",
+    }));
+    return [...cluster, ...local];
+  }
+
+  schedule(name: string): ScheduleInfo | undefined {
+    const s = this.book.get(name);
+    if (s) return this.info(s, true);
+    const local = this.localSets.find((l) => l.name === name);
+    return local ? { ...this.schedules().find((i) => i.name === name)!, document: checksDocument(local.checks) } : undefined;
+  }
+
+  setSchedule(r: ScheduleSetRequest): ScheduleChange {
+    const problem = scheduleNameProblem(r.name);
+    if (problem) return { ok: false, status: 400, error: problem };
+    if (r.name.startsWith("local:")) return { ok: false, status: 409, error: `schedule names starting with "local:" belong to -checks-dir files; choose another name` };
+    const unscheduled = r.checks.find((c) => !(c.intervalMs && c.intervalMs > 0));
+    if (unscheduled) return { ok: false, status: 400, error: `check ${JSON.stringify(unscheduled.name)} has no interval: every check of a schedule needs one (e.g. "interval": "30s")` };
+    const version = Math.max(this.o.clock.now(), this.book.versionOf(r.name) + 1);
+    const batch: CheckBatch = { checks: r.checks, dryRun: false, targetNodes: r.nodes, targetTags: r.tags };
+    return this.publishSchedule(r.signed, () => encodeSchedule({ name: r.name, version, removed: false, batch, submitter: r.submitter }), r.name, r.submitter, false);
+  }
+
+  removeSchedule(r: ScheduleRemoveRequest): ScheduleChange {
+    if (!this.book.get(r.name)) {
+      const local = this.localSets.some((l) => l.name === r.name);
+      return { ok: false, status: local ? 409 : 404, error: local ? `${r.name} is a file of -checks-dir on ${this.o.node.name}: remove the file there and reload` : `no schedule named ${JSON.stringify(r.name)} (gcheck schedule list shows them)` };
+    }
+    const version = Math.max(this.o.clock.now(), this.book.versionOf(r.name) + 1);
+    const batch: CheckBatch = { checks: [], dryRun: false, targetNodes: [], targetTags: {} };
+    return this.publishSchedule(r.signed, () => encodeSchedule({ name: r.name, version, removed: true, batch, submitter: r.submitter }), r.name, r.submitter, true);
+  }
+
+  private publishSchedule(signed: ScheduleSetRequest["signed"], payload: () => Uint8Array, name: string, submitter: string, removal: boolean): ScheduleChange {
+    const published = signed ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.SCHEDULE }, {}) : this.o.gossip.publish(pb.EnvelopeKind.SCHEDULE, payload(), { ttlMs: SCHEDULE_TTL_MS });
+    if (!published.ok) return { ok: false, status: 400, error: `the schedule was not published: ${published.error}` };
+    const env = published.publication.envelope;
+    // The local consumer applies it too (asynchronously); applying now makes the answer exact.
+    const outcome = this.applySchedule(env, "api");
+    if (outcome === "refused") return { ok: false, status: 403, error: `this node refuses the schedule: ${this.book.lastRefusal ?? "see the daemon log"}` };
+    const now = this.book.byId(idToHex(env.id));
+    if (!now) return { ok: false, status: 409, error: `a newer version of ${name} is already in force (gcheck schedule show ${name})` };
+    this.o.log.info({ schedule: name, version: now.schedule.version, submitter, removed: removal }, `schedule ${name} ${removal ? "removed" : "set"} (version ${now.schedule.version}) by ${submitter || "an unnamed submitter"}`);
+    return { ok: true, change: { name, version: now.schedule.version, id: idToHex(env.id), removed: removal } };
+  }
+
+  /** Applies a SCHEDULE envelope from anywhere; the scheduler follows a newer version at once. */
+  private applySchedule(env: Envelope, via: string): "newer" | "same-or-older" | "refused" {
+    const r = this.book.apply(env);
+    if (r.kind === "refused") {
+      this.o.log.warn({ envelope: idToHex(env.id), origin: env.origin, via, reason: r.reason }, `refused a schedule from ${env.origin} (${via}): ${r.reason}`);
+      this.audit("schedule-refused", `schedule from ${env.origin} via ${via} refused: ${r.reason}`, idToHex(env.id));
+      return "refused";
+    }
+    if (r.kind === "same-or-older") return "same-or-older";
+    const s = r.now.schedule;
+    const signer = isSigned(env) ? ` signed by ${keyFingerprint(env.signerKey)}` : "";
+    this.audit(s.removed ? "schedule-remove" : "schedule-set", `schedule ${s.name} version ${s.version} ${s.removed ? "removed" : `set (${s.batch.checks.length} checks)`} by ${s.submitter || "?"} through ${env.origin}${signer}`, s.name);
+    if (via !== "api") this.o.log.info({ schedule: s.name, version: s.version, origin: env.origin, via, removed: s.removed }, `schedule ${s.name} ${s.removed ? "removed" : "now at"} version ${s.version} (from ${env.origin}, ${via})`);
+    if (!this.stopped) this.refresh();
+    return "newer";
+  }
+
+  private info(s: StoredSchedule, withDocument: boolean): ScheduleInfo {
+    const b = s.schedule.batch;
+    return {
+      name: s.schedule.name,
+      version: s.schedule.version,
+      id: idToHex(s.env.id),
+      origin: s.env.origin,
+      submitter: s.schedule.submitter,
+      signer: ScheduleBook.signer(s.env),
+      checks: b.checks.length,
+      nodes: b.targetNodes,
+      tags: b.targetTags,
+      runsHere: isTargeted(b, this.o.node),
+      source: "cluster",
+      ...(withDocument && { document: checksDocument(b.checks) }),
+    };
+  }
+
+  private async loadLocal(): Promise<void> {
+    if (!this.checksDir) {
+      this.localSets = [];
+      return;
+    }
+    const loaded = await loadChecksDir(this.checksDir);
+    for (const e of loaded.errors) this.o.log.error({ checksDir: this.checksDir, err: e }, `-checks-dir: ${e}`);
+    this.localSets = loaded.sets;
+  }
+
+  /** What this node runs now: the cluster schedules that target it, and its local ones. */
+  private refresh(): void {
+    const cluster: ScheduleSet[] = this.book
+      .active()
+      .filter((s) => isTargeted(s.schedule.batch, this.o.node))
+      .map((s) => ({ name: s.schedule.name, source: "cluster", checks: s.schedule.batch.checks }));
+    this.scheduler.setSchedules([...cluster, ...this.localSets]);
+    this.refreshQuorum();
+  }
+
+  /** Tags changed (a reload): targeting is read again. */
+  retarget(): void {
+    this.refresh();
+  }
+
+  // ---- transitions, quorum ----
+
+  private onTransition(t: { node: string; schedule: string; check: string; from: CheckStatus | "none"; to: CheckStatus; atMs: number; message: string; quorum?: number | "majority" }): void {
+    const { schedule, check, from, to } = t;
+    this.metrics.transition(schedule, check, to);
+    const level = to === "fail" || to === "error" ? "warn" : "info";
+    this.o.log[level]({ schedule, check, from, to, message: t.message }, `check ${check} (schedule ${schedule}): ${from} -> ${to}: ${t.message}`);
+    this.writeHistory((h) => h.recordTransition({ node: this.o.node.name, schedule, check, from, to, atMs: t.atMs, message: t.message }));
+    const event = failing(to) ? "check-fail" : to === "warn" ? "check-warn" : from !== "none" && (failing(from) || from === "warn") ? "check-recover" : null;
+    if (event) this.triggers.fire({ event, atMs: t.atMs, check: { name: check, schedule, status: to, previous: from, message: t.message } });
+    if (t.quorum !== undefined) {
+      const vote: VoteIn = { node: this.o.node.name, schedule, check, status: to, atMs: t.atMs, message: t.message };
+      this.quorum.apply(vote);
+      this.publishVotes([vote]);
+      this.evaluateQuorum();
+    }
+  }
+
+  private publishVotes(votes: VoteIn[]): void {
+    if (votes.length === 0 || this.stopped) return;
+    const payload = pb.Votes.encode({ votes: votes.map((v) => ({ ...v, status: WIRE_STATUS[v.status] })) }).finish();
+    const r = this.o.gossip.publish(pb.EnvelopeKind.VOTE, payload, { ttlMs: VOTE_TTL_MS });
+    if (!r.ok) this.o.log.warn({ err: r.error }, `could not publish quorum votes: ${r.error}`);
+  }
+
+  private applyVotes(env: Envelope): void {
+    let decoded: pb.Votes;
+    try {
+      decoded = pb.Votes.decode(env.payload);
+    } catch (err) {
+      this.o.log.warn({ origin: env.origin, err: errorMessage(err) }, `dropped undecodable votes from ${env.origin}`);
+      return;
+    }
+    let changed = false;
+    for (const v of decoded.votes.slice(0, 1000)) {
+      const status = STATUS_OF_WIRE[v.status ?? 0];
+      // A node votes only for itself: a vote naming another node is dropped.
+      if (!status || v.node !== env.origin) continue;
+      changed = this.quorum.apply({ node: v.node ?? "", schedule: v.schedule ?? "", check: v.check ?? "", status, atMs: v.atMs ?? 0, message: (v.message ?? "").slice(0, 1024) }) || changed;
+    }
+    if (changed) this.evaluateQuorum();
+  }
+
+  /** The quorum checks of every cluster schedule, with their live voters (alive members the schedule targets). */
+  private refreshQuorum(): void {
+    const alive = this.o.members().filter((m) => m.status === "alive" || m.status === "suspect");
+    const checks = [];
+    for (const s of this.book.active()) {
+      const voters = alive.filter((m) => isTargeted(s.schedule.batch, m)).map((m) => m.name);
+      for (const c of s.schedule.batch.checks) if (c.quorum !== undefined) checks.push({ schedule: s.schedule.name, check: c.name, quorum: c.quorum, voters });
+    }
+    this.quorum.setChecks(checks);
+    this.evaluateQuorum();
+  }
+
+  private evaluateQuorum(): void {
+    for (const { verdict, fire } of this.quorum.evaluate().changes) {
+      const what = `quorum check ${verdict.check} (schedule ${verdict.schedule}): ${verdict.failing ? "FAILING" : "recovered"}, ${failingVotes(verdict)} of ${verdict.votes.length} voters failing (needed ${verdict.needed})`;
+      this.o.log[verdict.failing ? "warn" : "info"]({ schedule: verdict.schedule, check: verdict.check, failing: verdict.failing, firer: verdict.firer }, what);
+      this.metrics.quorum(verdict);
+      if (!fire) continue;
+      this.audit(verdict.failing ? "quorum-fail" : "quorum-recover", what, `${verdict.schedule}/${verdict.check}`);
+      const nodes = verdict.votes.filter((v) => failing(v.status)).map((v) => v.node);
+      this.triggers.fire({
+        event: verdict.failing ? "quorum-fail" : "quorum-recover",
+        atMs: this.o.clock.now(),
+        quorum: { schedule: verdict.schedule, check: verdict.check, failing: nodes.length, needed: verdict.needed, voters: verdict.votes.length, nodes },
+      });
+    }
+  }
+
+  states(): CheckState[] {
+    return this.scheduler.states();
+  }
+
+  verdicts(): QuorumVerdict[] {
+    return this.quorum.verdicts();
+  }
+
+  // ---- history ----
+
+  /** A submitted batch this node ran (batch_handler). */
+  recordBatch(env: Envelope, batch: CheckBatch, results: CheckResult[]): void {
+    const failed = results.filter((r) => r.status === "fail" || r.status === "error").length;
+    this.writeHistory((h) =>
+      h.recordBatch({
+        batchId: idToHex(env.id),
+        origin: env.origin,
+        submitter: "",
+        signer: isSigned(env) ? keyFingerprint(env.signerKey) : "",
+        createdMs: env.createdMs,
+        finishedMs: this.o.clock.now(),
+        dryRun: batch.dryRun,
+        schedule: "",
+        checks: checksDocument(batch.checks),
+        results,
+      }),
+    );
+    const e: TriggerEvent = { event: "batch-run", atMs: this.o.clock.now(), batch: { id: idToHex(env.id), origin: env.origin, checks: results.length, failed } };
+    this.triggers.fire(e);
+  }
+
+  /** An audit entry (key operations, refusals, schedule changes). */
+  audit(kind: string, summary: string, subject: string): void {
+    this.writeHistory((h) => h.audit({ atMs: this.o.clock.now(), kind, summary, subject }));
+  }
+
+  private writeHistory(write: (h: HistoryStore) => void): void {
+    if (!this.history) return;
+    try {
+      write(this.history);
+    } catch (err) {
+      // The store counts and logs its own write failures; a throw here is a bug, and still never stops a check.
+      this.o.log.error({ err: errorMessage(err) }, `history write failed: ${errorMessage(err)}`);
+    }
+  }
+
+  historyCounters(): Record<string, number> {
+    return this.history?.counters() ?? {};
+  }
+
+  /** A HISTORY_QUERY from the cluster, answered from this node's history and scheduler. */
+  private async answerQuery(env: Envelope): Promise<ReplyBody | null> {
+    let q: pb.HistoryQuery;
+    try {
+      q = pb.HistoryQuery.decode(env.payload);
+    } catch (err) {
+      return { rejected: `undecodable history query: ${errorMessage(err)}` };
+    }
+    if (!isTargeted({ targetNodes: q.targetNodes ?? [], targetTags: { ...(q.targetTags ?? {}) } }, this.o.node)) return null;
+    const answer = this.answer(q);
+    return { history: { json: JSON.stringify(answer) } };
+  }
+
+  private answer(q: pb.HistoryQuery): NodeHistoryAnswer | { what: "error"; error: string } {
+    const limit = Math.min(MAX_ANSWER_ROWS, q.limit || MAX_ANSWER_ROWS);
+    if (q.what === "status") {
+      return { what: "status", checks: this.states(), verdicts: this.verdicts(), ...(this.historyError !== undefined && { historyError: this.historyError }) };
+    }
+    const h = this.history;
+    if (!h) return { what: "error", error: `no history on ${this.o.node.name}: ${this.historyError ?? "unknown"}` };
+    if (q.what === "results") {
+      const batch = h.batch(Buffer.from(q.batchId ?? []).toString("hex"));
+      return batch ? { what: "results", batch } : { what: "results" };
+    }
+    if (q.what === "history") {
+      const status = (q.status || undefined) as CheckStatus | undefined;
+      const r = h.query({ ...(q.check && { check: q.check }), ...(q.sinceMs && { sinceMs: q.sinceMs }), ...(status && { status }), limit });
+      return { what: "history", ...r };
+    }
+    return { what: "error", error: `unknown history question ${JSON.stringify(String(q.what).slice(0, 40))}` };
+  }
+}
+
+const failing = (s: CheckStatus | "none"): boolean => s === "fail" || s === "error";
+const failingVotes = (v: QuorumVerdict): number => v.votes.filter((x) => failing(x.status)).length;
+
+const WIRE_STATUS: Record<CheckStatus, pb.CheckStatus> = { pass: pb.CheckStatus.PASS, warn: pb.CheckStatus.WARN, fail: pb.CheckStatus.FAIL, fixed: pb.CheckStatus.FIXED, error: pb.CheckStatus.ERROR };
+const STATUS_OF_WIRE: Partial<Record<number, CheckStatus>> = Object.fromEntries(Object.entries(WIRE_STATUS).map(([k, v]) => [v, k as CheckStatus]));
+
+/** Checks as a check-file object (schedule show, the history's copy of a batch): the specs as plain data. */
+function checksDocument(checks: CheckSpec[]): Record<string, unknown> {
+  const doc: Record<string, unknown> = {};
+  for (const { name, ...rest } of checks) doc[name] = rest;
+  return doc;
+}
