@@ -126,6 +126,19 @@ describe("QuorumBook verdicts", () => {
     assert.equal(v.unreachable, "needs 6 failing votes, 4 voters alive: the verdict cannot fail");
   });
 
+  it("keeps votes that arrive before their check is known, and counts them once it is", () => {
+    const book = new QuorumBook({ self: "a", clock: new VirtualClock() });
+    book.apply(vote("b", "fail", 1));
+    book.apply(vote("c", "fail", 1));
+    assert.deepEqual(book.evaluate().changes, []);
+    book.setChecks([{ schedule: "edge", check: "api_up", quorum: "majority", voters: ["a", "b", "c"] }]);
+    const { changes } = book.evaluate();
+    assert.deepEqual(
+      changes.map((c) => [c.verdict.failing, c.fire, c.facts.nodes]),
+      [[true, true, ["b", "c"]]],
+    );
+  });
+
   it("ownVotes are this node's latest votes, to republish", () => {
     const book = new QuorumBook({ self: "a", clock: new VirtualClock() });
     book.apply(vote("a", "fail", 1));

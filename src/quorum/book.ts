@@ -93,6 +93,8 @@ export class QuorumBook {
   /** (schedule, check) -> voter -> its latest vote. */
   private readonly votes = new Map<string, Map<string, VoteIn>>();
   private entries = new Map<string, Entry>();
+  /** Checks whose votes, voters or quorum changed since the last evaluation: only they are recomputed (a vote costs O(its check's voters), not O(every check)). */
+  private readonly dirty = new Set<string>();
 
   constructor(o: { self: string; clock: Clock }) {
     this.self = o.self;
@@ -117,6 +119,7 @@ export class QuorumBook {
       if (cur.atMs === v.atMs && (v.status < cur.status || (v.status === cur.status && v.message <= cur.message))) return false;
     }
     byNode.set(v.node, { ...v });
+    this.dirty.add(k);
     return true;
   }
 
@@ -130,7 +133,9 @@ export class QuorumBook {
     for (const c of checks) {
       const k = key(c.schedule, c.check);
       const old = this.entries.get(k);
-      next.set(k, { check: { ...c }, voters: [...new Set(c.voters)].sort(byCodeUnit), verdict: old?.verdict });
+      const voters = [...new Set(c.voters)].sort(byCodeUnit);
+      if (old === undefined || old.check.quorum !== c.quorum || old.voters.join("\0") !== voters.join("\0")) this.dirty.add(k);
+      next.set(k, { check: { ...c }, voters, verdict: old?.verdict });
     }
     this.entries = next;
   }
@@ -138,13 +143,13 @@ export class QuorumBook {
   /** Forgets the votes of a node that left (or is long dead): they stop costing memory. A vote republished when it rejoins counts again. */
   forgetNode(node: string): void {
     for (const [k, byNode] of this.votes) {
-      byNode.delete(node);
+      if (byNode.delete(node)) this.dirty.add(k);
       if (byNode.size === 0) this.votes.delete(k);
     }
   }
 
   /**
-   * Recomputes every verdict from the live voters' latest votes. Returns
+   * Recomputes the verdicts whose votes, voters or quorum changed, from the live voters' latest votes. Returns
    * every verdict that changed since the last evaluation (for the log and
    * the transitions), each marked `fire` when this node must fire its
    * trigger for the cluster. The first evaluation of a check compares with
@@ -153,7 +158,9 @@ export class QuorumBook {
   evaluate(): { changes: QuorumChange[] } {
     const now = this.clock.now();
     const changes: QuorumChange[] = [];
-    for (const [k, e] of this.entries) {
+    for (const k of this.dirty) {
+      const e = this.entries.get(k);
+      if (e === undefined) continue; // votes of a check not known (yet)
       const byNode = this.votes.get(k);
       const votes = e.voters.flatMap((n) => {
         const v = byNode?.get(n);
@@ -186,6 +193,7 @@ export class QuorumBook {
         changes.push({ verdict, fire: firerName === this.self, facts });
       }
     }
+    this.dirty.clear();
     return { changes };
   }
 

@@ -153,10 +153,12 @@ export class TriggerRunner {
     while (!this.stopped && this.active.size < this.config.concurrency && this.queue.length > 0) {
       const job = this.queue.shift()!;
       const abort = new AbortController();
-      const run: Promise<void> = this.run(job, abort.signal).finally(() => {
-        this.active.delete(run);
-        this.pump();
-      });
+      const run: Promise<void> = this.run(job, abort.signal)
+        .catch((e: unknown) => this.log.error({ event: job.spec.event, script: job.spec.script }, `trigger ${job.spec.event}: ${job.spec.script}: ${errorMessage(e)}`))
+        .finally(() => {
+          this.active.delete(run);
+          this.pump();
+        });
       this.active.set(run, abort);
     }
   }
