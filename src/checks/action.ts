@@ -60,6 +60,12 @@ export interface ActionRequest {
   stderrApart?: boolean;
   /** SIGTERM-to-SIGKILL grace for leftovers (ms); default LEFTOVER_TERM_GRACE_MS. */
   termGraceMs?: number;
+  /** The GOSSIPCHECK_* variables to add to the daemon's environment instead of CHECK, BATCH and NODE (a trigger names an event). */
+  env?: Record<string, string>;
+  /** Written to the command's standard input (a trigger's event as JSON); by default it reads /dev/null. */
+  stdin?: string;
+  /** Ends the command and what it started, as the timeout does (the daemon shutting down); `timedOut` is then set. */
+  abort?: AbortSignal;
 }
 
 /** Process group IDs of the actions running now (a group ID is the shell's PID). */
@@ -105,11 +111,14 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
       // both streams interleave in the order written and the action's error
       // messages keep their line numbers. If we die first, it reads EOF and
       // runs nothing.
+      // With req.stdin the action reads what follows the gate line (`read` takes
+      // a pipe byte by byte, so it consumes nothing past the newline).
       const redirect = req.stderrApart ? "" : " 2>&1";
-      child = spawn("/bin/sh", ["-c", `read -r gate || exit 1; exec /bin/sh -c "$1"${redirect} </dev/null`, "gossipcheck-action", req.command], {
+      const input = req.stdin === undefined ? " </dev/null" : "";
+      child = spawn("/bin/sh", ["-c", `read -r gate || exit 1; exec /bin/sh -c "$1"${redirect}${input}`, "gossipcheck-action", req.command], {
         detached: true, // its own process group, so the timeout can kill every descendant
         stdio: ["pipe", "pipe", "pipe"],
-        env: { ...process.env, GOSSIPCHECK_CHECK: req.check, GOSSIPCHECK_BATCH: req.batchId, GOSSIPCHECK_NODE: req.node },
+        env: { ...process.env, ...(req.env ?? { GOSSIPCHECK_CHECK: req.check, GOSSIPCHECK_BATCH: req.batchId, GOSSIPCHECK_NODE: req.node }) },
       });
     } catch (e) {
       // Thrown synchronously for arguments the OS cannot take (a NUL byte in the command).
@@ -133,24 +142,29 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
       }
       running.add(pgid);
     }
-    child.stdin.end("go\n");
+    child.stdin.end(req.stdin === undefined ? "go\n" : "go\n" + req.stdin);
 
     let timedOut = false;
     let ending: Promise<number> | undefined;
     const end = () => (ending ??= scope ? endActionProcesses(scope, scope.pgid, req.termGraceMs).then((r) => r.killed) : Promise.resolve(0));
-    const timer = setTimeout(() => {
+    const stop = () => {
       timedOut = true;
       void end();
-    }, timeoutMs);
+    };
+    const timer = setTimeout(stop, timeoutMs);
+    if (req.abort?.aborted) stop();
+    else req.abort?.addEventListener("abort", stop, { once: true });
 
     child.on("error", (e) => {
       clearTimeout(timer);
+      req.abort?.removeEventListener("abort", stop);
       if (pgid !== undefined) running.delete(pgid);
       cgroup?.remove();
       resolve(notStarted(e.message));
     });
     child.on("exit", async (code, signal) => {
       clearTimeout(timer);
+      req.abort?.removeEventListener("abort", stop);
       const durationMs = performance.now() - started;
       // After a timeout `ending` is already under way; keep_children skips only the end of a clean exit.
       const leftoversKilled = await (ending ?? (req.keepChildren ? Promise.resolve(0) : end()));

@@ -130,6 +130,8 @@ export interface QuorumVerdict {
   /** The node that fires quorum-fail / quorum-recover for the cluster. */
   firer: string;
   sinceMs: number;
+  /** Set when the verdict cannot fail: a quorum K above the live voters ("needs 6 failing votes, 4 voters alive"). */
+  unreachable?: string;
 }
 
 /** What a node answers to a history question, as JSON in pb.HistoryAnswer. */
