@@ -20,7 +20,10 @@ const spec = (fields: Record<string, unknown>): CheckSpec => checkSpec({ type: "
 const run = (fields: Record<string, unknown>): Promise<CheckResult> => runOneCheck(spec(fields));
 
 describe("tcp checks", () => {
-  const server = createServer((s) => s.destroy());
+  const server = createServer((s) => {
+    s.on("error", () => {});
+    s.destroy();
+  });
   let open = "";
   let closed = "";
   before(async () => {

@@ -12,7 +12,7 @@ import { parseTags } from "../cmdline/tags.js";
 import { MAX_LABEL_BYTES } from "../net/guard.js";
 import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
 import { closest } from "../base/suggest.js";
-import { parseTriggerSpec, TRIGGER_EVENTS, type TriggerSpec } from "../triggers/spec.js";
+import { parseTriggerSpec, TRIGGER_EVENTS, type TriggerSpec } from "../triggers/index.js";
 
 /*
  * gossipcheckd's command line: the original's flags (-bind, -peers,

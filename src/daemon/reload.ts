@@ -6,7 +6,7 @@ import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import type { ClusterBackend } from "./cluster/backend.js";
 import type { LoadedConfig } from "./config_file.js";
 import type { DaemonOptions, LogLevel } from "./flags.js";
-import type { TriggerSpec } from "../triggers/spec.js";
+import type { TriggerSpec } from "../triggers/index.js";
 
 /*
  * SIGHUP: re-read the configuration (the same command line, the

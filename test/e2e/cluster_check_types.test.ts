@@ -20,7 +20,11 @@ let server: Server;
 let port = 0;
 
 before(async () => {
-  server = createServer((s) => s.end());
+  // A tcp probe ends with a reset (src/checks/tcp.ts): the server sees ECONNRESET.
+  server = createServer((s) => {
+    s.on("error", () => {});
+    s.end();
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as { port: number }).port;
   nodes = await startCluster(names);

@@ -29,7 +29,7 @@ import type { Watch } from "./watch.js";
 import type { Timer } from "../../base/clock.js";
 import { errorMessage } from "../../base/result.js";
 import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../control/watch_types.js";
-import type { TriggerSpec } from "../../triggers/spec.js";
+import type { TriggerSpec } from "../../triggers/index.js";
 import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
 
 /*

@@ -14,12 +14,12 @@ import { idToHex, type Envelope } from "../../gossip/envelope.js";
 import { isSigned } from "../../gossip/signing.js";
 import { openHistory, type HistoryStore } from "../../history/store.js";
 import { pb } from "../../proto/index.js";
-import { QuorumBook, type VoteIn } from "../../quorum/book.js";
+import { QuorumBook, type VoteIn } from "../../quorum/index.js";
 import { loadChecksDir } from "../../schedule/checks_dir.js";
 import { Scheduler, type ScheduleSet } from "../../schedule/scheduler.js";
 import type { Member, MemberEvent } from "../../swim/types.js";
-import { TriggerRunner } from "../../triggers/runner.js";
-import type { TriggerEvent, TriggerSpec } from "../../triggers/spec.js";
+import { TriggerRunner } from "../../triggers/index.js";
+import type { TriggerEvent, TriggerSpec } from "../../triggers/index.js";
 import type { ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
 import type { BatchNode } from "./batch_handler.js";
 import { ScheduleBook, type StoredSchedule } from "./schedule_book.js";
@@ -83,7 +83,7 @@ export class Watch {
     this.checksDir = o.checksDir;
     this.metrics = new WatchMetrics({
       states: () => this.states(),
-      units: () => ({ scheduler: this.scheduler.counters(), triggers: this.triggers.counters(), history: this.historyCounters() }),
+      units: () => ({ scheduler: { ...this.scheduler.counters() }, triggers: { ...this.triggers.counters() }, history: this.historyCounters() }),
     });
     this.book = new ScheduleBook({ dataDir: o.dataDir, clock: o.clock, log: o.log, admit: o.refusal });
     this.quorum = new QuorumBook({ self: o.node.name, clock: o.clock });
@@ -349,18 +349,13 @@ export class Watch {
   }
 
   private evaluateQuorum(): void {
-    for (const { verdict, fire } of this.quorum.evaluate().changes) {
-      const what = `quorum check ${verdict.check} (schedule ${verdict.schedule}): ${verdict.failing ? "FAILING" : "recovered"}, ${failingVotes(verdict)} of ${verdict.votes.length} voters failing (needed ${verdict.needed})`;
+    for (const { verdict, fire, facts } of this.quorum.evaluate().changes) {
+      const what = `quorum check ${verdict.check} (schedule ${verdict.schedule}): ${verdict.failing ? "FAILING" : "recovered"}, ${facts.failing} of ${facts.voters} voters failing (needed ${facts.needed})`;
       this.o.log[verdict.failing ? "warn" : "info"]({ schedule: verdict.schedule, check: verdict.check, failing: verdict.failing, firer: verdict.firer }, what);
       this.metrics.quorum(verdict);
       if (!fire) continue;
       this.audit(verdict.failing ? "quorum-fail" : "quorum-recover", what, `${verdict.schedule}/${verdict.check}`);
-      const nodes = verdict.votes.filter((v) => failing(v.status)).map((v) => v.node);
-      this.triggers.fire({
-        event: verdict.failing ? "quorum-fail" : "quorum-recover",
-        atMs: this.o.clock.now(),
-        quorum: { schedule: verdict.schedule, check: verdict.check, failing: nodes.length, needed: verdict.needed, voters: verdict.votes.length, nodes },
-      });
+      this.triggers.fire({ event: verdict.failing ? "quorum-fail" : "quorum-recover", atMs: this.o.clock.now(), quorum: facts });
     }
   }
 
@@ -448,7 +443,6 @@ export class Watch {
 }
 
 const failing = (s: CheckStatus | "none"): boolean => s === "fail" || s === "error";
-const failingVotes = (v: QuorumVerdict): number => v.votes.filter((x) => failing(x.status)).length;
 
 const WIRE_STATUS: Record<CheckStatus, pb.CheckStatus> = { pass: pb.CheckStatus.PASS, warn: pb.CheckStatus.WARN, fail: pb.CheckStatus.FAIL, fixed: pb.CheckStatus.FIXED, error: pb.CheckStatus.ERROR };
 const STATUS_OF_WIRE: Partial<Record<number, CheckStatus>> = Object.fromEntries(Object.entries(WIRE_STATUS).map(([k, v]) => [v, k as CheckStatus]));
