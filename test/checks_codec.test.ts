@@ -67,6 +67,39 @@ describe("check batch and report codec", () => {
     assert.deepEqual(decodeCheckBatch(pb.CheckBatch.encode({}).finish()), { ok: false, errors: ["check batch: no checks"] });
   });
 
+  it("round-trips a scheduled check's interval, splay and quorum", () => {
+    const scheduled: CheckBatch = {
+      ...batch,
+      checks: [
+        { name: "api", type: "http", params: { url: "http://api:8080/health" }, intervalMs: 15_000, splayMs: 2500.5, quorum: "majority" },
+        { name: "db", type: "tcp", params: { address: "db:5432" }, intervalMs: 86_400_000, quorum: 3 },
+        { name: "once", type: "file_exists", path: "/x", intervalMs: 1000 },
+      ],
+    };
+    assert.deepEqual(decodeCheckBatch(encodeCheckBatch(scheduled)), { ok: true, batch: scheduled });
+    const wire = pb.CheckBatch.decode(encodeCheckBatch(scheduled)).checks;
+    assert.deepEqual(
+      wire.map((c) => [c.intervalMs, c.splayMs, c.quorum]),
+      [
+        [15_000, 2500.5, "majority"],
+        [86_400_000, 0, "3"],
+        [1000, 0, ""],
+      ],
+    );
+  });
+
+  it("validates a scheduled check from the network: the quorum string, the interval's bounds, no shadowing through params", () => {
+    const errors = (c: pb.Check.$Properties) => (decodeCheckBatch(pb.CheckBatch.encode({ checks: [{ name: "x", type: "file_exists", path: "/", ...c }] }).finish()) as { errors: string[] }).errors;
+    for (const quorum of ["most", "0", "-1", "1.5", " 2", "02"]) {
+      assert.deepEqual(errors({ intervalMs: 1000, quorum }), [`check batch: check "x": quorum ${JSON.stringify(quorum)} is neither "majority" nor a count of nodes`]);
+    }
+    assert.match(errors({ quorum: "2" })[0]!, /field "quorum" needs an "interval"/);
+    assert.match(errors({ intervalMs: 999 })[0]!, /field "interval": "999ms" is shorter than 1s/);
+    assert.match(errors({ intervalMs: -5 })[0]!, /field "interval": "-5ms" is not a duration/);
+    assert.match(errors({ intervalMs: 1000, splayMs: 2000 })[0]!, /field "splay": "2000ms" is longer than the interval/);
+    assert.deepEqual(errors({ paramsJson: JSON.stringify({ mode: "0644", interval: "1s", quorum: 1 }) }), ['check batch: check "x": params may not carry interval, quorum']);
+  });
+
   it("never throws on garbage", () => {
     let x = 7;
     for (let n = 0; n < 2000; n++) {

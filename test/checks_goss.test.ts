@@ -44,7 +44,7 @@ describe("check files in YAML (gossipcheck's format)", () => {
 
   it("names the check's line and column in a field error", async () => {
     assert.deepEqual(await errorsOf("# a note\nok:\n  type: file_exists\n  path: /x\nbad:\n  type: package\n  package: bash\n  instaled: true\n"), [
-      'f.yaml:5:1: check "bad": field "instaled" is unknown for type package (known fields: type, action, timeout, keep_children, description, package, installed, versions; did you mean "installed"?)',
+      'f.yaml:5:1: check "bad": field "instaled" is unknown for type package (known fields: type, action, timeout, keep_children, description, interval, splay, quorum, package, installed, versions; did you mean "installed"?)',
     ]);
   });
 

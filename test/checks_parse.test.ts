@@ -266,7 +266,7 @@ describe("check files: fields of a check", () => {
     const errors = errorsOf(await loadCheckFile(join(examples, "invalid-fields.json")));
     const file = join(examples, "invalid-fields.json");
     assert.deepEqual(errors, [
-      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description, mode, owner, group, filetype, size, sha256, max_age; did you mean "path"?)`,
+      `${file}: check "typo_in_field_name": field "pth" is unknown (known fields: type, path, check, action, timeout, keep_children, description, interval, splay, quorum, mode, owner, group, filetype, size, sha256, max_age; did you mean "path"?)`,
       `${file}: check "typo_in_field_name": field "path" is missing: file_exists needs the path of the file to look for`,
       `${file}: check "unknown_type": field "type": unknown type "file_exist" (known types: ${CHECK_TYPES.join(", ")}; did you mean "file_exists"?)`,
       `${file}: check "contains_without_check": field "check" is missing: file_contains needs the text to search for`,
@@ -303,5 +303,43 @@ describe("parseDuration", () => {
     assert.deepEqual(["500ms", "30s", "2m", "1h", "1h2m3s", "0.5s", "10", 10, 0, "0s"].map(parseDuration), [500, 30_000, 120_000, 3_600_000, 3_723_000, 500, 10_000, 10_000, 0, 0]);
     assert.deepEqual(["", "s", "30 s", " 30s", "30sec", "1d", "-1s", "1e3", ".5s", "30S"].map(parseDuration), Array(10).fill(null));
     assert.deepEqual([-1, NaN, Infinity].map(parseDuration), [null, null, null]);
+  });
+});
+
+describe("scheduled checks: interval, splay, quorum", () => {
+  it("reads them on any type, a zero splay being no splay", async () => {
+    const r = parseCheckFile(
+      JSON.stringify({
+        a: { type: "file_exists", path: "/x", interval: "1m30s", splay: "10s", quorum: 2 },
+        b: { type: "http", url: "http://x/", interval: 1, splay: 0, quorum: "majority" },
+        c: { type: "file_exists", path: "/x", interval: "24h", splay: "24h" },
+      }),
+      "f.json",
+    );
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.deepEqual(
+      r.checks.map((c) => [c.intervalMs, c.splayMs, c.quorum]),
+      [
+        [90_000, 10_000, 2],
+        [1000, undefined, "majority"],
+        [86_400_000, 86_400_000, undefined],
+      ],
+    );
+    const example = await loadCheckFile(join(examples, "scheduled.json"));
+    assert.ok(example.ok && example.checks.every((c) => c.intervalMs !== undefined), JSON.stringify(example));
+  });
+
+  it("names the file, check and field of each mistake and says what to give", () => {
+    const base = { type: "file_exists", path: "/x" };
+    assertNames(oneError({ ...base, interval: "999ms" }), "c1", "interval", "is shorter than 1s", 'give "1s" or more');
+    assertNames(oneError({ ...base, interval: 0 }), "c1", "interval", "is shorter than 1s");
+    assertNames(oneError({ ...base, interval: "24h0m1s" }), "c1", "interval", "is longer than a day", '"24h"');
+    assertNames(oneError({ ...base, interval: "often" }), "c1", "interval", "is not a duration");
+    assertNames(oneError({ ...base, interval: true }), "c1", "interval", "expected a duration");
+    assertNames(oneError({ ...base, interval: "10s", splay: "11s" }), "c1", "splay", "is longer than the interval");
+    assertNames(oneError({ ...base, interval: "10s", splay: -1 }), "c1", "splay", "is negative");
+    assertNames(oneError({ ...base, splay: "1s" }), "c1", "splay", 'needs an "interval"');
+    assertNames(oneError({ ...base, quorum: 3 }), "c1", "quorum", 'needs an "interval"');
+    for (const q of [0, -1, 1.5, "3", "most", null]) assertNames(oneError({ ...base, interval: "1m", quorum: q }), "c1", "quorum", 'a positive whole number of nodes or "majority"');
   });
 });

@@ -140,6 +140,19 @@ function valid(s: Schema, v: unknown): boolean {
 const samples: [string, unknown][] = [
   ["the original three checks", JSON.parse(readFileSync(join(root, "examples/checks/original.json"), "utf8"))],
   ["every field", { a: { type: "file_contains", path: "/x", check: "y", action: "z", timeout: "1m30s", keep_children: true, description: "d" } }],
+  ["a scheduled check with every field", { a: { type: "http", url: "http://x/", interval: "30s", splay: "10s", quorum: "majority" } }],
+  ["a scheduled check with numbers", { a: { type: "file_exists", path: "/x", interval: 10, splay: 0, quorum: 2 } }],
+  ["an interval of a day", { a: { type: "file_exists", path: "/x", interval: 86400 } }],
+  ["an interval under a second", { a: { type: "file_exists", path: "/x", interval: 0.5 } }],
+  ["an interval over a day", { a: { type: "file_exists", path: "/x", interval: 86401 } }],
+  ["a zero interval", { a: { type: "file_exists", path: "/x", interval: "0s" } }],
+  ["a worded interval", { a: { type: "file_exists", path: "/x", interval: "every minute" } }],
+  ["a negative splay", { a: { type: "file_exists", path: "/x", interval: "1m", splay: -1 } }],
+  ["splay without interval", { a: { type: "file_exists", path: "/x", splay: "1s" } }],
+  ["quorum without interval", { a: { type: "tcp", address: "db:5432", quorum: 2 } }],
+  ["quorum zero", { a: { type: "tcp", address: "db:5432", interval: "10s", quorum: 0 } }],
+  ["quorum as a string count", { a: { type: "tcp", address: "db:5432", interval: "10s", quorum: "2" } }],
+  ["quorum fractional", { a: { type: "tcp", address: "db:5432", interval: "10s", quorum: 1.5 } }],
   ["keep_children false", { a: { type: "file_exists", path: "/x", action: "z", keep_children: false } }],
   ["keep_children as a string", { a: { type: "file_exists", path: "/x", action: "z", keep_children: "true" } }],
   ["keep_children as a number", { a: { type: "file_exists", path: "/x", action: "z", keep_children: 1 } }],
@@ -380,6 +393,7 @@ describe("schema/checks.schema.json and the validator", () => {
     assert.deepEqual(check.properties.type!.enum, [...CHECK_TYPES]);
   });
 
+  // Beyond the schema (its $comment says so): a written interval's bounds ("500ms", "25h") and splay <= interval; gcheck validate judges them.
   it("uses the validator's duration pattern", () => {
     assert.ok(JSON.stringify(schema).includes(JSON.stringify(DURATION_PATTERN)), "the timeout pattern in the schema differs from DURATION_PATTERN in src/checks/duration.ts");
   });

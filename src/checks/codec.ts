@@ -36,6 +36,10 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
       keepChildren: c.keepChildren === true,
       // A registered type's fields, and file_exists's attributes.
       paramsJson: c.params ? paramsToJson(paramFields(c.type), c.params) : "",
+      // A scheduled check's fields (0 and "" = not given).
+      intervalMs: c.intervalMs ?? 0,
+      splayMs: c.splayMs ?? 0,
+      quorum: c.quorum === undefined ? "" : String(c.quorum),
     })),
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,
@@ -73,6 +77,16 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
     if (c.timeoutMs) fields.timeout = `${c.timeoutMs}ms`;
     if (c.description != null) fields.description = c.description;
     if (c.keepChildren) fields.keep_children = true;
+    if (c.intervalMs) fields.interval = `${c.intervalMs}ms`;
+    if (c.splayMs) fields.splay = `${c.splayMs}ms`;
+    if (c.quorum) {
+      const quorum = quorumFromWire(c.quorum);
+      if (quorum === undefined) {
+        errors.push(`check batch: check ${JSON.stringify(name)}: quorum ${JSON.stringify(c.quorum)} is neither "majority" nor a count of nodes`);
+        continue;
+      }
+      fields.quorum = quorum;
+    }
     const v = validateCheck(name, fields, "check batch");
     errors.push(...v.errors);
     if (v.spec) checks.push(v.spec);
@@ -80,6 +94,12 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
   if (checks.length === 0 && errors.length === 0) errors.push("check batch: no checks");
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, batch: { checks, dryRun: wire.dryRun === true, targetNodes: wire.targetNodes ?? [], targetTags: { ...(wire.targetTags ?? {}) } } };
+}
+
+/** The wire's quorum ("majority" or a decimal count) as the check file writes it; undefined when it is neither. */
+function quorumFromWire(q: string): number | "majority" | undefined {
+  if (q === "majority") return q;
+  return /^[1-9][0-9]{0,15}$/.test(q) ? Number(q) : undefined;
 }
 
 /**
@@ -96,7 +116,18 @@ function paramsFromJson(json: string, type: string): Record<string, unknown> | s
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "params are not a JSON object";
   const original = (ORIGINAL_CHECK_TYPES as readonly string[]).includes(type);
-  const shadowed = Object.keys(v).filter((k) => k === "type" || k === "action" || k === "timeout" || k === "keep_children" || k === "description" || (original && (k === "path" || k === "check")));
+  const shadowed = Object.keys(v).filter(
+    (k) =>
+      k === "type" ||
+      k === "action" ||
+      k === "timeout" ||
+      k === "keep_children" ||
+      k === "description" ||
+      k === "interval" ||
+      k === "splay" ||
+      k === "quorum" ||
+      (original && (k === "path" || k === "check")),
+  );
   if (shadowed.length > 0) return `params may not carry ${shadowed.join(", ")}`;
   return v as Record<string, unknown>;
 }

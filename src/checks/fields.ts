@@ -3,8 +3,8 @@ import { parseDuration } from "./duration.js";
 
 /*
  * The fields a registered check type takes beyond the common ones (type,
- * action, timeout, keep_children, description), declared once per type
- * (registry.ts) and validated here into plain, JSON-safe params: the same
+ * action, timeout, keep_children, description, interval, splay, quorum),
+ * declared once per type (registry.ts) and validated here into plain, JSON-safe params: the same
  * values a check file holds, so the params travel on the wire as JSON and
  * are validated again by the receiving node exactly as a file is.
  *

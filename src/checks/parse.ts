@@ -8,7 +8,8 @@ import { errorMessage } from "../base/result.js";
 /*
  * Check files: the gossipcheck format (a JSON object mapping check name to
  * {"type", "path", "check", "action"}, plus optional "timeout",
- * "keep_children" and "description"). Errors are values: every problem in the file is collected,
+ * "keep_children" and "description", and for a scheduled check "interval",
+ * "splay" and "quorum"). Errors are values: every problem in the file is collected,
  * each message names the file, the check and the field and says what was
  * expected, so `gcheck validate` can list them all at once.
  *

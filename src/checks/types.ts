@@ -30,6 +30,9 @@ export const CHECK_TYPES = [
 ] as const;
 export type CheckType = (typeof CHECK_TYPES)[number];
 
+/** A quorum check's threshold: this many nodes must see it failing, or a majority of those that run it. */
+export type Quorum = number | "majority";
+
 /** One check as written in a gossipcheck check file (name is the object key). */
 export interface CheckSpec {
   name: string;
@@ -42,9 +45,16 @@ export interface CheckSpec {
   /** From "keep_children": true: what the action started stays running after its shell exits. Absent = false. */
   keepChildren?: boolean;
   description?: string;
+  /**
+   * From "interval": "30s": a scheduled check, run every intervalMs (1 s to
+   * 1 day) by the scheduler of each node that has it. A batch submitted with
+   * `gcheck check` ignores it (runs once).
+   */
   intervalMs?: number;
+  /** From "splay": each node runs the check at a random offset in [0, splayMs] within its interval; absent = 0. */
   splayMs?: number;
-  quorum?: number | "majority";
+  /** From "quorum" (only with an interval): the cluster-wide verdict fails only while this many nodes see the check failing. */
+  quorum?: Quorum;
   /** A registered type's own fields, or file_exists's attributes (file_attrs.ts), validated (fields.ts): plain JSON values, as in the file. */
   params?: Params;
 }

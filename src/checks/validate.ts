@@ -19,11 +19,15 @@ import { CHECK_TYPES, type CheckSpec, type CheckType } from "./types.js";
  */
 
 /** The fields of the original format, in the order they are documented. */
-const ORIGINAL_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description"] as const;
+const ORIGINAL_FIELDS = ["type", "path", "check", "action", "timeout", "keep_children", "description", "interval", "splay", "quorum"] as const;
 /** Every field a check of an original type may have: the original's, then file_exists's optional attributes (file_attrs.ts). */
 export const CHECK_FIELDS: readonly string[] = [...ORIGINAL_FIELDS, ...FILE_ATTR_NAMES];
 /** The fields every check may have; a registered type adds its own (registry.ts). */
-export const COMMON_FIELDS = ["type", "action", "timeout", "keep_children", "description"] as const;
+export const COMMON_FIELDS = ["type", "action", "timeout", "keep_children", "description", "interval", "splay", "quorum"] as const;
+
+/** The bounds of a scheduled check's interval (ms): at least 1 s (a tighter loop is a busy loop), at most 1 day. */
+export const MIN_INTERVAL_MS = 1000;
+export const MAX_INTERVAL_MS = 86_400_000;
 
 /** A key for tools ("$schema", "$comment"): ignored in check files, at the top level and in a check (see parse.ts). */
 export const isToolKey = (key: string): boolean => key.startsWith("$");
@@ -96,6 +100,7 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   const action = str("action", "a shell command run with /bin/sh -c when the check fails");
   const description = str("description", "a note for people");
   const timeoutMs = timeoutField(fields.timeout, field("timeout"), errors);
+  const schedule = scheduleFields(fields, field, errors);
   const keepChildren = fields.keep_children;
   if (keepChildren !== undefined && typeof keepChildren !== "boolean") {
     errors.push(`${field("keep_children")}: expected true (leave running what the action starts) or false, got ${describe(keepChildren)}`);
@@ -126,6 +131,9 @@ export function validateCheck(name: string, value: unknown, where: string): Chec
   if (timeoutMs !== undefined) spec.timeoutMs = timeoutMs;
   if (keepChildren === true) spec.keepChildren = true;
   if (description !== undefined) spec.description = description;
+  if (schedule.intervalMs !== undefined) spec.intervalMs = schedule.intervalMs;
+  if (schedule.splayMs !== undefined) spec.splayMs = schedule.splayMs;
+  if (schedule.quorum !== undefined) spec.quorum = schedule.quorum;
   return { spec, errors };
 }
 
@@ -181,6 +189,64 @@ function timeoutField(v: unknown, label: string, errors: string[]): number | und
     return undefined;
   }
   return ms;
+}
+
+const durationExpected = 'expected a duration such as "30s", "500ms", "2m", "1h" or a number of seconds';
+
+/** A duration field's ms (zero allowed), or undefined after pushing why not. */
+function durationField(v: unknown, label: string, errors: string[]): number | undefined {
+  if (typeof v !== "string" && typeof v !== "number") {
+    errors.push(`${label}: ${durationExpected}, got ${describe(v)}`);
+    return undefined;
+  }
+  const ms = parseDuration(v);
+  if (ms === null) {
+    errors.push(`${label}: ${JSON.stringify(v)} is not a duration (${typeof v === "number" && v < 0 ? "it is negative; " : ""}${durationExpected})`);
+    return undefined;
+  }
+  return ms;
+}
+
+/**
+ * "interval", "splay" and "quorum": when and how a scheduled check runs. A
+ * splay of zero is the same as none (not kept, so the spec round-trips);
+ * splay and quorum mean nothing without an interval, so they are errors
+ * there rather than silently ignored.
+ */
+function scheduleFields(fields: Record<string, unknown>, field: (f: string) => string, errors: string[]): Pick<CheckSpec, "intervalMs" | "splayMs" | "quorum"> {
+  const out: Pick<CheckSpec, "intervalMs" | "splayMs" | "quorum"> = {};
+  const { interval, splay, quorum } = fields;
+  if (interval !== undefined) {
+    const ms = durationField(interval, field("interval"), errors);
+    if (ms !== undefined && ms < MIN_INTERVAL_MS) {
+      errors.push(`${field("interval")}: ${JSON.stringify(interval)} is shorter than 1s: a scheduled check runs at most once a second (give "1s" or more)`);
+    } else if (ms !== undefined && ms > MAX_INTERVAL_MS) {
+      errors.push(`${field("interval")}: ${JSON.stringify(interval)} is longer than a day: give at most "24h" (run rarer jobs from cron)`);
+    } else if (ms !== undefined) {
+      out.intervalMs = ms;
+    }
+  }
+  if (splay !== undefined) {
+    const ms = durationField(splay, field("splay"), errors);
+    if (interval === undefined) {
+      errors.push(`${field("splay")} needs an "interval": splay spreads a scheduled check's runs within its interval`);
+    } else if (ms !== undefined && out.intervalMs !== undefined && ms > out.intervalMs) {
+      errors.push(`${field("splay")}: ${JSON.stringify(splay)} is longer than the interval ${JSON.stringify(interval)}: give at most the interval`);
+    } else if (ms !== undefined && ms > 0) {
+      out.splayMs = ms;
+    }
+  }
+  if (quorum !== undefined) {
+    const expected = 'expected a positive whole number of nodes or "majority"';
+    if (quorum !== "majority" && !(typeof quorum === "number" && Number.isSafeInteger(quorum) && quorum >= 1)) {
+      errors.push(`${field("quorum")}: ${expected}, got ${describe(quorum)}`);
+    } else if (interval === undefined) {
+      errors.push(`${field("quorum")} needs an "interval": only a scheduled check votes on a cluster-wide verdict`);
+    } else {
+      out.quorum = quorum;
+    }
+  }
+  return out;
 }
 
 export { describe };

@@ -45,25 +45,9 @@ export async function loadChecks(ctx: CliContext): Promise<CheckSpec[]> {
 
 /**
  * Validated checks back in check-file form, the shape the control API takes
- * (so the daemon validates with the very same rules). Timeouts travel as
- * "<ms>ms", which the duration parser reads back exactly; a type's own
- * fields (params) as the wire encodes them (durations likewise).
+ * (src/control/check_document.ts; loaded when a command sends checks).
  */
 export async function toCheckFileObject(checks: CheckSpec[]): Promise<CheckFileObject> {
-  const { paramsToJson } = await import("../checks/fields.js");
-  const { paramFields } = await import("../checks/validate.js");
-  const doc: CheckFileObject = {};
-  for (const c of checks) {
-    doc[c.name] = {
-      type: c.type,
-      ...(c.params !== undefined && (JSON.parse(paramsToJson(paramFields(c.type), c.params)) as Record<string, unknown>)),
-      ...(c.path !== undefined && { path: c.path }),
-      ...(c.check !== undefined && { check: c.check }),
-      ...(c.action !== undefined && { action: c.action }),
-      ...(c.timeoutMs !== undefined && { timeout: `${c.timeoutMs}ms` }),
-      ...(c.keepChildren === true && { keep_children: true }),
-      ...(c.description !== undefined && { description: c.description }),
-    };
-  }
-  return doc;
+  const { checkDocument } = await import("../control/check_document.js");
+  return checkDocument(checks);
 }

@@ -30,6 +30,10 @@ export class ControlClient {
     return this.json<T>("POST", path, body);
   }
 
+  async deleteJson<T>(path: string, body?: unknown): Promise<T> {
+    return this.json<T>("DELETE", path, body);
+  }
+
   /**
    * POSTs body and yields each NDJSON line of the answer as parsed JSON.
    * Breaking out of the loop (or aborting signal) closes the connection, which

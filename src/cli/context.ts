@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import { parseDuration } from "../checks/duration.js";
 import { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
@@ -36,4 +37,11 @@ export async function connect(ctx: CliContext): Promise<ControlClient> {
     token = t.token;
   }
   return new ControlClient({ server: ctx.server, ...(token !== undefined && { token }) });
+}
+
+/** A duration flag's ms (-timeout 10s); anything else is a usage error naming the flag. */
+export function durationFlag(flag: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null || ms <= 0) throw new CliError(`-${flag} "${text}": expected a duration such as 30s, 2m or 1m30s`);
+  return ms;
 }

@@ -14,6 +14,8 @@ import { placeFlags } from "./flag_placement.js";
 import { DEFAULT_CLI_BIND } from "../control/defaults.js";
 import { KEY_OPS, MEMBER_STATUSES } from "../control/api_types.js";
 import { SHELLS } from "./completion/spec.js";
+import { SCHEDULE_OPS } from "../control/schedule_rules.js";
+import { CHECK_STATUSES } from "../checks/types.js";
 
 interface GlobalFlags {
   server: string;
@@ -180,6 +182,74 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
       .action(run(async () => (await import("./commands/stats.js")).stats)),
     [["gcheck stats -tag role=db", "how loaded are the database nodes?"]],
+  );
+  examples(
+    program
+      .command("schedule")
+      .summary("set, list, show or remove the cluster's scheduled checks")
+      .description('the cluster\'s named schedules: checks every targeted node runs on its own, each at its "interval": schedule set -name NAME -file F | list | show NAME | remove NAME')
+      // Choices for help and completion only: schedule judges the operation itself (as keys does).
+      .addArgument(new Argument("[op]", "the operation").choices(SCHEDULE_OPS).argParser(String))
+      .argument("[name]", "the schedule's name (show, remove; set takes -name or this)")
+      .option("--name <name>", "set: the schedule's name (1 to 128 of A-Z a-z 0-9 . _ : -)")
+      .option("--node <name>", "set: only this node runs the schedule (repeatable)", collect)
+      .option("--tag <key=value>", "set: only nodes with this tag run the schedule (repeatable, all must match)", collect)
+      .option("--sign-key <file>", "sign the schedule (or its removal) with this Ed25519 private key: nodes with -trusted-keys accept only signed ones")
+      .action(run(async () => (await import("./commands/schedule.js")).schedule)),
+    [
+      ["gcheck schedule set -name web -file web.json -tag role=web", "every web node runs web.json's checks at their intervals"],
+      ["gcheck schedule list", "the schedules the daemon knows, and whether it runs them"],
+      ["gcheck schedule show web -output json", "one schedule with its checks"],
+      ["gcheck schedule remove web", "stop it on every node"],
+    ],
+  );
+  examples(
+    program
+      .command("results")
+      .summary("a past batch's results, from every node that ran it")
+      .description("fetch a past batch's results from every node that ran it (their history), with check's outputs and exit codes; nodes that did not run it are listed apart")
+      .argument("[batch-id]", "the batch's ID (32 hex digits, as gcheck check -output json prints it)")
+      .option("--node <name>", "only ask this node (repeatable)", collect)
+      .option("--tag <key=value>", "only ask nodes with this tag (repeatable, all must match)", collect)
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .addOption(failOnOption())
+      .action(run(async () => (await import("./commands/results.js")).results)),
+    [["gcheck results 3f0c9a1e5b7d2c4a6e8f0a1b2c3d4e5f -output junit", "the results of a batch whose gcheck was killed"]],
+  );
+  examples(
+    program
+      .command("history")
+      .summary("past batches and check transitions, newest first")
+      .description("the batches the nodes ran and the transitions of their scheduled checks (pass -> fail, ...), merged across nodes, newest first: exit 0 all answered, 3 some node silent")
+      .option("--node <name>", "only this node's history (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag (repeatable, all must match)", collect)
+      .option("--check <name>", "only this check's entries")
+      .option("--since <duration>", "only what happened in this last while, e.g. 1h or 2d")
+      .addOption(new Option("--status <status>", "only entries with this status (a transition to it, a batch with a result of it)").choices(CHECK_STATUSES))
+      .option("--limit <count>", "at most this many batches and this many transitions", "100")
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .action(run(async () => (await import("./commands/history.js")).history)),
+    [
+      ["gcheck history -since 1h -status fail", "what failed in the last hour, anywhere"],
+      ["gcheck history -node web-07 -check nginx_running", "one check's story on one node"],
+    ],
+  );
+  examples(
+    program
+      .command("status")
+      .summary("the state of every scheduled check, aggregated by check")
+      .description(
+        "the current state of every scheduled check on every (targeted) node, aggregated by check, and the quorum verdicts: exit 1 a check fails on some node or a quorum verdict fails (a quorum check counts by its verdict only), 3 some node silent, 0 otherwise",
+      )
+      .option("--node <name>", "only this node answers (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .addOption(failOnOption())
+      .action(run(async () => (await import("./commands/status.js")).status)),
+    [
+      ["gcheck status", "what fails where, right now"],
+      ["gcheck status -tag role=web -output json", "the web nodes' answers and the aggregate"],
+    ],
   );
   examples(
     program

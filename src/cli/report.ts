@@ -6,11 +6,16 @@ import { StreamReport } from "./stream_report.js";
 /*
  * What `gcheck check` learned about one batch, built from the daemon's event
  * stream: which nodes were expected, what each answered, and the exit code a
- * CI script sees. Output formats (table, json, junit) render it.
+ * CI script sees. Output formats (table, json, junit) render it. `gcheck
+ * results` folds a past batch's stream into the same report.
  */
 
-/** answered: results came back; unreachable / rejected: the origin said so; silent: no word by the end. */
-export type NodeState = "answered" | "unreachable" | "rejected" | "silent";
+/**
+ * answered: results came back; unreachable / rejected: the origin said so;
+ * silent: no word by the end; notRun (gcheck results only): the node has
+ * no record of the batch: it was not targeted, or not a member then.
+ */
+export type NodeState = "answered" | "unreachable" | "rejected" | "silent" | "notRun";
 
 export interface NodeOutcome {
   node: string;
@@ -37,6 +42,8 @@ export interface Summary {
   unreachable: number;
   rejected: number;
   silent: number;
+  /** gcheck results: nodes that did not run the batch (not counted as failing or missing). */
+  notRun: number;
   checks: CheckCounts;
   /** Nodes with at least one failed or errored check. */
   failingNodes: number;
@@ -67,8 +74,16 @@ export function countChecks(results: CheckResult[], into: CheckCounts = { pass: 
 export class BatchReport extends StreamReport<NodeOutcome> {
   batchId = "";
 
-  /** failOn: -fail-on, whether a warning makes the exit code 1. */
-  constructor(readonly failOn: FailOn = "fail") {
+  /**
+   * failOn: -fail-on, whether a warning makes the exit code 1. past: the
+   * stream is a past batch's (gcheck results), where a node that answers
+   * "rejected" has no record of the batch: it did not run it, which is
+   * neither a failure nor a missing answer.
+   */
+  constructor(
+    readonly failOn: FailOn = "fail",
+    readonly past = false,
+  ) {
     super();
   }
 
@@ -85,7 +100,7 @@ export class BatchReport extends StreamReport<NodeOutcome> {
   }
 
   protected gone(node: string, address: string, state: "unreachable" | "rejected", reason: string): NodeOutcome {
-    return { node, address, state, results: [], reason };
+    return { node, address, state: this.past && state === "rejected" ? "notRun" : state, results: [], reason };
   }
 
   outcomes(): NodeOutcome[] {
@@ -93,7 +108,7 @@ export class BatchReport extends StreamReport<NodeOutcome> {
   }
 
   summary(): Summary {
-    const s: Summary = { expected: this.expected.length, answered: 0, unreachable: 0, rejected: 0, silent: 0, checks: countChecks([]), failingNodes: 0, warningNodes: 0 };
+    const s: Summary = { expected: this.expected.length, answered: 0, unreachable: 0, rejected: 0, silent: 0, notRun: 0, checks: countChecks([]), failingNodes: 0, warningNodes: 0 };
     for (const n of this.nodes.values()) {
       s[n.state]++;
       countChecks(n.results, s.checks);
@@ -107,7 +122,8 @@ export class BatchReport extends StreamReport<NodeOutcome> {
   /**
    * 1 when a check failed or errored (or warned, with -fail-on warn) or a
    * node refused the batch (it ran nothing the operator asked for); else 3
-   * when an expected node never answered; else 0.
+   * when an expected node never answered; else 0. A node that did not run
+   * a past batch (notRun) counts for nothing.
    */
   exitCode(): number {
     const s = this.summary();

@@ -10,6 +10,7 @@ import type { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 import { errorMessage } from "../base/result.js";
 import { encodeKeyOp } from "../control/key_op.js";
+import { type ScheduleMessage, encodeSchedule } from "../control/schedule_codec.js";
 
 /*
  * Operator signatures on the gcheck side (`check -sign-key F`, `keys ...
@@ -28,6 +29,19 @@ export async function signBatch(client: ControlClient, keyFile: string, batch: C
 export async function signKeyOp(client: ControlClient, keyFile: string, op: KeyOpName, key: Uint8Array | undefined, ttlMs: number): Promise<SignedEnvelopeBody> {
   return signFor(client, keyFile, pb.EnvelopeKind.KEY_OP, encodeKeyOp(op, key), ttlMs);
 }
+
+/**
+ * A schedule set or removed (gcheck schedule set|remove -sign-key) as its
+ * SCHEDULE envelope, signed. The envelope stands (it is handed to members
+ * that join later); its TTL is the longest the API takes, and which version
+ * wins is the payload's version, not the envelope's age.
+ */
+export async function signSchedule(client: ControlClient, keyFile: string, schedule: ScheduleMessage): Promise<SignedEnvelopeBody> {
+  return signFor(client, keyFile, pb.EnvelopeKind.SCHEDULE, encodeSchedule(schedule), SCHEDULE_ENVELOPE_TTL_MS);
+}
+
+/** The TTL a signed SCHEDULE envelope carries (ms): a day, the most the control API accepts. */
+export const SCHEDULE_ENVELOPE_TTL_MS = 24 * 3_600_000;
 
 /** Builds the envelope the origin daemon will publish (its name and address are part of what is signed) and signs it. */
 async function signFor(client: ControlClient, keyFile: string, kind: pb.EnvelopeKind, payload: Uint8Array, ttlMs: number): Promise<SignedEnvelopeBody> {

@@ -1,8 +1,9 @@
 import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../control/api_types.js";
+import type { HistoryEvent } from "../control/watch_types.js";
 
 /*
- * What the result streams of the control API (POST /v1/check, POST
- * /v1/keys) have in common, folded into one report: the expected nodes
+ * What the result streams of the control API (POST /v1/check, /v1/keys,
+ * /v1/stats, /v1/results, /v1/history, /v1/status) have in common, folded into one report: the expected nodes
  * from `accepted`, the nodes the origin gave up on (unreachable) or that
  * refused (rejected), and the end (done, possibly timed out). Subclasses add
  * what a node's answer carries (check results, keys).
@@ -30,7 +31,7 @@ export abstract class StreamReport<O extends Tracked> {
   protected abstract gone(node: string, address: string, state: "unreachable" | "rejected", reason: string): O;
 
   /** Folds in an event every stream has; false for any other (a result, or a newer daemon's event). */
-  protected applyCommon(e: BatchEvent | KeyEvent | StatsEvent): boolean {
+  protected applyCommon(e: BatchEvent | KeyEvent | StatsEvent | HistoryEvent): boolean {
     switch (e.type) {
       case "accepted":
         this.accepted = true;

@@ -15,6 +15,9 @@ import type { MemberStatus } from "../swim/types.js";
  *   GET  /v1/stats                     -> NodeStats (this node)
  *   POST /v1/stats        StatsRequestBody -> NDJSON stream of StatsEvent
  *   GET  /metrics                      -> Prometheus text 0.0.4
+ * And the always-on ones (watch_types.ts): GET /v1/schedules[/NAME], POST
+ * /v1/schedules, DELETE /v1/schedules/NAME, POST /v1/results, /v1/history,
+ * /v1/status.
  * Errors: 4xx/5xx with ErrorBody.
  */
 

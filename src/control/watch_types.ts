@@ -1,4 +1,4 @@
-import type { CheckResult, CheckStatus } from "../checks/types.js";
+import type { CheckResult, CheckStatus, Quorum } from "../checks/types.js";
 import type { CheckFileObject, NodeRef, SignedEnvelopeBody } from "./api_types.js";
 
 /*
@@ -9,8 +9,8 @@ import type { CheckFileObject, NodeRef, SignedEnvelopeBody } from "./api_types.j
  * NodeHistoryAnswer as JSON (pb.HistoryAnswer.json).
  */
 
-/** A quorum: this many nodes must see the check failing, or a majority of those that run it. */
-export type Quorum = number | "majority";
+/** A quorum: this many nodes must see the check failing, or a majority of those that run it (defined with the check fields). */
+export type { Quorum };
 
 /** One named schedule as a node knows it (GET /v1/schedules). */
 export interface ScheduleInfo {

@@ -1,7 +1,6 @@
-import { parseDuration } from "../../checks/duration.js";
 import type { BatchEvent, BatchRequestBody } from "../../control/api_types.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
-import { type CliContext, connect } from "../context.js";
+import { type CliContext, connect, durationFlag } from "../context.js";
 import { CliError, type FailOn } from "../errors.js";
 import { followReport } from "../follow.js";
 import { batchJson } from "../output/json.js";
@@ -26,12 +25,6 @@ export interface CheckFlags {
   ttl: string;
   signKey?: string;
   failOn: FailOn;
-}
-
-function durationFlag(flag: string, text: string): number {
-  const ms = parseDuration(text);
-  if (ms === null || ms <= 0) throw new CliError(`-${flag} "${text}": expected a duration such as 30s, 2m or 1m30s`);
-  return ms;
 }
 
 export async function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
@@ -63,7 +56,11 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   if (report.expected.length === 0) {
     ctx.stderr.write("gcheck: no node matched the targeting (-node / -tag), so no node ran the batch\n");
   }
+  return writeBatchReport(ctx, report, elapsedMs);
+}
 
+/** A batch's report in -output's format, as check and results print it; resolves with the exit code. */
+export function writeBatchReport(ctx: CliContext, report: BatchReport, elapsedMs: number): number {
   if (ctx.output === "json") ctx.stdout.write(batchJson(report, elapsedMs));
   else if (ctx.output === "junit") ctx.stdout.write(batchJunit(report, elapsedMs));
   else ctx.stdout.write(batchTable(report) + batchSummaryLine(report, elapsedMs));

@@ -21,12 +21,32 @@ const words = (ws: readonly string[]) => ws.map(word).join(" ");
 const spellings = (names: readonly string[]) => names.flatMap((n) => [`-${word(n)}`, `--${n}`]).join("|");
 const compgen = (list: readonly string[]) => `COMPREPLY=($(compgen -W "${words(list)}" -- "$cur"))`;
 
+/**
+ * The completion of a flag's allowed values; when commands give the same
+ * flag different choices (members -status alive, history -status fail),
+ * by the command word.
+ */
+function choicesOf(spec: ProgramSpec, name: string): string {
+  const global = spec.globals.find((f) => f.name === name)?.choices;
+  if (global) return compgen(global);
+  const byChoices = new Map<string, { choices: string[]; commands: string[] }>();
+  for (const c of spec.commands) {
+    const choices = c.flags.find((f) => f.name === name)?.choices;
+    if (!choices) continue;
+    const key = choices.join(" ");
+    byChoices.set(key, { choices, commands: [...(byChoices.get(key)?.commands ?? []), c.name] });
+  }
+  const groups = [...byChoices.values()];
+  if (groups.length === 1) return compgen(groups[0]!.choices);
+  return `case $cmd in ${groups.map((g) => `${g.commands.map(word).join("|")}) ${compgen(g.choices)} ;;`).join(" ")} esac`;
+}
+
 export function bashCompletion(spec: ProgramSpec): string {
   const fn = `_${spec.name.replace(/[^A-Za-z0-9_]/g, "_")}`;
   const flags = allFlags(spec);
   const valueFlags = flags.filter((f) => f.takesValue);
   const valueCases = [
-    ...valueFlags.filter((f) => f.choices).map((f) => `    ${spellings([f.name])}) ${compgen(f.choices!)}; return ;;`),
+    ...valueFlags.filter((f) => f.choices).map((f) => `    ${spellings([f.name])}) ${choicesOf(spec, f.name)}; return ;;`),
     ...(valueFlags.some((f) => f.files && !f.choices)
       ? [`    ${spellings(valueFlags.filter((f) => f.files && !f.choices).map((f) => f.name))}) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;`]
       : []),

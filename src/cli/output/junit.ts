@@ -107,7 +107,11 @@ function document(suites: Suite[], elapsedMs: number): string {
 }
 
 export function batchJunit(report: BatchReport, elapsedMs: number): string {
-  const suites = report.outcomes().map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn) : missingSuite(n)));
+  // A node that did not run a past batch (gcheck results) has no testsuite: it had nothing to test.
+  const suites = report
+    .outcomes()
+    .filter((n) => n.state !== "notRun")
+    .map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn) : missingSuite(n)));
   return document(suites, elapsedMs);
 }
 

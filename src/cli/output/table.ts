@@ -70,7 +70,11 @@ function nodeRows(n: NodeOutcome): { severity: number; row: string[] }[] {
 
 /** check: per node, per check; failing rows (and nodes that did not answer) first. */
 export function batchTable(report: BatchReport): string {
-  const rows = report.outcomes().flatMap(nodeRows);
+  // Nodes that did not run a past batch are listed apart (batchSummaryLine), not as rows to act on.
+  const rows = report
+    .outcomes()
+    .filter((n) => n.state !== "notRun")
+    .flatMap(nodeRows);
   // Array.prototype.sort is stable: within one severity, node then file order stay.
   rows.sort((a, b) => a.severity - b.severity);
   return renderTable(
@@ -92,14 +96,19 @@ export function checkCounts(c: CheckCounts, fixed = true): string {
 /** "3/3 nodes answered; checks: 5 passed, 1 fixed, 1 failed, 0 errored; 0.41s" plus who is missing. */
 export function batchSummaryLine(report: BatchReport, elapsedMs: number): string {
   const s = report.summary();
-  const parts = [`${s.answered}/${s.expected} nodes answered`, `checks: ${checkCounts(s.checks)}`, formatDuration(elapsedMs)];
-  const missing = report
-    .outcomes()
-    .filter((n) => n.state !== "answered")
-    .map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
-  if (missing.length) parts.push(`not answered: ${missing.slice(0, 10).join(", ")}${missing.length > 10 ? ` and ${missing.length - 10} more` : ""}`);
+  const parts = [`${s.answered}/${s.expected - s.notRun} nodes answered`, `checks: ${checkCounts(s.checks)}`, formatDuration(elapsedMs)];
+  const outcomes = report.outcomes();
+  const missing = outcomes.filter((n) => n.state !== "answered" && n.state !== "notRun").map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
+  if (missing.length) parts.push(`not answered: ${firstTen(missing)}`);
+  const notRun = outcomes.filter((n) => n.state === "notRun").map((n) => n.node);
+  if (notRun.length) parts.push(`did not run this batch: ${firstTen(notRun)}`);
   if (report.timedOutWaiting) parts.push("timed out");
   return parts.join("; ") + "\n";
+}
+
+/** "a, b, c" up to ten names, then "and N more". */
+export function firstTen(names: string[]): string {
+  return `${names.slice(0, 10).join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}`;
 }
 
 export function membersTable(members: MemberView[]): string {
@@ -116,4 +125,21 @@ export function membersTable(members: MemberView[]): string {
       formatAge(m.statusAgeMs),
     ]),
   );
+}
+
+/** A moment as gcheck info shows one, in UTC to the second: "2025-06-01T14:03:09Z" (the same on every operator's screen). */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isFinite(d.getTime()) ? d.toISOString().replace(/\.\d+Z$/, "Z") : "-";
+}
+
+const STATUS_ORDER = ["pass", "fixed", "warn", "fail", "error"] as const;
+
+/** Counts by status, the non-zero ones, as "38 pass, 2 fail" (a status this gcheck does not know last, by its name). */
+export function statusCounts(counts: Partial<Record<string, number>>): string {
+  const known = STATUS_ORDER.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
+  const other = Object.entries(counts)
+    .filter(([s, n]) => !(STATUS_ORDER as readonly string[]).includes(s) && (n ?? 0) > 0)
+    .map(([s, n]) => `${n} ${s}`);
+  return [...known, ...other].join(", ") || "none";
 }

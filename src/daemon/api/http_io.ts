@@ -37,6 +37,18 @@ export function sendMetrics(res: ServerResponse, text: string): void {
  * bytes actually received.
  */
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const text = await readBodyText(req, maxBytes);
+  if (text === "") throw new HttpError(400, "request body is empty: send a JSON object");
+  return parseJson(text);
+}
+
+/** As readJsonBody, for a route whose body may be left out (DELETE): undefined when there is none. */
+export async function readOptionalJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const text = await readBodyText(req, maxBytes);
+  return text.trim() === "" ? undefined : parseJson(text);
+}
+
+async function readBodyText(req: IncomingMessage, maxBytes: number): Promise<string> {
   const tooLarge = () => new HttpError(413, `request body is larger than the limit of ${maxBytes} bytes: send fewer or smaller checks`, { connection: "close" });
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (declared > maxBytes) throw tooLarge();
@@ -53,8 +65,10 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
     // The connection went away mid-body: the client left, or a limit (limits.ts) closed it.
     throw new HttpError(400, `the request body was cut off after ${size} bytes (${errorMessage(e)})`);
   }
-  if (size === 0) throw new HttpError(400, "request body is empty: send a JSON object");
-  const text = Buffer.concat(chunks, size).toString("utf8");
+  return Buffer.concat(chunks, size).toString("utf8");
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {

@@ -1,8 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type BatchEvent, type DaemonInfo, type KeyEvent, MEMBER_STATUSES, type MemberView, type StatsEvent } from "../../control/api_types.js";
-import type { ControlBackend, SignedEnvelope } from "./backend.js";
-import { HttpError, readJsonBody, sendJson, sendMetrics } from "./http_io.js";
+import type { HistoryEvent, SchedulesResponse } from "../../control/watch_types.js";
+import { scheduleNameProblem } from "../../control/schedule_rules.js";
+import type { ControlBackend, HistoryStart, ScheduleChange, SignedEnvelope } from "./backend.js";
+import { HttpError, readJsonBody, readOptionalJsonBody, sendJson, sendMetrics } from "./http_io.js";
+import type { RouteParams } from "./route_match.js";
 import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
+import { validateHistoryBody, validateResultsBody, validateScheduleRemoveBody, validateScheduleSetBody, validateStatusBody } from "./validate_watch.js";
 
 /*
  * The control API's routes, one named handler each. A handler validates its
@@ -11,13 +15,18 @@ import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateSt
  * server (server.ts): an HttpError with its status, anything else as 500.
  */
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+/** params: the route's named path segments (route_match.ts), percent-decoded. */
+export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: RouteParams) => Promise<void>;
 
 export interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
+  /** A literal path, or one with a ":name" segment (route_match.ts). */
   path: string;
   handle: Handler;
 }
+
+/** Every event a route streams as NDJSON. */
+export type StreamedEvent = BatchEvent | KeyEvent | StatsEvent | HistoryEvent;
 
 /** What the routes need from the server around them. */
 export interface RouteContext {
@@ -31,7 +40,7 @@ export interface RouteContext {
   /** An AbortController that aborts when the client goes away early. */
   abortOnClose: (res: ServerResponse) => AbortController;
   /** Streams events as NDJSON until they end or the client goes away. */
-  streamEvents: (res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>) => Promise<void>;
+  streamEvents: (res: ServerResponse, ac: AbortController, events: AsyncIterable<StreamedEvent>) => Promise<void>;
   /** The exposition of the daemon's registry (metrics_registry.ts): the backend's families and the server's own. */
   metrics: () => Promise<string>;
 }
@@ -109,6 +118,80 @@ export function controlRoutes(c: RouteContext): Route[] {
     await c.streamEvents(res, ac, started.events);
   };
 
+  // ---- Always on (issue 14): schedules, past results, history, status. ----
+
+  /** The schedule name of a /v1/schedules/NAME path, by the one rule (src/control/schedule_rules.ts). */
+  const nameParam = (params: RouteParams): string => {
+    const bad = scheduleNameProblem(params.name, "path /v1/schedules/NAME");
+    if (bad) throw new HttpError(400, bad);
+    return params.name!;
+  };
+
+  /** A set or remove answered: the version that now spreads, or the backend's status and reason. */
+  const sendChange = (res: ServerResponse, change: ScheduleChange) => {
+    if (!change.ok) throw new HttpError(change.status, change.error);
+    sendJson(res, 200, change.change);
+  };
+
+  /** A cluster-wide question started (or refused, 503, like stats) and streamed. */
+  const streamStarted = async <E extends StreamedEvent>(res: ServerResponse, ac: AbortController, started: HistoryStart<E>) => {
+    if (!started.ok) throw new HttpError(503, started.error);
+    await c.streamEvents(res, ac, started.events);
+  };
+
+  const getSchedules: Handler = async (_req, res) => {
+    if (!backend.schedules) throw new HttpError(501, "this daemon has no schedules");
+    const body: SchedulesResponse = { node: backend.info().name, schedules: backend.schedules() };
+    sendJson(res, 200, body);
+  };
+
+  const getSchedule: Handler = async (_req, res, _url, params) => {
+    const name = nameParam(params);
+    if (!backend.schedule) throw new HttpError(501, "this daemon has no schedules");
+    const info = backend.schedule(name);
+    if (!info) throw new HttpError(404, `no schedule named ${name} on ${backend.info().name}: gcheck schedule list shows the ones it knows`);
+    sendJson(res, 200, info);
+  };
+
+  const postSchedule: Handler = async (req, res) => {
+    const request = validateScheduleSetBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.setSchedule) throw new HttpError(501, "this daemon cannot set schedules");
+    sendChange(res, backend.setSchedule(request.value));
+  };
+
+  const deleteSchedule: Handler = async (req, res, _url, params) => {
+    const name = nameParam(params);
+    const request = validateScheduleRemoveBody(name, await readOptionalJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.removeSchedule) throw new HttpError(501, "this daemon cannot remove schedules");
+    sendChange(res, backend.removeSchedule(request.value));
+  };
+
+  const postResults: Handler = async (req, res) => {
+    const request = validateResultsBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.batchResults) throw new HttpError(501, "this daemon keeps no history of batches");
+    const ac = c.abortOnClose(res);
+    await streamStarted(res, ac, backend.batchResults(request.value, ac.signal));
+  };
+
+  const postHistory: Handler = async (req, res) => {
+    const request = validateHistoryBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.clusterHistory) throw new HttpError(501, "this daemon keeps no history");
+    const ac = c.abortOnClose(res);
+    await streamStarted(res, ac, backend.clusterHistory("history", request.value, ac.signal));
+  };
+
+  const postStatus: Handler = async (req, res) => {
+    const request = validateStatusBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.clusterHistory) throw new HttpError(501, "this daemon cannot report the state of scheduled checks");
+    const ac = c.abortOnClose(res);
+    await streamStarted(res, ac, backend.clusterHistory("status", request.value, ac.signal));
+  };
+
   const getMetrics: Handler = async (_req, res) => {
     sendMetrics(res, await c.metrics());
   };
@@ -122,6 +205,13 @@ export function controlRoutes(c: RouteContext): Route[] {
     { method: "POST", path: "/v1/keys", handle: postKeys },
     { method: "GET", path: "/v1/stats", handle: getStats },
     { method: "POST", path: "/v1/stats", handle: postStats },
+    { method: "GET", path: "/v1/schedules", handle: getSchedules },
+    { method: "POST", path: "/v1/schedules", handle: postSchedule },
+    { method: "GET", path: "/v1/schedules/:name", handle: getSchedule },
+    { method: "DELETE", path: "/v1/schedules/:name", handle: deleteSchedule },
+    { method: "POST", path: "/v1/results", handle: postResults },
+    { method: "POST", path: "/v1/history", handle: postHistory },
+    { method: "POST", path: "/v1/status", handle: postStatus },
     { method: "GET", path: "/metrics", handle: getMetrics },
   ];
 }

@@ -3,8 +3,9 @@ import type { Socket } from "node:net";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
 import type { HostPort } from "../../cmdline/address.js";
 import { formatHostPort } from "../../cmdline/address.js";
-import type { BatchEvent, DaemonInfo, KeyEvent, StatsEvent } from "../../control/api_types.js";
-import { controlRoutes } from "./routes.js";
+import type { DaemonInfo } from "../../control/api_types.js";
+import { type StreamedEvent, controlRoutes } from "./routes.js";
+import { decodeParams, matchPath } from "./route_match.js";
 import { ConnectionGuard, limitFamilies } from "./connections.js";
 import { type ApiLimits, DEFAULT_API_LIMITS, connectionsCheckingIntervalMs } from "./limits.js";
 import type { ControlBackend } from "./backend.js";
@@ -90,7 +91,8 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     metrics: () => metrics.text(),
   });
 
-  const knownPaths = new Set(routes.map((r) => r.path));
+  /** The route path a request is counted under: its route's pattern, so random paths cannot grow the metrics. */
+  const pathLabel = (path: string) => routes.find((r) => matchPath(r.path, path) !== null)?.path ?? "other";
   const knownMethods = new Set(routes.map((r) => r.method as string));
 
   /** Ties an AbortController to the client: it aborts when the connection goes away early. */
@@ -105,7 +107,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   }
 
   /** NDJSON, one event a line, until the events end or the client goes away. */
-  async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<BatchEvent | KeyEvent | StatsEvent>): Promise<void> {
+  async function streamEvents(res: ServerResponse, ac: AbortController, events: AsyncIterable<StreamedEvent>): Promise<void> {
     res.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
     const out = new LineWriter(res);
     try {
@@ -128,7 +130,10 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     } catch {
       throw new HttpError(400, `malformed request target ${JSON.stringify(req.url)}`);
     }
-    const forPath = routes.filter((r) => r.path === url.pathname);
+    const forPath = routes.flatMap((r) => {
+      const params = matchPath(r.path, url.pathname);
+      return params ? [{ ...r, params }] : [];
+    });
     if (forPath.length === 0) throw new HttpError(404, `no such endpoint ${url.pathname} (endpoints: ${[...new Set(routes.map((r) => r.path))].join(", ")})`);
     const route = forPath.find((r) => r.method === req.method);
     if (!route) {
@@ -138,7 +143,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
       throw new HttpError(401, 'missing or wrong token: send "Authorization: Bearer <token>" (gcheck -token-file F, or GOSSIPCHECK_TOKEN)', { "www-authenticate": 'Bearer realm="gossipcheckd"' });
     }
-    await route.handle(req, res, url);
+    await route.handle(req, res, url, decodeParams(route.params));
     return res.statusCode;
   }
 
@@ -152,7 +157,8 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     (req, res) => {
       // Label by known route only, so random paths cannot grow the metrics without bound.
       const path = (req.url ?? "").split("?")[0] ?? "";
-      const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${knownPaths.has(path) ? path : "other"} ${status}`;
+      const label = pathLabel(path);
+      const key = (status: number) => `${knownMethods.has(req.method ?? "") ? req.method : "OTHER"} ${label} ${status}`;
       const started = Date.now();
       const done = (status: number) => {
         requests.set(key(status), (requests.get(key(status)) ?? 0) + 1);

@@ -13,39 +13,40 @@ import { decodeKeyOp } from "../../control/key_op.js";
  * field is checked for type and bounds, unknown fields are refused (a typo
  * like "dry_run" must not silently run actions), and the checks go through
  * the same rules as a check file. Errors are one line a person can act on.
+ * The shared rules are exported for validate_watch.ts (schedules, history).
  */
 
 /** Checks in one batch (bounded so one request cannot make every node run millions). */
 export const MAX_CHECKS_PER_BATCH = 10_000;
 /** Names in a -node target list. */
-const MAX_TARGET_NODES = 100_000;
+export const MAX_TARGET_NODES = 100_000;
 const MAX_TAGS = 64;
 export const DEFAULT_TTL_MS = 5 * 60_000;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_TTL_MS = 24 * 3_600_000;
-const MIN_TIMEOUT_MS = 100;
-const MAX_TIMEOUT_MS = 24 * 3_600_000;
+export const MIN_TIMEOUT_MS = 100;
+export const MAX_TIMEOUT_MS = 24 * 3_600_000;
 /** How many check errors one 400 lists before "and N more". */
-const MAX_LISTED_ERRORS = 5;
+export const MAX_LISTED_ERRORS = 5;
 
-const LABEL = "request body";
+export const LABEL = "request body";
 
-function fail<T>(error: string): Result<T> {
+export function fail<T>(error: string): Result<T> {
   return { ok: false, error };
 }
 
-function describeJson(v: unknown): string {
+export function describeJson(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`.slice(0, 60);
 }
 
-function asObject(v: unknown, what: string): Result<Record<string, unknown>> {
+export function asObject(v: unknown, what: string): Result<Record<string, unknown>> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(`${what} must be a JSON object, got ${describeJson(v)}`);
   return { ok: true, value: v as Record<string, unknown> };
 }
 
-function onlyKnown(obj: Record<string, unknown>, known: readonly string[], what: string): string | undefined {
+export function onlyKnown(obj: Record<string, unknown>, known: readonly string[], what: string): string | undefined {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) return `${what}: unknown field ${JSON.stringify(k)} (known fields: ${known.join(", ")})`;
   }
@@ -76,7 +77,7 @@ export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
 const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
 const SIGNED_FIELDS = ["id", "origin", "originAddress", "createdMs", "ttlMs", "payload", "signature", "signerKey"] as const;
 
-function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Result<number> {
+export function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Result<number> {
   if (v === undefined) return { ok: true, value: dflt };
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) {
     return fail(`${LABEL}: field "${field}" must be a number of milliseconds from ${min} to ${max}, got ${describeJson(v)}`);
@@ -92,7 +93,7 @@ function base64Bytes(v: unknown, field: string, length?: number): Result<Uint8Ar
 }
 
 /** The fields of a signed envelope ("signed" in a body), checked for shape; the payload is decoded by the caller. */
-function validateSignedEnvelope(v: unknown): Result<SignedEnvelope> {
+export function validateSignedEnvelope(v: unknown): Result<SignedEnvelope> {
   const obj = asObject(v, `${LABEL}: field "signed"`);
   if (!obj.ok) return obj;
   const s = obj.value;
@@ -131,7 +132,7 @@ function validateSignedEnvelope(v: unknown): Result<SignedEnvelope> {
 }
 
 /** Why a body with "signed" may not also carry these fields (they travel inside the signed payload), or null. */
-function fieldsOutsideSigned(b: Record<string, unknown>, fields: readonly string[], what: string): string | null {
+export function fieldsOutsideSigned(b: Record<string, unknown>, fields: readonly string[], what: string): string | null {
   const extra = fields.filter((k) => b[k] !== undefined);
   if (extra.length === 0) return null;
   return `${LABEL}: with "signed", leave out ${extra.map((k) => JSON.stringify(k)).join(", ")}: ${what} carries them inside signed.payload`;
@@ -177,7 +178,7 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
 }
 
 /** The targeting fields of a body ("nodes", "tags"), shared by batches and stats requests. */
-function validateTargeting(b: Record<string, unknown>): Result<{ nodes: string[]; tags: Record<string, string> }> {
+export function validateTargeting(b: Record<string, unknown>): Result<{ nodes: string[]; tags: Record<string, string> }> {
   const nodes: string[] = [];
   if (b.nodes !== undefined) {
     if (!Array.isArray(b.nodes) || b.nodes.length > MAX_TARGET_NODES) return fail(`${LABEL}: field "nodes" must be an array of at most ${MAX_TARGET_NODES} node names`);
