@@ -5,7 +5,8 @@ import type { Clock } from "../../base/clock.js";
 import { RateLimitedLog, type Logger } from "../../base/logger.js";
 import { errorMessage } from "../../base/result.js";
 import { keyFingerprint } from "../../control/fingerprint.js";
-import { decodeSchedule, type SchedulePayload } from "../../control/schedule.js";
+import { decodeSchedule, type ScheduleMessage } from "../../control/schedule_codec.js";
+import { missingIntervalProblem } from "../../control/schedule_rules.js";
 import { idToHex, type Envelope } from "../../gossip/envelope.js";
 import { isSigned } from "../../gossip/signing.js";
 
@@ -37,7 +38,7 @@ export const DEFAULT_SCHEDULE_BOOK: ScheduleBookConfig = { maxSchedules: 256, ma
 
 export interface StoredSchedule {
   env: Envelope;
-  schedule: SchedulePayload;
+  schedule: ScheduleMessage;
   bytes: number;
 }
 
@@ -99,6 +100,8 @@ export class ScheduleBook {
     if (refusal) return refused(refusal);
     const decoded = decodeSchedule(env.payload);
     if (!decoded.ok) return refused(decoded.error);
+    const unscheduled = decoded.schedule.removed ? null : missingIntervalProblem(decoded.schedule.batch.checks, `schedule ${decoded.schedule.name}`);
+    if (unscheduled) return refused(unscheduled);
     const schedule = decoded.schedule;
     const previous = this.byName.get(schedule.name);
     if (previous && !isNewer(schedule, env, previous)) return { kind: "same-or-older" };
@@ -173,7 +176,7 @@ export class ScheduleBook {
   }
 }
 
-function isNewer(s: SchedulePayload, env: Envelope, than: StoredSchedule): boolean {
+function isNewer(s: ScheduleMessage, env: Envelope, than: StoredSchedule): boolean {
   if (s.version !== than.schedule.version) return s.version > than.schedule.version;
   return Buffer.compare(Buffer.from(env.id), Buffer.from(than.env.id)) > 0;
 }

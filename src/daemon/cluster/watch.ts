@@ -6,7 +6,9 @@ import type { CheckBatch } from "../../checks/codec.js";
 import { runBatch } from "../../checks/index.js";
 import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
 import { keyFingerprint } from "../../control/fingerprint.js";
-import { encodeSchedule, scheduleNameProblem } from "../../control/schedule.js";
+import { checkDocument } from "../../control/check_document.js";
+import { encodeSchedule } from "../../control/schedule_codec.js";
+import { missingIntervalProblem, scheduleNameProblem } from "../../control/schedule_rules.js";
 import { isTargeted } from "../../control/targeting.js";
 import type { CheckState, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from "../../control/watch_types.js";
 import type { Disseminator, ReplyBody, StandingEnvelopes } from "../../gossip/disseminator.js";
@@ -196,15 +198,15 @@ export class Watch {
     const s = this.book.get(name);
     if (s) return this.info(s, true);
     const local = this.localSets.find((l) => l.name === name);
-    return local ? { ...this.schedules().find((i) => i.name === name)!, document: checksDocument(local.checks) } : undefined;
+    return local ? { ...this.schedules().find((i) => i.name === name)!, document: checkDocument(local.checks) } : undefined;
   }
 
   setSchedule(r: ScheduleSetRequest): ScheduleChange {
-    const problem = scheduleNameProblem(r.name);
+    const problem = scheduleNameProblem(r.name, "name");
     if (problem) return { ok: false, status: 400, error: problem };
     if (r.name.startsWith("local:")) return { ok: false, status: 409, error: `schedule names starting with "local:" belong to -checks-dir files; choose another name` };
-    const unscheduled = r.checks.find((c) => !(c.intervalMs && c.intervalMs > 0));
-    if (unscheduled) return { ok: false, status: 400, error: `check ${JSON.stringify(unscheduled.name)} has no interval: every check of a schedule needs one (e.g. "interval": "30s")` };
+    const unscheduled = missingIntervalProblem(r.checks, "checks");
+    if (unscheduled) return { ok: false, status: 400, error: unscheduled };
     const version = Math.max(this.o.clock.now(), this.book.versionOf(r.name) + 1);
     const batch: CheckBatch = { checks: r.checks, dryRun: false, targetNodes: r.nodes, targetTags: r.tags };
     return this.publishSchedule(r.signed, () => encodeSchedule({ name: r.name, version, removed: false, batch, submitter: r.submitter }), r.name, r.submitter, false);
@@ -264,7 +266,7 @@ export class Watch {
       tags: b.targetTags,
       runsHere: isTargeted(b, this.o.node),
       source: "cluster",
-      ...(withDocument && { document: checksDocument(b.checks) }),
+      ...(withDocument && { document: checkDocument(b.checks) }),
     };
   }
 
@@ -382,7 +384,7 @@ export class Watch {
         finishedMs: this.o.clock.now(),
         dryRun: batch.dryRun,
         schedule: "",
-        checks: checksDocument(batch.checks),
+        checks: checkDocument(batch.checks),
         results,
       }),
     );
@@ -446,10 +448,3 @@ const failing = (s: CheckStatus | "none"): boolean => s === "fail" || s === "err
 
 const WIRE_STATUS: Record<CheckStatus, pb.CheckStatus> = { pass: pb.CheckStatus.PASS, warn: pb.CheckStatus.WARN, fail: pb.CheckStatus.FAIL, fixed: pb.CheckStatus.FIXED, error: pb.CheckStatus.ERROR };
 const STATUS_OF_WIRE: Partial<Record<number, CheckStatus>> = Object.fromEntries(Object.entries(WIRE_STATUS).map(([k, v]) => [v, k as CheckStatus]));
-
-/** Checks as a check-file object (schedule show, the history's copy of a batch): the specs as plain data. */
-function checksDocument(checks: CheckSpec[]): Record<string, unknown> {
-  const doc: Record<string, unknown> = {};
-  for (const { name, ...rest } of checks) doc[name] = rest;
-  return doc;
-}
