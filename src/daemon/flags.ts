@@ -336,7 +336,8 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   if (historyMaxBytes === undefined || historyMaxBytes < 1024 * 1024) return err(`-history-max-bytes "${f.historyMaxBytes}": expected a size of at least 1MiB, e.g. 256MiB or 1GiB`);
   const flap = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(f.flapGuard);
   const flapWindowMs = flap ? parseDuration(flap[2]!) : null;
-  if (!flap || flapWindowMs === null || flapWindowMs < 1000 || Number(flap[1]) < 1) return err(`-flap-guard "${f.flapGuard}": expected RUNS/WINDOW such as 3/10m (at least 1 run, a window of at least 1s)`);
+  if (!flap || flapWindowMs === null || flapWindowMs < 1000 || Number(flap[1]) < 1)
+    return err(`-flap-guard "${f.flapGuard}": expected RUNS/WINDOW such as 3/10m (at least 1 run, a window of at least 1s)`);
 
   const empty = (flag: string, v: string | undefined) => (v !== undefined && v.trim() === "" ? `-${flag}: the path is empty` : undefined);
   for (const [flag, v] of [

@@ -32,7 +32,10 @@ describe("schedules, status and triggers on a real cluster", () => {
     writeFileSync(flag, "up\n");
     const script = join(dir.path, "record.sh");
     // The event's variables, one line per run; the JSON on stdin must parse.
-    writeFileSync(script, `#!/bin/sh\njson=$(cat)\necho "$GOSSIPCHECK_EVENT $GOSSIPCHECK_MEMBER_NAME $GOSSIPCHECK_CHECK_NAME $GOSSIPCHECK_CHECK_STATUS $(printf '%s' "$json" | head -c 1)" >> ${events}\n`);
+    writeFileSync(
+      script,
+      `#!/bin/sh\njson=$(cat)\necho "$GOSSIPCHECK_EVENT $GOSSIPCHECK_MEMBER_NAME $GOSSIPCHECK_CHECK_NAME $GOSSIPCHECK_CHECK_STATUS $(printf '%s' "$json" | head -c 1)" >> ${events}\n`,
+    );
     chmodSync(script, 0o755);
     nodes = await startCluster(["wa", "wb", "wc"], (n) => (n === "wa" ? ["-on", `member-failed=${script}`, "-on", `check-fail=${script}`, "-on", `check-recover=${script}`] : []));
     await waitForView(nodes, ["wa:alive", "wb:alive", "wc:alive"]);

@@ -143,7 +143,12 @@ export class ClusterBackend implements ControlBackend {
   private auditConnections(watch: Watch, before: number): void {
     this.auditTimer = this.clock.setTimeout(() => {
       const now = this.refusedConnections();
-      if (now > before) watch.audit("connections-refused", `${now - before} cluster connections or frames refused in the last minute (oversized first frames, timeouts, evictions, undecodable frames: see gossipcheck_net_* metrics)`, "");
+      if (now > before)
+        watch.audit(
+          "connections-refused",
+          `${now - before} cluster connections or frames refused in the last minute (oversized first frames, timeouts, evictions, undecodable frames: see gossipcheck_net_* metrics)`,
+          "",
+        );
       if (!this.stopping) this.auditConnections(watch, now);
     }, AUDIT_CONNECTIONS_EVERY_MS);
   }
@@ -317,8 +322,7 @@ export class ClusterBackend implements ControlBackend {
     const replies = this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) => {
       const answer = historyAnswer(reply);
       if (!answer) return null;
-      if (answer.what === "results" && answer.batch?.results)
-        return { type: "result", node: reply.node, address: reply.address, results: answer.batch.results, elapsedMs };
+      if (answer.what === "results" && answer.batch?.results) return { type: "result", node: reply.node, address: reply.address, results: answer.batch.results, elapsedMs };
       const why = answer.what === "error" ? answer.error : `did not run batch ${request.batchId} (not targeted, not yet arrived, or pruned from its history)`;
       return { type: "rejected", node: reply.node, address: reply.address, reason: why };
     });

@@ -81,7 +81,10 @@ export class ScheduleBook {
       } catch {
         // Nothing more to do: the next save replaces it.
       }
-      this.o.log.error({ file: this.path, aside, err: errorMessage(err) }, `cannot read ${this.path} (${errorMessage(err)}): moved it to ${aside}; this node starts with no cluster schedules and gets them back from its peers in push-pull`);
+      this.o.log.error(
+        { file: this.path, aside, err: errorMessage(err) },
+        `cannot read ${this.path} (${errorMessage(err)}): moved it to ${aside}; this node starts with no cluster schedules and gets them back from its peers in push-pull`,
+      );
       return;
     }
     for (const env of envs) {
@@ -171,7 +174,11 @@ export class ScheduleBook {
       writeFileAtomic(this.path, JSON.stringify({ format: FORMAT, envelopes }) + "\n");
     } catch (err) {
       // The schedules still run from memory, and peers hand them back after a restart.
-      this.rateLog.warn("schedules-save", { file: this.path, err: errorMessage(err) }, `cannot write ${this.path}: ${errorMessage(err)} (schedules keep running; a restart before it is fixed gets them back from peers)`);
+      this.rateLog.warn(
+        "schedules-save",
+        { file: this.path, err: errorMessage(err) },
+        `cannot write ${this.path}: ${errorMessage(err)} (schedules keep running; a restart before it is fixed gets them back from peers)`,
+      );
     }
   }
 }
@@ -183,7 +190,17 @@ function isNewer(s: ScheduleMessage, env: Envelope, than: StoredSchedule): boole
 
 function envelopeToJson(e: Envelope): Record<string, string | number> {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
-  return { id: b64(e.id), origin: e.origin, originAddress: e.originAddress, createdMs: e.createdMs, ttlMs: e.ttlMs, kind: e.kind, payload: b64(e.payload), signature: b64(e.signature), signerKey: b64(e.signerKey) };
+  return {
+    id: b64(e.id),
+    origin: e.origin,
+    originAddress: e.originAddress,
+    createdMs: e.createdMs,
+    ttlMs: e.ttlMs,
+    kind: e.kind,
+    payload: b64(e.payload),
+    signature: b64(e.signature),
+    signerKey: b64(e.signerKey),
+  };
 }
 
 function envelopeFromJson(j: Record<string, string | number>): Envelope {

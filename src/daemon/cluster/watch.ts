@@ -3,8 +3,8 @@ import type { Logger } from "../../base/logger.js";
 import type { Random } from "../../base/random.js";
 import { errorMessage } from "../../base/result.js";
 import type { CheckBatch } from "../../checks/codec.js";
-import { runBatch } from "../../checks/index.js";
-import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
+import { runBatch, type RunOptions } from "../../checks/index.js";
+import type { CheckResult, CheckStatus } from "../../checks/types.js";
 import { keyFingerprint } from "../../control/fingerprint.js";
 import { checkDocument } from "../../control/check_document.js";
 import { encodeSchedule } from "../../control/schedule_codec.js";
@@ -14,11 +14,11 @@ import type { CheckState, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from 
 import type { Disseminator, ReplyBody, StandingEnvelopes } from "../../gossip/disseminator.js";
 import { idToHex, type Envelope } from "../../gossip/envelope.js";
 import { isSigned } from "../../gossip/signing.js";
-import { openHistory, type HistoryStore } from "../../history/store.js";
+import { openHistory, type HistoryStore } from "../../history/index.js";
 import { pb } from "../../proto/index.js";
 import { QuorumBook, type VoteIn } from "../../quorum/index.js";
-import { loadChecksDir } from "../../schedule/checks_dir.js";
-import { Scheduler, type ScheduleSet } from "../../schedule/scheduler.js";
+import { loadChecksDir } from "../../schedule/index.js";
+import { Scheduler, type ScheduleSet } from "../../schedule/index.js";
 import type { Member, MemberEvent } from "../../swim/types.js";
 import { TriggerRunner } from "../../triggers/index.js";
 import type { TriggerEvent, TriggerSpec } from "../../triggers/index.js";
@@ -66,6 +66,8 @@ export interface WatchOptions {
   flapWindowMs: number;
   /** Why this node refuses an envelope now (the gossip layer's admission), or null. */
   refusal: (env: Envelope) => string | null;
+  /** How scheduled checks are evaluated; default: by their type. Simulations inject outcomes (RunOptions.evaluate). */
+  evaluate?: RunOptions["evaluate"];
 }
 
 export class Watch {
@@ -94,14 +96,25 @@ export class Watch {
       clock: o.clock,
       random: o.random,
       log: o.log,
+      node: o.node.name,
       config: { maxActionRuns: o.flapMaxActions, flapWindowMs: o.flapWindowMs },
       actionsEnabled: () => o.node.actionsEnabled,
       run: (checks, r) =>
-        runBatch(checks, { batchId: r.batchId, node: o.node.name, runActions: r.runActions, allowCommands: o.node.actionsEnabled, ...(r.skipReason !== undefined && { skipReason: r.skipReason }) }),
+        runBatch(checks, {
+          batchId: r.batchId,
+          node: o.node.name,
+          runActions: r.runActions,
+          allowCommands: o.node.actionsEnabled,
+          ...(r.skipReason !== undefined && { skipReason: r.skipReason }),
+          ...(o.evaluate && { evaluate: o.evaluate }),
+        }),
       onTransition: (t) => this.onTransition(t),
       onSuppressed: (e) => {
         this.metrics.suppressed.inc({ schedule: e.schedule });
-        o.log.warn({ schedule: e.schedule, check: e.check, runs: e.runsInWindow, windowMs: e.windowMs }, `check ${e.check} (schedule ${e.schedule}): action suppressed: flapping (${e.runsInWindow} action runs in ${Math.round(e.windowMs / 1000)} s)`);
+        o.log.warn(
+          { schedule: e.schedule, check: e.check, runs: e.runsInWindow, windowMs: e.windowMs },
+          `check ${e.check} (schedule ${e.schedule}): action suppressed: flapping (${e.runsInWindow} action runs in ${Math.round(e.windowMs / 1000)} s)`,
+        );
         this.audit("action-suppressed", `check ${e.check} of schedule ${e.schedule}: action suppressed after ${e.runsInWindow} runs in ${Math.round(e.windowMs / 1000)} s`, `${e.schedule}/${e.check}`);
       },
     });
@@ -215,7 +228,11 @@ export class Watch {
   removeSchedule(r: ScheduleRemoveRequest): ScheduleChange {
     if (!this.book.get(r.name)) {
       const local = this.localSets.some((l) => l.name === r.name);
-      return { ok: false, status: local ? 409 : 404, error: local ? `${r.name} is a file of -checks-dir on ${this.o.node.name}: remove the file there and reload` : `no schedule named ${JSON.stringify(r.name)} (gcheck schedule list shows them)` };
+      return {
+        ok: false,
+        status: local ? 409 : 404,
+        error: local ? `${r.name} is a file of -checks-dir on ${this.o.node.name}: remove the file there and reload` : `no schedule named ${JSON.stringify(r.name)} (gcheck schedule list shows them)`,
+      };
     }
     const version = Math.max(this.o.clock.now(), this.book.versionOf(r.name) + 1);
     const batch: CheckBatch = { checks: [], dryRun: false, targetNodes: [], targetTags: {} };
@@ -223,7 +240,9 @@ export class Watch {
   }
 
   private publishSchedule(signed: ScheduleSetRequest["signed"], payload: () => Uint8Array, name: string, submitter: string, removal: boolean): ScheduleChange {
-    const published = signed ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.SCHEDULE }, {}) : this.o.gossip.publish(pb.EnvelopeKind.SCHEDULE, payload(), { ttlMs: SCHEDULE_TTL_MS });
+    const published = signed
+      ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.SCHEDULE }, {})
+      : this.o.gossip.publish(pb.EnvelopeKind.SCHEDULE, payload(), { ttlMs: SCHEDULE_TTL_MS });
     if (!published.ok) return { ok: false, status: 400, error: `the schedule was not published: ${published.error}` };
     const env = published.publication.envelope;
     // The local consumer applies it too (asynchronously); applying now makes the answer exact.
@@ -231,7 +250,10 @@ export class Watch {
     if (outcome === "refused") return { ok: false, status: 403, error: `this node refuses the schedule: ${this.book.lastRefusal ?? "see the daemon log"}` };
     const now = this.book.byId(idToHex(env.id));
     if (!now) return { ok: false, status: 409, error: `a newer version of ${name} is already in force (gcheck schedule show ${name})` };
-    this.o.log.info({ schedule: name, version: now.schedule.version, submitter, removed: removal }, `schedule ${name} ${removal ? "removed" : "set"} (version ${now.schedule.version}) by ${submitter || "an unnamed submitter"}`);
+    this.o.log.info(
+      { schedule: name, version: now.schedule.version, submitter, removed: removal },
+      `schedule ${name} ${removal ? "removed" : "set"} (version ${now.schedule.version}) by ${submitter || "an unnamed submitter"}`,
+    );
     return { ok: true, change: { name, version: now.schedule.version, id: idToHex(env.id), removed: removal } };
   }
 
@@ -246,8 +268,16 @@ export class Watch {
     if (r.kind === "same-or-older") return "same-or-older";
     const s = r.now.schedule;
     const signer = isSigned(env) ? ` signed by ${keyFingerprint(env.signerKey)}` : "";
-    this.audit(s.removed ? "schedule-remove" : "schedule-set", `schedule ${s.name} version ${s.version} ${s.removed ? "removed" : `set (${s.batch.checks.length} checks)`} by ${s.submitter || "?"} through ${env.origin}${signer}`, s.name);
-    if (via !== "api") this.o.log.info({ schedule: s.name, version: s.version, origin: env.origin, via, removed: s.removed }, `schedule ${s.name} ${s.removed ? "removed" : "now at"} version ${s.version} (from ${env.origin}, ${via})`);
+    this.audit(
+      s.removed ? "schedule-remove" : "schedule-set",
+      `schedule ${s.name} version ${s.version} ${s.removed ? "removed" : `set (${s.batch.checks.length} checks)`} by ${s.submitter || "?"} through ${env.origin}${signer}`,
+      s.name,
+    );
+    if (via !== "api")
+      this.o.log.info(
+        { schedule: s.name, version: s.version, origin: env.origin, via, removed: s.removed },
+        `schedule ${s.name} ${s.removed ? "removed" : "now at"} version ${s.version} (from ${env.origin}, ${via})`,
+      );
     if (!this.stopped) this.refresh();
     return "newer";
   }
