@@ -301,7 +301,8 @@ describe("check files: reading them", () => {
 describe("parseDuration", () => {
   it("reads units, sequences and plain seconds, and refuses the rest", () => {
     assert.deepEqual(["500ms", "30s", "2m", "1h", "1h2m3s", "0.5s", "10", 10, 0, "0s"].map(parseDuration), [500, 30_000, 120_000, 3_600_000, 3_723_000, 500, 10_000, 10_000, 0, 0]);
-    assert.deepEqual(["", "s", "30 s", " 30s", "30sec", "1d", "-1s", "1e3", ".5s", "30S"].map(parseDuration), Array(10).fill(null));
+    assert.deepEqual(["30d", "1d12h"].map(parseDuration), [30 * 86_400_000, 36 * 3_600_000]);
+    assert.deepEqual(["", "s", "30 s", " 30s", "30sec", "1w", "-1s", "1e3", ".5s", "30S"].map(parseDuration), Array(10).fill(null));
     assert.deepEqual([-1, NaN, Infinity].map(parseDuration), [null, null, null]);
   });
 });

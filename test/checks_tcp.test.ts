@@ -55,8 +55,10 @@ describe("tcp checks", () => {
   it("a connected probe ends with a reset: no TIME_WAIT socket is left on either side", async () => {
     // A listener that keeps what it accepts open, so that the probe closes first.
     const held = new Set<Socket>();
+    const probePorts: number[] = [];
     const keeper = createServer((s) => {
       held.add(s);
+      probePorts.push(s.remotePort!);
       s.on("error", () => {});
       s.on("close", () => held.delete(s));
     });
@@ -64,11 +66,15 @@ describe("tcp checks", () => {
     const port = (keeper.address() as AddressInfo).port;
     try {
       for (let i = 0; i < 5; i++) assert.equal((await run({ address: `127.0.0.1:${port}` })).status, "pass");
-      const hex = port.toString(16).toUpperCase().padStart(4, "0");
+      assert.equal(probePorts.length, 5);
+      // Exactly these connections (the port numbers may have been used before by other tests' sockets).
+      const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, "0");
+      const pairs = new Set(probePorts.flatMap((p) => [`${hex(p)} ${hex(port)}`, `${hex(port)} ${hex(p)}`]));
       const timeWait = readFileSync("/proc/net/tcp", "utf8")
         .split("\n")
-        .filter((l) => l.includes(`:${hex} `) && l.trim().split(/\s+/)[3] === "06");
-      assert.deepEqual(timeWait, [], "TIME_WAIT sockets on the probed port");
+        .map((l) => l.trim().split(/\s+/))
+        .filter((c) => c[3] === "06" && pairs.has(`${c[1]?.split(":")[1]} ${c[2]?.split(":")[1]}`));
+      assert.deepEqual(timeWait, [], "TIME_WAIT sockets of the probes");
     } finally {
       for (const s of held) s.destroy();
       await new Promise((ok) => keeper.close(ok));

@@ -245,7 +245,7 @@ describe("SIGHUP reload", () => {
       r.live,
       r.log,
     );
-    assert.deepEqual(r.calls, ['tags {"role":"db"}', "log-level debug", "actions false", "trusted none"]);
+    assert.deepEqual(r.calls, ['tags {"role":"db"}', "log-level debug", "actions false", "trusted none", "watch - 0"]);
     assert.deepEqual(out.applied, ["log-level", "tag", "no-actions"]);
     assert.deepEqual(out.needRestart.sort(), ["advertise", "bind", "profile"]);
     assert.deepEqual(out.running.bind, running.bind, "the old bind is kept");
@@ -309,7 +309,7 @@ describe("SIGHUP reload", () => {
         r.live,
         r.log,
       );
-      assert.deepEqual(r.calls, ["trusted 2"]);
+      assert.deepEqual(r.calls, ["trusted 2", "watch - 0"]);
       assert.deepEqual(out.applied, []);
       assert.ok(r.lines.some((l) => l.msg === `reload: trusted-keys ${dir} read again: 2 keys`));
 

@@ -58,14 +58,23 @@ describe("schedules in a simulated 100-node cluster", () => {
     await sim.stopAll();
   });
 
-  it("a newer version replaces an older one everywhere, whichever arrives first", async () => {
+  it("every node keeps the same version of a schedule, whichever arrives first; a later one replaces it", async () => {
     const sim = new WatchSim(3);
     const nodes: WatchSimNode[] = [];
     for (let i = 0; i < 10; i++) nodes.push(await sim.addNode(`v${i}`));
-    setSchedule(nodes[0]!, "web", [scheduled("a", 60_000)]);
-    const second = setSchedule(nodes[5]!, "web", [scheduled("a", 60_000), scheduled("b", 60_000)]);
-    await sim.clock.runUntil(() => nodes.every((n) => n.watch.book.get("web")?.schedule.version === second.version), 10_000);
-    for (const n of nodes) assert.deepEqual(n.watch.schedules().find((s) => s.name === "web")?.checks, 2);
+    // Two sets at the same instant through two nodes: equal versions, the greater envelope ID wins everywhere.
+    const a = setSchedule(nodes[0]!, "web", [scheduled("a", 60_000)]);
+    const b = setSchedule(nodes[5]!, "web", [scheduled("a", 60_000), scheduled("b", 60_000)]);
+    assert.equal(a.version, b.version);
+    const winner = a.id > b.id ? a : b;
+    const agreed = await sim.clock.runUntil(() => nodes.every((n) => n.watch.schedules().find((s) => s.name === "web")?.id === winner.id), 10_000);
+    assert.ok(agreed >= 0, "every node keeps the winner");
+    await sim.clock.advance(1000);
+    const c = setSchedule(nodes[9]!, "web", [scheduled("a", 60_000), scheduled("b", 60_000), scheduled("c", 60_000)]);
+    assert.ok(c.version > winner.version);
+    await sim.clock.runUntil(() => nodes.every((n) => n.watch.book.get("web")?.schedule.version === c.version), 10_000);
+    for (const n of nodes) assert.equal(n.watch.schedules().find((s) => s.name === "web")?.checks, 3);
+    await sim.clock.runUntil(() => nodes.every((n) => n.watch.states().length === 3), 120_000);
     const removed = nodes[3]!.watch.removeSchedule({ name: "web", submitter: "sim@test" });
     assert.ok(removed.ok);
     await sim.clock.runUntil(() => nodes.every((n) => n.watch.book.get("web") === undefined), 10_000);

@@ -147,6 +147,8 @@ describe("gcheck results after gcheck was killed, and kill -9 during history wri
     await victim.proc.kill9();
     stop = true;
     await Promise.all(streams);
+    // A node coming back under its name is refused while the others still list it alive.
+    await waitForView([nodes[0]!], ["ra:alive", "rb:alive", `${victim.name}:dead`], 20_000);
     const restarted = await startClusterNode(victim.name, ["-peers", nodes[0]!.address, "-data-dir", join(dir.path, victim.name)]);
     nodes[2] = restarted;
     const r = await runGcheck(["-server", restarted.cli, "results", ids[0]!, "-node", victim.name, "-output", "json", "-timeout", "10s"]);

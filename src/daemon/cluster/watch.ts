@@ -438,7 +438,7 @@ export class Watch {
   }
 
   historyCounters(): Record<string, number> {
-    return this.history?.counters() ?? {};
+    return { ...this.history?.counters() };
   }
 
   /** A HISTORY_QUERY from the cluster, answered from this node's history and scheduler. */
