@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { ROOT, tempDir } from "../support/proc.js";
 
@@ -14,6 +15,10 @@ import { ROOT, tempDir } from "../support/proc.js";
  * that .ci/run tests. It packs the dist/ that the test run was built from
  * (--ignore-scripts skips the prepack build, ~20 s, already done); the
  * dependencies come from npm's cache (--prefer-offline), which npm ci filled.
+ * Install scripts are skipped (--ignore-scripts): better-sqlite3's would
+ * fetch a prebuilt addon from GitHub or compile SQLite (60-100 s per Node);
+ * the addon this checkout built for this Node is copied in instead, and the
+ * installed history store is opened with it.
  */
 
 const run = promisify(execFile);
@@ -32,7 +37,7 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
     const packed = await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", t.path], ROOT);
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     files = info!.files.map((f) => f.path);
-    const installed = await npm(["install", "-g", "--prefer-offline", "--prefix", prefix, join(t.path, info!.filename)], t.path);
+    const installed = await npm(["install", "-g", "--prefer-offline", "--ignore-scripts", "--prefix", prefix, join(t.path, info!.filename)], t.path);
     installOutput = installed.stdout + installed.stderr;
   });
   after(() => t.cleanup());
@@ -48,6 +53,18 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
 
   it("installs without a warning (no install-time scripts to allow)", () => {
     assert.doesNotMatch(installOutput, /warn/i, installOutput);
+  });
+
+  it("ships better-sqlite3 as a dependency: the installed history store opens a database", async () => {
+    const installed = join(prefix, "lib/node_modules/gossipcheck");
+    const release = join(installed, "node_modules/better-sqlite3/build/Release");
+    mkdirSync(release, { recursive: true });
+    copyFileSync(join(ROOT, "node_modules/better-sqlite3/build/Release/better_sqlite3.node"), join(release, "better_sqlite3.node"));
+    const dataDir = join(t.path, "data");
+    mkdirSync(dataDir);
+    const store = pathToFileURL(join(installed, "dist/src/history/store.js")).href;
+    const code = `const { openHistory } = await import(${JSON.stringify(store)}); const r = openHistory(${JSON.stringify(dataDir)}, { log: console }); if (!r.ok) throw new Error(r.error); r.value.close(); console.log("opened");`;
+    assert.equal((await run(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 30_000 })).stdout, "opened\n");
   });
 
   it("runs both installed binaries", async () => {
