@@ -327,7 +327,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
   const triggers: TriggerSpec[] = [];
   for (const text of f.on ?? []) {
     const t = parseTriggerSpec(text);
-    if (!t.ok) return err(`-on "${text}": ${t.error}`);
+    if (!t.ok) return err(t.error);
     triggers.push(t.value);
   }
   const historyRetentionMs = parseDuration(f.historyRetention);

@@ -79,6 +79,7 @@ export class Watch {
   private history: HistoryStore | null = null;
   private historyError: string | undefined;
   private localSets: ScheduleSet[] = [];
+  private localLoadedMs = 0;
   private checksDir: string | undefined;
   private joined = false;
   private stopped = false;
@@ -193,7 +194,8 @@ export class Watch {
     const cluster = this.book.active().map((s) => this.info(s, false));
     const local: ScheduleInfo[] = this.localSets.map((s) => ({
       name: s.name,
-      version: 0,
+      // When -checks-dir was last read (at start or on SIGHUP).
+      version: this.localLoadedMs,
       id: "",
       origin: this.o.node.name,
       submitter: "",
@@ -306,6 +308,7 @@ export class Watch {
       return;
     }
     const loaded = await loadChecksDir(this.checksDir);
+    this.localLoadedMs = this.o.clock.now();
     for (const e of loaded.errors) this.o.log.error({ checksDir: this.checksDir, err: e }, `-checks-dir: ${e}`);
     this.localSets = loaded.sets;
   }
