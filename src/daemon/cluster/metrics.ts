@@ -23,7 +23,7 @@ import type { Families, Observe } from "../api/lazy_metrics.js";
  */
 
 /** How one layer counter becomes a metric: its own family, or one label value of a family it shares. */
-interface Family {
+export interface Family {
   name: string;
   help: string;
   gauge?: true;
@@ -31,8 +31,8 @@ interface Family {
   label?: [string, string];
 }
 
-const f = (name: string, help: string, label?: [string, string]): Family => ({ name, help, ...(label && { label }) });
-const g = (name: string, help: string, label?: [string, string]): Family => ({ ...f(name, help, label), gauge: true });
+export const f = (name: string, help: string, label?: [string, string]): Family => ({ name, help, ...(label && { label }) });
+export const g = (name: string, help: string, label?: [string, string]): Family => ({ ...f(name, help, label), gauge: true });
 
 const NET_DROPS = "Connections closed by a transport limit, by reason.";
 const NET_REFUSED = "Inbound connections refused, by reason.";
@@ -261,7 +261,7 @@ function byLabel(label: string, values: Record<string, number>): { labels: Recor
 }
 
 /** Defines the families of one layer's table, reading its counters at each scrape. */
-function families<K extends string>(f: Families, table: Record<K, Family>, read: () => Record<string, number>): void {
+export function families<K extends string>(f: Families, table: Record<K, Family>, read: () => Record<string, number>): void {
   const byName = new Map<string, { family: Family; keys: K[] }>();
   for (const key of Object.keys(table) as K[]) {
     const family = table[key];

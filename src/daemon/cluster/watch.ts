@@ -88,7 +88,9 @@ export class Watch {
     this.checksDir = o.checksDir;
     this.metrics = new WatchMetrics({
       states: () => this.states(),
-      units: () => ({ scheduler: { ...this.scheduler.counters() }, triggers: { ...this.triggers.counters() }, history: this.historyCounters() }),
+      scheduler: () => this.scheduler.counters(),
+      triggers: () => this.triggers.counters(),
+      history: () => this.history?.counters(),
     });
     this.book = new ScheduleBook({ dataDir: o.dataDir, clock: o.clock, log: o.log, admit: o.refusal });
     this.quorum = new QuorumBook({ self: o.node.name, clock: o.clock });
@@ -111,11 +113,7 @@ export class Watch {
         }),
       onTransition: (t) => this.onTransition(t),
       onSuppressed: (e) => {
-        this.metrics.suppressed.inc({ schedule: e.schedule });
-        o.log.warn(
-          { schedule: e.schedule, check: e.check, runs: e.runsInWindow, windowMs: e.windowMs },
-          `check ${e.check} (schedule ${e.schedule}): action suppressed: flapping (${e.runsInWindow} action runs in ${Math.round(e.windowMs / 1000)} s)`,
-        );
+        // Logged and counted by the scheduler; the audit log keeps it.
         this.audit("action-suppressed", `check ${e.check} of schedule ${e.schedule}: action suppressed after ${e.runsInWindow} runs in ${Math.round(e.windowMs / 1000)} s`, `${e.schedule}/${e.check}`);
       },
     });
@@ -320,6 +318,9 @@ export class Watch {
       .filter((s) => isTargeted(s.schedule.batch, this.o.node))
       .map((s) => ({ name: s.schedule.name, source: "cluster", checks: s.schedule.batch.checks }));
     this.scheduler.setSchedules([...cluster, ...this.localSets]);
+    // A removed schedule's series end (voters of a quorum check keep its verdict's).
+    const known = [...this.book.active().map((s) => ({ name: s.schedule.name, checks: s.schedule.batch.checks })), ...this.localSets];
+    this.metrics.forget(known.flatMap((s) => s.checks.map((c) => ({ schedule: s.name, check: c.name }))));
     this.refreshQuorum();
   }
 
@@ -332,9 +333,8 @@ export class Watch {
 
   private onTransition(t: { node: string; schedule: string; check: string; from: CheckStatus | "none"; to: CheckStatus; atMs: number; message: string; quorum?: number | "majority" }): void {
     const { schedule, check, from, to } = t;
+    // The scheduler logs the transition; this counts, stores and hands it on.
     this.metrics.transition(schedule, check, to);
-    const level = to === "fail" || to === "error" ? "warn" : "info";
-    this.o.log[level]({ schedule, check, from, to, message: t.message }, `check ${check} (schedule ${schedule}): ${from} -> ${to}: ${t.message}`);
     this.writeHistory((h) => h.recordTransition({ node: this.o.node.name, schedule, check, from, to, atMs: t.atMs, message: t.message }));
     const event = failing(to) ? "check-fail" : to === "warn" ? "check-warn" : from !== "none" && (failing(from) || from === "warn") ? "check-recover" : null;
     if (event) this.triggers.fire({ event, atMs: t.atMs, check: { name: check, schedule, status: to, previous: from, message: t.message } });
@@ -440,9 +440,6 @@ export class Watch {
     }
   }
 
-  historyCounters(): Record<string, number> {
-    return { ...this.history?.counters() };
-  }
 
   /** A HISTORY_QUERY from the cluster, answered from this node's history and scheduler. */
   private async answerQuery(env: Envelope): Promise<ReplyBody | null> {
