@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   sim: () => import("./sim.js"),
   startup: () => import("./startup.js"),
   watch: () => import("./watch.js"),
+  schedule: () => import("./schedule.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -179,6 +179,39 @@ describe("scheduler: timing", () => {
     await h.stop();
   });
 
+  it("coalesces a check at most a twentieth of its interval early", async () => {
+    const clock = new VirtualClock();
+    const calls: [number, string[]][] = [];
+    const s = new Scheduler({
+      clock,
+      random: new SeededRandom(1),
+      log: nullLogger,
+      config: { coalesceMs: 250 },
+      actionsEnabled: () => true,
+      run: async (checks) => {
+        calls.push([clock.now(), checks.map((c) => c.name)]);
+        return checks.map((c) => ({ name: c.name, type: c.type, status: "pass", message: "", durationMs: 0 }));
+      },
+    });
+    const t0 = clock.now();
+    const [a, b, c] = [check("a", 10 * SEC), check("b", SEC), check("c", 10 * SEC)];
+    s.setSchedules([set("s", [a])]);
+    await clock.advance(100);
+    s.setSchedules([set("s", [a, b])]);
+    await clock.advance(100);
+    s.setSchedules([set("s", [a, b, c])]);
+    await clock.advance(10 * SEC - 200 + 150);
+    // At 10 s: a, and c (due at 10.2 s, within 250 ms); b (due at 10.1 s) may be only 50 ms early, so it waits.
+    assert.deepEqual(
+      calls.filter(([t]) => t >= t0 + 10 * SEC).map(([t, names]) => [t - t0, names]),
+      [
+        [10_000, ["a", "c"]],
+        [10_100, ["b"]],
+      ],
+    );
+    await s.stop();
+  });
+
   it("does not start a run twice: a slot that comes while the check still runs is skipped and counted", async () => {
     const h = harness({ runMs: () => 2500 });
     h.scheduler.setSchedules([set("slow", [check("slow", SEC)])]);

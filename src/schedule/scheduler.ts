@@ -19,8 +19,9 @@ import { FlapGuard, formatWindow } from "./flap_guard.js";
  * sit in one min-heap by due time, with one timer for its top: the cost of a
  * tick is that of the checks it runs, not of the checks held.
  *
- * - Checks due within coalesceMs of the tick run together, one `run` per
- *   schedule (one process snapshot, one batch record).
+ * - Checks due within coalesceMs of the tick (at most a twentieth of their
+ *   interval) run together, one `run` per schedule (one wake-up, one process
+ *   snapshot, one batch record): see config.ts for what that saves.
  * - A check whose previous run is still going when its slot comes is not
  *   started twice: the slot is skipped (counted as skippedBusy).
  * - A slot found more than half an interval late (the event loop was
@@ -260,8 +261,14 @@ export class Scheduler {
     const now = this.o.clock.now();
     const horizon = now + this.config.coalesceMs;
     const due = new Map<string, Entry[]>();
+    const notYet: Entry[] = [];
     for (let top = this.heap.peek(); top !== undefined && top.dueMs <= horizon; top = this.heap.peek()) {
       this.heap.pop();
+      const ownHorizon = now + Math.min(this.config.coalesceMs, top.intervalMs / 20);
+      if (top.dueMs > ownHorizon) {
+        notYet.push(top); // a short interval's check waits for its own tick
+        continue;
+      }
       const late = now - top.dueMs;
       if (late > top.intervalMs / 2 && !top.skippedStale) {
         top.skippedStale = true;
@@ -277,9 +284,10 @@ export class Scheduler {
         if (list) list.push(top);
         else due.set(top.schedule, [top]);
       }
-      this.advance(top, horizon);
+      this.advance(top, ownHorizon);
       this.heap.push(top);
     }
+    for (const e of notYet) this.heap.push(e);
     if (due.size > 0) this.count.ticks++;
     for (const [schedule, entries] of due) {
       const p = this.evaluate(schedule, entries, now).finally(() => this.inFlight.delete(p));
