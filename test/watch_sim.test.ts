@@ -50,7 +50,8 @@ describe("schedules in a simulated 100-node cluster", () => {
       const state = n.watch.states()[0]!;
       const c = n.watch.scheduler.counters();
       const phase = (state.lastRunMs - before.get(n.name)!) % interval;
-      assert.ok(phase <= 50 || interval - phase <= 50, `${n.name}: the last run of the day is ${phase} ms off its slot`);
+      // A run may start up to the coalescing window (250 ms) early; its slots never move.
+      assert.ok(phase <= 250 || interval - phase <= 250, `${n.name}: the last run of the day is ${phase} ms off its slot`);
       assert.equal(c.evaluations - evaluationsBefore.get(n.name)!, (24 * 3600_000) / interval, `${n.name}: one run per slot for a day`);
       assert.equal(c.missedSlots + c.skippedBusy, 0);
       assert.ok(c.maxLateMs <= 50, `${n.name}: at most 50 ms late (${c.maxLateMs})`);
