@@ -101,7 +101,10 @@ it("live IDs and standing envelopes round-trip for push-pull state", () => {
   const d = decodeLiveIds(encodeLiveIds(ids, [standing]));
   assert.ok(d.ok);
   assert.deepEqual(d.value.ids.map(idToHex), ids.map(idToHex));
-  assert.deepEqual(d.value.standing.map((e) => [idToHex(e.id), e.origin, e.kind]), [[idToHex(standing.id), standing.origin, standing.kind]]);
+  assert.deepEqual(
+    d.value.standing.map((e) => [idToHex(e.id), e.origin, e.kind]),
+    [[idToHex(standing.id), standing.origin, standing.kind]],
+  );
   assert.equal(decodeLiveIds(new Uint8Array([0x0a, 0x50])).ok, false);
 });
 

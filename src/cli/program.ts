@@ -227,11 +227,13 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--since <duration>", "only what happened in this last while, e.g. 1h or 2d")
       .addOption(new Option("--status <status>", "only entries with this status (a transition to it, a batch with a result of it)").choices(CHECK_STATUSES))
       .option("--limit <count>", "at most this many batches and this many transitions", "100")
+      .option("--audit", "show the audit log instead: key operations, schedule changes, refused envelopes and connections")
       .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
       .action(run(async () => (await import("./commands/history.js")).history)),
     [
       ["gcheck history -since 1h -status fail", "what failed in the last hour, anywhere"],
       ["gcheck history -node web-07 -check nginx_running", "one check's story on one node"],
+      ["gcheck history -audit -since 1d", "who changed keys and schedules, and what was refused, today"],
     ],
   );
   examples(

@@ -137,7 +137,7 @@ export interface QuorumVerdict {
 /** What a node answers to a history question, as JSON in pb.HistoryAnswer. */
 export type NodeHistoryAnswer =
   | { what: "results"; batch?: BatchRecord }
-  | { what: "history"; batches: BatchRecord[]; transitions: TransitionRecord[]; truncated: boolean }
+  | { what: "history"; batches: BatchRecord[]; transitions: TransitionRecord[]; truncated: boolean; audit?: AuditRecord[] }
   | { what: "status"; checks: CheckState[]; verdicts: QuorumVerdict[]; historyError?: string };
 
 /** POST /v1/history (cluster-wide) or GET /v1/history?... (this node). */
@@ -150,6 +150,8 @@ export interface HistoryRequestBody {
   status?: CheckStatus;
   limit?: number;
   timeoutMs?: number;
+  /** The audit log (key operations, schedule changes, refusals) instead of batches and transitions. */
+  audit?: boolean;
 }
 
 /** Streamed by POST /v1/history and POST /v1/status (NDJSON), like stats. */

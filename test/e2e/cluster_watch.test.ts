@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BatchEvent } from "../../src/control/api_types.js";
@@ -161,5 +161,40 @@ describe("gcheck results after gcheck was killed, and kill -9 during history wri
     assert.equal(recorded, ids.length, `${recorded} of the ${ids.length} answered batches are in the history after kill -9`);
     const log = restarted.proc.logLines().map((l) => String(l.msg));
     assert.ok(!log.some((m) => /history is off/.test(m)), `the history opened after kill -9: ${log.filter((m) => /history/.test(m)).join(" | ")}`);
+  });
+});
+
+describe("signed schedules on nodes with -trusted-keys", () => {
+  const dir = tempDir("gc-signed-sched-");
+  let nodes: ClusterNode[] = [];
+
+  before(async () => {
+    const keys = join(dir.path, "trusted");
+    const made = await runGcheck(["keygen", "-signing", "-out", join(dir.path, "op")]);
+    assert.equal(made.code, 0, made.stderr);
+    mkdirSync(keys);
+    copyFileSync(join(dir.path, "op.pub"), join(keys, "op.pub"));
+    nodes = await startCluster(["ta", "tb"], () => ["-trusted-keys", keys]);
+    await waitForView(nodes, ["ta:alive", "tb:alive"]);
+  });
+  after(async () => {
+    await stopAll(nodes);
+    dir.cleanup();
+  });
+
+  it("an unsigned schedule is refused before it spreads; a signed one runs on every node", async () => {
+    const file = join(dir.path, "s.json");
+    writeFileSync(file, JSON.stringify({ tmp_there: { type: "file_exists", path: "/tmp", interval: "1s" } }));
+    const unsigned = await runGcheck(["-server", nodes[0]!.cli, "-file", file, "schedule", "set", "-name", "s"]);
+    assert.notEqual(unsigned.code, 0);
+    assert.match(unsigned.stderr, /accepts only schedules signed by a trusted key/);
+    const signed = await runGcheck(["-server", nodes[0]!.cli, "-file", file, "schedule", "set", "-name", "s", "-sign-key", join(dir.path, "op.key")]);
+    assert.equal(signed.code, 0, signed.stderr);
+    await waitFor(async () => /s\/tmp_there: 2 pass/.test((await statusLines(nodes[1]!)).stdout), 15_000, "the signed schedule runs on both nodes");
+    const list = await runGcheck(["-server", nodes[1]!.cli, "schedule", "list"]);
+    assert.match(list.stdout, /\bs\b.*[0-9a-f]{8}/, "the signer's fingerprint is listed");
+    const audit = await runGcheck(["-server", nodes[1]!.cli, "history", "-audit", "-node", "tb"]);
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, /schedule-set .*schedule s version \d+ set \(1 checks\).* signed by [0-9a-f]{8}/);
   });
 });

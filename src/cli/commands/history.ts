@@ -24,6 +24,7 @@ export interface HistoryFlags {
   status?: CheckStatus;
   limit: string;
   timeout: string;
+  audit?: boolean;
 }
 
 /** The most entries of each kind -limit may ask for (the API's bound, validate_watch.ts). */
@@ -40,6 +41,10 @@ export async function history(ctx: CliContext, flags: HistoryFlags): Promise<num
   if (flags.since !== undefined) body.sinceMs = Date.now() - durationFlag("since", flags.since);
   if (flags.check !== undefined) body.check = flags.check;
   if (flags.status !== undefined) body.status = flags.status;
+  if (flags.audit) {
+    if (flags.check !== undefined || flags.status !== undefined) throw new CliError("-audit takes no -check or -status: the audit log is about the node, not a check");
+    body.audit = true;
+  }
 
   const client = await connect(ctx);
   const report = new HistoryReport();

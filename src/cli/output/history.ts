@@ -1,4 +1,4 @@
-import type { BatchRecord, TransitionRecord } from "../../control/watch_types.js";
+import type { AuditRecord, BatchRecord, TransitionRecord } from "../../control/watch_types.js";
 import type { HistoryReport } from "../history_report.js";
 import { firstTen, formatDuration, formatTime, renderTable, statusCounts } from "./table.js";
 
@@ -13,6 +13,8 @@ import { firstTen, formatDuration, formatTime, renderTable, statusCounts } from 
 export interface MergedHistory {
   batches: (BatchRecord & { node: string })[];
   transitions: TransitionRecord[];
+  /** With -audit. */
+  audit: (AuditRecord & { node: string })[];
   /** Some node had more than it sent, or the merge dropped older entries. */
   truncated: boolean;
 }
@@ -21,8 +23,9 @@ export function mergeHistory(report: HistoryReport, limit: number): MergedHistor
   const answers = report.answers("history");
   const batches = answers.flatMap(({ node, answer }) => answer.batches.map((b) => ({ ...b, node }))).sort((a, b) => b.finishedMs - a.finishedMs || a.node.localeCompare(b.node));
   const transitions = answers.flatMap(({ answer }) => answer.transitions).sort((a, b) => b.atMs - a.atMs || a.node.localeCompare(b.node));
-  const truncated = answers.some(({ answer }) => answer.truncated) || batches.length > limit || transitions.length > limit;
-  return { batches: batches.slice(0, limit), transitions: transitions.slice(0, limit), truncated };
+  const audit = answers.flatMap(({ node, answer }) => (answer.audit ?? []).map((a) => ({ ...a, node }))).sort((a, b) => b.atMs - a.atMs || a.node.localeCompare(b.node));
+  const truncated = answers.some(({ answer }) => answer.truncated) || batches.length > limit || transitions.length > limit || audit.length > limit;
+  return { batches: batches.slice(0, limit), transitions: transitions.slice(0, limit), audit: audit.slice(0, limit), truncated };
 }
 
 /** A batch's source: the schedule that ran it, or who submitted it where. */
@@ -51,9 +54,19 @@ export function historyText(report: HistoryReport, merged: MergedHistory, elapse
         ),
     );
   }
+  if (merged.audit.length) {
+    out.push(
+      "Audit log, newest first:\n" +
+        renderTable(
+          ["TIME", "NODE", "KIND", "WHAT"],
+          merged.audit.map((a) => [formatTime(a.atMs), a.node, a.kind, a.summary]),
+        ),
+    );
+  }
   if (out.length === 0) out.push("nothing recorded that matches\n");
   const c = report.counts();
-  const parts = [`${c.answered}/${c.expected} nodes answered`, `${merged.batches.length} batches, ${merged.transitions.length} transitions`];
+  const entries = merged.audit.length ? `${merged.audit.length} audit entries` : `${merged.batches.length} batches, ${merged.transitions.length} transitions`;
+  const parts = [`${c.answered}/${c.expected} nodes answered`, entries];
   if (merged.truncated) parts.push("more are recorded: narrow with -since, -check or -node, or raise -limit");
   parts.push(formatDuration(elapsedMs));
   const missing = report.missing();
@@ -73,6 +86,7 @@ export function historyJson(report: HistoryReport, merged: MergedHistory, elapse
     truncated: merged.truncated,
     batches: merged.batches,
     transitions: merged.transitions,
+    audit: merged.audit,
     // The answers are merged above; each node's own entry says whether it answered.
     nodes: report.outcomes().map(({ answer: _answer, ...n }) => n),
   };

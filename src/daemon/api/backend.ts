@@ -166,6 +166,8 @@ export interface HistoryRequest {
   status?: CheckStatus;
   limit: number;
   timeoutMs: number;
+  /** The audit log instead of batches and transitions. */
+  audit?: boolean;
 }
 
 export type HistoryStart<E> = { ok: true; events: AsyncIterable<E> } | { ok: false; error: string };

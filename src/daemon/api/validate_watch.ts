@@ -134,7 +134,7 @@ export function validateResultsBody(body: unknown): Result<ResultsRequest> {
   return { ok: true, value: { batchId: b.batchId, ...target.value, timeoutMs: timeoutMs.value } };
 }
 
-const HISTORY_FIELDS = ["nodes", "tags", "check", "sinceMs", "status", "limit", "timeoutMs"] as const;
+const HISTORY_FIELDS = ["nodes", "tags", "check", "sinceMs", "status", "limit", "timeoutMs", "audit"] as const;
 
 /** POST /v1/history: targeting, the filters (check name, since when, status), how many entries per node, how long to wait. */
 export function validateHistoryBody(body: unknown): Result<HistoryRequest> {
@@ -167,6 +167,11 @@ export function validateHistoryBody(body: unknown): Result<HistoryRequest> {
       return fail(`${LABEL}: field "limit" must be a whole number from 1 to ${MAX_HISTORY_LIMIT}, got ${describeJson(b.limit)}`);
     }
     out.limit = b.limit;
+  }
+  if (b.audit !== undefined) {
+    if (typeof b.audit !== "boolean") return fail(`${LABEL}: field "audit" must be true or false, got ${describeJson(b.audit)}`);
+    if (b.audit && (out.check !== undefined || out.status !== undefined)) return fail(`${LABEL}: "audit" takes no "check" or "status" filter (the audit log is about the node, not a check)`);
+    out.audit = b.audit;
   }
   return { ok: true, value: out };
 }

@@ -336,7 +336,7 @@ export class ClusterBackend implements ControlBackend {
   }
 
   clusterHistory(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent> {
-    const query = { what, check: request.check ?? "", sinceMs: request.sinceMs ?? 0, status: request.status ?? "", limit: request.limit };
+    const query = { what, check: request.check ?? "", sinceMs: request.sinceMs ?? 0, status: request.status ?? "", limit: request.limit, audit: request.audit === true };
     const started = this.askHistory(query, request, signal);
     if (!started.ok) return started;
     const { pub, refs } = started;

@@ -240,6 +240,17 @@ export class Watch {
   }
 
   private publishSchedule(signed: ScheduleSetRequest["signed"], payload: () => Uint8Array, name: string, submitter: string, removal: boolean): ScheduleChange {
+    // Refused here before anything spreads: what this node would refuse from a peer, its peers with the same keys refuse too.
+    if (!signed && this.o.node.trustedKeys)
+      return {
+        ok: false,
+        status: 403,
+        error: `${this.o.node.name} accepts only schedules signed by a trusted key (-trusted-keys): sign it with gcheck schedule ${removal ? "remove" : "set"} -sign-key`,
+      };
+    if (signed) {
+      const refusal = this.o.refusal({ ...signed, kind: pb.EnvelopeKind.SCHEDULE });
+      if (refusal) return { ok: false, status: 403, error: `${this.o.node.name} refuses the signed schedule: ${refusal}` };
+    }
     const published = signed
       ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.SCHEDULE }, {})
       : this.o.gossip.publish(pb.EnvelopeKind.SCHEDULE, payload(), { ttlMs: SCHEDULE_TTL_MS });
@@ -440,7 +451,6 @@ export class Watch {
     }
   }
 
-
   /** A HISTORY_QUERY from the cluster, answered from this node's history and scheduler. */
   private async answerQuery(env: Envelope): Promise<ReplyBody | null> {
     let q: pb.HistoryQuery;
@@ -464,6 +474,10 @@ export class Watch {
     if (q.what === "results") {
       const batch = h.batch(Buffer.from(q.batchId ?? []).toString("hex"));
       return batch ? { what: "results", batch } : { what: "results" };
+    }
+    if (q.what === "history" && q.audit) {
+      const audit = h.auditLog({ ...(q.sinceMs && { sinceMs: q.sinceMs }), limit: limit + 1 });
+      return { what: "history", batches: [], transitions: [], truncated: audit.length > limit, audit: audit.slice(0, limit) };
     }
     if (q.what === "history") {
       const status = (q.status || undefined) as CheckStatus | undefined;

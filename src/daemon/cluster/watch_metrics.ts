@@ -40,8 +40,8 @@ const SCHEDULER: Record<keyof SchedulerCounters, Family> = {
   suppressedActions: counter("gossipcheck_scheduler_actions_suppressed_total", "Actions the flap guard held back."),
   transitions: counter("gossipcheck_scheduler_transitions_total", "Status changes of scheduled checks."),
   droppedResults: counter("gossipcheck_scheduler_results_dropped_total", "Results dropped because their check was removed or replaced while it ran."),
-  maxLateMs: g("gossipcheck_scheduler_max_late_milliseconds", "Latest a scheduled run has started after its slot, since the start."),
-  maxEarlyMs: g("gossipcheck_scheduler_max_early_milliseconds", "Earliest a scheduled run has started before its slot (coalescing), since the start."),
+  maxLateMs: g("gossipcheck_scheduler_max_late_seconds", "Latest a scheduled run has started after its slot, since the start."),
+  maxEarlyMs: g("gossipcheck_scheduler_max_early_seconds", "Earliest a scheduled run has started before its slot (coalescing), since the start."),
 };
 
 const TRIGGER_RUNS = "Trigger script runs that ended, by outcome.";
@@ -100,10 +100,12 @@ export class WatchMetrics {
     );
     f.totals("gossipcheck_check_transitions_total", "Status changes of scheduled checks on this node, by the status changed to.", ["schedule", "check", "to"], () => [...this.transitions.values()]);
     f.gauges("gossipcheck_quorum_failing", "1 while a quorum check's cluster-wide verdict is failing, as this node tallies it.", ["schedule", "check"], () => [...this.verdicts.values()]);
-    families(f, SCHEDULER, () => ({ ...this.s.scheduler() }));
+    families(f, SCHEDULER, () => {
+      const c = this.s.scheduler();
+      return { ...c, maxLateMs: c.maxLateMs / 1000, maxEarlyMs: c.maxEarlyMs / 1000 };
+    });
     families(f, TRIGGERS, () => ({ ...this.s.triggers() }));
     // Without a history (no data dir, or the database could not be opened) every family reads 0.
     families(f, HISTORY, () => ({ ...this.s.history() }));
   }
 }
-
