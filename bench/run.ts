@@ -14,6 +14,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),
   startup: () => import("./startup.js"),
+  history: () => import("./history.js"),
 };
 
 const wanted = process.argv.slice(2);
