@@ -16,6 +16,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   startup: () => import("./startup.js"),
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),
+  history: () => import("./history.js"),
 };
 
 const wanted = process.argv.slice(2);

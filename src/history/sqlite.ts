@@ -82,6 +82,6 @@ export function describeSqliteError(e: unknown, file: string): string {
   if (code.startsWith("SQLITE_READONLY")) return `read-only (${code}): ${file} cannot be written: ${msg}: make the file and its directory writable by this user`;
   if (code.startsWith("SQLITE_CANTOPEN")) return `cannot open ${file} (${code}): ${msg}: make the data dir readable and writable by this user`;
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) return `${file} is locked by another process (${code}): run one gossipcheckd per data dir`;
-  if (isCorruption(e)) return `${file} is damaged or not a database (${code}): ${msg}: it is set aside at the next start`;
+  if (isCorruption(e)) return `${file} is damaged or not a database (${code}): ${msg}: stop gossipcheckd and move the file (with its -wal) aside to begin a new history`;
   return `${file}: ${msg} (${code})`;
 }

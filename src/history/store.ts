@@ -138,7 +138,7 @@ function prepare(file: string): Result<Db, { message: string; corrupt: boolean }
   if (!opened.ok) return fail({ message: opened.error, corrupt: false });
   const db = opened.value;
   try {
-    // Only an empty file takes auto_vacuum without a VACUUM; migrate() sets it on a new one, before WAL writes the first page.
+    // SQLite takes auto_vacuum only before the first table exists (later it needs a VACUUM): set it on a new file, first.
     if ((db.pragma("user_version", { simple: true }) as number) === 0) db.pragma("auto_vacuum = INCREMENTAL");
     db.pragma("journal_mode = WAL");
     // NORMAL with WAL: a commit appends to the log without an fsync (the log
