@@ -88,7 +88,7 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
       config: gossipConfigFor(o),
       dataDir: o.dataDir,
       admit: (env) => refusals.note(env, admit(env)),
-      standing: { envelopes: () => watch?.book.envelopes() ?? [], accept: (env, from) => watch?.standing().accept(env, from) },
+      standing: { envelopes: () => watch?.book.envelopes() ?? [], known: (env) => watch?.book.has(env) ?? false, accept: (env, from) => watch?.standing().accept(env, from) },
       logger: log.child({ layer: "gossip" }),
     }),
   );

@@ -45,6 +45,8 @@ export interface DisseminatorOptions {
  */
 export interface StandingEnvelopes {
   envelopes(): Envelope[];
+  /** Whether the consumer keeps this very envelope already: it is then skipped before its signature is checked again (each push-pull repeats them all). */
+  known(env: Envelope): boolean;
   accept(env: Envelope, from: Address): void;
 }
 
@@ -248,6 +250,7 @@ export class Disseminator implements PushPullDelegate {
   private acceptStanding(envs: Envelope[], from: Address, standing: StandingEnvelopes): void {
     const now = this.clock.now();
     for (const env of envs) {
+      if (standing.known(env)) continue;
       const problem = envelopeProblem(env, now, this.config) ?? (envelopeBytes(env) > this.config.maxEnvelopeBytes ? "envelope too large" : null);
       if (problem) {
         this.stats.invalidDropped++;

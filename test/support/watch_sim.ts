@@ -64,7 +64,7 @@ export class WatchSim {
       random: this.random,
       config: { ...localGossipConfig(), ...this.gossipConfig },
       admit,
-      standing: { envelopes: () => watch?.book.envelopes() ?? [], accept: (env, from) => watch?.standing().accept(env, from) },
+      standing: { envelopes: () => watch?.book.envelopes() ?? [], known: (env) => watch?.book.has(env) ?? false, accept: (env, from) => watch?.standing().accept(env, from) },
     });
     const fired: TriggerEvent[] = [];
     watch = new Watch({

@@ -118,6 +118,11 @@ export class ScheduleBook {
     return previous ? { kind: "newer", previous, now } : { kind: "newer", now };
   }
 
+  /** Whether this very envelope is the version kept (push-pull repeats every schedule every time). */
+  has(env: Envelope): boolean {
+    return this.byId(idToHex(env.id)) !== undefined;
+  }
+
   /** The kept version whose envelope has this ID (hex), if it is the one in force. */
   byId(idHex: string): StoredSchedule | undefined {
     for (const s of this.byName.values()) if (idToHex(s.env.id) === idHex) return s;

@@ -49,6 +49,8 @@ export const SCHEDULE_TTL_MS = 60 * 60_000;
 const VOTE_TTL_MS = 10 * 60_000;
 /** Rows a history answer carries at most (each node; the API's limit is lower or equal). */
 const MAX_ANSWER_ROWS = 1000;
+/** A history answer's JSON at most (bytes): a reply is one frame (16 MiB by default), and many arrive at once at the asking node. */
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 export interface WatchOptions {
   node: BatchNode;
@@ -145,7 +147,7 @@ export class Watch {
 
   /** The standing envelopes for the gossip layer's push-pull (schedules, tombstones included). */
   standing(): StandingEnvelopes {
-    return { envelopes: () => this.book.envelopes(), accept: (env) => this.applySchedule(env, "push-pull") };
+    return { envelopes: () => this.book.envelopes(), known: (env) => this.book.has(env), accept: (env) => this.applySchedule(env, "push-pull") };
   }
 
   /** From now on membership events are events (the members found on joining are not). */
@@ -176,7 +178,8 @@ export class Watch {
 
   onMemberEvent(e: MemberEvent): void {
     const m = e.member;
-    // Who runs a schedule and who votes changes with the member list.
+    // Who runs a schedule and who votes changes with the member list; a member that left takes its votes along.
+    if (e.type === "leave") this.quorum.forgetNode(m.name);
     this.refreshQuorum();
     if (!this.joined || m.name === this.o.node.name) return;
     const event = e.type === "join" ? "member-join" : e.type === "leave" ? "member-leave" : e.type === "fail" ? "member-failed" : e.type === "update" ? "member-update" : null;
@@ -373,10 +376,13 @@ export class Watch {
       return;
     }
     let changed = false;
+    // Kept only for quorum checks of the schedules in force, from members: a peer cannot fill memory with votes for invented checks.
+    const members = new Set(this.o.members().map((m) => m.name));
+    const quorumCheck = (schedule: string, check: string) => this.book.get(schedule)?.schedule.batch.checks.some((c) => c.name === check && c.quorum !== undefined) === true;
     for (const v of decoded.votes.slice(0, 1000)) {
       const status = STATUS_OF_WIRE[v.status ?? 0];
       // A node votes only for itself: a vote naming another node is dropped.
-      if (!status || v.node !== env.origin) continue;
+      if (!status || v.node !== env.origin || !members.has(v.node) || !quorumCheck(v.schedule ?? "", v.check ?? "")) continue;
       changed = this.quorum.apply({ node: v.node ?? "", schedule: v.schedule ?? "", check: v.check ?? "", status, atMs: v.atMs ?? 0, message: (v.message ?? "").slice(0, 1024) }) || changed;
     }
     if (changed) this.evaluateQuorum();
@@ -460,8 +466,7 @@ export class Watch {
       return { rejected: `undecodable history query: ${errorMessage(err)}` };
     }
     if (!isTargeted({ targetNodes: q.targetNodes ?? [], targetTags: { ...(q.targetTags ?? {}) } }, this.o.node)) return null;
-    const answer = this.answer(q);
-    return { history: { json: JSON.stringify(answer) } };
+    return { history: { json: fitAnswer(this.answer(q)) } };
   }
 
   private answer(q: pb.HistoryQuery): NodeHistoryAnswer | { what: "error"; error: string } {
@@ -492,3 +497,26 @@ const failing = (s: CheckStatus | "none"): boolean => s === "fail" || s === "err
 
 const WIRE_STATUS: Record<CheckStatus, pb.CheckStatus> = { pass: pb.CheckStatus.PASS, warn: pb.CheckStatus.WARN, fail: pb.CheckStatus.FAIL, fixed: pb.CheckStatus.FIXED, error: pb.CheckStatus.ERROR };
 const STATUS_OF_WIRE: Partial<Record<number, CheckStatus>> = Object.fromEntries(Object.entries(WIRE_STATUS).map(([k, v]) => [v, k as CheckStatus]));
+
+/**
+ * An answer's JSON within MAX_ANSWER_BYTES: a history answer sheds its
+ * oldest rows (and says it is truncated), a batch's results their action
+ * output beyond 1 KiB each; whatever is left too large is an error answer.
+ */
+export function fitAnswer(answer: NodeHistoryAnswer | { what: "error"; error: string }): string {
+  let json = JSON.stringify(answer);
+  if (json.length <= MAX_ANSWER_BYTES) return json;
+  if (answer.what === "history") {
+    let a = answer;
+    while (json.length > MAX_ANSWER_BYTES && a.batches.length + a.transitions.length + (a.audit?.length ?? 0) > 1) {
+      const half = (rows: unknown[]) => rows.slice(0, Math.floor(rows.length / 2));
+      a = { ...a, batches: half(a.batches) as typeof a.batches, transitions: half(a.transitions) as typeof a.transitions, ...(a.audit && { audit: half(a.audit) as typeof a.audit }), truncated: true };
+      json = JSON.stringify(a);
+    }
+  } else if (answer.what === "results" && answer.batch?.results) {
+    const results = answer.batch.results.map((r) => (r.action && r.action.output.length > 1024 ? { ...r, action: { ...r.action, output: r.action.output.slice(0, 1024), outputTruncated: true } } : r));
+    json = JSON.stringify({ ...answer, batch: { ...answer.batch, results } });
+  }
+  if (json.length <= MAX_ANSWER_BYTES) return json;
+  return JSON.stringify({ what: "error", error: `the answer takes ${json.length} bytes, more than the ${MAX_ANSWER_BYTES} a history answer may: narrow the question (-limit, -since, -check)` });
+}
