@@ -103,7 +103,7 @@ describe("completion scripts", () => {
       commandNames,
     );
     assert.deepEqual(spec.commands.find((c) => c.name === "keys")!.args[0]!.choices, ["list", "install", "use", "remove"]);
-    assert.deepEqual(spec.globals.find((g) => g.name === "output")!.choices, ["table", "json", "junit"]);
+    assert.deepEqual(spec.globals.find((g) => g.name === "output")!.choices, ["table", "json", "junit", "ndjson", "tap", "nagios"]);
     assert.equal(spec.globals.find((g) => g.name === "file")!.files, true);
     for (const shell of SHELLS) {
       const script = completionScript(programDefinition(), shell);
@@ -144,7 +144,10 @@ describe("completion scripts", () => {
         ["-output", "j"],
         ["json", "junit"],
       ],
-      [["-output", "=", "ta"], ["table"]],
+      [
+        ["-output", "=", "ta"],
+        ["table", "tap"],
+      ],
       [["check", "-d"], ["-dry-run"]],
       [["-tag", "a", "=", "b", "check", "-ti"], ["-timeout"]],
       [["check", "-timeout", ""], []],
@@ -172,7 +175,7 @@ describe("completion scripts", () => {
   it("zsh: the script is a #compdef file with an _arguments spec for every flag", () => {
     const script = completionScript(programDefinition(), "zsh");
     assert.match(script, /^#compdef gcheck\n/);
-    assert.match(script, /'\*-output=\[output format\]:format:\(table json junit\)'/);
+    assert.match(script, /'\*-output=\[output format \(ndjson, tap and nagios for check and results only\)\]:format:\(table json junit ndjson tap nagios\)'/);
     assert.match(script, /'\*-file=\[check file, JSON or YAML \(or a Goss gossfile\); - reads it from standard input\]:file:_files'/);
     assert.match(script, /'keys'\) _arguments -S \$globals .*'1:op:\(list install use remove\)'/);
   });
@@ -185,7 +188,7 @@ describe("completion scripts", () => {
       ["gcheck -file x loc", ["local-check"]],
       ["gcheck -ou", ["-output"]],
       ["gcheck --ou", ["--output"]],
-      ["gcheck -output ", ["json", "junit", "table"]],
+      ["gcheck -output ", ["json", "junit", "nagios", "ndjson", "table", "tap"]],
       ["gcheck check -dry", ["-dry-run"]],
       ["gcheck members -status s", ["suspect"]],
       ["gcheck keys ", ["install", "list", "remove", "use"]],

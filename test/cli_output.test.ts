@@ -190,15 +190,15 @@ describe("JUnit output", () => {
     rep.apply({ type: "unreachable", node: "web-2", address: "10.0.0.2:3505", reason: "declared dead" });
     const xml = batchJunit(rep, 1234);
     assertWellFormedXml(xml);
-    assert.match(xml, /<testsuites name="gossipcheck" tests="6" failures="1" errors="3" skipped="0" time="1\.234">/);
-    assert.match(xml, /<testsuite name="web-1" hostname="10\.0\.0\.1:3505" tests="4" failures="1" errors="1" skipped="0" time="0\.020">/);
+    assert.match(xml, /<testsuites name="gossipcheck" tests="6" failures="1" errors="3" skipped="0" time="1\.234" timestamp="1970-01-01T00:00:00">/);
+    assert.match(xml, /<testsuite name="web-1" hostname="10\.0\.0\.1:3505" tests="4" failures="1" errors="1" skipped="0" time="0\.020" timestamp="1970-01-01T00:00:00">/);
     assert.match(
       xml,
       /<failure type="fail" message="bad &lt;&quot;quoted&quot;&gt; &amp; check is fail">[^<]*action: echo &lt;nope&gt;\nexit code 3 after 9ms \(output truncated\)\nout: &lt;&amp;&gt;\n<\/failure>/,
     );
     assert.match(
       xml,
-      /<testsuite name="web-2" hostname="10\.0\.0\.2:3505" tests="1" failures="0" errors="1"[^>]*>\n\s*<testcase classname="web-2" name="node answered" time="0\.000">\n\s*<error type="unreachable" message="unreachable: declared dead">/,
+      /<testsuite name="web-2" hostname="10\.0\.0\.2:3505" tests="1" failures="0" errors="1"[^>]*>[\s\S]*?<\/properties>\n\s*<testcase classname="web-2" name="node answered" time="0\.000">\n\s*<error type="unreachable" message="unreachable: declared dead">/,
     );
     assert.match(xml, /<testsuite name="web-3"[^>]*errors="1"[\s\S]*?<error type="silent" message="no answer before the end">/);
     assert.match(xml, /<system-out>fixed_it is fixed\naction: touch \/x\nexit code 0 after 4ms, killed 1 leftover process\n<\/system-out>/);
@@ -283,7 +283,7 @@ describe("progress line", () => {
     const rep = report(["a", "b", "c"]);
     rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("x", "fail")], elapsedMs: 5 });
     rep.apply({ type: "result", node: "b", address: "b:3505", results: [r("x", "pass")], elapsedMs: 5 });
-    assert.equal(progressText(rep), "2/3 nodes answered, 1 failing");
+    assert.equal(progressText(rep), "2/3 nodes answered, 1 failing; waiting for c");
     rep.apply({ type: "unreachable", node: "c", reason: "dead" });
     assert.equal(progressText(rep), "2/3 nodes answered, 1 failing, 1 unreachable");
   });
@@ -291,18 +291,18 @@ describe("progress line", () => {
   it("counts nodes with a warning (and nothing failing) apart from failing ones", () => {
     const rep = report(["a", "b", "c"]);
     rep.apply({ type: "result", node: "a", address: "a:3505", results: [r("x", "warn")], elapsedMs: 5 });
-    assert.equal(progressText(rep), "1/3 nodes answered, 0 failing, 1 warning");
+    assert.equal(progressText(rep), "1/3 nodes answered, 0 failing, 1 warning; waiting for b, c");
     rep.apply({ type: "result", node: "b", address: "b:3505", results: [r("x", "warn"), r("y", "fail")], elapsedMs: 5 });
-    assert.equal(progressText(rep), "2/3 nodes answered, 1 failing, 1 warning");
+    assert.equal(progressText(rep), "2/3 nodes answered, 1 failing, 1 warning; waiting for c");
   });
 
   it("is rewritten in place on a terminal and erased at the end", () => {
     const tty = new Sink(true);
-    const p = new ProgressLine(tty);
+    const p = new ProgressLine(tty, 30_000, () => 0);
     const rep = report(["a"]);
     p.update(rep);
     p.clear();
-    assert.equal(tty.text, "\r\x1b[2K0/1 nodes answered, 0 failing\r\x1b[2K");
+    assert.equal(tty.text, "\r\x1b[2K0/1 nodes answered, 0 failing; <1ms elapsed, 30.0s left; waiting for a\r\x1b[2K");
   });
 
   it("writes nothing when stderr is not a terminal", () => {

@@ -4,7 +4,8 @@ import { ControlClient } from "./client.js";
 import { CliError } from "./errors.js";
 
 /** What every command gets from the global flags (-server, -file, -output, -token-file). */
-export type OutputFormat = "table" | "json" | "junit";
+export const OUTPUT_FORMATS = ["table", "json", "junit", "ndjson", "tap", "nagios"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface CliContext {
   /** host:port of the daemon's control API. */

@@ -3,13 +3,16 @@
  * 0 everything passed (fixed counts as passed, and so does warn unless
  * -fail-on warn), 1 some check failed or errored, 2 usage, file or
  * connection error, 3 some expected node never answered (when nothing
- * failed).
+ * failed). 130: gcheck check / results interrupted (SIGINT) before any
+ * node was heard from (after that, the code what arrived gives).
+ * -output nagios has its own codes (output/nagios.ts).
  */
 export const Exit = {
   Ok: 0,
   ChecksFailed: 1,
   Usage: 2,
   NodesMissing: 3,
+  Interrupted: 130,
 } as const;
 
 /**

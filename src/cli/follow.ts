@@ -8,7 +8,7 @@ import { CliError } from "./errors.js";
  * enough, the daemon ends the stream, or timeoutMs plus a grace for the
  * daemon's own "done" has passed. Leaving early closes the connection,
  * which tells the daemon to stop waiting. An "error" line becomes a
- * CliError (exit 2).
+ * CliError (exit 2). An interrupt (gcheck's SIGINT) leaves the same way.
  */
 
 /** Extra wait past the timeout for the daemon's own "done" before gcheck gives up on it (ms). */
@@ -28,9 +28,12 @@ export async function followStream<E extends { type: string }>(
   body: unknown,
   timeoutMs: number,
   onEvent: (event: E) => boolean,
+  interrupt?: AbortSignal,
 ): Promise<Followed> {
   const gaveUp = new AbortController();
   const backstop = setTimeout(() => gaveUp.abort(), timeoutMs + DONE_GRACE_MS);
+  const stop = () => gaveUp.abort();
+  interrupt?.addEventListener("abort", stop, { once: true });
   let finished = false;
   try {
     for await (const raw of client.stream(path, body, gaveUp.signal)) {
@@ -41,8 +44,12 @@ export async function followStream<E extends { type: string }>(
         break;
       }
     }
+  } catch (e) {
+    // The aborted request's own error: an interrupt is not a failure of the stream.
+    if (!interrupt?.aborted) throw e;
   } finally {
     clearTimeout(backstop);
+    interrupt?.removeEventListener("abort", stop);
   }
   return { gaveUp: gaveUp.signal.aborted, finished };
 }
@@ -72,14 +79,24 @@ export async function followReport<E extends { type: string }>(
   report: FollowedReport<E>,
   what: string,
   onEvent: () => void = () => undefined,
+  interrupt?: AbortSignal,
 ): Promise<number> {
   const started = performance.now();
-  const followed = await followStream<E>(client, ctx.server, path, body, timeoutMs, (event) => {
-    report.apply(event);
-    onEvent();
-    return report.done || report.complete;
-  });
+  const followed = await followStream<E>(
+    client,
+    ctx.server,
+    path,
+    body,
+    timeoutMs,
+    (event) => {
+      report.apply(event);
+      onEvent();
+      return report.done || report.complete;
+    },
+    interrupt,
+  );
   const elapsedMs = performance.now() - started;
+  if (interrupt?.aborted) return elapsedMs;
   if (!report.accepted) throw new CliError(`gossipcheckd at ${ctx.server} ended the stream before accepting ${what}: see its log`);
   if (!followed.finished && !followed.gaveUp) {
     ctx.stderr.write(`gcheck: gossipcheckd at ${ctx.server} ended the result stream early (did it stop?); showing what arrived\n`);

@@ -8,7 +8,7 @@ import { Argument, Command, Option } from "commander";
 import { formatHostPort, parseHostPort } from "../cmdline/address.js";
 import { commanderExit, flagShapes, goStyleHelp, normalizeGoArgv, type ParseExit } from "../cmdline/goflags.js";
 import { VERSION } from "../cmdline/version.js";
-import type { CliContext, OutputFormat } from "./context.js";
+import { type CliContext, OUTPUT_FORMATS, type OutputFormat } from "./context.js";
 import { CliError, Exit, FAIL_ON } from "./errors.js";
 import { placeFlags } from "./flag_placement.js";
 import { DEFAULT_CLI_BIND } from "../control/defaults.js";
@@ -39,6 +39,13 @@ function failOnOption(): Option {
   return new Option("--fail-on <status>", "exit 1 on a failed or errored check (fail), or on a warning too (warn)").choices(FAIL_ON).default("fail");
 }
 
+/** -group-by and -failures-only of check and results (the table output's shape). */
+function tableViewOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--group-by <what>", "table: one row per node and check (node), or one line per check (check; the default past 300 rows)").choices(["node", "check"]))
+    .option("--failures-only", "table: only the rows (or checks) that did not pass");
+}
+
 function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => (...params: unknown[]) => Promise<void>): Command {
   const collect = (v: string, prev: string[] = []) => [...prev, v];
   const program = new Command("gcheck")
@@ -49,7 +56,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .version(VERSION, "--version", "print the version and exit")
     .addOption(new Option("--server <host:port>", "control API of the daemon to talk to").env("GOSSIPCHECK_SERVER").default(DEFAULT_CLI_BIND))
     .option("--file <file>", "check file, JSON or YAML (or a Goss gossfile); - reads it from standard input")
-    .addOption(new Option("--output <format>", "output format").choices(["table", "json", "junit"]).default("table"))
+    .addOption(new Option("--output <format>", "output format (ndjson, tap and nagios for check and results only)").choices(OUTPUT_FORMATS).default("table"))
     .addOption(new Option("--token-file <file>", "file holding the control API token (or set GOSSIPCHECK_TOKEN)"));
   // The command list shows each command's one-line summary; "[options]" is left
   // out of it (each command's -help lists its flags) so every entry fits one line.
@@ -89,8 +96,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     [["gcheck -file checks.json local-check", "is this host as the file says?"]],
   );
   examples(
-    program
-      .command("check")
+    tableViewOptions(program.command("check"))
       .summary("run the checks on every targeted node, collect results")
       .description("run the checks on every (targeted) node of the cluster and collect the results")
       .option("--dry-run", "evaluate everywhere, run no action")
@@ -104,6 +110,8 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     [
       ["gcheck -file checks.json check -tag role=web", "run on the web nodes, fix what fails"],
       ["gcheck -file checks.json check -dry-run -output junit", "evaluate only, JUnit XML for CI"],
+      ["gcheck -file checks.json check -output ndjson | jq .", "one JSON line per node as it answers"],
+      ["gcheck -file checks.json check -group-by check -failures-only", "what fails, one line per check"],
       ["gcheck -file checks.json check -fail-on warn", "a warning fails the CI job too"],
     ],
   );
@@ -204,8 +212,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     ],
   );
   examples(
-    program
-      .command("results")
+    tableViewOptions(program.command("results"))
       .summary("a past batch's results, from every node that ran it")
       .description("fetch a past batch's results from every node that ran it (their history), with check's outputs and exit codes; nodes that did not run it are listed apart")
       .argument("[batch-id]", "the batch's ID (32 hex digits, as gcheck check -output json prints it)")

@@ -26,6 +26,8 @@ export interface NodeOutcome {
   reason?: string;
   /** From submission until this node's results arrived at the origin (ms). */
   elapsedMs?: number;
+  /** The rollout wave the node ran in, when the origin's events say (waveOf). */
+  wave?: number;
 }
 
 export interface CheckCounts {
@@ -71,8 +73,25 @@ export function countChecks(results: CheckResult[], into: CheckCounts = { pass: 
   return into;
 }
 
+/**
+ * The rollout wave an event names, if any: the hook through which rollout
+ * waves reach the outputs (progress line, JUnit's rollout.wave, ndjson).
+ * Today's daemons send no `wave`; a daemon that runs waves adds a numeric
+ * `wave` to its result (and progress) events, and nothing else here changes.
+ */
+export function waveOf(e: object): number | undefined {
+  const wave = (e as { wave?: unknown }).wave;
+  return typeof wave === "number" && Number.isInteger(wave) && wave >= 0 ? wave : undefined;
+}
+
 export class BatchReport extends StreamReport<NodeOutcome> {
   batchId = "";
+  /** The fingerprint of the operator key that signed the batch (gcheck check -sign-key), when known. */
+  signer?: string;
+  /** The highest wave an event has named so far (waveOf). */
+  currentWave?: number;
+  /** gcheck stopped following on SIGINT: the nodes still silent were never heard from. */
+  interrupted = false;
 
   /**
    * failOn: -fail-on, whether a warning makes the exit code 1. past: the
@@ -90,9 +109,25 @@ export class BatchReport extends StreamReport<NodeOutcome> {
   /** Folds one stream event in; returns false for an event it does not know (newer daemon). */
   apply(e: BatchEvent): boolean {
     if (e.type === "accepted") this.batchId = e.batchId;
+    const wave = waveOf(e);
+    if (wave !== undefined) this.currentWave = Math.max(wave, this.currentWave ?? 0);
     if (e.type !== "result") return this.applyCommon(e);
-    this.nodes.set(e.node, { node: e.node, address: e.address, state: "answered", results: e.results, elapsedMs: e.elapsedMs });
+    this.nodes.set(e.node, { node: e.node, address: e.address, state: "answered", results: e.results, elapsedMs: e.elapsedMs, ...(wave !== undefined && { wave }) });
     return true;
+  }
+
+  /** Expected nodes with no answer: silent ones (no word at all) and those the origin gave up on. */
+  missing(): string[] {
+    return this.outcomes()
+      .filter((n) => n.state === "silent" || n.state === "unreachable")
+      .map((n) => n.node);
+  }
+
+  /** Expected nodes still waited for (no word yet). */
+  pending(): string[] {
+    return this.outcomes()
+      .filter((n) => n.state === "silent")
+      .map((n) => n.node);
   }
 
   protected silent(n: NodeRef): NodeOutcome {
@@ -123,10 +158,13 @@ export class BatchReport extends StreamReport<NodeOutcome> {
    * 1 when a check failed or errored (or warned, with -fail-on warn) or a
    * node refused the batch (it ran nothing the operator asked for); else 3
    * when an expected node never answered; else 0. A node that did not run
-   * a past batch (notRun) counts for nothing.
+   * a past batch (notRun) counts for nothing. Interrupted (SIGINT): the
+   * same rule over what arrived, the nodes not heard from counting as
+   * missing; 130 (the shell's code for SIGINT) when nothing arrived at all.
    */
   exitCode(): number {
     const s = this.summary();
+    if (this.interrupted && s.answered + s.unreachable + s.rejected + s.notRun === 0) return Exit.Interrupted;
     const failed = [...this.nodes.values()].some((n) => n.results.some((r) => failsRun(r.status, this.failOn)));
     if (failed || s.rejected > 0) return Exit.ChecksFailed;
     if (s.unreachable + s.silent > 0) return Exit.NodesMissing;

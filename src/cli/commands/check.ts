@@ -1,23 +1,22 @@
-import type { BatchEvent, BatchRequestBody } from "../../control/api_types.js";
+import type { BatchRequestBody } from "../../control/api_types.js";
+import { base64KeyFingerprint } from "../../control/fingerprint.js";
+import { followBatch, type TableView, withErrorDocument, writeBatchReport } from "../batch_output.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect, durationFlag } from "../context.js";
 import { CliError, type FailOn } from "../errors.js";
-import { followReport } from "../follow.js";
-import { batchJson } from "../output/json.js";
-import { batchJunit } from "../output/junit.js";
-import { batchSummaryLine, batchTable } from "../output/table.js";
-import { ProgressLine } from "../progress.js";
 import { BatchReport } from "../report.js";
 import { parseTags } from "../../cmdline/tags.js";
 
 /*
  * `gcheck -file F check`: submit a batch to the daemon, follow its results as
  * they stream in, stop as soon as every expected node has answered (or the
- * origin gave up on it) or at --timeout, then print one table / JSON / JUnit
- * document and exit 0, 1, 3 (see errors.ts; -fail-on warn makes a warning 1).
+ * origin gave up on it), at --timeout or at SIGINT, then print the report in
+ * -output's format (batch_output.ts) and exit 0, 1, 3 (see errors.ts; -fail-on
+ * warn makes a warning 1; 130 when interrupted before any answer; -output
+ * nagios has the plugin codes).
  */
 
-export interface CheckFlags {
+export interface CheckFlags extends TableView {
   dryRun?: boolean;
   node?: string[];
   tag?: string[];
@@ -27,7 +26,11 @@ export interface CheckFlags {
   failOn: FailOn;
 }
 
-export async function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
+export function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
+  return withErrorDocument(ctx, () => runCheck(ctx, flags));
+}
+
+async function runCheck(ctx: CliContext, flags: CheckFlags): Promise<number> {
   const timeoutMs = durationFlag("timeout", flags.timeout);
   const ttlMs = durationFlag("ttl", flags.ttl);
   const tags = parseTags(flags.tag ?? []);
@@ -45,24 +48,11 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   }
 
   const report = new BatchReport(flags.failOn);
-  const progress = new ProgressLine(ctx.stderr);
-  let elapsedMs: number;
-  try {
-    elapsedMs = await followReport<BatchEvent>(ctx, client, "/v1/check", body, timeoutMs, report, "the batch", () => progress.update(report));
-  } finally {
-    progress.clear();
-  }
+  if (body.signed) report.signer = base64KeyFingerprint(body.signed.signerKey);
+  const { elapsedMs, ndjson } = await followBatch(ctx, client, "/v1/check", body, timeoutMs, report, "the batch");
 
-  if (report.expected.length === 0) {
+  if (report.accepted && report.expected.length === 0) {
     ctx.stderr.write("gcheck: no node matched the targeting (-node / -tag), so no node ran the batch\n");
   }
-  return writeBatchReport(ctx, report, elapsedMs);
-}
-
-/** A batch's report in -output's format, as check and results print it; resolves with the exit code. */
-export function writeBatchReport(ctx: CliContext, report: BatchReport, elapsedMs: number): number {
-  if (ctx.output === "json") ctx.stdout.write(batchJson(report, elapsedMs));
-  else if (ctx.output === "junit") ctx.stdout.write(batchJunit(report, elapsedMs));
-  else ctx.stdout.write(batchTable(report) + batchSummaryLine(report, elapsedMs));
-  return report.exitCode();
+  return writeBatchReport(ctx, report, elapsedMs, flags, ndjson);
 }

@@ -1,6 +1,6 @@
 import type { LocalCheckResponse } from "../../control/api_types.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
-import { type CliContext, connect } from "../context.js";
+import { type CliContext, connect, requireOutput } from "../context.js";
 import type { FailOn } from "../errors.js";
 import { resultsJson } from "../output/json.js";
 import { resultsJunit } from "../output/junit.js";
@@ -17,6 +17,7 @@ export interface LocalCheckFlags {
  * (or warned, unless -fail-on warn), 1 some check failed or errored.
  */
 export async function localCheck(ctx: CliContext, flags: LocalCheckFlags): Promise<number> {
+  requireOutput(ctx, "local-check", ["table", "json", "junit"]);
   const checks = await loadChecks(ctx);
   const client = await connect(ctx);
   const res = await client.postJson<LocalCheckResponse>("/v1/local-check", { checks: await toCheckFileObject(checks) });

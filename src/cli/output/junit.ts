@@ -18,6 +18,15 @@ import type { BatchReport, NodeOutcome } from "../report.js";
  * leaves the build stable. "Skipped" wrongly hints that the check did not
  * run, hence the "WARN:" prefix. With -fail-on warn the warning is a
  * <failure type="warn">, so the report agrees with the exit code.
+ *
+ * Every testsuite (and testsuites) has a `timestamp`: the batch's creation
+ * on the origin, in UTC without a zone suffix (2025-06-01T14:03:09), the
+ * form of Ant's and Jenkins's schema (test/fixtures/jenkins-junit.xsd). A
+ * testsuite's <properties> name the batch (gossipcheck.batchId,
+ * gossipcheck.origin, gossipcheck.signer: the signing key's fingerprint,
+ * when gcheck signed it) and the node's rollout.wave when the origin's
+ * events give one (report.ts: waveOf). A check's `description` goes into
+ * its testcase's <system-out>: the schema has no per-testcase properties.
  */
 
 // XML 1.0 forbids most control characters even when escaped: drop them.
@@ -38,9 +47,22 @@ function actionText(r: CheckResult): string {
   return `action: ${a.command}\n${how} after ${Math.round(a.durationMs)}ms${leftovers}${a.outputTruncated ? " (output truncated)" : ""}\n${a.output}`;
 }
 
+/** "2025-06-01T14:03:09" (UTC): JUnit's timestamp as Ant and Jenkins define it (no zone, no fraction). */
+export function junitTimestamp(ms: number): string {
+  const d = new Date(ms);
+  return (Number.isFinite(d.getTime()) ? d : new Date(0)).toISOString().slice(0, 19);
+}
+
 function testcase(suite: string, r: CheckResult, failOn: FailOn): string {
   const open = `    <testcase classname="${xmlEscape(suite)}" name="${xmlEscape(r.name)}" time="${seconds(r.durationMs)}"`;
   const detail = xmlEscape([r.message, actionText(r)].filter(Boolean).join("\n"));
+  const out = r.description ? `\n      <system-out>${xmlEscape(`description: ${r.description}`)}${r.status === "fixed" ? `\n${detail}` : ""}</system-out>` : "";
+  // <system-out> follows <skipped>/<failure>/<error> (the schema's order).
+  const withOut = (xml: string) => (out ? xml.replace(/\n    <\/testcase>$/, `${out}\n    </testcase>`) : xml);
+  return withOut(testcaseBody(open, r, detail, failOn, out !== ""));
+}
+
+function testcaseBody(open: string, r: CheckResult, detail: string, failOn: FailOn, described: boolean): string {
   switch (r.status) {
     case "warn": {
       const element = failOn === "warn" ? `failure type="warn"` : "skipped";
@@ -52,9 +74,9 @@ function testcase(suite: string, r: CheckResult, failOn: FailOn): string {
     case "error":
       return `${open}>\n      <error type="error" message="${xmlEscape(r.message)}">${detail}</error>\n    </testcase>`;
     case "fixed":
-      return `${open}>\n      <system-out>${detail}</system-out>\n    </testcase>`;
+      return described ? `${open}>\n    </testcase>` : `${open}>\n      <system-out>${detail}</system-out>\n    </testcase>`;
     case "pass":
-      return `${open}/>`;
+      return described ? `${open}>\n    </testcase>` : `${open}/>`;
     default: {
       // A newer daemon's status: an error, as in the counts and the exit code (report.ts), never a silent pass.
       const why = xmlEscape(`unknown status ${JSON.stringify(r.status)}: ${r.message}`);
@@ -74,19 +96,36 @@ interface Suite {
   ms: number;
 }
 
-function suite(name: string, hostname: string, results: CheckResult[], ms: number, failOn: FailOn): Suite {
+/** What every testsuite of a batch carries: its start and its <properties> (name, value). */
+interface SuiteContext {
+  timestamp: string;
+  properties: [string, string][];
+}
+
+function suiteHead(attrs: string, ctx: SuiteContext | undefined, wave?: number): string {
+  const props = [...(ctx?.properties ?? []), ...(wave !== undefined ? ([["rollout.wave", String(wave)]] as [string, string][]) : [])];
+  const head = `  <testsuite ${attrs}${ctx ? ` timestamp="${ctx.timestamp}"` : ""}>`;
+  if (props.length === 0) return head;
+  return [head, "    <properties>", ...props.map(([k, v]) => `      <property name="${xmlEscape(k)}" value="${xmlEscape(v)}"/>`), "    </properties>"].join("\n");
+}
+
+function suite(name: string, hostname: string, results: CheckResult[], ms: number, failOn: FailOn, ctx?: SuiteContext, wave?: number): Suite {
   const warnings = results.filter((r) => r.status === "warn").length;
   const failures = results.filter((r) => r.status === "fail").length + (failOn === "warn" ? warnings : 0);
   const errors = results.filter((r) => r.status === "error" || !known(r)).length;
   const skipped = failOn === "warn" ? 0 : warnings;
-  const head = `  <testsuite name="${xmlEscape(name)}" hostname="${xmlEscape(hostname)}" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(ms)}">`;
+  const head = suiteHead(
+    `name="${xmlEscape(name)}" hostname="${xmlEscape(hostname)}" tests="${results.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${seconds(ms)}"`,
+    ctx,
+    wave,
+  );
   return { xml: [head, ...results.map((r) => testcase(name, r, failOn)), "  </testsuite>"].join("\n"), tests: results.length, failures, errors, skipped, ms };
 }
 
-function missingSuite(n: NodeOutcome): Suite {
+function missingSuite(n: NodeOutcome, ctx: SuiteContext): Suite {
   const why = n.state === "silent" ? "no answer before the end" : `${n.state}: ${n.reason ?? ""}`;
   const xml = [
-    `  <testsuite name="${xmlEscape(n.node)}" hostname="${xmlEscape(n.address)}" tests="1" failures="0" errors="1" skipped="0" time="0.000">`,
+    suiteHead(`name="${xmlEscape(n.node)}" hostname="${xmlEscape(n.address)}" tests="1" failures="0" errors="1" skipped="0" time="0.000"`, ctx, n.wave),
     `    <testcase classname="${xmlEscape(n.node)}" name="node answered" time="0.000">`,
     `      <error type="${n.state}" message="${xmlEscape(why)}">${xmlEscape(why)}</error>`,
     `    </testcase>`,
@@ -95,11 +134,11 @@ function missingSuite(n: NodeOutcome): Suite {
   return { xml, tests: 1, failures: 0, errors: 1, skipped: 0, ms: 0 };
 }
 
-function document(suites: Suite[], elapsedMs: number): string {
+function document(suites: Suite[], elapsedMs: number, timestamp?: string): string {
   const sum = (k: "tests" | "failures" | "errors" | "skipped") => suites.reduce((a, s) => a + s[k], 0);
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="gossipcheck" tests="${sum("tests")}" failures="${sum("failures")}" errors="${sum("errors")}" skipped="${sum("skipped")}" time="${seconds(elapsedMs)}">`,
+    `<testsuites name="gossipcheck" tests="${sum("tests")}" failures="${sum("failures")}" errors="${sum("errors")}" skipped="${sum("skipped")}" time="${seconds(elapsedMs)}"${timestamp ? ` timestamp="${timestamp}"` : ""}>`,
     ...suites.map((s) => s.xml),
     `</testsuites>`,
     "",
@@ -107,12 +146,19 @@ function document(suites: Suite[], elapsedMs: number): string {
 }
 
 export function batchJunit(report: BatchReport, elapsedMs: number): string {
+  const properties: [string, string][] = [
+    ["gossipcheck.batchId", report.batchId],
+    ["gossipcheck.origin", report.origin],
+  ];
+  if (report.signer !== undefined) properties.push(["gossipcheck.signer", report.signer]);
+  if (report.interrupted) properties.push(["gossipcheck.interrupted", "true"]);
+  const ctx: SuiteContext = { timestamp: junitTimestamp(report.createdMs), properties };
   // A node that did not run a past batch (gcheck results) has no testsuite: it had nothing to test.
   const suites = report
     .outcomes()
     .filter((n) => n.state !== "notRun")
-    .map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn) : missingSuite(n)));
-  return document(suites, elapsedMs);
+    .map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn, ctx, n.wave) : missingSuite(n, ctx)));
+  return document(suites, elapsedMs, ctx.timestamp);
 }
 
 export function resultsJunit(node: string, results: CheckResult[], elapsedMs: number, failOn: FailOn = "fail"): string {

@@ -50,31 +50,50 @@ const RANK: Record<string, number> = { error: 0, fail: 1, warn: 2 };
 const fine = (status: string) => status === "pass" || status === "fixed";
 const label = (x: { schedule: string; check: string }) => (x.schedule ? `${x.schedule}/${x.check}` : x.check);
 
-export function aggregateStatus(answers: { node: string; answer: StatusAnswer }[]): StatusAggregate {
+/** One check's state on one node, as aggregateChecks counts it. */
+export interface CheckRow {
+  node: string;
+  schedule: string;
+  check: string;
+  status: CheckStatus;
+  message: string;
+  quorum?: Quorum;
+}
+
+/**
+ * Rows folded by (schedule, check): the counts by status and the nodes where
+ * it does not pass; checks that do not pass everywhere first, then by name.
+ * Shared by gcheck status and check's -group-by check.
+ */
+export function aggregateChecks(rows: Iterable<CheckRow>): CheckAggregate[] {
   const checks = new Map<string, CheckAggregate>();
+  for (const s of rows) {
+    const key = `${s.schedule}\u0000${s.check}`;
+    let agg = checks.get(key);
+    if (!agg) checks.set(key, (agg = { schedule: s.schedule, check: s.check, ...(s.quorum !== undefined && { quorum: s.quorum }), counts: {}, notPassing: [] }));
+    agg.counts[s.status] = (agg.counts[s.status] ?? 0) + 1;
+    if (!fine(s.status)) agg.notPassing.push({ node: s.node, status: s.status, message: s.message });
+  }
+  for (const agg of checks.values()) agg.notPassing.sort((a, b) => (RANK[a.status] ?? -1) - (RANK[b.status] ?? -1) || a.node.localeCompare(b.node));
+  const failing = (a: CheckAggregate) => (a.notPassing.length > 0 ? 0 : 1);
+  return [...checks.values()].sort((a, b) => failing(a) - failing(b) || label(a).localeCompare(label(b)));
+}
+
+export function aggregateStatus(answers: { node: string; answer: StatusAnswer }[]): StatusAggregate {
   const views = new Map<string, { node: string; verdict: QuorumVerdict }[]>();
+  const checks = aggregateChecks(answers.flatMap(({ node, answer }) => answer.checks.map((s) => ({ ...s, node }))));
   for (const { node, answer } of answers) {
-    for (const s of answer.checks) {
-      const key = `${s.schedule}\u0000${s.check}`;
-      let agg = checks.get(key);
-      if (!agg) checks.set(key, (agg = { schedule: s.schedule, check: s.check, ...(s.quorum !== undefined && { quorum: s.quorum }), counts: {}, notPassing: [] }));
-      agg.counts[s.status] = (agg.counts[s.status] ?? 0) + 1;
-      if (!fine(s.status)) agg.notPassing.push({ node, status: s.status, message: s.message });
-    }
     for (const v of answer.verdicts) {
       const key = `${v.schedule}\u0000${v.check}`;
       views.set(key, [...(views.get(key) ?? []), { node, verdict: v }]);
     }
   }
-  for (const agg of checks.values()) agg.notPassing.sort((a, b) => (RANK[a.status] ?? -1) - (RANK[b.status] ?? -1) || a.node.localeCompare(b.node));
-  const failing = (a: CheckAggregate) => (a.notPassing.length > 0 ? 0 : 1);
   const verdicts = [...views.values()].map((seen) => {
     const chosen = seen.find((s) => s.node === s.verdict.firer) ?? [...seen].sort((a, b) => b.verdict.sinceMs - a.verdict.sinceMs)[0]!;
     return { ...chosen.verdict, seenBy: chosen.node, disputed: seen.some((s) => s.verdict.failing !== chosen.verdict.failing) };
   });
   return {
-    // Checks that do not pass everywhere first, then by name.
-    checks: [...checks.values()].sort((a, b) => failing(a) - failing(b) || label(a).localeCompare(label(b))),
+    checks,
     verdicts: verdicts.sort((a, b) => Number(b.failing) - Number(a.failing) || label(a).localeCompare(label(b))),
   };
 }

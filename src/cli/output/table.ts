@@ -68,13 +68,27 @@ function nodeRows(n: NodeOutcome): { severity: number; row: string[] }[] {
   }
 }
 
-/** check: per node, per check; failing rows (and nodes that did not answer) first. */
-export function batchTable(report: BatchReport): string {
+/** The rows batchTable would print (failuresOnly: without the checks that passed or were fixed). */
+export function batchRowCount(report: BatchReport, failuresOnly = false): number {
+  return batchRows(report, failuresOnly).length;
+}
+
+function batchRows(report: BatchReport, failuresOnly: boolean): { severity: number; row: string[] }[] {
   // Nodes that did not run a past batch are listed apart (batchSummaryLine), not as rows to act on.
-  const rows = report
+  return report
     .outcomes()
     .filter((n) => n.state !== "notRun")
-    .flatMap(nodeRows);
+    .flatMap(nodeRows)
+    .filter((r) => !failuresOnly || r.severity < SEVERITY.fixed!);
+}
+
+/**
+ * check: per node, per check; failing rows (and nodes that did not answer)
+ * first. failuresOnly (-failures-only): only the rows that did not pass
+ * (warnings included; a check its action fixed passed).
+ */
+export function batchTable(report: BatchReport, failuresOnly = false): string {
+  const rows = batchRows(report, failuresOnly);
   // Array.prototype.sort is stable: within one severity, node then file order stay.
   rows.sort((a, b) => a.severity - b.severity);
   return renderTable(
@@ -102,7 +116,8 @@ export function batchSummaryLine(report: BatchReport, elapsedMs: number): string
   if (missing.length) parts.push(`not answered: ${firstTen(missing)}`);
   const notRun = outcomes.filter((n) => n.state === "notRun").map((n) => n.node);
   if (notRun.length) parts.push(`did not run this batch: ${firstTen(notRun)}`);
-  if (report.timedOutWaiting) parts.push("timed out");
+  if (report.interrupted) parts.push("interrupted");
+  else if (report.timedOutWaiting) parts.push("timed out");
   return parts.join("; ") + "\n";
 }
 
