@@ -55,7 +55,7 @@ function mixed(failOn?: FailOn): BatchReport {
 class Sink extends Writable {
   text = "";
   writes = 0;
-  _write(chunk: Buffer, _enc: string, cb: () => void): void {
+  override _write(chunk: Buffer, _enc: string, cb: () => void): void {
     this.text += chunk.toString();
     this.writes++;
     cb();
