@@ -145,7 +145,7 @@ describe("completion scripts", () => {
         ["json", "junit"],
       ],
       [["-output", "=", "ta"], ["table"]],
-      [["check", "-d"], ["-dry-run"]],
+      [["check", "-d"], ["-dry-run", "-detach"]],
       [["-tag", "a", "=", "b", "check", "-ti"], ["-timeout"]],
       [["check", "-timeout", ""], []],
       [["members", "-status", "s"], ["suspect"]],

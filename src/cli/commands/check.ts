@@ -1,7 +1,9 @@
-import type { BatchEvent, BatchRequestBody } from "../../control/api_types.js";
+import type { BatchEvent, BatchRequestBody, RolloutRequestBody } from "../../control/api_types.js";
+import { parseDuration } from "../../checks/duration.js";
+import { parseRolloutOrder, parseRolloutSize } from "../../control/rollout_rules.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
 import { type CliContext, connect, durationFlag } from "../context.js";
-import { CliError, type FailOn } from "../errors.js";
+import { CliError, Exit, type FailOn } from "../errors.js";
 import { followReport } from "../follow.js";
 import { batchJson } from "../output/json.js";
 import { batchJunit } from "../output/junit.js";
@@ -25,6 +27,62 @@ export interface CheckFlags {
   ttl: string;
   signKey?: string;
   failOn: FailOn;
+  // Rollouts (README: Rollouts).
+  canary?: string;
+  batchSize?: string;
+  batchWait?: string;
+  maxFailures?: string;
+  order?: string;
+  count?: string;
+  detach?: boolean;
+}
+
+/** A rollout's wait has no single bound (waves x (-timeout + -batch-wait)): gcheck follows until the origin's done. */
+const ROLLOUT_FOLLOW_MS = 24 * 3_600_000;
+
+/** The rollout part of the request from the flags; undefined when none was given. Bad values are CliErrors naming the flag. */
+export function rolloutBody(flags: CheckFlags): RolloutRequestBody | undefined {
+  const whole = (flag: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d{1,7}$/.test(v) || Number(v) < 1) throw new CliError(`-${flag} "${v}": expected a whole number of nodes, at least 1`);
+    return Number(v);
+  };
+  const size = (flag: string, v: string | undefined, min: number): string | undefined => {
+    if (v === undefined) return undefined;
+    const parsed = parseRolloutSize(v, `-${flag}`, min);
+    if (!parsed.ok) throw new CliError(parsed.error);
+    return v.trim();
+  };
+  const canary = whole("canary", flags.canary);
+  const count = whole("count", flags.count);
+  const batchSize = size("batch-size", flags.batchSize, 1);
+  const maxFailures = size("max-failures", flags.maxFailures, 0);
+  if (flags.order !== undefined) {
+    const order = parseRolloutOrder(flags.order, "-order");
+    if (!order.ok) throw new CliError(order.error);
+  }
+  let batchWaitMs: number | undefined;
+  if (flags.batchWait !== undefined) {
+    const ms = parseDuration(flags.batchWait);
+    if (ms === null || ms < 0) throw new CliError(`-batch-wait "${flags.batchWait}": expected a duration such as 30s, 2m or 0s`);
+    batchWaitMs = ms;
+  }
+  const waves = canary !== undefined || batchSize !== undefined;
+  const knobs = batchWaitMs !== undefined || maxFailures !== undefined || flags.order !== undefined || flags.detach === true;
+  if (count !== undefined && waves) throw new CliError("-count runs the batch on exactly that many nodes: it does not combine with -canary or -batch-size");
+  if (count === undefined && !waves) {
+    if (knobs) throw new CliError("-batch-wait, -max-failures, -order and -detach shape a rollout: give -canary K and/or -batch-size N|N% (or -count K) too");
+    return undefined;
+  }
+  return {
+    ...(canary !== undefined && { canary }),
+    ...(batchSize !== undefined && { batchSize }),
+    ...(batchWaitMs !== undefined && { batchWaitMs }),
+    ...(maxFailures !== undefined && { maxFailures }),
+    ...(flags.order !== undefined && { order: flags.order }),
+    ...(count !== undefined && { count }),
+    ...(flags.detach === true && { detach: true }),
+  };
 }
 
 export async function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
@@ -36,19 +94,48 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   const client = await connect(ctx);
   const dryRun = flags.dryRun === true;
   const nodes = flags.node ?? [];
+  const rollout = rolloutBody(flags);
   let body: BatchRequestBody;
+  if (rollout && flags.signKey !== undefined) {
+    // The signed payload names its targets, so the origin cannot target each wave; signed rollouts are not built yet (README: Rollouts).
+    throw new CliError(
+      "-sign-key does not combine with -canary, -batch-size or -count yet: a signed batch names its targets in the signature, so it cannot be split into waves; run the rollout unsigned, or the signed batch without waves",
+    );
+  }
   if (flags.signKey !== undefined) {
     const { signBatch } = await import("../signing.js");
     body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs), timeoutMs };
   } else {
-    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs };
+    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs, ...(rollout && { rollout }) };
   }
 
   const report = new BatchReport(flags.failOn);
   const progress = new ProgressLine(ctx.stderr);
   let elapsedMs: number;
+  // How the rollout ended (the done event's), to keep the exit code's contract below.
+  let ended: Extract<BatchEvent, { type: "done" }>["rollout"];
+  const followed = {
+    apply: (e: BatchEvent) => {
+      if (e.type === "done") ended = e.rollout;
+      if (e.type === "accepted" && e.rollout) {
+        const r = e.rollout;
+        ctx.stderr.write(`gcheck: rollout ${r.id}: ${r.waves.length} waves (${r.waves.map((w) => w.length).join(", ")} nodes); gcheck -server ${ctx.server} rollout status|abort ${r.id}\n`);
+      }
+      report.apply(e);
+    },
+    get accepted() {
+      return report.accepted;
+    },
+    get done() {
+      return report.done;
+    },
+    // A rollout is followed to the origin's done: it says how the rollout ended (after the skipped nodes, which complete the report).
+    get complete() {
+      return !rollout && report.complete;
+    },
+  };
   try {
-    elapsedMs = await followReport<BatchEvent>(ctx, client, "/v1/check", body, timeoutMs, report, "the batch", () => progress.update(report));
+    elapsedMs = await followReport<BatchEvent>(ctx, client, "/v1/check", body, rollout ? ROLLOUT_FOLLOW_MS : timeoutMs, followed, "the batch", () => progress.update(report));
   } finally {
     progress.clear();
   }
@@ -56,7 +143,12 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   if (report.expected.length === 0) {
     ctx.stderr.write("gcheck: no node matched the targeting (-node / -tag), so no node ran the batch\n");
   }
-  return writeBatchReport(ctx, report, elapsedMs);
+  const code = writeBatchReport(ctx, report, elapsedMs);
+  if (ended?.reason) ctx.stderr.write(`gcheck: rollout ${ended.id}: ${ended.reason}\n`);
+  // Stopped on failures: 1 even when the failures were nodes gone or silent; aborted or cut short: nodes were not reached, 3.
+  if (ended?.outcome === "stopped") return Exit.ChecksFailed;
+  if ((ended?.outcome === "aborted" || ended?.outcome === "disconnected") && code === Exit.Ok) return Exit.NodesMissing;
+  return code;
 }
 
 /** A batch's report in -output's format, as check and results print it; resolves with the exit code. */

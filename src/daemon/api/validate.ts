@@ -4,7 +4,8 @@ import type { CheckSpec } from "../../checks/types.js";
 import { KeyringError, decodeKey } from "../../net/keyring.js";
 import { KEY_BYTES } from "../../net/seal.js";
 import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "../../control/api_types.js";
-import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from "./backend.js";
+import type { BatchRequest, KeyOpRequest, RolloutSpec, SignedEnvelope, StatsRequest } from "./backend.js";
+import { parseRolloutOrder, parseRolloutSize } from "../../control/rollout_rules.js";
 import type { Result } from "../../base/result.js";
 import { decodeKeyOp } from "../../control/key_op.js";
 
@@ -74,7 +75,55 @@ export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
   return validateChecks(obj.value.checks);
 }
 
-const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
+const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout"] as const;
+const ROLLOUT_FIELDS = ["canary", "batchSize", "batchWaitMs", "maxFailures", "order", "count", "detach"] as const;
+const MAX_BATCH_WAIT_MS = 24 * 3_600_000;
+
+/** A rollout ("rollout" in a batch body): waves (canary, batchSize) or count, with their knobs. */
+export function validateRollout(v: unknown): Result<RolloutSpec> {
+  const what = `${LABEL}: field "rollout"`;
+  const obj = asObject(v, what);
+  if (!obj.ok) return obj;
+  const r = obj.value;
+  const unknown = onlyKnown(r, ROLLOUT_FIELDS, what);
+  if (unknown) return fail(unknown);
+  const whole = (f: string, min: number): Result<number> => {
+    const x = r[f];
+    if (x === undefined) return { ok: true, value: 0 };
+    return typeof x === "number" && Number.isInteger(x) && x >= min && x <= 1_000_000
+      ? { ok: true, value: x }
+      : fail(`${what}.${f} must be a whole number of nodes, at least ${min}, got ${describeJson(x)}`);
+  };
+  const canary = whole("canary", 1);
+  if (!canary.ok) return canary;
+  const count = whole("count", 1);
+  if (!count.ok) return count;
+  const batchSize = r.batchSize === undefined ? { ok: true as const, value: null } : parseRolloutSize(r.batchSize, `${what}.batchSize`, 1);
+  if (!batchSize.ok) return batchSize;
+  const maxFailures = parseRolloutSize(r.maxFailures ?? 0, `${what}.maxFailures`, 0);
+  if (!maxFailures.ok) return maxFailures;
+  const order = parseRolloutOrder(r.order ?? "name", `${what}.order`);
+  if (!order.ok) return order;
+  const batchWaitMs = boundedMs(r.batchWaitMs, "rollout.batchWaitMs", 0, 0, MAX_BATCH_WAIT_MS);
+  if (!batchWaitMs.ok) return batchWaitMs;
+  if (r.detach !== undefined && typeof r.detach !== "boolean") return fail(`${what}.detach must be true or false, got ${describeJson(r.detach)}`);
+  const waves = canary.value > 0 || batchSize.value !== null;
+  if (count.value > 0 && waves) return fail(`${what}: count runs on exactly that many nodes; it does not combine with canary or batchSize (use one or the other)`);
+  if (count.value === 0 && !waves) return fail(`${what}: give canary, batchSize or count (an empty rollout is a plain batch: leave "rollout" out)`);
+  return {
+    ok: true,
+    value: {
+      mode: count.value > 0 ? "count" : "waves",
+      canary: canary.value,
+      batchSize: batchSize.value,
+      batchWaitMs: batchWaitMs.value,
+      maxFailures: maxFailures.value,
+      order: order.value,
+      count: count.value,
+      detach: r.detach === true,
+    },
+  };
+}
 const SIGNED_FIELDS = ["id", "origin", "originAddress", "createdMs", "ttlMs", "payload", "signature", "signerKey"] as const;
 
 export function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Result<number> {
@@ -159,6 +208,9 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
   if (!timeoutMs.ok) return timeoutMs;
 
   if (b.signed !== undefined) {
+    // A signed payload names its targets: the origin cannot target each wave at its nodes without breaking the signature.
+    if (b.rollout !== undefined)
+      return fail(`${LABEL}: a signed batch cannot be rolled out in waves or on -count nodes yet (the signature covers its targets): leave out "rollout", or send it unsigned`);
     const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs"], "a signed batch");
     if (outside) return fail(outside);
     return validateSignedBatch(b.signed, timeoutMs.value);
@@ -174,7 +226,9 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
 
   const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
   if (!ttlMs.ok) return ttlMs;
-  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
+  const rollout = b.rollout === undefined ? undefined : validateRollout(b.rollout);
+  if (rollout && !rollout.ok) return rollout;
+  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value, ...(rollout && { rollout: rollout.value }) } };
 }
 
 /** The targeting fields of a body ("nodes", "tags"), shared by batches and stats requests. */
