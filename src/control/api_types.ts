@@ -176,7 +176,7 @@ export type BatchEvent =
   | { type: "result"; node: string; address: string; results: CheckResult[]; elapsedMs: number; wave?: number }
   | { type: "unreachable"; node: string; address?: string; reason: string; wave?: number }
   | { type: "rejected"; node: string; address?: string; reason: string; wave?: number }
-  /** A rollout's wave was published (its own batch ID), targeted at exactly these nodes. */
+  /** A rollout's wave was published (its own batch ID), targeted at exactly these nodes; elapsedMs: when it started (before publishing). */
   | { type: "wave"; wave: number; batchId: string; nodes: string[]; elapsedMs: number }
   /** A planned node the rollout never reached (it stopped), or one -count replaced; reason says which. */
   | { type: "skipped"; node: string; address?: string; reason: string; wave: number }

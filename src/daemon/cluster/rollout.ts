@@ -179,6 +179,8 @@ export class Rollout {
     const n = wave.wave;
     this.currentWave = n;
     wave.state = "running";
+    // The wave starts now: publishing (and its synchronous burst) is part of the wave's round trip, as it is a plain batch's.
+    const startedMs = this.elapsed();
     const present = nodes.filter((node) => this.d.isRunning(node));
     const published = present.length ? this.d.publish(present) : null;
     if (published?.ok) wave.batchId = published.pub.idHex;
@@ -188,7 +190,7 @@ export class Rollout {
       for (const node of present) this.gone(node, n, "rejected", `not published by ${this.d.origin}: ${published.error}`);
     } else if (published) {
       for (const node of present) this.setNode(node, n, "running");
-      this.emit({ type: "wave", wave: n, batchId: wave.batchId, nodes: present, elapsedMs: this.elapsed() });
+      this.emit({ type: "wave", wave: n, batchId: wave.batchId, nodes: present, elapsedMs: startedMs });
       await this.follow(published.pub, n, this.d.timeoutMs);
     }
     wave.state = "done";
