@@ -145,7 +145,10 @@ describe("completion scripts", () => {
         ["json", "junit"],
       ],
       [["-output", "=", "ta"], ["table"]],
-      [["check", "-d"], ["-dry-run", "-detach"]],
+      [
+        ["check", "-d"],
+        ["-dry-run", "-detach"],
+      ],
       [["-tag", "a", "=", "b", "check", "-ti"], ["-timeout"]],
       [["check", "-timeout", ""], []],
       [["members", "-status", "s"], ["suspect"]],

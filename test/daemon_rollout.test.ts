@@ -10,6 +10,7 @@ import type { RolloutSpec } from "../src/daemon/api/backend.js";
 import { Rollout } from "../src/daemon/cluster/rollout.js";
 import { countOrder, hashOrder, orderMembers, planWaves } from "../src/daemon/cluster/rollout_plan.js";
 import { validateBatchBody } from "../src/daemon/api/validate.js";
+import { rolloutBody } from "../src/cli/commands/check.js";
 import type { Envelope } from "../src/gossip/envelope.js";
 import { Publication } from "../src/gossip/publication.js";
 import { pb } from "../src/proto/index.js";
@@ -86,6 +87,32 @@ describe("rollout plan", () => {
     assert.ok(!empty.ok && /give canary, batchSize or count/.test(empty.error));
     const typo = validateBatchBody({ checks, rollout: { canaries: 1 } });
     assert.ok(!typo.ok && /unknown field "canaries"/.test(typo.error));
+  });
+});
+
+describe("gcheck check rollout flags", () => {
+  const base = { timeout: "30s", ttl: "5m", failOn: "fail" as const };
+  it("turn into the request's rollout, and are absent without -canary, -batch-size or -count", () => {
+    assert.equal(rolloutBody(base), undefined);
+    assert.deepEqual(rolloutBody({ ...base, canary: "1", batchSize: "10%", batchWait: "30s", maxFailures: "2", order: "random", detach: true }), {
+      canary: 1,
+      batchSize: "10%",
+      batchWaitMs: 30_000,
+      maxFailures: "2",
+      order: "random",
+      detach: true,
+    });
+    assert.deepEqual(rolloutBody({ ...base, count: "1" }), { count: 1 });
+  });
+
+  it("refuse what cannot be meant, naming the flag", () => {
+    const refused = (flags: object, re: RegExp) => assert.throws(() => rolloutBody({ ...base, ...flags }), re);
+    refused({ count: "1", canary: "1" }, /-count .* does not combine with -canary/);
+    refused({ maxFailures: "1" }, /give -canary K and\/or -batch-size/);
+    refused({ batchSize: "0" }, /-batch-size must be/);
+    refused({ canary: "x" }, /-canary "x"/);
+    refused({ canary: "1", order: "zone" }, /-order must be name, random or tag:KEY/);
+    refused({ canary: "1", batchWait: "soon" }, /-batch-wait "soon"/);
   });
 });
 

@@ -130,18 +130,24 @@ export class Rollout {
       for (const wake of w) wake();
     };
     signal.addEventListener("abort", onAbort, { once: true });
+    let seenEnd = false;
     try {
       for (let i = 0; ;) {
-        if (gone) return this.clientGone();
+        if (gone) return;
         while (i < this.log.length) {
           const e = this.log[i++]!;
           yield e;
-          if (e.type === "done" || e.type === "error") return;
+          if (e.type === "done" || e.type === "error") {
+            seenEnd = true;
+            return;
+          }
         }
         await new Promise<void>((wake) => this.wakers.push(wake));
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
+      // However the reader stopped before the end (the signal, or the stream closed under it), it is gone.
+      if (!seenEnd) this.clientGone();
     }
   }
 
