@@ -96,7 +96,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--dry-run", "evaluate everywhere, run no action")
       .option("--node <name>", "only this node runs the batch (repeatable)", collect)
       .option("--tag <key=value>", "only nodes with this tag run the batch (repeatable, all must match)", collect)
-      .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
+      .option("--timeout <duration>", "stop waiting for answers after this long (in a rollout: for each wave's)", "30s")
       .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
       .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
       .addOption(failOnOption())
@@ -217,7 +217,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .command("rollout")
       .summary("a rollout's state (status ID), or stop it (abort ID)")
       .description(
-        "ask the origin daemon (-server) about a rollout started by gcheck check -canary/-batch-size/-count: status ID shows its waves and nodes (exit 0 running or complete, 1 stopped, 3 aborted or disconnected); abort ID lets no further wave start",
+        "ask the origin daemon (-server) about a rollout started by gcheck check -canary/-batch-size/-count: status ID shows its waves and nodes (exit 1 stopped or some node failed so far, else 3 aborted or disconnected, else 0); abort ID lets no further wave start",
       )
       .addArgument(new Argument("[op]", "the operation").choices(["status", "abort"]).argParser(String))
       .argument("[id]", "the rollout ID (32 hex digits, printed by gcheck check and in its -output json)")

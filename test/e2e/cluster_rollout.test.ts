@@ -148,7 +148,7 @@ describe("rollouts on a 5-node cluster", () => {
     );
     assert.deepEqual(markers(tag), ["r1"]);
     const st = await runGcheck(["-server", seed.cli, "rollout", "status", id]);
-    assert.equal(st.code, 3, st.stderr);
+    assert.equal(st.code, 1, `r1's check failed (tolerated by -max-failures, still a failure): ${st.stderr}`);
     assert.match(st.stdout, /aborted/);
   });
 

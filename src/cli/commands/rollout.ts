@@ -31,7 +31,7 @@ export async function rollout(ctx: CliContext, flags: RolloutFlags): Promise<num
   const path = `/v1/rollouts/${rolloutId}`;
   const status = op === "status" ? await client.getJson<RolloutStatus>(path) : await client.postJson<RolloutStatus>(`${path}/abort`, {});
   ctx.stdout.write(ctx.output === "json" ? JSON.stringify(status, null, 2) + "\n" : rolloutTable(status, op === "abort"));
-  if (status.outcome === "stopped") return Exit.ChecksFailed;
+  if (status.outcome === "stopped" || status.failures > 0) return Exit.ChecksFailed;
   if (status.outcome === "aborted" || status.outcome === "disconnected") return Exit.NodesMissing;
   return Exit.Ok;
 }
