@@ -8,9 +8,12 @@ import type { BatchEvent } from "../src/control/api_types.js";
 import { parseRolloutSize, resolveSize } from "../src/control/rollout_rules.js";
 import type { RolloutSpec } from "../src/daemon/api/backend.js";
 import { Rollout } from "../src/daemon/cluster/rollout.js";
-import { countOrder, hashOrder, orderMembers, planWaves } from "../src/daemon/cluster/rollout_plan.js";
+import { countOrder, hashOrder, orderMembers, planWaves } from "../src/control/rollout_plan.js";
 import { validateBatchBody } from "../src/daemon/api/validate.js";
 import { rolloutBody } from "../src/cli/commands/check.js";
+import { encodeCheckBatch } from "../src/checks/codec.js";
+import { parseCheckObject } from "../src/checks/parse.js";
+import { generateSigningKeyPair, parsePrivateKey, signEnvelope } from "../src/gossip/signing.js";
 import type { Envelope } from "../src/gossip/envelope.js";
 import { Publication } from "../src/gossip/publication.js";
 import { pb } from "../src/proto/index.js";
@@ -87,6 +90,66 @@ describe("rollout plan", () => {
     assert.ok(!empty.ok && /give canary, batchSize or count/.test(empty.error));
     const typo = validateBatchBody({ checks, rollout: { canaries: 1 } });
     assert.ok(!typo.ok && /unknown field "canaries"/.test(typo.error));
+  });
+});
+
+describe("a signed rollout's body (signedWaves)", () => {
+  const key = parsePrivateKey(generateSigningKeyPair().privateKey, "test");
+  const checksOf = (path: string) => {
+    const parsed = parseCheckObject({ c: { type: "file_exists", path } }, "test");
+    assert.ok(parsed.ok);
+    return parsed.checks;
+  };
+  const wave = (nodes: string[], path = "/") => {
+    assert.ok(key.ok);
+    const payload = encodeCheckBatch({ checks: checksOf(path), dryRun: false, targetNodes: nodes, targetTags: {} });
+    const env = signEnvelope(
+      {
+        id: new Uint8Array(randomBytes(16)),
+        origin: "n01",
+        originAddress: "127.0.0.1:2000",
+        createdMs: Date.now(),
+        ttlMs: 60_000,
+        kind: pb.EnvelopeKind.CHECK_BATCH,
+        payload,
+        signature: new Uint8Array(),
+        signerKey: new Uint8Array(),
+      },
+      key.value,
+    );
+    const b64 = (u: Uint8Array) => Buffer.from(u).toString("base64");
+    return {
+      id: Buffer.from(env.id).toString("hex"),
+      origin: env.origin,
+      originAddress: env.originAddress,
+      createdMs: env.createdMs,
+      ttlMs: env.ttlMs,
+      payload: b64(env.payload),
+      signature: b64(env.signature),
+      signerKey: b64(env.signerKey),
+    };
+  };
+
+  it("keeps each wave's signed envelope and nodes, in order, as the plan", () => {
+    const r = validateBatchBody({ signedWaves: [wave(["n01"]), wave(["n02", "n03"])], rollout: { maxFailures: 1, batchWaitMs: 100 } });
+    assert.ok(r.ok, r.ok ? "" : r.error);
+    assert.deepEqual(
+      r.value.signedWaves?.map((w) => w.nodes),
+      [["n01"], ["n02", "n03"]],
+    );
+    assert.equal(r.value.rollout?.maxFailures.n, 1);
+  });
+
+  it("refuses waves that are not one batch, that share a node, that target nobody, or a plan besides them", () => {
+    const refused = (body: object, re: RegExp) => {
+      const r = validateBatchBody(body);
+      assert.ok(!r.ok && re.test(r.error), r.ok ? "accepted" : r.error);
+    };
+    refused({ signedWaves: [wave(["n01"]), wave(["n02"], "/tmp")] }, /signedWaves\[1\] is not the same batch/);
+    refused({ signedWaves: [wave(["n01"]), wave(["n01", "n02"])] }, /node n01 is in two waves/);
+    refused({ signedWaves: [wave([])] }, /targets no node/);
+    refused({ signedWaves: [wave(["n01"])], rollout: { canary: 1 } }, /leave out canary, batchSize and count/);
+    refused({ signedWaves: [wave(["n01"])], checks: { c: { type: "file_exists", path: "/" } } }, /leave out "checks"/);
   });
 });
 

@@ -109,13 +109,21 @@ export interface BatchRequestBody {
   signed?: SignedEnvelopeBody;
   /** Present: the origin rolls the batch out canary-first, in waves, or on exactly count nodes (README: Rollouts). */
   rollout?: RolloutRequestBody;
+  /**
+   * A signed rollout: one signed batch per wave, in wave order, each naming
+   * exactly its wave's nodes in its signed payload (gcheck plans the waves
+   * and signs them), so no node can widen it. With it, leave out checks,
+   * dryRun, nodes, tags, ttlMs and signed; rollout may only carry
+   * batchWaitMs, maxFailures and detach.
+   */
+  signedWaves?: SignedEnvelopeBody[];
 }
 
 /**
  * How the origin rolls a batch out. Sizes are a count (10) or a percentage
  * of the targeted running nodes ("10%"). Either waves (canary, batchSize) or
- * count, not both. Refused with "signed" (the signed payload names its
- * targets, so the origin could not target waves: see README).
+ * count, not both. Not with "signed" (its payload names its targets): a
+ * signed rollout sends signedWaves, planned and signed by gcheck.
  */
 export interface RolloutRequestBody {
   /** Nodes of the first wave (the canaries). Default 0: no canary wave. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BatchEvent, BatchRequestBody, RolloutStatus } from "../../src/control/api_types.js";
@@ -197,5 +197,69 @@ describe("rollouts on a 5-node cluster", () => {
     const kinds = replaced.filter((e) => e.type !== "accepted").map((e) => `${e.type}${"node" in e ? ` ${e.node}` : ""}${"nodes" in e ? ` ${e.nodes.join()}` : ""}`);
     assert.deepEqual(kinds, ["wave r5", "wave r4", "result r4", "skipped r5", "done"]);
     assert.ok(!existsSync(join(t.path, "never-there")));
+  });
+});
+
+describe("a signed rollout on 3 nodes that run only signed batches", () => {
+  const s = tempDir("gc-rollout-signed-");
+  let signedNodes: ClusterNode[] = [];
+  const names = ["s1", "s2", "s3"];
+
+  before(async () => {
+    const trusted = join(s.path, "trusted");
+    mkdirSync(trusted);
+    const op = await runGcheck(["keygen", "-signing", "-out", join(s.path, "operator")]);
+    assert.equal(op.code, 0, op.stderr);
+    writeFileSync(join(trusted, "operator.pub"), readFileSync(join(s.path, "operator.pub")));
+    signedNodes = await startCluster(names, () => ["-trusted-keys", trusted]);
+    await waitForView(
+      signedNodes,
+      names.map((n) => `${n}:alive`),
+      20_000,
+    );
+  });
+  after(async () => {
+    await stopAll(signedNodes);
+    s.cleanup();
+  });
+
+  /** gcheck check -sign-key against s1 with a check file whose check fails and whose action leaves s.path/TAG-NODE. */
+  async function signedCheck(tag: string, ...flags: string[]) {
+    const file = join(s.path, `${tag}.json`);
+    writeFileSync(file, JSON.stringify({ missing: { type: "file_exists", path: join(s.path, "never-there"), action: `touch "${s.path}/${tag}-$GOSSIPCHECK_NODE"` } }));
+    const r = await runGcheck(["-server", signedNodes[0]!.cli, "-file", file, "-output", "json", "check", "-sign-key", join(s.path, "operator.key"), "-timeout", "20s", ...flags], {
+      timeoutMs: 40_000,
+    });
+    const ran = readdirSync(s.path)
+      .filter((f) => f.startsWith(`${tag}-`))
+      .map((f) => f.slice(tag.length + 1))
+      .sort();
+    return { r, ran };
+  }
+
+  it("gcheck signs one batch per wave: a failing canary stops it and no other node ran anything", async () => {
+    const { r, ran } = await signedCheck("canary", "-canary", "1");
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /signed one batch per wave \(2\)/);
+    assert.match(r.stderr, /rollout stopped after wave 1/);
+    assert.deepEqual(ran, ["s1"]);
+  });
+
+  it("every signed wave is accepted by nodes that require signatures, in order", async () => {
+    const { r, ran } = await signedCheck("all", "-batch-size", "1", "-max-failures", "100%");
+    assert.equal(r.code, 1, r.stderr); // the check fails everywhere (its action ran): exit 1, but nothing was rejected
+    assert.deepEqual(ran, names);
+    const doc = JSON.parse(r.stdout) as { nodes: { node: string; state: string }[] };
+    assert.deepEqual(
+      doc.nodes.map((n) => `${n.node}:${n.state}`),
+      names.map((n) => `${n}:answered`),
+    );
+  });
+
+  it("-count does not combine with -sign-key (exit 2, nothing published)", async () => {
+    const { r, ran } = await signedCheck("count", "-count", "1");
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /-count does not combine with -sign-key/);
+    assert.deepEqual(ran, []);
   });
 });

@@ -97,12 +97,11 @@ export async function check(ctx: CliContext, flags: CheckFlags): Promise<number>
   const rollout = rolloutBody(flags);
   let body: BatchRequestBody;
   if (rollout && flags.signKey !== undefined) {
-    // The signed payload names its targets, so the origin cannot target each wave; signed rollouts are not built yet (README: Rollouts).
-    throw new CliError(
-      "-sign-key does not combine with -canary, -batch-size or -count yet: a signed batch names its targets in the signature, so it cannot be split into waves; run the rollout unsigned, or the signed batch without waves",
-    );
-  }
-  if (flags.signKey !== undefined) {
+    // A signed payload names its targets: gcheck plans the waves and signs one batch per wave (README: Rollouts).
+    const { signedRollout } = await import("../signed_rollout.js");
+    body = await signedRollout(client, flags.signKey, rollout, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs, timeoutMs);
+    ctx.stderr.write(`gcheck: signed one batch per wave (${body.signedWaves!.length}) for the nodes running now; -ttl ${flags.ttl} must cover the whole rollout\n`);
+  } else if (flags.signKey !== undefined) {
     const { signBatch } = await import("../signing.js");
     body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs), timeoutMs };
   } else {

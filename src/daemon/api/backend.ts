@@ -31,6 +31,8 @@ export interface BatchRequest {
   signed?: SignedEnvelope;
   /** Present: roll the batch out in waves or on exactly count nodes (src/daemon/cluster/rollout.ts). */
   rollout?: RolloutSpec;
+  /** A signed rollout: each wave's signed envelope and the nodes its payload targets, in wave order (then rollout is set too). */
+  signedWaves?: { signed: SignedEnvelope; nodes: string[] }[];
 }
 
 /** A validated rollout (BatchRequestBody.rollout). */

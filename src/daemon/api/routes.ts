@@ -71,6 +71,7 @@ export function controlRoutes(c: RouteContext): Route[] {
     const batch = validateBatchBody(await readJsonBody(req, maxBody));
     if (!batch.ok) throw new HttpError(400, batch.error);
     refuseSigned("batch", batch.value.signed);
+    for (const w of batch.value.signedWaves ?? []) refuseSigned("batch", w.signed);
     const ac = c.abortOnClose(res);
     await c.streamEvents(res, ac, backend.submitBatch(batch.value, ac.signal));
   };

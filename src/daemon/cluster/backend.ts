@@ -313,7 +313,9 @@ export class ClusterBackend implements ControlBackend {
     const spec = request.rollout!;
     const id = randomBytes(16).toString("hex");
     const targeted = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    const plan = request.signedWaves?.map((w) => w.nodes);
     const rollout = new Rollout(spec, {
+      ...(plan && { plan }),
       id,
       origin: this.o.node.name,
       clock: this.clock,
@@ -324,10 +326,16 @@ export class ClusterBackend implements ControlBackend {
         return status === "alive" || status === "suspect";
       },
       addressOf: (node) => this.o.swim.member(node)?.address,
-      publish: (nodes) => {
+      publish: (nodes, wave) => {
         const publishedMs = this.clock.now();
-        const payload = encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: nodes, targetTags: request.tags });
-        const published = this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, payload, { ttlMs: request.ttlMs, expected: nodes });
+        const signed = request.signedWaves?.[wave - 1]?.signed;
+        // A signed wave is published exactly as signed (its targets are in its payload); nodes are only whom to wait for.
+        const published = signed
+          ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.CHECK_BATCH }, { expected: nodes })
+          : this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: nodes, targetTags: request.tags }), {
+              ttlMs: request.ttlMs,
+              expected: nodes,
+            });
         if (!published.ok) return published;
         this.nodeMetrics.batchesSubmitted++;
         this.remember(published.publication, request, nodes.length, publishedMs);

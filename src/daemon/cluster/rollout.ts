@@ -6,7 +6,7 @@ import { resolveSize } from "../../control/rollout_rules.js";
 import type { Publication, PublishEvent } from "../../gossip/publication.js";
 import type { pb } from "../../proto/index.js";
 import type { RolloutSpec } from "../api/backend.js";
-import { countOrder, type PlanMember, planWaves } from "./rollout_plan.js";
+import { countOrder, type PlanMember, planWaves } from "../../control/rollout_plan.js";
 
 /*
  * One rollout, run by its origin daemon (README: Rollouts). The plan is made
@@ -27,6 +27,9 @@ import { countOrder, type PlanMember, planWaves } from "./rollout_plan.js";
  * ever hold a runnable envelope (caveat in README: a node declared dead that
  * was in fact alive, or that comes back within the TTL, may still run it).
  *
+ * A signed rollout arrives planned (deps.plan, one signed envelope per wave,
+ * published as signed): the same wave logic, no planning here.
+ *
  * Events go to a log (like a Publication's), so the client stream and
  * GET /v1/rollouts/:id see the same story; the rollout runs on whether or
  * not anyone follows it.
@@ -42,8 +45,10 @@ export interface RolloutDeps {
   /** Whether a node is running (alive or suspect) now. */
   isRunning: (node: string) => boolean;
   addressOf: (node: string) => string | undefined;
-  /** Publishes the batch targeted at exactly these nodes (expected = them). */
-  publish: (nodes: string[]) => { ok: true; pub: Publication } | { ok: false; error: string };
+  /** Publishes the batch targeted at exactly these nodes (expected = them); wave: 1-based (a signed rollout publishes that wave's envelope). */
+  publish: (nodes: string[], wave: number) => { ok: true; pub: Publication } | { ok: false; error: string };
+  /** The waves, when they were planned (and signed) by gcheck; default: planned here from members. */
+  plan?: string[][];
   /** How long the origin waits for one wave's answers (ms); mode count: for all of them. */
   timeoutMs: number;
   ttlMs: number;
@@ -88,7 +93,7 @@ export class Rollout {
       this.choice = countOrder(d.members, d.id);
       this.planWave(this.choice.slice(0, spec.count));
     } else {
-      for (const nodes of planWaves(d.members, spec, d.id)) this.planWave(nodes);
+      for (const nodes of d.plan ?? planWaves(d.members, spec, d.id)) this.planWave(nodes);
     }
   }
 
@@ -188,7 +193,7 @@ export class Rollout {
     // The wave starts now: publishing (and its synchronous burst) is part of the wave's round trip, as it is a plain batch's.
     const startedMs = this.elapsed();
     const present = nodes.filter((node) => this.d.isRunning(node));
-    const published = present.length ? this.d.publish(present) : null;
+    const published = present.length ? this.d.publish(present, n) : null;
     if (published?.ok) wave.batchId = published.pub.idHex;
     this.ensureAccepted(wave.batchId);
     for (const node of nodes) if (!present.includes(node)) this.gone(node, n, "unreachable", `not running when wave ${n} started`);
@@ -302,7 +307,7 @@ export class Rollout {
     const launch = (wave: RolloutWave) => {
       const present = wave.nodes.filter((n) => this.d.isRunning(n));
       const absent = wave.nodes.filter((n) => !present.includes(n));
-      const published = present.length ? this.d.publish(present) : null;
+      const published = present.length ? this.d.publish(present, wave.wave) : null;
       if (published?.ok) wave.batchId = published.pub.idHex;
       wave.state = "running";
       this.currentWave = wave.wave;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type RolloutOrder, type RolloutSize, resolveSize } from "../../control/rollout_rules.js";
+import { type RolloutOrder, type RolloutSize, resolveSize } from "./rollout_rules.js";
 
 /*
  * A rollout's plan, computed once at its start from the targeted running
