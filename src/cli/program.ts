@@ -215,14 +215,15 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
   examples(
     program
       .command("rollout")
-      .summary("a rollout's state (status ID), or stop it (abort ID)")
+      .summary("the daemon's rollouts (list), one's state (status ID), or stop it (abort ID)")
       .description(
         "ask the origin daemon (-server) about a rollout started by gcheck check -canary/-batch-size/-count: status ID shows its waves and nodes (exit 1 stopped or some node failed so far, else 3 aborted or disconnected, else 0); abort ID lets no further wave start",
       )
-      .addArgument(new Argument("[op]", "the operation").choices(["status", "abort"]).argParser(String))
+      .addArgument(new Argument("[op]", "the operation").choices(["list", "status", "abort"]).argParser(String))
       .argument("[id]", "the rollout ID (32 hex digits, printed by gcheck check and in its -output json)")
       .action(run(async () => (await import("./commands/rollout.js")).rollout)),
     [
+      ["gcheck rollout list", "the rollouts this daemon ran, newest first"],
       ["gcheck rollout status 3f0c9a1e5b7d2c4a6e8f0a1b2c3d4e5f", "which waves ran, which nodes failed"],
       ["gcheck rollout abort 3f0c9a1e5b7d2c4a6e8f0a1b2c3d4e5f", "no further wave starts"],
     ],

@@ -9,6 +9,7 @@ import type { MemberStatus } from "../swim/types.js";
  *   GET  /v1/info                      -> DaemonInfo
  *   POST /v1/local-check  {checks}     -> LocalCheckResponse
  *   POST /v1/check        BatchRequestBody -> NDJSON stream of BatchEvent
+ *   GET  /v1/rollouts                  -> RolloutsResponse
  *   GET  /v1/rollouts/ID               -> RolloutStatus
  *   POST /v1/rollouts/ID/abort         -> RolloutStatus (no further wave starts)
  *   GET  /v1/members[?status=alive]    -> MembersResponse
@@ -155,7 +156,7 @@ export interface RolloutWave {
 /** How a rollout ended: complete (every wave ran), stopped (failures > max), aborted (rollout abort), disconnected (gcheck went away without -detach). */
 export type RolloutOutcome = "running" | "complete" | "stopped" | "aborted" | "disconnected";
 
-/** GET /v1/rollouts/:id (and the last rollouts in GET /v1/rollouts). */
+/** GET /v1/rollouts/:id (and each of RolloutsResponse). */
 export interface RolloutStatus {
   id: string;
   origin: string;
@@ -171,6 +172,12 @@ export interface RolloutStatus {
   waves: RolloutWave[];
   /** Every planned node and what became of it. */
   nodes: { node: string; wave: number; state: "pending" | "running" | "pass" | "fail" | "unreachable" | "rejected" | "skipped" | "replaced"; reason?: string }[];
+}
+
+/** GET /v1/rollouts: the rollouts this node ran (the last 100 finished ones and every running one), newest first. */
+export interface RolloutsResponse {
+  node: string;
+  rollouts: RolloutStatus[];
 }
 
 export interface NodeRef {

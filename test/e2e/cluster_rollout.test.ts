@@ -147,6 +147,9 @@ describe("rollouts on a 5-node cluster", () => {
       ["r2", "r3", "r4", "r5"],
     );
     assert.deepEqual(markers(tag), ["r1"]);
+    const list = await runGcheck(["-server", seed.cli, "rollout", "list"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout.split("\n")[0]!, new RegExp(`^${id}\\s+\\S+\\s+waves\\s+aborted\\s+waves 1/5\\s+failures 1 \\(max 5\\)$`));
     const st = await runGcheck(["-server", seed.cli, "rollout", "status", id]);
     assert.equal(st.code, 1, `r1's check failed (tolerated by -max-failures, still a failure): ${st.stderr}`);
     assert.match(st.stdout, /aborted/);

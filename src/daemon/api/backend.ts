@@ -112,6 +112,8 @@ export interface ControlBackend {
   refuseSigned?(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null;
   /** Recent batches this node originated, newest first. */
   batches(): BatchSummary[];
+  /** The rollouts this node runs or ran, newest first (GET /v1/rollouts). Optional: 501 without it. */
+  rollouts?(): RolloutStatus[];
   /** A rollout this node runs or ran (GET /v1/rollouts/:id); undefined when unknown. Optional: 501 without it. */
   rollout?(id: string): RolloutStatus | undefined;
   /** Stops a rollout: no further wave starts (POST /v1/rollouts/:id/abort); undefined when unknown. */

@@ -203,6 +203,11 @@ export function controlRoutes(c: RouteContext): Route[] {
   };
   const unknownRollout = (id: string) => new HttpError(404, `no rollout ${id} on ${backend.info().name}: a rollout is known only to the daemon that ran it (its origin), and only its last 100`);
 
+  const getRollouts: Handler = async (_req, res) => {
+    if (!backend.rollouts) throw new HttpError(501, "this daemon runs no rollouts");
+    sendJson(res, 200, { node: backend.info().name, rollouts: backend.rollouts() });
+  };
+
   const getRollout: Handler = async (_req, res, _url, params) => {
     const id = rolloutId(params);
     if (!backend.rollout) throw new HttpError(501, "this daemon runs no rollouts");
@@ -239,6 +244,7 @@ export function controlRoutes(c: RouteContext): Route[] {
     { method: "POST", path: "/v1/results", handle: postResults },
     { method: "POST", path: "/v1/history", handle: postHistory },
     { method: "POST", path: "/v1/status", handle: postStatus },
+    { method: "GET", path: "/v1/rollouts", handle: getRollouts },
     { method: "GET", path: "/v1/rollouts/:id", handle: getRollout },
     { method: "POST", path: "/v1/rollouts/:id/abort", handle: postRolloutAbort },
     { method: "GET", path: "/metrics", handle: getMetrics },

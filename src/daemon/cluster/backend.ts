@@ -79,7 +79,7 @@ export class ClusterBackend implements ControlBackend {
   private readonly startedMs: number;
   private readonly history: BatchSummary[] = [];
   /** Rollouts this node originated, oldest first. */
-  private readonly rollouts = new Map<string, Rollout>();
+  private readonly rolloutBook = new Map<string, Rollout>();
   private readonly nodeMetrics: ClusterMetrics;
   /** The daemon's metrics, this node's families among them. */
   readonly metrics: LazyMetrics;
@@ -344,22 +344,26 @@ export class ClusterBackend implements ControlBackend {
       timeoutMs: request.timeoutMs,
       ttlMs: request.ttlMs,
     });
-    this.rollouts.set(id, rollout);
-    for (const [old, r] of this.rollouts) {
-      if (this.rollouts.size <= ROLLOUT_HISTORY) break;
-      if (r.finished) this.rollouts.delete(old);
+    this.rolloutBook.set(id, rollout);
+    for (const [old, r] of this.rolloutBook) {
+      if (this.rolloutBook.size <= ROLLOUT_HISTORY) break;
+      if (r.finished) this.rolloutBook.delete(old);
     }
     this.o.log.info({ rollout: id, mode: spec.mode, nodes: targeted.length }, `rollout ${id} started (${spec.mode}, ${targeted.length} targeted nodes)`);
     rollout.start();
     return rollout.events(signal);
   }
 
+  rollouts(): RolloutStatus[] {
+    return [...this.rolloutBook.values()].map((r) => r.status()).reverse();
+  }
+
   rollout(id: string): RolloutStatus | undefined {
-    return this.rollouts.get(id)?.status();
+    return this.rolloutBook.get(id)?.status();
   }
 
   abortRollout(id: string): RolloutStatus | undefined {
-    const r = this.rollouts.get(id);
+    const r = this.rolloutBook.get(id);
     r?.abort();
     return r?.status();
   }
