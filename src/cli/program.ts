@@ -215,7 +215,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
   examples(
     program
       .command("rollout")
-      .summary("the daemon's rollouts (list), one's state (status ID), or stop it (abort ID)")
+      .summary("list rollouts, show one (status ID), stop one (abort ID)")
       .description(
         "ask the origin daemon (-server) about a rollout started by gcheck check -canary/-batch-size/-count: status ID shows its waves and nodes (exit 1 stopped or some node failed so far, else 3 aborted or disconnected, else 0); abort ID lets no further wave start",
       )
