@@ -17,6 +17,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),
   history: () => import("./history.js"),
+  rollout: () => import("./rollout.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -148,7 +148,10 @@ describe("completion scripts", () => {
         ["-output", "=", "ta"],
         ["table", "tap"],
       ],
-      [["check", "-d"], ["-dry-run"]],
+      [
+        ["check", "-d"],
+        ["-dry-run", "-detach"],
+      ],
       [["-tag", "a", "=", "b", "check", "-ti"], ["-timeout"]],
       [["check", "-timeout", ""], []],
       [["members", "-status", "s"], ["suspect"]],

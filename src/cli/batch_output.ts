@@ -2,7 +2,7 @@ import type { BatchEvent } from "../control/api_types.js";
 import type { ControlClient } from "./client.js";
 import type { CliContext } from "./context.js";
 import { CliError } from "./errors.js";
-import { followReport } from "./follow.js";
+import { followReport, type FollowedReport } from "./follow.js";
 import { batchByCheck, TABLE_ROW_LIMIT } from "./output/by_check.js";
 import { batchJson, errorJson } from "./output/json.js";
 import { batchJunit } from "./output/junit.js";
@@ -40,6 +40,8 @@ export async function followBatch(
   timeoutMs: number,
   report: BatchReport,
   what: string,
+  // A rollout follows its own wrapper of the report, until the origin's done (check.ts).
+  follow: { target?: FollowedReport<BatchEvent>; followMs?: number } = {},
 ): Promise<{ elapsedMs: number; ndjson?: NdjsonWriter }> {
   const progress = new ProgressLine(ctx.stderr, timeoutMs);
   const ndjson = ctx.output === "ndjson" ? new NdjsonWriter(ctx.stdout) : undefined;
@@ -54,8 +56,8 @@ export async function followBatch(
       client,
       path,
       body,
-      timeoutMs,
-      report,
+      follow.followMs ?? timeoutMs,
+      follow.target ?? report,
       what,
       () => {
         progress.update(report);

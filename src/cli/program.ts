@@ -102,12 +102,21 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--dry-run", "evaluate everywhere, run no action")
       .option("--node <name>", "only this node runs the batch (repeatable)", collect)
       .option("--tag <key=value>", "only nodes with this tag run the batch (repeatable, all must match)", collect)
-      .option("--timeout <duration>", "stop waiting for answers after this long", "30s")
+      .option("--timeout <duration>", "stop waiting for answers after this long (in a rollout: for each wave's)", "30s")
       .option("--ttl <duration>", "how long a node that receives the batch late may still run it", "5m")
       .option("--sign-key <file>", "sign the batch with this Ed25519 private key (gcheck keygen -signing)")
       .addOption(failOnOption())
+      .option("--canary <count>", "rollout: run on this many nodes first (wave 1), then on the others (README: Rollouts)")
+      .option("--batch-size <n|n%>", "rollout: then in waves of this many nodes (or percent of the targeted ones)")
+      .option("--batch-wait <duration>", "rollout: pause between the end of a wave and the start of the next (default 0s)")
+      .option("--max-failures <n|n%>", "rollout: failing nodes tolerated before it stops, skipping the rest (default 0)")
+      .option("--order <name|random|tag:KEY>", "rollout: wave order: by name (default), random (seeded by the rollout ID), or by a tag's value")
+      .option("--count <k>", "run on exactly k of the targeted running nodes (chosen by sha256(rollout ID + name); a dead one is replaced)")
+      .option("--detach", "rollout: the origin carries on if gcheck goes away (default: it finishes the current wave and stops)")
       .action(run(async () => (await import("./commands/check.js")).check)),
     [
+      ["gcheck -file checks.json check -canary 1 -batch-size 10% -batch-wait 30s", "one canary, then 10% at a time; stop at the first failure"],
+      ["gcheck -file migrate.json check -count 1", "a one-off job on exactly one node"],
       ["gcheck -file checks.json check -tag role=web", "run on the web nodes, fix what fails"],
       ["gcheck -file checks.json check -dry-run -output junit", "evaluate only, JUnit XML for CI"],
       ["gcheck -file checks.json check -output ndjson | jq .", "one JSON line per node as it answers"],
@@ -209,6 +218,22 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       ["gcheck schedule list", "the schedules the daemon knows, and whether it runs them"],
       ["gcheck schedule show web -output json", "one schedule with its checks"],
       ["gcheck schedule remove web", "stop it on every node"],
+    ],
+  );
+  examples(
+    program
+      .command("rollout")
+      .summary("list rollouts, show one (status ID), stop one (abort ID)")
+      .description(
+        "ask the origin daemon (-server) about a rollout started by gcheck check -canary/-batch-size/-count: status ID shows its waves and nodes (exit 1 stopped or some node failed so far, else 3 aborted or disconnected, else 0); abort ID lets no further wave start",
+      )
+      .addArgument(new Argument("[op]", "the operation").choices(["list", "status", "abort"]).argParser(String))
+      .argument("[id]", "the rollout ID (32 hex digits, printed by gcheck check and in its -output json)")
+      .action(run(async () => (await import("./commands/rollout.js")).rollout)),
+    [
+      ["gcheck rollout list", "the rollouts this daemon ran, newest first"],
+      ["gcheck rollout status 3f0c9a1e5b7d2c4a6e8f0a1b2c3d4e5f", "which waves ran, which nodes failed"],
+      ["gcheck rollout abort 3f0c9a1e5b7d2c4a6e8f0a1b2c3d4e5f", "no further wave starts"],
     ],
   );
   examples(

@@ -111,6 +111,11 @@ export class BatchReport extends StreamReport<NodeOutcome> {
     if (e.type === "accepted") this.batchId = e.batchId;
     const wave = waveOf(e);
     if (wave !== undefined) this.currentWave = Math.max(wave, this.currentWave ?? 0);
+    // A rollout's node never reached (or replaced by -count): it ran nothing, which is neither a failure nor a missing answer (the exit code of a stopped rollout is check's).
+    if (e.type === "skipped") {
+      this.nodes.set(e.node, { node: e.node, address: e.address ?? this.nodes.get(e.node)?.address ?? "", state: "notRun", results: [], reason: e.reason });
+      return true;
+    }
     if (e.type !== "result") return this.applyCommon(e);
     this.nodes.set(e.node, { node: e.node, address: e.address, state: "answered", results: e.results, elapsedMs: e.elapsedMs, ...(wave !== undefined && { wave }) });
     return true;

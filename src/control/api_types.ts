@@ -9,6 +9,9 @@ import type { MemberStatus } from "../swim/types.js";
  *   GET  /v1/info                      -> DaemonInfo
  *   POST /v1/local-check  {checks}     -> LocalCheckResponse
  *   POST /v1/check        BatchRequestBody -> NDJSON stream of BatchEvent
+ *   GET  /v1/rollouts                  -> RolloutsResponse
+ *   GET  /v1/rollouts/ID               -> RolloutStatus
+ *   POST /v1/rollouts/ID/abort         -> RolloutStatus (no further wave starts)
  *   GET  /v1/members[?status=alive]    -> MembersResponse
  *   GET  /v1/batches                   -> BatchesResponse
  *   POST /v1/keys         KeysRequestBody  -> NDJSON stream of KeyEvent
@@ -105,6 +108,76 @@ export interface BatchRequestBody {
   /** How long the origin waits for answers before ending the stream (ms). Default 30 s. */
   timeoutMs?: number;
   signed?: SignedEnvelopeBody;
+  /** Present: the origin rolls the batch out canary-first, in waves, or on exactly count nodes (README: Rollouts). */
+  rollout?: RolloutRequestBody;
+  /**
+   * A signed rollout: one signed batch per wave, in wave order, each naming
+   * exactly its wave's nodes in its signed payload (gcheck plans the waves
+   * and signs them), so no node can widen it. With it, leave out checks,
+   * dryRun, nodes, tags, ttlMs and signed; rollout may only carry
+   * batchWaitMs, maxFailures and detach.
+   */
+  signedWaves?: SignedEnvelopeBody[];
+}
+
+/**
+ * How the origin rolls a batch out. Sizes are a count (10) or a percentage
+ * of the targeted running nodes ("10%"). Either waves (canary, batchSize) or
+ * count, not both. Not with "signed" (its payload names its targets): a
+ * signed rollout sends signedWaves, planned and signed by gcheck.
+ */
+export interface RolloutRequestBody {
+  /** Nodes of the first wave (the canaries). Default 0: no canary wave. */
+  canary?: number;
+  /** Nodes per wave after the canaries. Default: all the rest in one wave. */
+  batchSize?: number | string;
+  /** Pause between the end of a wave and the start of the next (ms). Default 0. */
+  batchWaitMs?: number;
+  /** Failing nodes tolerated before the rollout stops. Default 0. */
+  maxFailures?: number | string;
+  /** Wave order: "name" (default), "random" (seeded by the rollout ID) or "tag:KEY" (by that tag's value, then name). */
+  order?: string;
+  /** Exactly this many targeted running nodes run the batch (deterministic choice, dead ones replaced). */
+  count?: number;
+  /** Carry on when the client goes away (default: finish the current wave, then stop). */
+  detach?: boolean;
+}
+
+/** One planned wave of a rollout. */
+export interface RolloutWave {
+  /** 1-based. */
+  wave: number;
+  nodes: string[];
+  /** The wave's own batch ID once published ("" before, or when nothing was published). */
+  batchId: string;
+  state: "planned" | "running" | "done" | "skipped";
+}
+
+/** How a rollout ended: complete (every wave ran), stopped (failures > max), aborted (rollout abort), disconnected (gcheck went away without -detach). */
+export type RolloutOutcome = "running" | "complete" | "stopped" | "aborted" | "disconnected";
+
+/** GET /v1/rollouts/:id (and each of RolloutsResponse). */
+export interface RolloutStatus {
+  id: string;
+  origin: string;
+  startedMs: number;
+  mode: "waves" | "count";
+  outcome: RolloutOutcome;
+  /** Why it stopped (the skipped events' reason), when it did. */
+  reason?: string;
+  failures: number;
+  maxFailures: number;
+  /** The wave running or last run (0 before the first). */
+  currentWave: number;
+  waves: RolloutWave[];
+  /** Every planned node and what became of it. */
+  nodes: { node: string; wave: number; state: "pending" | "running" | "pass" | "fail" | "unreachable" | "rejected" | "skipped" | "replaced"; reason?: string }[];
+}
+
+/** GET /v1/rollouts: the rollouts this node ran (the last 100 finished ones and every running one), newest first. */
+export interface RolloutsResponse {
+  node: string;
+  rollouts: RolloutStatus[];
 }
 
 export interface NodeRef {
@@ -114,11 +187,15 @@ export interface NodeRef {
 
 /** One NDJSON line of a POST /v1/check response. The stream always ends with done (or error). */
 export type BatchEvent =
-  | { type: "accepted"; batchId: string; origin: string; createdMs: number; ttlMs: number; expected: NodeRef[] }
-  | { type: "result"; node: string; address: string; results: CheckResult[]; elapsedMs: number }
-  | { type: "unreachable"; node: string; address?: string; reason: string }
-  | { type: "rejected"; node: string; address?: string; reason: string }
-  | { type: "done"; elapsedMs: number; timedOut: boolean }
+  | { type: "accepted"; batchId: string; origin: string; createdMs: number; ttlMs: number; expected: NodeRef[]; rollout?: { id: string; waves: string[][] } }
+  | { type: "result"; node: string; address: string; results: CheckResult[]; elapsedMs: number; wave?: number }
+  | { type: "unreachable"; node: string; address?: string; reason: string; wave?: number }
+  | { type: "rejected"; node: string; address?: string; reason: string; wave?: number }
+  /** A rollout's wave was published (its own batch ID), targeted at exactly these nodes; elapsedMs: when it started (before publishing). */
+  | { type: "wave"; wave: number; batchId: string; nodes: string[]; elapsedMs: number }
+  /** A planned node the rollout never reached (it stopped), or one -count replaced; reason says which. */
+  | { type: "skipped"; node: string; address?: string; reason: string; wave: number }
+  | { type: "done"; elapsedMs: number; timedOut: boolean; rollout?: { id: string; outcome: RolloutOutcome; reason?: string; wavesRun: number; failures: number } }
   | { type: "error"; error: string };
 
 export interface MemberView {

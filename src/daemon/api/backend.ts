@@ -1,7 +1,8 @@
 import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
 import type { HistoryEvent, ScheduleInfo, ScheduleSetResponse } from "../../control/watch_types.js";
 import type { Member } from "../../swim/types.js";
-import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, StatsEvent } from "../../control/api_types.js";
+import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
+import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
 
 /*
  * The seam between the control API and the rest of the daemon. The API
@@ -28,6 +29,24 @@ export interface BatchRequest {
    * decoded from payload, so they agree with it.
    */
   signed?: SignedEnvelope;
+  /** Present: roll the batch out in waves or on exactly count nodes (src/daemon/cluster/rollout.ts). */
+  rollout?: RolloutSpec;
+  /** A signed rollout: each wave's signed envelope and the nodes its payload targets, in wave order (then rollout is set too). */
+  signedWaves?: { signed: SignedEnvelope; nodes: string[] }[];
+}
+
+/** A validated rollout (BatchRequestBody.rollout). */
+export interface RolloutSpec {
+  mode: "waves" | "count";
+  canary: number;
+  /** null: every node after the canaries in one wave. */
+  batchSize: RolloutSize | null;
+  batchWaitMs: number;
+  maxFailures: RolloutSize;
+  order: RolloutOrder;
+  /** mode count: how many nodes run the batch. */
+  count: number;
+  detach: boolean;
 }
 
 /** The fields of an operator-signed envelope, byte for byte as signed (src/gossip/signing.ts). */
@@ -93,6 +112,12 @@ export interface ControlBackend {
   refuseSigned?(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null;
   /** Recent batches this node originated, newest first. */
   batches(): BatchSummary[];
+  /** The rollouts this node runs or ran, newest first (GET /v1/rollouts). Optional: 501 without it. */
+  rollouts?(): RolloutStatus[];
+  /** A rollout this node runs or ran (GET /v1/rollouts/:id); undefined when unknown. Optional: 501 without it. */
+  rollout?(id: string): RolloutStatus | undefined;
+  /** Stops a rollout: no further wave starts (POST /v1/rollouts/:id/abort); undefined when unknown. */
+  abortRollout?(id: string): RolloutStatus | undefined;
   /**
    * Spreads a keyring operation to every node and yields its events like
    * submitBatch. ok: false (answered 409) when it cannot start, e.g. the

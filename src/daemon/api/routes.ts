@@ -71,6 +71,7 @@ export function controlRoutes(c: RouteContext): Route[] {
     const batch = validateBatchBody(await readJsonBody(req, maxBody));
     if (!batch.ok) throw new HttpError(400, batch.error);
     refuseSigned("batch", batch.value.signed);
+    for (const w of batch.value.signedWaves ?? []) refuseSigned("batch", w.signed);
     const ac = c.abortOnClose(res);
     await c.streamEvents(res, ac, backend.submitBatch(batch.value, ac.signal));
   };
@@ -192,6 +193,37 @@ export function controlRoutes(c: RouteContext): Route[] {
     await streamStarted(res, ac, backend.clusterHistory("status", request.value, ac.signal));
   };
 
+  // ---- Rollouts (issue 15): a rollout belongs to the daemon that runs it. ----
+
+  const rolloutId = (params: RouteParams): string => {
+    const id = params.id ?? "";
+    if (!/^[0-9a-f]{32}$/.test(id))
+      throw new HttpError(400, `path /v1/rollouts/ID: "${id.slice(0, 100)}" is not a rollout ID (32 lowercase hex digits, as the accepted event of gcheck check -output json names it)`);
+    return id;
+  };
+  const unknownRollout = (id: string) => new HttpError(404, `no rollout ${id} on ${backend.info().name}: a rollout is known only to the daemon that ran it (its origin), and only its last 100`);
+
+  const getRollouts: Handler = async (_req, res) => {
+    if (!backend.rollouts) throw new HttpError(501, "this daemon runs no rollouts");
+    sendJson(res, 200, { node: backend.info().name, rollouts: backend.rollouts() });
+  };
+
+  const getRollout: Handler = async (_req, res, _url, params) => {
+    const id = rolloutId(params);
+    if (!backend.rollout) throw new HttpError(501, "this daemon runs no rollouts");
+    const status = backend.rollout(id);
+    if (!status) throw unknownRollout(id);
+    sendJson(res, 200, status);
+  };
+
+  const postRolloutAbort: Handler = async (_req, res, _url, params) => {
+    const id = rolloutId(params);
+    if (!backend.abortRollout) throw new HttpError(501, "this daemon runs no rollouts");
+    const status = backend.abortRollout(id);
+    if (!status) throw unknownRollout(id);
+    sendJson(res, 200, status);
+  };
+
   const getMetrics: Handler = async (_req, res) => {
     sendMetrics(res, await c.metrics());
   };
@@ -212,6 +244,9 @@ export function controlRoutes(c: RouteContext): Route[] {
     { method: "POST", path: "/v1/results", handle: postResults },
     { method: "POST", path: "/v1/history", handle: postHistory },
     { method: "POST", path: "/v1/status", handle: postStatus },
+    { method: "GET", path: "/v1/rollouts", handle: getRollouts },
+    { method: "GET", path: "/v1/rollouts/:id", handle: getRollout },
+    { method: "POST", path: "/v1/rollouts/:id/abort", handle: postRolloutAbort },
     { method: "GET", path: "/metrics", handle: getMetrics },
   ];
 }

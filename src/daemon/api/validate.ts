@@ -4,7 +4,8 @@ import type { CheckSpec } from "../../checks/types.js";
 import { KeyringError, decodeKey } from "../../net/keyring.js";
 import { KEY_BYTES } from "../../net/seal.js";
 import { KEY_OPS, type KeyOpName, MIN_TTL_MS } from "../../control/api_types.js";
-import type { BatchRequest, KeyOpRequest, SignedEnvelope, StatsRequest } from "./backend.js";
+import type { BatchRequest, KeyOpRequest, RolloutSpec, SignedEnvelope, StatsRequest } from "./backend.js";
+import { parseRolloutOrder, parseRolloutSize } from "../../control/rollout_rules.js";
 import type { Result } from "../../base/result.js";
 import { decodeKeyOp } from "../../control/key_op.js";
 
@@ -74,7 +75,63 @@ export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
   return validateChecks(obj.value.checks);
 }
 
-const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed"] as const;
+const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout", "signedWaves"] as const;
+const ROLLOUT_FIELDS = ["canary", "batchSize", "batchWaitMs", "maxFailures", "order", "count", "detach"] as const;
+const MAX_BATCH_WAIT_MS = 24 * 3_600_000;
+
+/**
+ * A rollout ("rollout" in a batch body): waves (canary, batchSize) or count,
+ * with their knobs. presigned: the waves come signed (signedWaves), so only
+ * the knobs may be given.
+ */
+export function validateRollout(v: unknown, presigned = false): Result<RolloutSpec> {
+  const what = `${LABEL}: field "rollout"`;
+  const obj = asObject(v, what);
+  if (!obj.ok) return obj;
+  const r = obj.value;
+  const unknown = onlyKnown(r, ROLLOUT_FIELDS, what);
+  if (unknown) return fail(unknown);
+  const whole = (f: string, min: number): Result<number> => {
+    const x = r[f];
+    if (x === undefined) return { ok: true, value: 0 };
+    return typeof x === "number" && Number.isInteger(x) && x >= min && x <= 1_000_000
+      ? { ok: true, value: x }
+      : fail(`${what}.${f} must be a whole number of nodes, at least ${min}, got ${describeJson(x)}`);
+  };
+  const canary = whole("canary", 1);
+  if (!canary.ok) return canary;
+  const count = whole("count", 1);
+  if (!count.ok) return count;
+  const batchSize = r.batchSize === undefined ? { ok: true as const, value: null } : parseRolloutSize(r.batchSize, `${what}.batchSize`, 1);
+  if (!batchSize.ok) return batchSize;
+  const maxFailures = parseRolloutSize(r.maxFailures ?? 0, `${what}.maxFailures`, 0);
+  if (!maxFailures.ok) return maxFailures;
+  const order = parseRolloutOrder(r.order ?? "name", `${what}.order`);
+  if (!order.ok) return order;
+  const batchWaitMs = boundedMs(r.batchWaitMs, "rollout.batchWaitMs", 0, 0, MAX_BATCH_WAIT_MS);
+  if (!batchWaitMs.ok) return batchWaitMs;
+  if (r.detach !== undefined && typeof r.detach !== "boolean") return fail(`${what}.detach must be true or false, got ${describeJson(r.detach)}`);
+  const waves = canary.value > 0 || batchSize.value !== null;
+  if (presigned) {
+    if (waves || count.value > 0) return fail(`${what}: with "signedWaves" the waves are the signed envelopes: leave out canary, batchSize and count`);
+    return { ok: true, value: { mode: "waves", canary: 0, batchSize: null, batchWaitMs: batchWaitMs.value, maxFailures: maxFailures.value, order: order.value, count: 0, detach: r.detach === true } };
+  }
+  if (count.value > 0 && waves) return fail(`${what}: count runs on exactly that many nodes; it does not combine with canary or batchSize (use one or the other)`);
+  if (count.value === 0 && !waves) return fail(`${what}: give canary, batchSize or count (an empty rollout is a plain batch: leave "rollout" out)`);
+  return {
+    ok: true,
+    value: {
+      mode: count.value > 0 ? "count" : "waves",
+      canary: canary.value,
+      batchSize: batchSize.value,
+      batchWaitMs: batchWaitMs.value,
+      maxFailures: maxFailures.value,
+      order: order.value,
+      count: count.value,
+      detach: r.detach === true,
+    },
+  };
+}
 const SIGNED_FIELDS = ["id", "origin", "originAddress", "createdMs", "ttlMs", "payload", "signature", "signerKey"] as const;
 
 export function boundedMs(v: unknown, field: string, dflt: number, min: number, max: number): Result<number> {
@@ -158,7 +215,14 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
   const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
   if (!timeoutMs.ok) return timeoutMs;
 
+  if (b.signedWaves !== undefined) return validateSignedWaves(b, timeoutMs.value);
+
   if (b.signed !== undefined) {
+    // A signed payload names its targets: the origin cannot target each wave at its nodes without breaking the signature (signedWaves can).
+    if (b.rollout !== undefined)
+      return fail(
+        `${LABEL}: a signed batch names its targets, so it cannot be split into waves here: send one signed batch per wave in "signedWaves" (gcheck check -sign-key -canary/-batch-size does), or leave out "rollout"`,
+      );
     const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs"], "a signed batch");
     if (outside) return fail(outside);
     return validateSignedBatch(b.signed, timeoutMs.value);
@@ -174,7 +238,47 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
 
   const ttlMs = boundedMs(b.ttlMs, "ttlMs", DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS);
   if (!ttlMs.ok) return ttlMs;
-  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value } };
+  const rollout = b.rollout === undefined ? undefined : validateRollout(b.rollout);
+  if (rollout && !rollout.ok) return rollout;
+  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value, ...(rollout && { rollout: rollout.value }) } };
+}
+
+/** Waves in one signed rollout (each is a whole signed envelope in the body). */
+const MAX_SIGNED_WAVES = 1_000;
+
+/**
+ * A signed rollout: every wave a signed batch (checked like one), all the
+ * same batch but for the nodes each targets, no node in two waves, each
+ * naming its nodes (a wave without targets would run everywhere).
+ */
+function validateSignedWaves(b: Record<string, unknown>, timeoutMs: number): Result<BatchRequest> {
+  const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs", "signed"], "a signed rollout (signedWaves)");
+  if (outside) return fail(outside);
+  if (!Array.isArray(b.signedWaves) || b.signedWaves.length === 0 || b.signedWaves.length > MAX_SIGNED_WAVES) {
+    return fail(`${LABEL}: field "signedWaves" must be an array of 1 to ${MAX_SIGNED_WAVES} signed batches, one per wave`);
+  }
+  const rollout = validateRollout(b.rollout ?? {}, true);
+  if (!rollout.ok) return rollout;
+  const waves: { signed: SignedEnvelope; nodes: string[] }[] = [];
+  const seen = new Set<string>();
+  let first: BatchRequest | undefined;
+  let same = "";
+  for (const [i, v] of (b.signedWaves as unknown[]).entries()) {
+    const wave = validateSignedBatch(v, timeoutMs);
+    if (!wave.ok) return fail(`signedWaves[${i}]: ${wave.error}`);
+    const w = wave.value;
+    if (w.nodes.length === 0) return fail(`${LABEL}: signedWaves[${i}] targets no node: each wave must name its nodes (targetNodes), or it would run everywhere`);
+    for (const n of w.nodes) {
+      if (seen.has(n)) return fail(`${LABEL}: node ${n} is in two waves (signedWaves[${i}] and an earlier one)`);
+      seen.add(n);
+    }
+    const key = JSON.stringify([w.checks, w.dryRun, w.tags]);
+    if (!first) [first, same] = [w, key];
+    else if (key !== same) return fail(`${LABEL}: signedWaves[${i}] is not the same batch as signedWaves[0] (checks, dry-run and tags must agree; only the nodes differ)`);
+    waves.push({ signed: w.signed!, nodes: w.nodes });
+  }
+  const { signed: _first, ...batch } = first!;
+  return { ok: true, value: { ...batch, nodes: [...seen], rollout: rollout.value, signedWaves: waves } };
 }
 
 /** The targeting fields of a body ("nodes", "tags"), shared by batches and stats requests. */

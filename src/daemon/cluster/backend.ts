@@ -12,7 +12,9 @@ import type { Transport } from "../../net/transport.js";
 import { pb, PROTOCOL_VERSION } from "../../proto/index.js";
 import type { Swim } from "../../swim/swim.js";
 import type { Member, MemberEvent } from "../../swim/types.js";
-import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, StatsEvent } from "../../control/api_types.js";
+import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
+import { randomBytes } from "node:crypto";
+import { Rollout } from "./rollout.js";
 import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "../api/backend.js";
 import { type BatchNode, checkBatchHandler } from "./batch_handler.js";
 import { ClusterMetrics } from "./metrics.js";
@@ -69,11 +71,15 @@ const REFUSED_CONNECTION_COUNTERS = ["firstFrameRefused", "pendingBudgetClosed",
 
 /** Batches kept for GET /v1/batches. */
 const BATCH_HISTORY = 100;
+/** Finished rollouts kept for GET /v1/rollouts/:id (running ones are always kept). */
+const ROLLOUT_HISTORY = 100;
 
 export class ClusterBackend implements ControlBackend {
   private readonly clock: Clock;
   private readonly startedMs: number;
   private readonly history: BatchSummary[] = [];
+  /** Rollouts this node originated, oldest first. */
+  private readonly rolloutBook = new Map<string, Rollout>();
   private readonly nodeMetrics: ClusterMetrics;
   /** The daemon's metrics, this node's families among them. */
   readonly metrics: LazyMetrics;
@@ -266,6 +272,7 @@ export class ClusterBackend implements ControlBackend {
   }
 
   async *submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent> {
+    if (request.rollout) return yield* this.startRollout(request, signal);
     const submittedMs = this.clock.now();
     const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
     const opts = { ttlMs: request.ttlMs, expected: expected.map((m) => m.name) };
@@ -295,6 +302,70 @@ export class ClusterBackend implements ControlBackend {
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
       reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
     );
+  }
+
+  /**
+   * A rollout (rollout.ts): planned from the targeted running members now,
+   * each wave published here as its own batch targeted at its nodes. The
+   * rollout outlives the client's stream (abort, status, -detach).
+   */
+  private startRollout(request: BatchRequest, signal: AbortSignal): AsyncGenerator<BatchEvent> {
+    const spec = request.rollout!;
+    const id = randomBytes(16).toString("hex");
+    const targeted = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    const plan = request.signedWaves?.map((w) => w.nodes);
+    const rollout = new Rollout(spec, {
+      ...(plan && { plan }),
+      id,
+      origin: this.o.node.name,
+      clock: this.clock,
+      log: this.o.log,
+      members: targeted.map((m) => ({ name: m.name, tags: m.tags, address: m.address })),
+      isRunning: (node) => {
+        const status = this.o.swim.member(node)?.status;
+        return status === "alive" || status === "suspect";
+      },
+      addressOf: (node) => this.o.swim.member(node)?.address,
+      publish: (nodes, wave) => {
+        const publishedMs = this.clock.now();
+        const signed = request.signedWaves?.[wave - 1]?.signed;
+        // A signed wave is published exactly as signed (its targets are in its payload); nodes are only whom to wait for.
+        const published = signed
+          ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.CHECK_BATCH }, { expected: nodes })
+          : this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: nodes, targetTags: request.tags }), {
+              ttlMs: request.ttlMs,
+              expected: nodes,
+            });
+        if (!published.ok) return published;
+        this.nodeMetrics.batchesSubmitted++;
+        this.remember(published.publication, request, nodes.length, publishedMs);
+        return { ok: true, pub: published.publication };
+      },
+      timeoutMs: request.timeoutMs,
+      ttlMs: request.ttlMs,
+    });
+    this.rolloutBook.set(id, rollout);
+    for (const [old, r] of this.rolloutBook) {
+      if (this.rolloutBook.size <= ROLLOUT_HISTORY) break;
+      if (r.finished) this.rolloutBook.delete(old);
+    }
+    this.o.log.info({ rollout: id, mode: spec.mode, nodes: targeted.length }, `rollout ${id} started (${spec.mode}, ${targeted.length} targeted nodes)`);
+    rollout.start();
+    return rollout.events(signal);
+  }
+
+  rollouts(): RolloutStatus[] {
+    return [...this.rolloutBook.values()].map((r) => r.status()).reverse();
+  }
+
+  rollout(id: string): RolloutStatus | undefined {
+    return this.rolloutBook.get(id)?.status();
+  }
+
+  abortRollout(id: string): RolloutStatus | undefined {
+    const r = this.rolloutBook.get(id);
+    r?.abort();
+    return r?.status();
   }
 
   schedules(): ScheduleInfo[] {
