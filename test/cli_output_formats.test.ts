@@ -15,7 +15,7 @@ import { batchJunit } from "../src/cli/output/junit.js";
 import { batchNagios } from "../src/cli/output/nagios.js";
 import { NdjsonWriter } from "../src/cli/output/ndjson.js";
 import { batchTap } from "../src/cli/output/tap.js";
-import { batchTable } from "../src/cli/output/table.js";
+import { batchSummaryLine, batchTable } from "../src/cli/output/table.js";
 import { progressText } from "../src/cli/progress.js";
 import { BatchReport } from "../src/cli/report.js";
 import { ROOT, tempDir } from "./support/proc.js";
@@ -286,5 +286,49 @@ describe("progress line", () => {
     assert.equal(progressText(rep, { elapsedMs: 4200, timeoutMs: 30_000 }), "1/3 nodes answered, 0 failing; wave 1; 4.20s elapsed, 25.8s left; waiting for b, c");
     const many = report(["a", "b", "c", "d", "e", "f"]);
     assert.equal(progressText(many, { elapsedMs: 0 }), "0/6 nodes answered, 0 failing; <1ms elapsed");
+  });
+});
+
+describe("a rollout that stopped: the nodes it never reached, in every format", () => {
+  const t = tempDir("gc-skipped-");
+  const reason = "skipped: rollout stopped after wave 1 (1 failures > max 0)";
+  function stopped(): BatchReport {
+    const rep = report(["c1", "w2", "w3"]);
+    rep.apply({ type: "result", node: "c1", address: "c1:3505", results: [r("nginx", "fail")], elapsedMs: 5, wave: 1 });
+    rep.apply({ type: "skipped", node: "w2", address: "w2:3505", reason, wave: 2 });
+    rep.apply({ type: "skipped", node: "w3", address: "w3:3505", reason, wave: 2 });
+    rep.apply({ type: "done", elapsedMs: 40, timedOut: false, rollout: { id: "cd".repeat(16), outcome: "stopped", reason, wavesRun: 1, failures: 1 } });
+    return rep;
+  }
+
+  it("names them by reason in the table's summary, as TAP SKIPs, JUnit skipped testcases (schema-valid) and ndjson skipped lines", async () => {
+    const rep = stopped();
+    assert.match(batchSummaryLine(rep, 40), /; skipped: rollout stopped after wave 1 \(1 failures > max 0\): w2, w3\n$/);
+    assert.equal(rep.exitCode(), 1);
+    const tap = await parseTap(batchTap(rep));
+    assert.equal(tap.skip, 2);
+    assert.equal(tap.fail, 1);
+    const xml = batchJunit(rep, 40);
+    assert.equal(xml.match(/<skipped message="skipped: rollout stopped after wave 1 \(1 failures &gt; max 0\)"\/>/g)?.length, 2);
+    if (spawnSync("xmllint", ["--version"]).status === 0) {
+      const file = join(t.path, "stopped.xml");
+      writeFileSync(file, xml);
+      const res = spawnSync("xmllint", ["--noout", "--schema", join(ROOT, "test/fixtures/jenkins-junit.xsd"), file], { encoding: "utf8" });
+      assert.equal(res.status, 0, res.stderr);
+    }
+    const sink = ctxFor("ndjson");
+    const w = new NdjsonWriter(sink.stdout);
+    w.finish(rep, 40);
+    const lines = sink.stdout.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; node?: string; wave?: number });
+    assert.deepEqual(
+      lines.filter((l) => l.event === "skipped").map((l) => [l.node, l.wave]),
+      [
+        ["w2", 2],
+        ["w3", 2],
+      ],
+    );
   });
 });

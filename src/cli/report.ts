@@ -28,6 +28,8 @@ export interface NodeOutcome {
   elapsedMs?: number;
   /** The rollout wave the node ran in, when the origin's events say (waveOf). */
   wave?: number;
+  /** notRun because a rollout never reached it (or -count replaced it): reason says why. */
+  skipped?: boolean;
 }
 
 export interface CheckCounts {
@@ -113,7 +115,7 @@ export class BatchReport extends StreamReport<NodeOutcome> {
     if (wave !== undefined) this.currentWave = Math.max(wave, this.currentWave ?? 0);
     // A rollout's node never reached (or replaced by -count): it ran nothing, which is neither a failure nor a missing answer (the exit code of a stopped rollout is check's).
     if (e.type === "skipped") {
-      this.nodes.set(e.node, { node: e.node, address: e.address ?? this.nodes.get(e.node)?.address ?? "", state: "notRun", results: [], reason: e.reason });
+      this.nodes.set(e.node, { node: e.node, address: e.address ?? this.nodes.get(e.node)?.address ?? "", state: "notRun", results: [], reason: e.reason, skipped: true, wave: e.wave });
       return true;
     }
     if (e.type !== "result") return this.applyCommon(e);

@@ -134,6 +134,18 @@ function missingSuite(n: NodeOutcome, ctx: SuiteContext): Suite {
   return { xml, tests: 1, failures: 0, errors: 1, skipped: 0, ms: 0 };
 }
 
+function skippedSuite(n: NodeOutcome, ctx: SuiteContext): Suite {
+  const why = n.reason ?? "skipped: not reached by the rollout";
+  const xml = [
+    suiteHead(`name="${xmlEscape(n.node)}" hostname="${xmlEscape(n.address)}" tests="1" failures="0" errors="0" skipped="1" time="0.000"`, ctx, n.wave),
+    `    <testcase classname="${xmlEscape(n.node)}" name="rollout reached the node" time="0.000">`,
+    `      <skipped message="${xmlEscape(why)}"/>`,
+    `    </testcase>`,
+    `  </testsuite>`,
+  ].join("\n");
+  return { xml, tests: 1, failures: 0, errors: 0, skipped: 1, ms: 0 };
+}
+
 function document(suites: Suite[], elapsedMs: number, timestamp?: string): string {
   const sum = (k: "tests" | "failures" | "errors" | "skipped") => suites.reduce((a, s) => a + s[k], 0);
   return [
@@ -154,10 +166,11 @@ export function batchJunit(report: BatchReport, elapsedMs: number): string {
   if (report.interrupted) properties.push(["gossipcheck.interrupted", "true"]);
   const ctx: SuiteContext = { timestamp: junitTimestamp(report.createdMs), properties };
   // A node that did not run a past batch (gcheck results) has no testsuite: it had nothing to test.
+  // One a rollout never reached is a skipped testcase (GitLab and Jenkins list those apart, with the reason).
   const suites = report
     .outcomes()
-    .filter((n) => n.state !== "notRun")
-    .map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn, ctx, n.wave) : missingSuite(n, ctx)));
+    .filter((n) => n.state !== "notRun" || n.skipped)
+    .map((n) => (n.state === "answered" ? suite(n.node, n.address, n.results, n.elapsedMs ?? 0, report.failOn, ctx, n.wave) : n.state === "notRun" ? skippedSuite(n, ctx) : missingSuite(n, ctx)));
   return document(suites, elapsedMs, ctx.timestamp);
 }
 

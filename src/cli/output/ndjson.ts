@@ -12,6 +12,7 @@ import type { BatchReport, NodeOutcome } from "../report.js";
  *   unreachable  {node, address, reason}   the origin gave up on it
  *   rejected     {node, address, reason}   it refused the batch
  *   notRun       {node, address, reason}   gcheck results: no record of it
+ *   skipped      {node, address, reason, wave}  a rollout never reached it
  *   summary      {batchId, origin, elapsedMs, exitCode, failOn, timedOut,
  *                 interrupted, summary (the counts of -output json), missing}
  *
@@ -64,5 +65,6 @@ export class NdjsonWriter {
 
 function nodeLine(n: NodeOutcome): object {
   if (n.state === "answered") return { event: "result", node: n.node, address: n.address, elapsedMs: n.elapsedMs, results: n.results, ...(n.wave !== undefined && { wave: n.wave }) };
+  if (n.skipped) return { event: "skipped", node: n.node, address: n.address, reason: n.reason ?? "", ...(n.wave !== undefined && { wave: n.wave }) };
   return { event: n.state, node: n.node, address: n.address, reason: n.reason ?? "" };
 }

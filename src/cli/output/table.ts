@@ -114,8 +114,12 @@ export function batchSummaryLine(report: BatchReport, elapsedMs: number): string
   const outcomes = report.outcomes();
   const missing = outcomes.filter((n) => n.state !== "answered" && n.state !== "notRun").map((n) => `${n.node} (${n.state === "silent" ? "no answer" : n.state})`);
   if (missing.length) parts.push(`not answered: ${firstTen(missing)}`);
-  const notRun = outcomes.filter((n) => n.state === "notRun").map((n) => n.node);
+  const notRun = outcomes.filter((n) => n.state === "notRun" && !n.skipped).map((n) => n.node);
   if (notRun.length) parts.push(`did not run this batch: ${firstTen(notRun)}`);
+  // A rollout's nodes never reached, by reason ("skipped: rollout stopped after wave 2 (3 failures > max 0): web-05, web-06").
+  const skipped = new Map<string, string[]>();
+  for (const n of outcomes) if (n.state === "notRun" && n.skipped) skipped.set(n.reason ?? "", [...(skipped.get(n.reason ?? "") ?? []), n.node]);
+  for (const [reason, nodes] of skipped) parts.push(`${reason}: ${firstTen(nodes)}`);
   if (report.interrupted) parts.push("interrupted");
   else if (report.timedOutWaiting) parts.push("timed out");
   return parts.join("; ") + "\n";

@@ -63,7 +63,7 @@ function checkPoint(i: number, n: NodeOutcome, r: CheckResult, failOn: string): 
 }
 
 function nodePoint(i: number, n: NodeOutcome): string[] {
-  if (n.state === "notRun") return [`ok ${i} - ${describe(n.node)} # SKIP did not run this batch`];
+  if (n.state === "notRun") return [`ok ${i} - ${describe(n.node)} # SKIP ${n.skipped ? (n.reason ?? "skipped by the rollout").replace(/[\\#\n]/g, " ") : "did not run this batch"}`];
   const reason = n.state === "silent" ? "no answer before the end" : `${n.state}: ${n.reason ?? ""}`;
   return [`not ok ${i} - ${describe(`${n.node} answered`)}`, ...yamlBlock({ message: reason, node: n.node, address: n.address, status: n.state })];
 }
