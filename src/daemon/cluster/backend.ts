@@ -386,7 +386,7 @@ export class ClusterBackend implements ControlBackend {
 
   batchResults(request: ResultsRequest, signal: AbortSignal): HistoryStart<BatchEvent> {
     const query = { what: "results", batchId: Buffer.from(request.batchId, "hex") };
-    const started = this.askHistory(query, request, signal);
+    const started = this.askHistory(query, request);
     if (!started.ok) return started;
     const { pub, refs, submittedMs } = started;
     const origin = this.o.node.name;
@@ -408,7 +408,7 @@ export class ClusterBackend implements ControlBackend {
 
   clusterHistory(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent> {
     const query = { what, check: request.check ?? "", sinceMs: request.sinceMs ?? 0, status: request.status ?? "", limit: request.limit, audit: request.audit === true };
-    const started = this.askHistory(query, request, signal);
+    const started = this.askHistory(query, request);
     if (!started.ok) return started;
     const { pub, refs } = started;
     const accepted: HistoryEvent = { type: "accepted", id: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, expected: refs };
@@ -427,7 +427,6 @@ export class ClusterBackend implements ControlBackend {
   private askHistory(
     query: pb.HistoryQuery.$Properties,
     request: { nodes: string[]; tags: Record<string, string>; timeoutMs: number },
-    _signal: AbortSignal,
   ): { ok: true; pub: Publication; refs: NodeRef[]; submittedMs: number } | { ok: false; error: string } {
     const submittedMs = this.clock.now();
     const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
@@ -437,8 +436,8 @@ export class ClusterBackend implements ControlBackend {
     return { ok: true, pub: published.publication, refs: expected.map(nodeRef), submittedMs };
   }
 
-  refuseSigned(kind: "batch" | "key operation" | "schedule", signed: SignedEnvelope): { status: number; error: string } | null {
-    const env: Envelope = { ...signed, kind: kind === "batch" ? pb.EnvelopeKind.CHECK_BATCH : kind === "schedule" ? pb.EnvelopeKind.SCHEDULE : pb.EnvelopeKind.KEY_OP };
+  refuseSigned(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null {
+    const env: Envelope = { ...signed, kind: kind === "batch" ? pb.EnvelopeKind.CHECK_BATCH : pb.EnvelopeKind.KEY_OP };
     const own = verifyOwnSignature(env);
     if (own !== "ok") {
       return { status: 400, error: `the signed ${kind} does not verify against the key it names (${own}): it was changed after signing; sign it again (gcheck -sign-key)` };

@@ -192,8 +192,19 @@ export class Watch {
   // ---- schedules ----
 
   schedules(): ScheduleInfo[] {
-    const cluster = this.book.active().map((s) => this.info(s, false));
-    const local: ScheduleInfo[] = this.localSets.map((s) => ({
+    return [...this.book.active().map((s) => this.info(s, false)), ...this.localSets.map((s) => this.localInfo(s, false))];
+  }
+
+  schedule(name: string): ScheduleInfo | undefined {
+    const s = this.book.get(name);
+    if (s) return this.info(s, true);
+    const local = this.localSets.find((l) => l.name === name);
+    return local && this.localInfo(local, true);
+  }
+
+  /** A -checks-dir file's schedule: this node's alone. */
+  private localInfo(s: ScheduleSet, withDocument: boolean): ScheduleInfo {
+    return {
       name: s.name,
       // When -checks-dir was last read (at start or on SIGHUP).
       version: this.localLoadedMs,
@@ -206,15 +217,8 @@ export class Watch {
       tags: {},
       runsHere: true,
       source: "local",
-    }));
-    return [...cluster, ...local];
-  }
-
-  schedule(name: string): ScheduleInfo | undefined {
-    const s = this.book.get(name);
-    if (s) return this.info(s, true);
-    const local = this.localSets.find((l) => l.name === name);
-    return local ? { ...this.schedules().find((i) => i.name === name)!, document: checkDocument(local.checks) } : undefined;
+      ...(withDocument && { document: checkDocument(s.checks) }),
+    };
   }
 
   setSchedule(r: ScheduleSetRequest): ScheduleChange {
