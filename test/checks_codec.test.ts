@@ -20,6 +20,15 @@ describe("check batch and report codec", () => {
     assert.deepEqual(decodeCheckBatch(encodeCheckBatch(batch)), { ok: true, batch });
   });
 
+  it("carries the submitter, cut to 256 characters; an older node's batch (none) decodes without one", () => {
+    const signedBy = { ...batch, submitter: "ops@bastion" };
+    assert.deepEqual(decodeCheckBatch(encodeCheckBatch(signedBy)), { ok: true, batch: signedBy });
+    const long = decodeCheckBatch(encodeCheckBatch({ ...batch, submitter: "x".repeat(1000) }));
+    assert.ok(long.ok && long.batch.submitter?.length === 256);
+    const none = decodeCheckBatch(encodeCheckBatch(batch));
+    assert.ok(none.ok && !("submitter" in none.batch));
+  });
+
   it("round-trips results, null exit codes and skipped actions included", () => {
     const results: CheckResult[] = [
       { name: "a", type: "file_exists", status: "pass", message: "m1", durationMs: 1.5 },

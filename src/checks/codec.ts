@@ -21,7 +21,12 @@ export interface CheckBatch {
   /** Targeting: empty = every node; nodes outside the target relay but do not run. */
   targetNodes: string[];
   targetTags: Record<string, string>;
+  /** user@host of whoever ran gcheck, for the history (at most 256 characters kept). */
+  submitter?: string;
 }
+
+/** A submitter longer than this is cut (it only names someone in the history). */
+export const MAX_SUBMITTER_CHARS = 256;
 
 export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
   return pb.CheckBatch.encode({
@@ -44,6 +49,7 @@ export function encodeCheckBatch(batch: CheckBatch): Uint8Array {
     dryRun: batch.dryRun,
     targetNodes: batch.targetNodes,
     targetTags: batch.targetTags,
+    submitter: batch.submitter ?? "",
   }).finish();
 }
 
@@ -93,7 +99,8 @@ export function decodeCheckBatch(bytes: Uint8Array): { ok: true; batch: CheckBat
   }
   if (checks.length === 0 && errors.length === 0) errors.push("check batch: no checks");
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, batch: { checks, dryRun: wire.dryRun === true, targetNodes: wire.targetNodes ?? [], targetTags: { ...(wire.targetTags ?? {}) } } };
+  const submitter = (wire.submitter ?? "").slice(0, MAX_SUBMITTER_CHARS);
+  return { ok: true, batch: { checks, dryRun: wire.dryRun === true, targetNodes: wire.targetNodes ?? [], targetTags: { ...(wire.targetTags ?? {}) }, ...(submitter && { submitter }) } };
 }
 
 /** The wire's quorum ("majority" or a decimal count) as the check file writes it; undefined when it is neither. */

@@ -97,6 +97,8 @@ export interface SignedEnvelopeBody {
  */
 export interface BatchRequestBody {
   checks?: CheckFileObject;
+  /** user@host of whoever submits (gcheck sends it), kept in each node's history. */
+  submitter?: string;
   /** Evaluate everywhere, run no action. Default false. */
   dryRun?: boolean;
   /** Only these node names run the batch (the others relay it). Default: all. */

@@ -123,6 +123,10 @@ describe("gcheck results after gcheck was killed, and kill -9 during history wri
     const table = await runGcheck(["-server", nodes[2]!.cli, "results", batchId]);
     assert.equal(table.code, 1, table.stderr);
     assert.match(table.stdout, /missing/);
+    // Each node's history names who submitted it (gcheck sends user@host).
+    const h = await runGcheck(["-server", nodes[0]!.cli, "history", "-node", "rb", "-output", "json"]);
+    const recorded = (JSON.parse(h.stdout) as { batches: { batchId: string; submitter: string }[] }).batches.find((b) => b.batchId === batchId);
+    assert.match(recorded?.submitter ?? "", /^[^@\s]+@[^@\s]+$/, h.stdout);
   });
 
   it("kill -9 during heavy history writes leaves a database the restarted node answers from", async () => {

@@ -4,6 +4,7 @@ import { base64KeyFingerprint } from "../../control/fingerprint.js";
 import { parseRolloutOrder, parseRolloutSize } from "../../control/rollout_rules.js";
 import { followBatch, type TableView, withErrorDocument, writeBatchReport } from "../batch_output.js";
 import { loadChecks, toCheckFileObject } from "../check_file.js";
+import { submitter } from "../submitter.js";
 import { type CliContext, connect, durationFlag } from "../context.js";
 import { CliError, Exit, type FailOn } from "../errors.js";
 import { BatchReport } from "../report.js";
@@ -102,13 +103,13 @@ async function runCheck(ctx: CliContext, flags: CheckFlags): Promise<number> {
   if (rollout && flags.signKey !== undefined) {
     // A signed payload names its targets: gcheck plans the waves and signs one batch per wave (README: Rollouts).
     const { signedRollout } = await import("../signed_rollout.js");
-    body = await signedRollout(client, flags.signKey, rollout, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs, timeoutMs);
+    body = await signedRollout(client, flags.signKey, rollout, { checks, dryRun, targetNodes: nodes, targetTags: tags.value, submitter: submitter() }, ttlMs, timeoutMs);
     ctx.stderr.write(`gcheck: signed one batch per wave (${body.signedWaves!.length}) for the nodes running now; -ttl ${flags.ttl} must cover the whole rollout\n`);
   } else if (flags.signKey !== undefined) {
     const { signBatch } = await import("../signing.js");
-    body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value }, ttlMs), timeoutMs };
+    body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value, submitter: submitter() }, ttlMs), timeoutMs };
   } else {
-    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs, ...(rollout && { rollout }) };
+    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs, submitter: submitter(), ...(rollout && { rollout }) };
   }
 
   const report = new BatchReport(flags.failOn);

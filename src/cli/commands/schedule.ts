@@ -1,4 +1,4 @@
-import { userInfo, hostname } from "node:os";
+import { submitter } from "../submitter.js";
 import type { ScheduleSetBody, ScheduleInfo, ScheduleSetResponse, SchedulesResponse } from "../../control/watch_types.js";
 import type { DaemonInfo, SignedEnvelopeBody } from "../../control/api_types.js";
 import { SCHEDULE_OPS, missingIntervalProblem, scheduleNameProblem } from "../../control/schedule_rules.js";
@@ -52,17 +52,6 @@ export async function schedule(ctx: CliContext, flags: ScheduleFlags): Promise<n
   if (op === "show") return show(ctx, name);
   if (op === "remove") return remove(ctx, name, flags.signKey);
   return set(ctx, name, flags);
-}
-
-/** user@host of whoever runs gcheck, for the audit trail; a host without a user database still gets its name. */
-function submitter(): string {
-  let user = "unknown";
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry for this uid (a container): keep "unknown"
-  }
-  return `${user}@${hostname()}`;
 }
 
 async function set(ctx: CliContext, name: string, flags: ScheduleFlags): Promise<number> {

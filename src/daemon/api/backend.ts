@@ -15,6 +15,8 @@ import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
 export interface BatchRequest {
   checks: CheckSpec[];
   dryRun: boolean;
+  /** user@host of whoever ran gcheck (the history records it); from the signed payload when signed. */
+  submitter?: string;
   /** Target node names; empty = every node. */
   nodes: string[];
   /** Target tags (all must match exactly); empty = every node. */

@@ -1,4 +1,4 @@
-import { decodeCheckBatch } from "../../checks/codec.js";
+import { decodeCheckBatch, MAX_SUBMITTER_CHARS } from "../../checks/codec.js";
 import { parseCheckObject } from "../../checks/parse.js";
 import type { CheckSpec } from "../../checks/types.js";
 import { KeyringError, decodeKey } from "../../net/keyring.js";
@@ -75,7 +75,7 @@ export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
   return validateChecks(obj.value.checks);
 }
 
-const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout", "signedWaves"] as const;
+const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout", "signedWaves", "submitter"] as const;
 const ROLLOUT_FIELDS = ["canary", "batchSize", "batchWaitMs", "maxFailures", "order", "count", "detach"] as const;
 const MAX_BATCH_WAIT_MS = 24 * 3_600_000;
 
@@ -203,7 +203,10 @@ function validateSignedBatch(v: unknown, timeoutMs: number): Result<BatchRequest
   if (!batch.ok) return fail(`${LABEL}: field "signed.payload": ${batch.errors.slice(0, MAX_LISTED_ERRORS).join("; ")}`);
   if (batch.batch.checks.length > MAX_CHECKS_PER_BATCH) return fail(`${LABEL}: ${batch.batch.checks.length} checks is too many; at most ${MAX_CHECKS_PER_BATCH} per batch`);
   const b = batch.batch;
-  return { ok: true, value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: signed.value.ttlMs, timeoutMs, signed: signed.value } };
+  return {
+    ok: true,
+    value: { checks: b.checks, dryRun: b.dryRun, nodes: b.targetNodes, tags: b.targetTags, ttlMs: signed.value.ttlMs, timeoutMs, signed: signed.value, ...(b.submitter && { submitter: b.submitter }) },
+  };
 }
 
 export function validateBatchBody(body: unknown): Result<BatchRequest> {
@@ -223,7 +226,7 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
       return fail(
         `${LABEL}: a signed batch names its targets, so it cannot be split into waves here: send one signed batch per wave in "signedWaves" (gcheck check -sign-key -canary/-batch-size does), or leave out "rollout"`,
       );
-    const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs"], "a signed batch");
+    const outside = fieldsOutsideSigned(b, ["checks", "dryRun", "nodes", "tags", "ttlMs", "submitter"], "a signed batch");
     if (outside) return fail(outside);
     return validateSignedBatch(b.signed, timeoutMs.value);
   }
@@ -240,7 +243,21 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
   if (!ttlMs.ok) return ttlMs;
   const rollout = b.rollout === undefined ? undefined : validateRollout(b.rollout);
   if (rollout && !rollout.ok) return rollout;
-  return { ok: true, value: { checks: checks.value, dryRun: b.dryRun === true, ...target.value, ttlMs: ttlMs.value, timeoutMs: timeoutMs.value, ...(rollout && { rollout: rollout.value }) } };
+  if (b.submitter !== undefined && (typeof b.submitter !== "string" || b.submitter.length > MAX_SUBMITTER_CHARS))
+    return fail(`${LABEL}: field "submitter" must be a string of at most ${MAX_SUBMITTER_CHARS} characters (user@host), got ${describeJson(b.submitter)}`);
+  const submitter = b.submitter as string | undefined;
+  return {
+    ok: true,
+    value: {
+      checks: checks.value,
+      dryRun: b.dryRun === true,
+      ...target.value,
+      ttlMs: ttlMs.value,
+      timeoutMs: timeoutMs.value,
+      ...(rollout && { rollout: rollout.value }),
+      ...(submitter && { submitter }),
+    },
+  };
 }
 
 /** Waves in one signed rollout (each is a whole signed envelope in the body). */

@@ -283,7 +283,13 @@ export class ClusterBackend implements ControlBackend {
       const env: Envelope = { ...s, kind: pb.EnvelopeKind.CHECK_BATCH };
       published = this.o.gossip.publishEnvelope(env, opts);
     } else {
-      const payload = encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: request.nodes, targetTags: request.tags });
+      const payload = encodeCheckBatch({
+        checks: request.checks,
+        dryRun: request.dryRun,
+        targetNodes: request.nodes,
+        targetTags: request.tags,
+        ...(request.submitter && { submitter: request.submitter }),
+      });
       published = this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, payload, opts);
     }
     const refs = expected.map(nodeRef);
@@ -332,10 +338,14 @@ export class ClusterBackend implements ControlBackend {
         // A signed wave is published exactly as signed (its targets are in its payload); nodes are only whom to wait for.
         const published = signed
           ? this.o.gossip.publishEnvelope({ ...signed, kind: pb.EnvelopeKind.CHECK_BATCH }, { expected: nodes })
-          : this.o.gossip.publish(pb.EnvelopeKind.CHECK_BATCH, encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: nodes, targetTags: request.tags }), {
-              ttlMs: request.ttlMs,
-              expected: nodes,
-            });
+          : this.o.gossip.publish(
+              pb.EnvelopeKind.CHECK_BATCH,
+              encodeCheckBatch({ checks: request.checks, dryRun: request.dryRun, targetNodes: nodes, targetTags: request.tags, ...(request.submitter && { submitter: request.submitter }) }),
+              {
+                ttlMs: request.ttlMs,
+                expected: nodes,
+              },
+            );
         if (!published.ok) return published;
         this.nodeMetrics.batchesSubmitted++;
         this.remember(published.publication, request, nodes.length, publishedMs);

@@ -432,7 +432,7 @@ export class Watch {
       h.recordBatch({
         batchId: idToHex(env.id),
         origin: env.origin,
-        submitter: "",
+        submitter: batch.submitter ?? "",
         signer: isSigned(env) ? keyFingerprint(env.signerKey) : "",
         createdMs: env.createdMs,
         finishedMs: this.o.clock.now(),
