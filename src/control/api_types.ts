@@ -97,6 +97,12 @@ export interface SignedEnvelopeBody {
  */
 export interface BatchRequestBody {
   checks?: CheckFileObject;
+  /**
+   * Instead of checks: the text of a check file (JSON or YAML, gossipcheck's
+   * format or a Goss gossfile), parsed by the daemon with gcheck's parser.
+   * The web view's form sends this; a bad file is a 400 naming line and field.
+   */
+  checkFile?: string;
   /** user@host of whoever submits (gcheck sends it), kept in each node's history. */
   submitter?: string;
   /** Evaluate everywhere, run no action. Default false. */
