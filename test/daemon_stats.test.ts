@@ -243,7 +243,10 @@ describe("stats on the wire", () => {
     assert.equal(await handler(env(encodeStatsRequest({ nodes: [], tags: { role: "db" } }))), null);
     const garbage = await handler(env(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])));
     assert.ok(garbage && "rejected" in garbage && /^undecodable stats request/.test(garbage.rejected));
-    assert.deepEqual(decodeStatsRequest(encodeStatsRequest({ nodes: ["a", "b"], tags: { k: "v" } })), { ok: true, value: { targetNodes: ["a", "b"], targetTags: { k: "v" } } });
+    assert.deepEqual(decodeStatsRequest(encodeStatsRequest({ nodes: ["a", "b"], tags: { k: "v" } })), { ok: true, value: { targetNodes: ["a", "b"], targetTags: { k: "v" }, maxAgeMs: 0 } });
+    // A stream's interval travels, and a hostile one is clipped to a minute.
+    assert.equal((decodeStatsRequest(encodeStatsRequest({ nodes: [], tags: {}, maxAgeMs: 1800 })) as { value: { maxAgeMs: number } }).value.maxAgeMs, 1800);
+    assert.equal((decodeStatsRequest(encodeStatsRequest({ nodes: [], tags: {}, maxAgeMs: 86_400_000 })) as { value: { maxAgeMs: number } }).value.maxAgeMs, 60_000);
   });
 });
 

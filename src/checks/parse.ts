@@ -101,14 +101,15 @@ export async function loadCheckFile(path: string): Promise<ParseResult> {
  * Parses a check file's bytes, JSON or YAML: `yaml` says which (from the
  * file name); when not given (standard input), text whose first non-blank
  * character is "{" or "[" is JSON, anything else YAML. `baseDir` is where a
- * gossfile's includes are looked for (default: the current directory).
+ * gossfile's includes are looked for (default: the current directory; null:
+ * includes are refused, for text that came over the network).
  */
-export async function parseCheckInput(bytes: Uint8Array, fileLabel: string, opts: { yaml?: boolean; baseDir?: string } = {}): Promise<ParseResult> {
+export async function parseCheckInput(bytes: Uint8Array, fileLabel: string, opts: { yaml?: boolean; baseDir?: string | null } = {}): Promise<ParseResult> {
   const text = decodeUtf8(bytes);
   if (text === undefined) return { ok: false, errors: [notUtf8(fileLabel)] };
   if (!(opts.yaml ?? !/^\uFEFF?\s*[{[]/.test(text))) return parseCheckFile(text, fileLabel);
   const { parseYamlChecks } = await import("./goss/index.js");
-  return parseYamlChecks(text, fileLabel, opts.baseDir ?? ".", parseCheckObject);
+  return parseYamlChecks(text, fileLabel, opts.baseDir === undefined ? "." : opts.baseDir, parseCheckObject);
 }
 
 function decodeUtf8(bytes: Uint8Array): string | undefined {

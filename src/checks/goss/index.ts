@@ -26,9 +26,10 @@ export const looksLikeJson = (text: string): boolean => /^\uFEFF?\s*[{[]/.test(t
 
 /**
  * Parses YAML check-file text. `baseDir` is where a gossfile's includes are
- * found (the file's directory; the current directory for standard input).
+ * found (the file's directory; the current directory for standard input);
+ * null refuses includes (text sent to the daemon: it reads no file a request names).
  */
-export async function parseYamlChecks(text: string, label: string, baseDir: string, ours: ValidateOurs): Promise<YamlParseResult> {
+export async function parseYamlChecks(text: string, label: string, baseDir: string | null, ours: ValidateOurs): Promise<YamlParseResult> {
   const read = readText(text, label);
   if (!read.ok) return read;
   if (!isGossfile(read.value)) {
@@ -51,7 +52,7 @@ export async function parseYamlChecks(text: string, label: string, baseDir: stri
   }
   const errors: string[] = [];
   const checks: GossCheck[] = [];
-  await collect(read.value as Record<string, unknown>, read.at, label, resolve(baseDir), new Set([resolve(baseDir, label)]), checks, errors);
+  await collect(read.value as Record<string, unknown>, read.at, label, baseDir === null ? null : resolve(baseDir), new Set(baseDir === null ? [] : [resolve(baseDir, label)]), checks, errors);
   const seen = new Map<string, string>();
   const specs: CheckSpec[] = [];
   for (const c of checks) {
@@ -79,11 +80,23 @@ function readText(text: string, label: string): ReturnType<typeof readYaml> {
 }
 
 /** Translates one gossfile and, depth first, the gossfiles it includes (relative to its own directory). */
-async function collect(value: Record<string, unknown>, at: (p: readonly string[]) => string, label: string, dir: string, chain: Set<string>, checks: GossCheck[], errors: string[]): Promise<void> {
+async function collect(
+  value: Record<string, unknown>,
+  at: (p: readonly string[]) => string,
+  label: string,
+  dir: string | null,
+  chain: Set<string>,
+  checks: GossCheck[],
+  errors: string[],
+): Promise<void> {
   const t = translateGossfile(value, at);
   errors.push(...t.errors);
   checks.push(...t.checks);
   for (const inc of t.includes) {
+    if (dir === null) {
+      errors.push(`${inc.where}: gossfile ${JSON.stringify(inc.file)}: includes are not read from a check file sent to the daemon: run gcheck -file with it (gcheck reads includes on your machine)`);
+      continue;
+    }
     const path = isAbsolute(inc.file) ? inc.file : join(dir, inc.file);
     const incLabel = isAbsolute(inc.file) ? inc.file : join(dirname(label), inc.file);
     if (chain.has(resolve(path))) {

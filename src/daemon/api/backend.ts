@@ -1,6 +1,7 @@
 import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js";
 import type { HistoryEvent, ScheduleInfo, ScheduleSetResponse } from "../../control/watch_types.js";
-import type { Member } from "../../swim/types.js";
+import type { Member, MemberEvent } from "../../swim/types.js";
+import type { BatchListItem } from "../../control/stream_types.js";
 import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
 
@@ -85,6 +86,8 @@ export interface StatsRequest {
   tags: Record<string, string>;
   /** How long the origin waits for answers, and the request's TTL (ms). */
   timeoutMs: number;
+  /** A node may answer with a sample this young (ms): a stats stream's interval. Default: the node's own (1 s). */
+  maxAgeMs?: number;
 }
 
 export type StatsStart = { ok: true; events: AsyncIterable<StatsEvent> } | { ok: false; error: string };
@@ -114,6 +117,17 @@ export interface ControlBackend {
   refuseSigned?(kind: "batch" | "key operation", signed: SignedEnvelope): { status: number; error: string } | null;
   /** Recent batches this node originated, newest first. */
   batches(): BatchSummary[];
+
+  // ---- Live streams (issue 16, src/daemon/streams). Optional: without one, its stream answers 501. ----
+
+  /** Every membership change from now on; returns the unsubscribe. */
+  watchMembers?(listener: (e: MemberEvent) => void): () => void;
+  /** The batches view: published here and run here (history), newest first. */
+  batchList?(): BatchListItem[];
+  /** Every new or changed batch of batchList from now on; returns the unsubscribe. */
+  watchBatches?(listener: (item: BatchListItem) => void): () => void;
+  /** A batch this node published: its events so far, then live until done; undefined when not kept here. */
+  followBatch?(batchId: string, signal: AbortSignal): AsyncIterable<BatchEvent> | undefined;
   /** The rollouts this node runs or ran, newest first (GET /v1/rollouts). Optional: 501 without it. */
   rollouts?(): RolloutStatus[];
   /** A rollout this node runs or ran (GET /v1/rollouts/:id); undefined when unknown. Optional: 501 without it. */

@@ -5,7 +5,8 @@ import { scheduleNameProblem } from "../../control/schedule_rules.js";
 import type { ControlBackend, HistoryStart, ScheduleChange, SignedEnvelope } from "./backend.js";
 import { HttpError, readJsonBody, readOptionalJsonBody, sendJson, sendMetrics } from "./http_io.js";
 import type { RouteParams } from "./route_match.js";
-import { validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
+import { memberView } from "./member_view.js";
+import { resolveCheckFile, validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
 import { validateHistoryBody, validateResultsBody, validateScheduleRemoveBody, validateScheduleSetBody, validateStatusBody } from "./validate_watch.js";
 
 /*
@@ -68,7 +69,9 @@ export function controlRoutes(c: RouteContext): Route[] {
   };
 
   const postCheck: Handler = async (req, res) => {
-    const batch = validateBatchBody(await readJsonBody(req, maxBody));
+    const body = await resolveCheckFile(await readJsonBody(req, maxBody));
+    if (!body.ok) throw new HttpError(400, body.error);
+    const batch = validateBatchBody(body.value);
     if (!batch.ok) throw new HttpError(400, batch.error);
     refuseSigned("batch", batch.value.signed);
     for (const w of batch.value.signedWaves ?? []) refuseSigned("batch", w.signed);
@@ -85,7 +88,7 @@ export function controlRoutes(c: RouteContext): Route[] {
     const members: MemberView[] = backend
       .members()
       .filter((m) => status === null || m.status === status)
-      .map((m) => ({ name: m.name, address: m.address, status: m.status, incarnation: m.incarnation, tags: m.tags, statusSinceMs: m.statusSinceMs, statusAgeMs: Math.max(0, t - m.statusSinceMs) }))
+      .map((m) => memberView(m, t))
       .sort((a, b) => a.name.localeCompare(b.name));
     sendJson(res, 200, { node: backend.info().name, members });
   };

@@ -14,6 +14,10 @@ import { LazyMetrics } from "./lazy_metrics.js";
 import { listenHttp } from "./listen.js";
 import { bearerMatches } from "../../control/token.js";
 import { errorMessage } from "../../base/result.js";
+import { systemClock } from "../../base/clock.js";
+import type { Streams } from "./streams/routes.js";
+import type { WebUi } from "./ui/assets.js";
+import { matchStreamPath } from "./streams/paths.js";
 
 /*
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
@@ -59,6 +63,32 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const now = o.now ?? Date.now;
   const streams = new Set<AbortController>();
+  // The live streams and the web view are loaded by their first request (a daemon nobody watches carries neither).
+  let live: Promise<Streams> | null = null;
+  let ui: Promise<WebUi> | null = null;
+  let uiLoaded: WebUi | null = null;
+  const loadLive = () =>
+    (live ??= import("./streams/routes.js").then(({ Streams }) => {
+      const s = new Streams({
+        backend: o.backend,
+        clock: { ...systemClock, now },
+        maxStreams: Math.max(1, Math.floor(limits.maxConnections / 2)),
+        onError: (err) => o.log.error({ err }, `live stream: ${err}`),
+      });
+      metrics.add((f) => {
+        f.gauge("gossipcheck_streams_open", "Live streams (SSE) open now.", () => s.counters().open);
+        f.totals("gossipcheck_streams_total", "Live streams by outcome: opened, dropped (the client stopped reading), refused (at the limit).", ["outcome"], () => {
+          const c = s.counters();
+          return [
+            { labels: { outcome: "opened" }, value: c.opened },
+            { labels: { outcome: "dropped" }, value: c.dropped },
+            { labels: { outcome: "refused" }, value: c.refused },
+          ];
+        });
+      });
+      return s;
+    }));
+  const loadUi = () => (ui ??= import("./ui/assets.js").then(({ WebUi }) => (uiLoaded = new WebUi({ ...(o.token !== undefined && { token: o.token }), now }))));
   let address = formatHostPort(o.bind);
 
   const limits = o.limits ?? DEFAULT_API_LIMITS;
@@ -92,7 +122,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   });
 
   /** The route path a request is counted under: its route's pattern, so random paths cannot grow the metrics. */
-  const pathLabel = (path: string) => routes.find((r) => matchPath(r.path, path) !== null)?.path ?? "other";
+  const pathLabel = (path: string) => routes.find((r) => matchPath(r.path, path) !== null)?.path ?? matchStreamPath(path)?.path ?? (path === "/ui" || path.startsWith("/ui/") ? "/ui/" : "other");
   const knownMethods = new Set(routes.map((r) => r.method as string));
 
   /** Ties an AbortController to the client: it aborts when the connection goes away early. */
@@ -130,6 +160,20 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     } catch {
       throw new HttpError(400, `malformed request target ${JSON.stringify(req.url)}`);
     }
+    const bearer = o.token === undefined || bearerMatches(req.headers.authorization, o.token);
+    const authorized = bearer || uiLoaded?.sessions.authorizes(req) === true;
+    if (url.pathname === "/ui" || url.pathname.startsWith("/ui/")) {
+      await (await loadUi()).handle(req, res, url, authorized);
+      return res.statusCode;
+    }
+    const stream = matchStreamPath(url.pathname);
+    if (stream) {
+      if (req.method !== "GET") throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}: use GET`, { allow: "GET" });
+      if (!authorized) throw unauthorized();
+      const s = await loadLive();
+      await s.routes.find((r) => r.path === stream.path)!.handle(req, res, url, decodeParams(stream.params));
+      return res.statusCode;
+    }
     const forPath = routes.flatMap((r) => {
       const params = matchPath(r.path, url.pathname);
       return params ? [{ ...r, params }] : [];
@@ -140,9 +184,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       const allow = forPath.map((r) => r.method).join(", ");
       throw new HttpError(405, `${req.method} is not allowed on ${url.pathname}: use ${allow}`, { allow });
     }
-    if (o.token !== undefined && !bearerMatches(req.headers.authorization, o.token)) {
-      throw new HttpError(401, 'missing or wrong token: send "Authorization: Bearer <token>" (gcheck -token-file F, or GOSSIPCHECK_TOKEN)', { "www-authenticate": 'Bearer realm="gossipcheckd"' });
-    }
+    if (!authorized) throw unauthorized();
     await route.handle(req, res, url, decodeParams(route.params));
     return res.statusCode;
   }
@@ -193,11 +235,18 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       close: () =>
         new Promise<void>((resolve) => {
           for (const ac of streams) ac.abort();
+          void live?.then((s) => s.closeAll());
           server.close(() => resolve());
           server.closeAllConnections();
         }),
     },
   };
+}
+
+function unauthorized(): HttpError {
+  return new HttpError(401, 'missing or wrong token: send "Authorization: Bearer <token>" (gcheck -token-file F, or GOSSIPCHECK_TOKEN), or sign in at /ui/', {
+    "www-authenticate": 'Bearer realm="gossipcheckd"',
+  });
 }
 
 function prefixed(prefix: string, o: object): Record<string, number> {

@@ -1,5 +1,6 @@
 import { decodeCheckBatch, MAX_SUBMITTER_CHARS } from "../../checks/codec.js";
-import { parseCheckObject } from "../../checks/parse.js";
+import { parseCheckInput, parseCheckObject } from "../../checks/parse.js";
+import { checkDocument } from "../../control/check_document.js";
 import type { CheckSpec } from "../../checks/types.js";
 import { KeyringError, decodeKey } from "../../net/keyring.js";
 import { KEY_BYTES } from "../../net/seal.js";
@@ -65,6 +66,27 @@ export function validateChecks(v: unknown): Result<CheckSpec[]> {
   if (parsed.ok) return { ok: true, value: parsed.checks };
   const more = parsed.errors.length - MAX_LISTED_ERRORS;
   return fail(parsed.errors.slice(0, MAX_LISTED_ERRORS).join("; ") + (more > 0 ? `; and ${more} more` : ""));
+}
+
+/**
+ * A POST /v1/check body with "checkFile" (a check file's text, JSON or YAML,
+ * gossipcheck's or Goss's format: what the web view's form sends) turned
+ * into the same body with "checks", parsed with gcheck's own parser, so it
+ * is validated like any other. A gossfile's includes are refused: the
+ * daemon reads no file named by a request.
+ */
+export async function resolveCheckFile(body: unknown): Promise<Result<unknown>> {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("checkFile" in body)) return { ok: true, value: body };
+  const { checkFile, ...rest } = body as Record<string, unknown>;
+  if (rest.checks !== undefined) return fail(`${LABEL}: send "checks" or "checkFile", not both`);
+  if (typeof checkFile !== "string" || checkFile.trim() === "") return fail(`${LABEL}: field "checkFile" must be the text of a check file (JSON or YAML), got ${describeJson(checkFile)}`);
+  const parsed = await parseCheckInput(Buffer.from(checkFile, "utf8"), "the check file", { baseDir: null });
+  if (!parsed.ok) {
+    const more = parsed.errors.length - MAX_LISTED_ERRORS;
+    return fail(parsed.errors.slice(0, MAX_LISTED_ERRORS).join("; ") + (more > 0 ? `; and ${more} more` : ""));
+  }
+  if (parsed.checks.length > MAX_CHECKS_PER_BATCH) return fail(`${LABEL}: ${parsed.checks.length} checks is too many; at most ${MAX_CHECKS_PER_BATCH} per batch`);
+  return { ok: true, value: { ...rest, checks: checkDocument(parsed.checks) } };
 }
 
 export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {

@@ -15,6 +15,8 @@ import type { Member, MemberEvent } from "../../swim/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo, KeyEvent, NodeRef, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import { randomBytes } from "node:crypto";
 import { Rollout } from "./rollout.js";
+import { BatchBook } from "./batch_book.js";
+import type { BatchListItem } from "../../control/stream_types.js";
 import type { BatchRequest, ControlBackend, KeyOpRequest, KeyOpStart, SignedEnvelope, StatsRequest, StatsStart } from "../api/backend.js";
 import { type BatchNode, checkBatchHandler } from "./batch_handler.js";
 import { ClusterMetrics } from "./metrics.js";
@@ -69,15 +71,14 @@ const AUDIT_CONNECTIONS_EVERY_MS = 60_000;
 /** The transport counters that say a connection was refused or closed as hostile or broken. */
 const REFUSED_CONNECTION_COUNTERS = ["firstFrameRefused", "pendingBudgetClosed", "frameTimeouts", "connectionsEvicted", "connectionsRefusedPerAddress", "connectionsRefused", "undecodable"] as const;
 
-/** Batches kept for GET /v1/batches. */
-const BATCH_HISTORY = 100;
 /** Finished rollouts kept for GET /v1/rollouts/:id (running ones are always kept). */
 const ROLLOUT_HISTORY = 100;
 
 export class ClusterBackend implements ControlBackend {
   private readonly clock: Clock;
   private readonly startedMs: number;
-  private readonly history: BatchSummary[] = [];
+  private readonly book: BatchBook;
+  private readonly memberListeners = new Set<(e: MemberEvent) => void>();
   /** Rollouts this node originated, oldest first. */
   private readonly rolloutBook = new Map<string, Rollout>();
   private readonly nodeMetrics: ClusterMetrics;
@@ -105,6 +106,7 @@ export class ClusterBackend implements ControlBackend {
       gossip: () => o.gossip.counters(),
       stats: () => this.stats.counters(),
     });
+    this.book = new BatchBook({ clock: this.clock, ...(o.watch && { ranHere: (limit: number) => o.watch!.recentBatches(limit) }) });
     this.metrics = o.metrics ?? new LazyMetrics();
     this.metrics.add((f) => this.nodeMetrics.register(f));
     o.gossip.onEnvelope(pb.EnvelopeKind.STATS_REQUEST, statsRequestHandler(o.node, this.stats));
@@ -113,6 +115,7 @@ export class ClusterBackend implements ControlBackend {
       checkBatchHandler(o.node, o.log, (results, env, batch) => {
         this.nodeMetrics.addResults(results);
         o.watch?.recordBatch(env, batch, results);
+        this.book.ran(idToHex(env.id), env.origin, env.createdMs, results, batch.dryRun, batch.submitter ?? "");
       }),
     );
     o.gossip.onEnvelope(
@@ -130,6 +133,7 @@ export class ClusterBackend implements ControlBackend {
     o.swim.onEvent((e) => {
       this.logMemberEvent(e);
       o.watch?.onMemberEvent(e);
+      for (const l of this.memberListeners) l(e);
     });
     const w = o.watch;
     if (w) this.metrics.add((f) => w.metrics.register(f));
@@ -268,7 +272,25 @@ export class ClusterBackend implements ControlBackend {
   }
 
   batches(): BatchSummary[] {
-    return this.history.slice();
+    return this.book.summaries();
+  }
+
+  /** Every membership change from now on (the members stream); returns the unsubscribe. */
+  watchMembers(listener: (e: MemberEvent) => void): () => void {
+    this.memberListeners.add(listener);
+    return () => this.memberListeners.delete(listener);
+  }
+
+  batchList(): BatchListItem[] {
+    return this.book.list();
+  }
+
+  watchBatches(listener: (item: BatchListItem) => void): () => void {
+    return this.book.onChange(listener);
+  }
+
+  followBatch(batchId: string, signal: AbortSignal): AsyncIterable<BatchEvent> | undefined {
+    return this.book.follow(batchId, signal);
   }
 
   async *submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent> {
@@ -303,7 +325,7 @@ export class ClusterBackend implements ControlBackend {
     }
     const pub = published.publication;
     this.nodeMetrics.batchesSubmitted++;
-    this.remember(pub, request, expected.length, submittedMs);
+    this.remember(pub, request, expected.map(nodeRef), submittedMs);
     yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
       reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
@@ -348,7 +370,12 @@ export class ClusterBackend implements ControlBackend {
             );
         if (!published.ok) return published;
         this.nodeMetrics.batchesSubmitted++;
-        this.remember(published.publication, request, nodes.length, publishedMs);
+        this.remember(
+          published.publication,
+          request,
+          nodes.map((n) => ({ name: n, address: this.o.swim.member(n)?.address ?? "" })),
+          publishedMs,
+        );
         return { ok: true, pub: published.publication };
       },
       timeoutMs: request.timeoutMs,
@@ -549,31 +576,9 @@ export class ClusterBackend implements ControlBackend {
     return this.o.swim.member(this.o.node.name)!;
   }
 
-  private remember(pub: Publication, request: BatchRequest, expected: number, submittedMs: number): void {
-    const summary: BatchSummary = {
-      batchId: pub.idHex,
-      origin: this.o.node.name,
-      createdMs: pub.envelope.createdMs,
-      ttlMs: pub.envelope.ttlMs,
-      checks: request.checks.length,
-      dryRun: request.dryRun,
-      expected,
-      answered: 0,
-      state: "running",
-    };
-    this.history.unshift(summary);
-    this.history.length = Math.min(this.history.length, BATCH_HISTORY);
-    let lastReplyMs = submittedMs;
-    pub.subscribe((e) => {
-      if (e.type === "reply") {
-        summary.answered++;
-        lastReplyMs = this.clock.now();
-      } else if (e.type === "done") {
-        summary.state = "done";
-        // Timed only when complete (every expected node answered or was declared unreachable): an expired batch's last result says nothing of the round trip.
-        if (e.reason === "complete" && e.answered.length > 0) this.nodeMetrics.batchRoundTrip(lastReplyMs - submittedMs);
-      }
-    });
+  private remember(pub: Publication, request: BatchRequest, expected: NodeRef[], submittedMs: number): void {
+    const b = { checks: request.checks.length, dryRun: request.dryRun, expected, submittedMs, ...(request.submitter && { submitter: request.submitter }) };
+    this.book.add(pub, b, (ms) => this.nodeMetrics.batchRoundTrip(ms));
   }
 
   private counters(): Record<string, number> {

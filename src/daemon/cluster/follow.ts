@@ -59,7 +59,7 @@ export async function* follow(pub: Publication, timeoutMs: number, signal: Abort
 /** The events batch and key streams share (same shapes in BatchEvent and KeyEvent). */
 export type CommonEvent = Extract<BatchEvent, { type: "rejected" | "unreachable" | "done" }>;
 
-const UNREACHABLE = { failed: "declared dead by the membership", left: "left the cluster", "not a member": "not a member" } as const;
+export const UNREACHABLE = { failed: "declared dead by the membership", left: "left the cluster", "not a member": "not a member" } as const;
 
 export interface FollowContext {
   /** When the client submitted (clock ms): elapsedMs counts from here. */

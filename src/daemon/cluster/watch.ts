@@ -10,7 +10,7 @@ import { checkDocument } from "../../control/check_document.js";
 import { encodeSchedule } from "../../control/schedule_codec.js";
 import { missingIntervalProblem, scheduleNameProblem } from "../../control/schedule_rules.js";
 import { isTargeted } from "../../control/targeting.js";
-import type { CheckState, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from "../../control/watch_types.js";
+import type { BatchRecord, CheckState, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from "../../control/watch_types.js";
 import type { Disseminator, ReplyBody, StandingEnvelopes } from "../../gossip/disseminator.js";
 import { idToHex, type Envelope } from "../../gossip/envelope.js";
 import { isSigned } from "../../gossip/signing.js";
@@ -444,6 +444,16 @@ export class Watch {
     );
     const e: TriggerEvent = { event: "batch-run", atMs: this.o.clock.now(), batch: { id: idToHex(env.id), origin: env.origin, checks: results.length, failed } };
     this.triggers.fire(e);
+  }
+
+  /** The last `limit` submitted batches this node ran, newest first, from the history (none without it). */
+  recentBatches(limit: number): BatchRecord[] {
+    try {
+      return this.history?.query({ limit }).batches ?? [];
+    } catch (err) {
+      this.o.log.warn({ err: errorMessage(err) }, `reading recent batches from the history: ${errorMessage(err)}`);
+      return [];
+    }
   }
 
   /** An audit entry (key operations, refusals, schedule changes). */

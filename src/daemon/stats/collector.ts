@@ -76,9 +76,9 @@ export class StatsCollector {
     this.maxAgeMs = o.sampleMaxAgeMs ?? DEFAULT_SAMPLE_MAX_AGE_MS;
   }
 
-  /** This node's stats; never rejects (a failing probe is an `errors` line). */
-  async collect(): Promise<NodeStats> {
-    const s = await this.sample();
+  /** This node's stats; never rejects (a failing probe is an `errors` line). maxAgeMs: reuse a sample this young (default sampleMaxAgeMs). */
+  async collect(maxAgeMs?: number): Promise<NodeStats> {
+    const s = await this.sample(maxAgeMs ?? this.maxAgeMs);
     const self = this.o.self();
     const [l1 = 0, l5 = 0, l15 = 0] = loadavg();
     const mem = process.memoryUsage();
@@ -101,9 +101,9 @@ export class StatsCollector {
   }
 
   /** The sample in progress, or the last one while it is young enough, or a new one. */
-  private sample(): Promise<Sample> {
+  private sample(maxAgeMs: number): Promise<Sample> {
     const l = this.latest;
-    if (l && (l.finishedMs === null || this.clock.now() - l.finishedMs < this.maxAgeMs)) {
+    if (l && (l.finishedMs === null || this.clock.now() - l.finishedMs < maxAgeMs)) {
       this.stats.samplesReused++;
       return l.sample;
     }

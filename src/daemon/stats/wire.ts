@@ -16,21 +16,26 @@ import { isTargeted } from "../../control/targeting.js";
 export interface StatsTarget {
   targetNodes: string[];
   targetTags: Record<string, string>;
+  /** A sample younger than this may be reused (ms); 0: the collector's default. */
+  maxAgeMs: number;
 }
+
+/** The longest sample age a request may ask to reuse (ms): older figures would mislead. */
+export const MAX_REQUESTED_AGE_MS = 60_000;
 
 /** Longest string kept from a report (characters), and most error lines kept. */
 const MAX_TEXT = 256;
 const MAX_ERRORS = 16;
 
-export function encodeStatsRequest(r: { nodes: string[]; tags: Record<string, string> }): Uint8Array {
-  return pb.StatsRequest.encode({ targetNodes: r.nodes, targetTags: r.tags }).finish();
+export function encodeStatsRequest(r: { nodes: string[]; tags: Record<string, string>; maxAgeMs?: number }): Uint8Array {
+  return pb.StatsRequest.encode({ targetNodes: r.nodes, targetTags: r.tags, ...(r.maxAgeMs && { maxAgeMs: r.maxAgeMs }) }).finish();
 }
 
 /** Decodes a STATS_REQUEST payload from the network; never throws. */
 export function decodeStatsRequest(bytes: Uint8Array): { ok: true; value: StatsTarget } | { ok: false; error: string } {
   try {
     const r = pb.StatsRequest.decode(bytes);
-    return { ok: true, value: { targetNodes: r.targetNodes ?? [], targetTags: r.targetTags ?? {} } };
+    return { ok: true, value: { targetNodes: r.targetNodes ?? [], targetTags: r.targetTags ?? {}, maxAgeMs: Math.min(r.maxAgeMs ?? 0, MAX_REQUESTED_AGE_MS) } };
   } catch (err) {
     return { ok: false, error: `undecodable stats request: ${errorMessage(err)}` };
   }
@@ -46,7 +51,7 @@ export function statsRequestHandler(self: { name: string; tags: Record<string, s
     const request = decodeStatsRequest(env.payload);
     if (!request.ok) return { rejected: request.error };
     if (!isTargeted(request.value, self)) return null;
-    return { stats: toWireStats(await collector.collect()) };
+    return { stats: toWireStats(await collector.collect(request.value.maxAgeMs || undefined)) };
   };
 }
 
