@@ -77,6 +77,13 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       });
       metrics.add((f) => {
         f.gauge("gossipcheck_streams_open", "Live streams (SSE) open now.", () => s.counters().open);
+        f.totals("gossipcheck_stream_rounds_total", "Rounds of the stats and checks streams (one cluster-wide question each, shared by the watchers of the same question).", ["stream"], () => {
+          const c = s.counters();
+          return [
+            { labels: { stream: "stats" }, value: c.statsRounds },
+            { labels: { stream: "checks" }, value: c.checksRounds },
+          ];
+        });
         f.totals("gossipcheck_streams_total", "Live streams by outcome: opened, dropped (the client stopped reading), refused (at the limit).", ["outcome"], () => {
           const c = s.counters();
           return [
