@@ -3,14 +3,14 @@
 // dist/ui under /ui/ and fake streams shaped as src/control/stream_types.ts
 // says, for N made-up nodes (members change status, stats wander, a
 // submitted batch fills in node by node). Not used by the product or tests.
-// Usage: npm run build:ui && node web/dev/fake-daemon.mjs [--port 5999] [--nodes 1000]
+// Usage: npm run build:ui && node web/dev/fake-daemon.mjs [--port 5999] [--nodes 1000] [--locked]
 import { readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "5999" }, nodes: { type: "string", default: "40" } } });
+const { values } = parseArgs({ options: { port: { type: "string", default: "5999" }, nodes: { type: "string", default: "40" }, locked: { type: "boolean", default: false } } });
 const N = Number(values.nodes);
 const ui = join(dirname(fileURLToPath(import.meta.url)), "../../dist/ui");
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".map": "application/json" };
@@ -136,6 +136,8 @@ const server = createServer((req, res) => {
     if (!f.startsWith(ui) || !existsSync(f)) return res.writeHead(404).end("not found");
     return res.writeHead(200, { "content-type": TYPES[extname(f)] ?? "application/octet-stream" }).end(readFileSync(f));
   }
+  // --locked: as a daemon with a token and a browser without a session.
+  if (values.locked && p.startsWith("/v1/")) return res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: "sign in: this daemon needs its token" }));
   if (p === "/ui/login" || p === "/ui/logout") return res.writeHead(303, { location: "/ui/" }).end();
   if (p === "/v1/info") return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ name: "fake-0", version: "0.1.0" }));
   if (p === "/v1/streams/members") {
