@@ -16,8 +16,8 @@ import { Sessions } from "./sessions.js";
  * system), each with its .gz twin when the browser takes gzip.
  */
 
-/** Where the build puts the assets: dist/ui, (from dist/daemon/api/ui). */
-export const ASSETS_DIR = fileURLToPath(new URL("../../../ui/", import.meta.url));
+/** Where the build puts the assets: dist/ui, (from dist/src/daemon/api/ui). */
+export const ASSETS_DIR = fileURLToPath(new URL("../../../../ui/", import.meta.url));
 
 /** Failed sign-ins allowed per minute (all clients together): guessing a token is slowed to a crawl. */
 const LOGIN_FAILURES_PER_MINUTE = 10;
@@ -30,6 +30,7 @@ const TYPES: Record<string, string> = {
   ".png": "image/png",
   ".ico": "image/x-icon",
   ".json": "application/json; charset=utf-8",
+  ".map": "application/json; charset=utf-8",
 };
 
 const SECURITY_HEADERS = {
@@ -80,8 +81,9 @@ export class WebUi {
     const name = path === "/ui/" ? "index.html" : path.slice("/ui/".length);
     const open = this.o.token === undefined || authorized;
     if (!open) {
-      // The sign-in page is the only thing served without a session, and it carries no data.
-      if (name === "index.html" || name === "login.html" || name === "app.css") return this.send(req, res, name === "app.css" ? name : "login.html", name === "app.css" ? 200 : 401);
+      // The sign-in page (and its style and icon) is all that is served without a session, and it carries no data.
+      if (name === "index.html" || name === "login.html") return this.send(req, res, "login.html", 401);
+      if (PUBLIC.has(name)) return this.send(req, res, name, 200);
       throw new HttpError(401, "sign in first: open /ui/ and enter the control API's token");
     }
     return this.send(req, res, name === "login.html" ? "index.html" : name, 200);
@@ -96,17 +98,18 @@ export class WebUi {
     if (this.o.token === undefined) return redirect(res, "/ui/");
     if (!bearerMatches(`Bearer ${given}`, this.o.token)) {
       this.failures.push(now);
-      return this.send(req, res, "login.html", 401);
+      return this.send(req, res, "login.html", 401, "wrong token: use the one in the daemon's -cli-token-file");
     }
     const secure = (req.socket as { encrypted?: boolean }).encrypted === true;
     res.setHeader("set-cookie", this.sessions.create(secure));
     return redirect(res, "/ui/");
   }
 
-  private async send(req: IncomingMessage, res: ServerResponse, name: string, status: number): Promise<void> {
+  /** An asset; notice: a line put above the sign-in form (the page has no script to say it). */
+  private async send(req: IncomingMessage, res: ServerResponse, name: string, status: number, notice?: string): Promise<void> {
     const asset = await this.asset(name);
-    const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
-    const body = gzip ? asset.gzip! : asset.body;
+    const gzip = notice === undefined && asset.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+    const body = notice !== undefined ? Buffer.from(asset.body.toString("utf8").replace("<form", `<p class="error" role="alert">${escapeHtml(notice)}</p>\n      <form`)) : gzip ? asset.gzip! : asset.body;
     res.writeHead(status, {
       ...SECURITY_HEADERS,
       "content-type": asset.type,
@@ -143,6 +146,13 @@ export class WebUi {
     }
     return cached;
   }
+}
+
+/** Served without a session: what the sign-in page itself loads. */
+const PUBLIC = new Set(["app.css", "favicon.svg"]);
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function redirect(res: ServerResponse, location: string): void {
