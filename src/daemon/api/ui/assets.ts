@@ -109,7 +109,8 @@ export class WebUi {
   private async send(req: IncomingMessage, res: ServerResponse, name: string, status: number, notice?: string): Promise<void> {
     const asset = await this.asset(name);
     const gzip = notice === undefined && asset.gzip && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
-    const body = notice !== undefined ? Buffer.from(asset.body.toString("utf8").replace("<form", `<p class="error" role="alert">${escapeHtml(notice)}</p>\n      <form`)) : gzip ? asset.gzip! : asset.body;
+    const body =
+      notice !== undefined ? Buffer.from(asset.body.toString("utf8").replace("<form", `<p class="error" role="alert">${escapeHtml(notice)}</p>\n      <form`)) : gzip ? asset.gzip! : asset.body;
     res.writeHead(status, {
       ...SECURITY_HEADERS,
       "content-type": asset.type,
