@@ -71,6 +71,8 @@ import type { NodeStats } from "../../control/api_types.js";
  *   without a word;
  * - requests larger than MAX_REQUEST_BYTES are refused (close 1009): a real
  *   request is about 25 bytes, and NodNod read any size;
+ * - a message must be one JSON value: Go's decoder read the first value and
+ *   ignored what followed ('{"type": 1}}' was STATALL); here it is malformed;
  * - a token when the control API has one (server.ts).
  */
 

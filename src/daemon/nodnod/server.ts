@@ -31,7 +31,13 @@ import type { NodnodAnswer, NodnodStatsSource } from "./source.js";
 export interface NodnodLimits {
   /** Websocket connections open at once; one more is answered 503 before the upgrade. */
   maxConnections: number;
-  /** Requests decoded but not yet answered on one connection (a pipelining client's burst); past it the connection is closed (1008). */
+  /**
+   * Requests decoded but not yet answered on one connection; past it the
+   * connection is closed (1008). The socket is paused at the first request,
+   * but the frames of the chunk already read (64 KiB: at most about 9,400
+   * of the smallest frames, 7 bytes each) are still decoded: a pipelining
+   * client stays under this, which only guards the bound.
+   */
   maxQueuedRequests: number;
   /** Bytes of responses waiting in the daemon for a client that does not read; past it the client is dropped. Kernel buffers hold a few MB more. */
   maxBufferedBytes: number;
@@ -45,7 +51,7 @@ export interface NodnodLimits {
 
 export const NODNOD_LIMITS: NodnodLimits = {
   maxConnections: 64,
-  maxQueuedRequests: 256,
+  maxQueuedRequests: 16_384,
   maxBufferedBytes: 1024 * 1024,
   pingIntervalMs: 30_000,
   statAllTimeoutMs: 5_000,
