@@ -30,6 +30,8 @@ const LAYERS = {
   "daemon/stats": 5,
   "daemon/api": 6,
   "daemon/cluster": 7,
+  // NodNod's protocol: stands on the control API's pieces (backend interface, listen, metrics, token).
+  "daemon/nodnod": 7,
   daemon: 8,
   // gcheck is one layer: its subfolders (commands, output) are files of it.
   cli: 8,

@@ -76,6 +76,13 @@ describe("gossipcheckd flags", () => {
     assert.match(refused(["-metrics-bind", "127.0.0.1"]), /^-metrics-bind "127\.0\.0\.1": .*; expected host:port, e\.g\. 127\.0\.0\.1:9924 or :9924/);
   });
 
+  it("-nodnod-bind is off by default; a port alone means every interface", () => {
+    assert.equal(run([]).nodnodBind, undefined);
+    assert.deepEqual(run(["-nodnod-bind", ":7070"]).nodnodBind, { host: "0.0.0.0", port: 7070 });
+    assert.deepEqual(run(["--nodnod-bind=127.0.0.1:0"]).nodnodBind, { host: "127.0.0.1", port: 0 });
+    assert.match(refused(["-nodnod-bind", "127.0.0.1"]), /^-nodnod-bind "127\.0\.0\.1": .*; expected host:port, e\.g\. 127\.0\.0\.1:7070 or :7070/);
+  });
+
   it("splits -peers on commas, trims spaces, and gives port-less peers our bind port", () => {
     const o = run(["-bind", ":2000", "-peers", " 10.0.0.1:3000 , node7.example.org,[::1]:4000 ,"]);
     assert.deepEqual(o.bind, { host: "0.0.0.0", port: 2000 });
@@ -199,5 +206,14 @@ describe("startup safety", () => {
     const o = run(["-bind", "127.0.0.1:2000", "-cli-bind", "0.0.0.0:5924"]);
     assert.match(checkStartupSafety(o, false).refusal ?? "", /-cli-bind 0\.0\.0\.0:5924 is not a loopback address.*-cli-token-file/);
     assert.equal(checkStartupSafety({ ...o, cliTokenFile: "/t" }, false).refusal, undefined);
+  });
+
+  it("requires the control API's token for NodNod clients beyond loopback, with or without the control API", () => {
+    for (const extra of [[], ["-no-cli"]]) {
+      const o = run(["-bind", "127.0.0.1:2000", "-nodnod-bind", ":7070", ...extra]);
+      assert.match(checkStartupSafety(o, false).refusal ?? "", /-nodnod-bind 0\.0\.0\.0:7070 is not a loopback address.*-cli-token-file.*127\.0\.0\.1/);
+      assert.equal(checkStartupSafety({ ...o, cliTokenFile: "/t" }, false).refusal, undefined);
+    }
+    assert.equal(checkStartupSafety(run(["-bind", "127.0.0.1:2000", "-nodnod-bind", "127.0.0.1:7070"]), false).refusal, undefined);
   });
 });

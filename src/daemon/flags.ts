@@ -55,6 +55,8 @@ export interface DaemonOptions {
   cliLimits: ApiLimits;
   /** Where the read-only metrics server (GET /metrics, /healthz, no token) listens; absent = off. */
   metricsBind?: HostPort;
+  /** Where NodNod's websocket stats protocol is served (src/daemon/nodnod); absent = off. Same token and loopback rule as the control API. */
+  nodnodBind?: HostPort;
   /** Members each node forwards a new envelope to in the burst (>= 1). */
   gossipGroup: number;
   name: string;
@@ -161,6 +163,7 @@ function program(out: { text: string }): Command {
     .option("--cli-max-connections <n>", "most control connections open at once (idle and half-open ones are closed first)", String(DEFAULT_API_LIMITS.maxConnections))
     .option("--no-cli", "do not start the control API")
     .option("--metrics-bind <host:port>", "serve GET /metrics and /healthz there, read-only and without a token (default: off)")
+    .option("--nodnod-bind <host:port>", "serve NodNod's websocket stats protocol there, for NodNod clients (non-loopback needs -cli-token-file; default: off)")
     .option("--gossip-group <n>", "members a new batch is forwarded to in the burst", "5")
     .option("--name <name>", "unique node name (default: host name)")
     .option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`, "info")
@@ -198,6 +201,7 @@ interface RawFlags {
   cliMaxConnections: string;
   cli: boolean;
   metricsBind?: string;
+  nodnodBind?: string;
   gossipGroup: string;
   name?: string;
   logLevel: string;
@@ -293,6 +297,13 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     metricsBind = m;
   }
 
+  let nodnodBind: HostPort | undefined;
+  if (f.nodnodBind !== undefined) {
+    const m = addr("nodnod-bind", f.nodnodBind, { defaultHost: "0.0.0.0", allowPortZero: true }, "host:port, e.g. 127.0.0.1:7070 or :7070");
+    if (typeof m === "string") return err(m);
+    nodnodBind = m;
+  }
+
   const cliLimits = parseCliLimits(f);
   if (!cliLimits.ok) return cliLimits;
 
@@ -365,6 +376,7 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       ...(f.cliTokenFile !== undefined && { cliTokenFile: f.cliTokenFile }),
       cliLimits: cliLimits.value,
       ...(metricsBind && { metricsBind }),
+      ...(nodnodBind && { nodnodBind }),
       gossipGroup,
       name,
       logLevel: f.logLevel as LogLevel,

@@ -3,7 +3,8 @@
  * gossipcheckd: read the configuration (flags, GOSSIPCHECKD_* variables,
  * config files; SIGHUP reads it again: reload.ts), check the ground
  * (safety, files, keyring), start the cluster node (node.ts) and the control API on it, join the
- * cluster in the background, and wait for a signal. Kept thin on purpose:
+ * cluster in the background, and wait for a signal. With -metrics-bind and
+ * -nodnod-bind, their servers start after the control API, the same way. Kept thin on purpose:
  * everything that must stop registers with Shutdown, which runs the steps
  * newest first (the control API closes, then the node leaves gracefully and
  * stops).
@@ -103,6 +104,24 @@ if (o.metricsBind) {
   shutdown.add("metrics server", () => started.server.close());
 }
 
+// NodNod clients (src/daemon/nodnod): imported only with the flag, so the
+// `ws` package costs a daemon without it neither start-up time nor memory.
+let nodnodAddress: string | null = null;
+if (o.nodnodBind) {
+  const { startNodnodServer } = await import("./nodnod/server.js");
+  const { clusterStatsSource } = await import("./nodnod/source.js");
+  const started = await startNodnodServer({
+    bind: o.nodnodBind,
+    source: clusterStatsSource(o.name, backend),
+    log,
+    metrics,
+    ...(ground.cliToken !== undefined && { token: ground.cliToken }),
+  });
+  if (!started.ok) exitWith(2, `gossipcheckd: -nodnod-bind ${formatHostPort(o.nodnodBind)}: ${started.error}`);
+  nodnodAddress = started.server.address;
+  shutdown.add("NodNod server", () => started.server.close());
+}
+
 const peers = o.peers.map(formatHostPort);
 const bind = formatHostPort({ host: o.bind.host, port: transport.port });
 log.info(
@@ -114,6 +133,7 @@ log.info(
     advertise: transport.address,
     cli: cliAddress,
     metrics: metricsAddress,
+    nodnod: nodnodAddress,
     peers,
     dataDir: o.dataDir,
     profile: o.profile,

@@ -35,7 +35,8 @@ export async function preflight(o: DaemonOptions, { dryRun = false } = {}): Prom
     trustedKeys = keys.value;
   }
   let cliToken: string | undefined;
-  if (o.cliTokenFile !== undefined && o.cliBind !== null) {
+  // The token guards the control API and the NodNod server: read it when either runs.
+  if (o.cliTokenFile !== undefined && (o.cliBind !== null || o.nodnodBind !== undefined)) {
     const token = await readTokenFile(o.cliTokenFile, "-cli-token-file");
     if (!token.ok) return token;
     if (token.warning) warnings.push(token.warning);

@@ -38,5 +38,14 @@ export function checkStartupSafety(o: DaemonOptions, hasClusterKey: boolean): Sa
       warnings,
     };
   }
+  // NodNod clients get the same rule as the control API, with its token (src/daemon/nodnod/server.ts).
+  if (o.nodnodBind && !isLoopbackHost(o.nodnodBind.host) && o.cliTokenFile === undefined) {
+    return {
+      refusal:
+        `-nodnod-bind ${formatHostPort(o.nodnodBind)} is not a loopback address, so NodNod clients need the control API's token: ` +
+        `create one with "gcheck keygen > /etc/gossipcheck/cli.token" (chmod 600) and pass -cli-token-file, or keep -nodnod-bind on 127.0.0.1`,
+      warnings,
+    };
+  }
   return { warnings };
 }
