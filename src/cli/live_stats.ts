@@ -2,7 +2,7 @@ import type { NodeRef, NodeStats } from "../control/api_types.js";
 import type { StatsStreamEvent } from "../control/stream_types.js";
 import type { LiveView } from "./live_run.js";
 import { statsSummary, statsTable } from "./output/stats.js";
-import { formatDuration, formatTime } from "./output/table.js";
+import { formatTime } from "./output/table.js";
 import { type SseEvent, SseProtocolError } from "./sse.js";
 import { type StatsNodeOutcome, StatsReport } from "./stats_report.js";
 
@@ -71,7 +71,7 @@ export class LiveStats implements LiveView {
 
   summary(): string {
     const c = this.current;
-    const every = c ? ` every ${formatDuration(c.intervalMs)}` : "";
+    const every = c ? ` every ${intervalText(c.intervalMs)}` : "";
     const done = this.lastDone ? `, round ${this.lastDone.round}: ${this.lastDone.answered}/${this.lastDone.expected} answered` : "";
     const err = this.lastError ? `; ${this.lastError}` : "";
     return `${this.latest.size} node${this.latest.size === 1 ? "" : "s"}${every}${done}${err}`;
@@ -105,6 +105,19 @@ export class LiveStats implements LiveView {
     const heading = `round ${d.round} at ${formatTime(c.report.createdMs)}\n`;
     return `${this.printed++ > 0 ? "\n" : ""}${heading}${statsTable(c.report)}${statsSummary(c.report, d.elapsedMs)}`;
   }
+}
+
+/** An interval as -interval and ?interval= write it: "2s", "1500ms". */
+export function intervalText(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** /v1/streams/stats with -interval and the targeting (-node, -tag: repeatable). */
+export function statsStreamPath(intervalMs: number, nodes: string[], tags: string[]): string {
+  const query = new URLSearchParams({ interval: intervalText(intervalMs) });
+  for (const n of nodes) query.append("node", n);
+  for (const t of tags) query.append("tag", t);
+  return `/v1/streams/stats?${query.toString()}`;
 }
 
 function isNodeRef(x: unknown): x is NodeRef {

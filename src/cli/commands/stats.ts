@@ -6,9 +6,8 @@ import { CliError } from "../errors.js";
 import { followReport } from "../follow.js";
 import { liveStreamName } from "../live_follow.js";
 import { LIVE_SEAMS, type LiveSeams, runLive } from "../live_run.js";
-import { LiveStats } from "../live_stats.js";
+import { intervalText, LiveStats, statsStreamPath } from "../live_stats.js";
 import { statsJson, statsSummary, statsTable } from "../output/stats.js";
-import { formatDuration } from "../output/table.js";
 import { StatsReport } from "../stats_report.js";
 import { parseTags } from "../../cmdline/tags.js";
 
@@ -61,12 +60,9 @@ async function watchStats(ctx: CliContext, flags: StatsFlags, seams: LiveSeams):
   if (flags.timeout !== undefined) throw new CliError("-timeout does not apply to -watch: each round waits for the nodes' answers for most of -interval (default 2s)");
   const intervalMs = flags.interval === undefined ? STATS_INTERVAL_DEFAULT_MS : parseDuration(flags.interval);
   if (intervalMs === null || intervalMs < STATS_INTERVAL_MIN_MS || intervalMs > STATS_INTERVAL_MAX_MS) {
-    throw new CliError(`-interval "${flags.interval}": expected a duration from ${formatDuration(STATS_INTERVAL_MIN_MS)} to ${formatDuration(STATS_INTERVAL_MAX_MS)}, such as 2s`);
+    throw new CliError(`-interval "${flags.interval}": expected a duration from ${intervalText(STATS_INTERVAL_MIN_MS)} to ${intervalText(STATS_INTERVAL_MAX_MS)}, such as 2s`);
   }
-  const query = new URLSearchParams({ interval: intervalMs % 1000 === 0 ? `${intervalMs / 1000}s` : `${intervalMs}ms` });
-  for (const n of flags.node ?? []) query.append("node", n);
-  for (const t of flags.tag ?? []) query.append("tag", t);
   const client = await connect(ctx);
   const view = new LiveStats(liveStreamName({ stream: "stats", server: ctx.server }));
-  return runLive(ctx, client, "stats", `/v1/streams/stats?${query.toString()}`, view, seams);
+  return runLive(ctx, client, "stats", statsStreamPath(intervalMs, flags.node ?? [], flags.tag ?? []), view, seams);
 }
