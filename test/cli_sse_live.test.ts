@@ -53,6 +53,8 @@ class FakeDaemon {
   readonly requests: string[] = [];
   /** Answer every request with this status and error instead (401, 404...). */
   refuse: { status: number; error: string } | undefined;
+  /** Accept requests and never answer them (a daemon that hangs). */
+  hang = false;
   private readonly streams = new Set<ServerResponse>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -77,6 +79,7 @@ class FakeDaemon {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.requests.push(req.url ?? "");
+    if (this.hang) return;
     if (this.refuse) {
       res.writeHead(this.refuse.status, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: this.refuse.error }));
@@ -282,6 +285,13 @@ describe("gcheck members -watch", () => {
     locked.refuse = { status: 401, error: "missing or wrong token" };
     locked.drop();
     await assert.rejects(run, /answered 401: missing or wrong token/);
+  });
+
+  it("gives up on a daemon that takes a connection and never answers it", async () => {
+    const d = await daemon();
+    d.hang = true;
+    const timing = { ...FAST, connectTimeoutMs: 200 };
+    await assert.rejects(membersWith(context(d.address, "table").ctx, { watch: true }, seams(timing)), /^CliError: no answer from gossipcheckd at 127\.0\.0\.1:\d+ within 200ms$/);
   });
 
   it("refuses -status with -watch -output json, which prints every event", async () => {

@@ -1,4 +1,3 @@
-import { errorMessage } from "../base/result.js";
 import { STREAM_KEEPALIVE_MS } from "../control/stream_types.js";
 import { type ControlClient, HttpStatusError } from "./client.js";
 import { CliError, Exit } from "./errors.js";
@@ -85,8 +84,11 @@ export async function followLive(client: ControlClient, o: LiveOptions, on: Live
       reason = `${what} ended (the daemon closed it)`;
     } catch (e) {
       if (o.interrupt.aborted) break;
-      if (!everConnected || fatal(e)) throw client.connectionFailure(e);
-      reason = attempt.signal.aborted ? `no answer from gossipcheckd at ${o.server} within ${formatDuration(t.connectTimeoutMs)}` : errorMessage(e);
+      // Not from the network or the stream: a bug of gcheck's, shown as one rather than retried.
+      if (!(e instanceof CliError) && typeof (e as NodeJS.ErrnoException).code !== "string") throw e;
+      const failure = attempt.signal.aborted ? new CliError(`no answer from gossipcheckd at ${o.server} within ${formatDuration(t.connectTimeoutMs)}`) : client.connectionFailure(e);
+      if (!everConnected || fatal(failure)) throw failure;
+      reason = failure.message;
     } finally {
       clearTimeout(connectTimer);
       o.interrupt.removeEventListener("abort", stop);

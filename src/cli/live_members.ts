@@ -57,10 +57,11 @@ export class LiveMembers implements LiveView {
   }
 
   summary(): string {
+    if (!this.node) return "waiting for the member list";
     const by = new Map<string, number>();
     for (const { view } of this.members.values()) by.set(view.status, (by.get(view.status) ?? 0) + 1);
     const counts = [...by].map(([s, n]) => `${n} ${s}`).join(", ");
-    return `${this.node || "?"} sees ${this.members.size} member${this.members.size === 1 ? "" : "s"}${counts ? ` (${counts})` : ""}`;
+    return `${this.node} sees ${this.members.size} member${this.members.size === 1 ? "" : "s"}${counts ? ` (${counts})` : ""}`;
   }
 
   private snapshot(data: unknown): string {
