@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { CheckResult, CheckStatus } from "../src/checks/types.js";
 import type { BatchEvent, BatchSummary, DaemonInfo } from "../src/control/api_types.js";
 import type { CheckState, HistoryEvent, NodeHistoryAnswer, QuorumVerdict, ScheduleInfo } from "../src/control/watch_types.js";
-import type { CliContext, OutputFormat } from "../src/cli/context.js";
+import type { OutputFormat } from "../src/cli/context.js";
+import { type CollectedContext, collectingContext } from "./support/cli_context.js";
 import { history } from "../src/cli/commands/history.js";
 import { results } from "../src/cli/commands/results.js";
 import { schedule } from "../src/cli/commands/schedule.js";
@@ -283,18 +283,8 @@ class FakeBackend implements ControlBackend {
 }
 
 /** A context whose output is collected; -file from file. */
-function context(server: string, output: OutputFormat, file?: string): { ctx: CliContext; out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        f(chunk.toString());
-        cb();
-      },
-    });
-  const ctx: CliContext = { server, output, env: {}, stdin: new PassThrough(), stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)), ...(file !== undefined && { file }) };
-  return { ctx, out: () => out, err: () => err };
+function context(server: string, output: OutputFormat, file?: string): CollectedContext {
+  return collectingContext(server, output, file !== undefined ? { file } : {});
 }
 
 describe("gcheck commands against a control API", () => {

@@ -3,7 +3,8 @@ import type { ErrorBody } from "../control/api_types.js";
 import { CliError } from "./errors.js";
 
 /*
- * The control API client: node:http, JSON requests, NDJSON streams. Every
+ * The control API client: node:http, JSON requests, NDJSON streams, and
+ * the open response of a Server-Sent Events stream (sse.ts reads it). Every
  * failure becomes a CliError whose one line says what happened and what to
  * do; a daemon that is not running is the common case and gets its own
  * message.
@@ -17,6 +18,16 @@ export interface ClientOptions {
 
 /** Largest NDJSON line accepted (bytes): a node's results for 10,000 checks fit. */
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+/** The daemon answered, but not 200: status is the HTTP status (401 token, 404 no such endpoint...). */
+export class HttpStatusError extends CliError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
 
 export class ControlClient {
   constructor(private readonly o: ClientOptions) {}
@@ -67,6 +78,40 @@ export class ControlClient {
     }
   }
 
+  /**
+   * GETs a Server-Sent Events stream (/v1/streams/...) and returns the open
+   * response once the daemon answered 200 with text/event-stream; closing it
+   * is the caller's (req.destroy(), or aborting signal). A 404 means a daemon
+   * older than the streams.
+   */
+  async openEventStream(path: string, signal?: AbortSignal): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+    const { req, res } = await this.send("GET", path, undefined, signal, "text/event-stream");
+    try {
+      if (res.statusCode === 404) {
+        // An older daemon answers "no such endpoint" for every /v1/streams path.
+        const message = await errorMessage(res);
+        if (message.startsWith("no such endpoint") || message === "") {
+          throw new HttpStatusError(`the daemon at ${this.o.server} has no /v1/streams (older than this gcheck): upgrade it`, 404);
+        }
+        throw new HttpStatusError(`gossipcheckd at ${this.o.server} answered 404: ${message}`, 404);
+      }
+      if (res.statusCode !== 200) throw await this.httpError(res);
+      const type = String(res.headers["content-type"] ?? "");
+      if (!type.startsWith("text/event-stream")) {
+        throw new CliError(`gossipcheckd at ${this.o.server} answered ${path} with ${type || "no content-type"}, not text/event-stream: is -server pointing at gossipcheckd?`);
+      }
+      return { req, res };
+    } catch (e) {
+      req.destroy();
+      throw e instanceof CliError ? e : this.connectionError(e as NodeJS.ErrnoException);
+    }
+  }
+
+  /** A transport failure (refused, reset...) as the one-line CliError every command shows. */
+  connectionFailure(e: unknown): CliError {
+    return e instanceof CliError ? e : this.connectionError(e as NodeJS.ErrnoException);
+  }
+
   private parse(text: string): unknown {
     try {
       return JSON.parse(text) as unknown;
@@ -87,10 +132,10 @@ export class ControlClient {
     }
   }
 
-  private send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  private send(method: string, path: string, body?: unknown, signal?: AbortSignal, accept = "application/json, application/x-ndjson"): Promise<{ req: ClientRequest; res: IncomingMessage }> {
     const [host, port] = splitServer(this.o.server);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string | number> = { accept: "application/json, application/x-ndjson" };
+    const headers: Record<string, string | number> = { accept };
     if (payload) Object.assign(headers, { "content-type": "application/json", "content-length": payload.length });
     if (this.o.token !== undefined) headers.authorization = `Bearer ${this.o.token}`;
     return new Promise((resolve, reject) => {
@@ -101,16 +146,9 @@ export class ControlClient {
     });
   }
 
-  private async httpError(res: IncomingMessage): Promise<CliError> {
-    const text = await readAll(res).catch(() => "");
-    let message = text.trim().slice(0, 2000);
-    try {
-      const body = JSON.parse(text) as ErrorBody;
-      if (typeof body.error === "string") message = body.error;
-    } catch {
-      // not our JSON error body: show the text as it came
-    }
-    return new CliError(`gossipcheckd at ${this.o.server} answered ${res.statusCode}: ${message || res.statusMessage}`);
+  private async httpError(res: IncomingMessage): Promise<HttpStatusError> {
+    const message = await errorMessage(res);
+    return new HttpStatusError(`gossipcheckd at ${this.o.server} answered ${res.statusCode}: ${message || res.statusMessage}`, res.statusCode ?? 0);
   }
 
   private connectionError(e: NodeJS.ErrnoException): CliError {
@@ -133,6 +171,18 @@ export class ControlClient {
         return new CliError(`${at}: ${e.message}`);
     }
   }
+}
+
+/** A non-200 answer's message: the daemon's JSON ErrorBody's, else the text as it came (at most 2000 characters). */
+async function errorMessage(res: IncomingMessage): Promise<string> {
+  const text = await readAll(res).catch(() => "");
+  try {
+    const body = JSON.parse(text) as ErrorBody;
+    if (typeof body.error === "string") return body.error;
+  } catch {
+    // not our JSON error body: show the text as it came
+  }
+  return text.trim().slice(0, 2000);
 }
 
 function readAll(res: IncomingMessage): Promise<string> {

@@ -133,8 +133,12 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
         .summary(summary)
         .description(`${summary}: name, address, status, incarnation, tags, since`)
         .addOption(new Option("--status <status>", "only members with this status").choices(MEMBER_STATUSES))
+        .option("--watch", "keep watching until Ctrl-C: a live table on a terminal; in a pipe the table, then a line per change; NDJSON events with -output json")
         .action(run(async () => (await import("./commands/members.js")).members)),
-      [[`gcheck ${name} -status suspect`, "members some node suspects of having failed"]],
+      [
+        [`gcheck ${name} -status suspect`, "members some node suspects of having failed"],
+        [`gcheck ${name} -watch`, "the table, live, as members join, fail and leave"],
+      ],
     );
   members("members", "list the cluster's members as the daemon sees them");
   members("list-members", "same as members (the original gossipcheck's name)");
@@ -196,9 +200,14 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .description("load, CPU, memory, disk and uptime of every (targeted) node: exit 0 all answered, 3 some node silent")
       .option("--node <name>", "only this node answers (repeatable)", collect)
       .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
-      .option("--timeout <duration>", "stop waiting for nodes' answers after this long", "10s")
+      .option("--timeout <duration>", "stop waiting for nodes' answers after this long (default 10s; not with -watch)")
+      .option("--watch", "keep watching until Ctrl-C, a round every -interval: a live table on a terminal; in a pipe a table per round; NDJSON events with -output json")
+      .option("--interval <duration>", "with -watch: how often every node is asked (default 2s, 500ms to 60s)")
       .action(run(async () => (await import("./commands/stats.js")).stats)),
-    [["gcheck stats -tag role=db", "how loaded are the database nodes?"]],
+    [
+      ["gcheck stats -tag role=db", "how loaded are the database nodes?"],
+      ["gcheck stats -watch -interval 5s", "every node's figures, live, every 5 s"],
+    ],
   );
   examples(
     program

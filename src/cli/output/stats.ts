@@ -61,7 +61,8 @@ function row(n: StatsNodeOutcome): string[] {
   return [n.node, "-", "-", "-", "-", "-", "-", `${STATE_LABEL[n.state]}: ${note}`];
 }
 
-export function statsTable(report: StatsReport): string {
+/** report: gcheck stats' report, or any list of outcomes (stats -watch's latest row of each node). */
+export function statsTable(report: Pick<StatsReport, "outcomes">): string {
   return renderTable(["NODE", "LOAD 1M", "CPU", "MEMORY", "DISK /", "UPTIME", "RSS", "NOTE"], report.outcomes().map(row));
 }
 
