@@ -14,6 +14,13 @@ import type { Browser, Page } from "playwright-core";
 import { type ClusterNode, startCluster, startClusterNode, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { ROOT, runGcheck, tempDir } from "../support/proc.js";
 
+// The page's globals, as far as the functions run inside the browser use them (the tests compile without the DOM library).
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
+  documentElement: { scrollWidth: number; clientWidth: number };
+};
+
 const CHROMIUM = process.env.GOSSIPCHECK_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts", "ui");
 const haveChromium = existsSync(CHROMIUM);
