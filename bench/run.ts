@@ -18,6 +18,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   schedule: () => import("./schedule.js"),
   history: () => import("./history.js"),
   rollout: () => import("./rollout.js"),
+  streams: () => import("./streams.js"),
 };
 
 const wanted = process.argv.slice(2);

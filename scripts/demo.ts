@@ -16,6 +16,7 @@
  * the cluster could not start or a node never answered; 2 on a bad flag.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { readFileSync, rmSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { type Cluster, allAlive, startCluster, waitForViews } from "../test/support/cluster.js";
@@ -84,6 +85,9 @@ function printCluster(cluster: Cluster): void {
     );
 }
 
+/** gossipcheckd's default control API port (-cli-bind 127.0.0.1:5924). */
+const DEFAULT_UI_PORT = 5924;
+
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
   if (typeof flags === "string") {
@@ -97,7 +101,10 @@ async function main(): Promise<number> {
   console.log(`Starting demo-1 (the seed), then demo-2..demo-${SIZE} joining it, on 127.0.0.1 with -profile local ...`);
   let cluster: Cluster;
   try {
-    cluster = await startCluster(SIZE, { namePrefix: "demo-", profile: "local", logLevel: "info" });
+    // With --keep, demo-1's control API (and web view) is on the default address when it is free, so http://127.0.0.1:5924/ui/ works.
+    const uiPort = flags.keep && (await portFree(DEFAULT_UI_PORT)) ? DEFAULT_UI_PORT : 0;
+    if (flags.keep && uiPort === 0) console.log(`  (127.0.0.1:${DEFAULT_UI_PORT} is taken, so demo-1's control API gets a free port: the link below names it)`);
+    cluster = await startCluster(SIZE, { namePrefix: "demo-", profile: "local", logLevel: "info", argsFor: (i) => (i === 0 && uiPort ? ["-cli-bind", `127.0.0.1:${uiPort}`] : []) });
   } catch (e) {
     console.error(`demo: the cluster could not start: ${(e as Error).message}`);
     console.error("demo: did the build run (npm ci, or npm run build)? Is 127.0.0.1 usable?");
@@ -151,7 +158,10 @@ async function main(): Promise<number> {
     console.log(`gcheck exited ${code} (${code === 0 ? "every check passed or was fixed" : "some check failed: a CI job would stop here"}).\n`);
 
     if (flags.keep && !interrupted) {
-      console.log(`The cluster keeps running. Try, in another shell:`);
+      console.log(`The cluster keeps running. Open the live view (members, stats, batches) in a browser:`);
+      console.log(`  http://${seed.cliAddress}/ui/`);
+      console.log(`Or try, in another shell:`);
+      console.log(`  ${gcheckCmd} -server ${seed.cliAddress} members -watch`);
       console.log(`  ${gcheckCmd} -server ${seed.cliAddress} members`);
       console.log(`  ${gcheckCmd} -server ${cluster.nodes[2]!.cliAddress} -file ${shown(flags.file)} check -output json`);
       console.log(`  curl -s http://${seed.cliAddress}/v1/info`);
@@ -167,6 +177,15 @@ async function main(): Promise<number> {
   } finally {
     await stop();
   }
+}
+
+/** Whether 127.0.0.1:port can be listened on now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
 }
 
 process.exitCode = await main();

@@ -8,7 +8,8 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { type ClusterNode, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { SseReader } from "../support/sse.js";
-import { waitFor } from "../support/proc.js";
+import { GCHECK_BIN, waitFor } from "../support/proc.js";
+import { spawn } from "node:child_process";
 
 let nodes: ClusterNode[] = [];
 const readers: SseReader[] = [];
@@ -130,4 +131,25 @@ test("the members stream: a snapshot of every member, then a killed node turns d
   await nodes[2]!.proc.kill9();
   const dead = await r.waitFor((e) => e.event === "member" && e.data.member.name === "s-c" && e.data.member.status === "dead", 20_000, "s-c dead on the stream");
   assert.equal(dead.data.change, "fail");
+});
+
+test("gcheck stats -watch and members -watch print live tables from the streams until Ctrl-C (exit 0)", async () => {
+  for (const args of [
+    ["stats", "-watch", "-interval", "1s"],
+    ["members", "-watch"],
+  ]) {
+    const child = spawn(process.execPath, [GCHECK_BIN, "-server", nodes[0]!.cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      // Pipe output: stats prints a table per round, members the snapshot table (s-c was killed above, so 2 alive).
+      const want = args[0] === "stats" ? /round \d+ at[\s\S]*s-a[\s\S]*s-b[\s\S]*2\/2 nodes answered/ : /s-a\s+\S+\s+alive[\s\S]*s-b\s+\S+\s+alive/;
+      await waitFor(() => want.test(out), 20_000, `gcheck ${args.join(" ")} to print ${want}; printed ${JSON.stringify(out)}`);
+    } finally {
+      child.kill("SIGINT");
+    }
+    assert.equal(await exited, 0, out);
+  }
 });

@@ -13,10 +13,11 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { type ClusterNode, startCluster, startClusterNode, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { ROOT, runGcheck, tempDir } from "../support/proc.js";
+import { spawn } from "node:child_process";
 
 // The page's globals, as far as the functions run inside the browser use them (the tests compile without the DOM library).
 declare const document: {
-  querySelector(selector: string): { textContent: string | null } | null;
+  querySelector(selector: string): { textContent: string | null; scrollTop: number; scrollHeight: number } | null;
   querySelectorAll(selector: string): Iterable<{ textContent: string | null }>;
   documentElement: { scrollWidth: number; clientWidth: number };
 };
@@ -142,5 +143,40 @@ test("with a token the page asks for it; a wrong one is refused, the right one o
   } finally {
     await locked.proc.stop();
     dir.cleanup();
+  }
+});
+
+test("at 1,000 members the views stay windowed: a few dozen rows in the DOM, the last member reachable by scrolling", { skip, timeout: 60_000 }, async () => {
+  // 1,000 real daemons do not fit on a test host: the page is fed by web/dev/fake-daemon.mjs, which speaks the same streams.
+  const fake = spawn(process.execPath, [join(ROOT, "web/dev/fake-daemon.mjs"), "--port", "0", "--nodes", "1000"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      fake.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\/\/127\.0\.0\.1:\d+\/ui\/)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      fake.once("exit", (code) => reject(new Error(`the fake daemon exited ${code}: ${out}`)));
+    });
+    const page = await newPage();
+    await page.goto(`${url}#/members`);
+    await page.waitForFunction(() => document.querySelector("#count-total")?.textContent?.trim() === "1000", null, { timeout: 15_000 });
+    const rendered = await page.locator("[data-member]").count();
+    assert.ok(rendered > 5 && rendered < 100, `${rendered} member rows in the DOM for 1,000 members`);
+    await page.evaluate(() => {
+      const list = document.querySelector(".vlist")!;
+      list.scrollTop = list.scrollHeight;
+    });
+    await page.waitForSelector('[data-member="node-0999"]', { timeout: 5_000 });
+    await page.goto(`${url}#/stats`);
+    await page.waitForSelector("[data-stats-node]", { timeout: 15_000 });
+    const statsRows = await page.locator("[data-stats-node]").count();
+    assert.ok(statsRows < 100, `${statsRows} stats rows in the DOM for 1,000 nodes`);
+    await shot(page, "stats-1000");
+    await page.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    fake.kill("SIGTERM");
   }
 });

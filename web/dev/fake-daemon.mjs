@@ -2,8 +2,10 @@
 // A stand-in daemon for working on the web view without a cluster: serves
 // dist/ui under /ui/ and fake streams shaped as src/control/stream_types.ts
 // says, for N made-up nodes (members change status, stats wander, a
-// submitted batch fills in node by node). Not used by the product or tests.
-// Usage: npm run build:ui && node web/dev/fake-daemon.mjs [--port 5999] [--nodes 1000] [--locked]
+// submitted batch fills in node by node). Not part of the product; the web
+// view's test at 1,000 members (test/e2e/web_ui.test.ts) uses it, since 1,000
+// real daemons do not fit on one test host.
+// Usage: npm run build:ui && node web/dev/fake-daemon.mjs [--port 5999 (0: any)] [--nodes 1000] [--locked]
 import { readFileSync, existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { dirname, extname, join } from "node:path";
@@ -251,4 +253,4 @@ const server = createServer((req, res) => {
   }
   res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: `no route ${p}` }));
 });
-server.listen(Number(values.port), "127.0.0.1", () => console.log(`fake daemon: http://127.0.0.1:${values.port}/ui/ (${N} nodes)`));
+server.listen(Number(values.port), "127.0.0.1", () => console.log(`fake daemon: http://127.0.0.1:${server.address().port}/ui/ (${N} nodes)`));
