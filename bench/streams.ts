@@ -157,7 +157,7 @@ export async function run(): Promise<BenchSection[]> {
         rows: [row("nobody", idle), row("1 stats stream (on v-1)", one, idle), row("3 stats streams on 3 daemons", three, idle)],
         notes: [
           `Method: ${N} gossipcheckd on this host, converged; for each row a window of ${ROUNDS} intervals (${(ROUNDS * INTERVAL_MS) / 1000} s) after a quiet second; per node = the mean over the ${N - 1} nodes that are not v-1 (v-1 is an origin, shown apart). CPU from /proc/<pid>/stat, bytes = the transport's UDP packet and TCP frame bytes in and out (/v1/info counters), samples = the stats collector's samples taken (stats_samples).`,
-          "With 3 watchers on 3 daemons every node is asked 3 times per interval but samples about once: the request carries how old a sample may be (90% of the interval). Samples per node without a watcher is 0: no watcher, no traffic.",
+          "With 3 watchers on 3 daemons every node is asked 3 times per interval but samples about once: rounds start on the wall clock's grid, and the request lets a node reuse a sample up to half an interval old. Samples per node without a watcher is 0: no watcher, no traffic.",
           neighbours.note(),
         ],
       },

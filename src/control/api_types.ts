@@ -216,6 +216,8 @@ export interface MemberView {
   statusSinceMs: number;
   /** How long ago that was, computed by the daemon (ms), so gcheck needs no clock sync. */
   statusAgeMs: number;
+  /** A coordinator (talk_types.ts), as this daemon computes it from its member list. */
+  coordinator?: boolean;
 }
 
 export interface MembersResponse {

@@ -1,5 +1,6 @@
 import type { BatchEvent, BatchSummary, MemberView, NodeRef, NodeStats } from "./api_types.js";
 import type { CheckState } from "./watch_types.js";
+import type { CoordinatorChange } from "./talk_types.js";
 
 /*
  * The live streams of the control API (issue 16): what the web view at /ui/,
@@ -43,7 +44,9 @@ export const CHECKS_INTERVAL_DEFAULT_MS = 5_000;
 export type MemberStreamEvent =
   | { event: "snapshot"; data: { node: string; members: MemberView[] } }
   /** change: the membership's event (join, update, suspect, fail, leave, reap); member: the member after it (a reaped one is gone). */
-  | { event: "member"; data: { change: "join" | "update" | "suspect" | "fail" | "leave" | "reap"; member: MemberView } };
+  | { event: "member"; data: { change: "join" | "update" | "suspect" | "fail" | "leave" | "reap"; member: MemberView } }
+  /** The coordinators changed (talk_types.ts); also sent after the snapshot. */
+  | { event: "coordinator"; data: CoordinatorChange };
 
 /**
  * /v1/streams/stats: every interval one round. A round asks every targeted

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { statfs } from "node:fs/promises";
 import type { NodeStats } from "../../control/api_types.js";
 import type * as SI from "systeminformation";
 
@@ -31,6 +32,7 @@ type SystemInformation = typeof SI;
 /** Probes on systeminformation, imported by the first probe (load is injectable for tests). */
 export function systemInformationProbes(load: () => Promise<SystemInformation> = () => import("systeminformation")): SystemProbes {
   let loading: Promise<SystemInformation> | null = null;
+  let root: Promise<DiskFigures> | null = null;
   const si = () =>
     (loading ??= load().catch((err: Error) => {
       loading = null;
@@ -54,7 +56,16 @@ export function systemInformationProbes(load: () => Promise<SystemInformation> =
       return { totalBytes, usedBytes: Math.max(0, totalBytes - availableBytes), availableBytes, swapTotalBytes: figure("swap total", m.swaptotal), swapUsedBytes: figure("swap used", m.swapused) };
     },
     async disk() {
-      return rootFilesystem(await (await si()).fsSize());
+      // systeminformation's fsSize spawns df: once, to learn which filesystem
+      // is the root and what it is; every later sample is one statfs(2) of it.
+      const known = (root ??= (async () => rootFilesystem(await (await si()).fsSize()))().catch((err: unknown) => {
+        root = null;
+        throw err;
+      }));
+      const fs = await known;
+      const st = await statfs(fs.mount);
+      const totalBytes = st.blocks * st.bsize;
+      return { ...fs, totalBytes, usedBytes: Math.max(0, (st.blocks - st.bfree) * st.bsize), availableBytes: st.bavail * st.bsize };
     },
     async os() {
       const o = await (await si()).osInfo();

@@ -9,8 +9,13 @@ import { errorMessage } from "../../../base/result.js";
  * loop, the last one leaving stops it: no watchers, no rounds, no traffic.
  *
  * Rounds never overlap: a round is given (and its run must end within)
- * ROUND_SHARE of the interval, and the next starts on the interval's grid
- * (start + k x interval; a slot missed while the process stalled is skipped).
+ * ROUND_SHARE of the interval, and the next starts on the interval's grid.
+ * The grid is the wall clock's (multiples of the interval since the epoch),
+ * not this loop's: every daemon watching at the same interval asks at the
+ * same moments, so a node asked by several of them in one slot answers all
+ * from one sample (the request allows a sample half an interval old). A
+ * slot missed while the process stalled is skipped; the first round runs at
+ * once, off the grid, so a new watcher does not wait an interval.
  */
 
 /** Share of the interval a round may take (the rest keeps rounds apart). */
@@ -28,7 +33,6 @@ interface Group<E> {
   intervalMs: number;
   watchers: Set<(event: E) => void>;
   round: number;
-  startedMs: number;
   timer: Timer | null;
   ac: AbortController | null;
 }
@@ -48,7 +52,7 @@ export class RoundHub<Q, E> {
   watch(key: string, q: Q, intervalMs: number, watcher: (event: E) => void): () => void {
     let g = this.groups.get(key);
     if (!g) {
-      g = { intervalMs, watchers: new Set(), round: 0, startedMs: this.clock.now(), timer: null, ac: null };
+      g = { intervalMs, watchers: new Set(), round: 0, timer: null, ac: null };
       this.groups.set(key, g);
       const group = g;
       // The first round at once: a new page shows figures without waiting an interval.
@@ -86,9 +90,9 @@ export class RoundHub<Q, E> {
       this.stats.roundErrors++;
       this.onError(errorMessage(err));
     });
-    // The next slot on the grid after now (slots missed during a stall are skipped).
+    // The next slot on the wall clock's grid after now (slots missed during a stall are skipped).
     const now = this.clock.now();
-    const next = g.startedMs + Math.ceil((now - g.startedMs + 1) / g.intervalMs) * g.intervalMs;
+    const next = Math.ceil((now + 1) / g.intervalMs) * g.intervalMs;
     g.timer = this.clock.setTimeout(() => {
       ac.abort();
       this.tick(key, q, g);

@@ -158,7 +158,7 @@ export class Streams {
   }
 
   private async statsRound(q: Question & { intervalMs: number }, c: RoundContext<StatsStreamEvent>): Promise<void> {
-    const started = this.o.backend.clusterStats!({ nodes: q.nodes, tags: q.tags, timeoutMs: c.timeoutMs, maxAgeMs: c.timeoutMs }, c.signal);
+    const started = this.o.backend.clusterStats!({ nodes: q.nodes, tags: q.tags, timeoutMs: c.timeoutMs, maxAgeMs: Math.floor(q.intervalMs / 2) }, c.signal);
     if (!started.ok) return c.emit({ event: "error", data: { round: c.round, error: started.error } });
     const t0 = this.o.clock.now();
     let expected: NodeRef[] = [];
