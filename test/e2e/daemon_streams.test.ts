@@ -121,6 +121,29 @@ test("bad stream requests are answered before any stream starts", async () => {
   assert.equal((await fetch(`http://${cli}/v1/streams/members`, { method: "POST" })).status, 405);
 });
 
+test("the checks stream: each node's scheduled checks, per round", async () => {
+  const set = await fetch(`http://${nodes[0]!.cli}/v1/schedules`, {
+    method: "POST",
+    body: JSON.stringify({ name: "stream-test", checks: { host: { type: "file_exists", path: "/etc/hostname", interval: "1s" } } }),
+  });
+  assert.equal(set.status, 200, await set.text());
+  const r = await open(nodes[0]!, "/v1/streams/checks?interval=1s");
+  // A round in which every node reports the scheduled check passing.
+  await waitFor(
+    () => {
+      const byRound = new Map<number, Set<string>>();
+      for (const e of r.events)
+        if (e.event === "checks" && e.data.states.some((st: { check: string; status: string }) => st.check === "host" && st.status === "pass"))
+          byRound.set(e.data.round, (byRound.get(e.data.round) ?? new Set()).add(e.data.node));
+      return [...byRound.values()].some((nodesSeen) => nodesSeen.size === 3);
+    },
+    20_000,
+    "a round with the scheduled check passing on all 3 nodes",
+  );
+  const removed = await fetch(`http://${nodes[0]!.cli}/v1/schedules/stream-test`, { method: "DELETE" });
+  assert.equal(removed.status, 200);
+});
+
 test("the members stream: a snapshot of every member, then a killed node turns dead on the stream", async () => {
   const r = await open(nodes[0]!, "/v1/streams/members");
   const snap = await r.waitFor((e) => e.event === "snapshot", 5_000, "the snapshot");
