@@ -87,6 +87,8 @@ function printCluster(cluster: Cluster): void {
 
 /** gossipcheckd's default control API port (-cli-bind 127.0.0.1:5924). */
 const DEFAULT_UI_PORT = 5924;
+/** The NodNod endpoint the demo offers with --keep (when free). */
+const DEFAULT_NODNOD_PORT = 7070;
 
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
@@ -100,11 +102,15 @@ async function main(): Promise<number> {
 
   console.log(`Starting demo-1 (the seed), then demo-2..demo-${SIZE} joining it, on 127.0.0.1 with -profile local ...`);
   let cluster: Cluster;
+  let nodnodPort = 0;
   try {
     // With --keep, demo-1's control API (and web view) is on the default address when it is free, so http://127.0.0.1:5924/ui/ works.
     const uiPort = flags.keep && (await portFree(DEFAULT_UI_PORT)) ? DEFAULT_UI_PORT : 0;
     if (flags.keep && uiPort === 0) console.log(`  (127.0.0.1:${DEFAULT_UI_PORT} is taken, so demo-1's control API gets a free port: the link below names it)`);
-    cluster = await startCluster(SIZE, { namePrefix: "demo-", profile: "local", logLevel: "info", argsFor: (i) => (i === 0 && uiPort ? ["-cli-bind", `127.0.0.1:${uiPort}`] : []) });
+    // And a NodNod endpoint on it, for NodNod's clients.
+    nodnodPort = flags.keep && (await portFree(DEFAULT_NODNOD_PORT)) ? DEFAULT_NODNOD_PORT : 0;
+    const seedArgs = [...(uiPort ? ["-cli-bind", `127.0.0.1:${uiPort}`] : []), ...(nodnodPort ? ["-nodnod-bind", `127.0.0.1:${nodnodPort}`] : [])];
+    cluster = await startCluster(SIZE, { namePrefix: "demo-", profile: "local", logLevel: "info", argsFor: (i) => (i === 0 ? seedArgs : []) });
   } catch (e) {
     console.error(`demo: the cluster could not start: ${(e as Error).message}`);
     console.error("demo: did the build run (npm ci, or npm run build)? Is 127.0.0.1 usable?");
@@ -165,6 +171,11 @@ async function main(): Promise<number> {
       console.log(`  ${gcheckCmd} -server ${seed.cliAddress} members`);
       console.log(`  ${gcheckCmd} -server ${cluster.nodes[2]!.cliAddress} -file ${shown(flags.file)} check -output json`);
       console.log(`  curl -s http://${seed.cliAddress}/v1/info`);
+      console.log(`  curl -N http://${seed.cliAddress}/v1/streams/members          # the live streams the page reads`);
+      if (nodnodPort)
+        console.log(
+          `  node -e 'const ws = new (require("ws"))("ws://127.0.0.1:${nodnodPort}/"); ws.on("open", () => ws.send(JSON.stringify({type: 1, statType: 0}))); ws.on("message", (m) => { console.log(m.toString()); ws.close(); })'   # a NodNod client: every node's stats`,
+        );
       console.log(`  kill -9 ${cluster.nodes[4]!.pid}   # then watch members: ${cluster.nodes[4]!.name} turns suspect, then dead`);
       console.log(`Press Ctrl-C to stop it.`);
       await new Promise<void>((resolve) => {
