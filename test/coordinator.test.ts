@@ -36,6 +36,9 @@ describe("coordinators: a pure function of the member list", () => {
     assert.deepEqual(coordinators([m("a", 9, "left"), m("b", 1)], { count: 1 }).coordinators, ["b"]);
     const none = coordinators([m("a", 9, "dead")], { count: 1 });
     assert.deepEqual([none.coordinators, none.running], [[], 0]);
+    // The quorum counts alive members only: a side that suspects the others gives its coordinator up.
+    const suspecting = coordinators([m("a", 9), m("b", 1), m("c", 1, "suspect"), m("d", 1, "suspect"), m("e", 1, "suspect")], { count: 1, quorum: { stableSize: 5 } });
+    assert.deepEqual([suspecting.coordinators, suspecting.running, suspecting.alive], [[], 5, 2]);
   });
 
   it("a missing or malformed weight tag is weight 0 everywhere", () => {
@@ -49,7 +52,7 @@ describe("coordinators: a pure function of the member list", () => {
     assert.deepEqual(coordinators(three, { count: 1, quorum: { stableSize: 5 } }).coordinators, ["a"]);
     const two = coordinators(three.slice(1), { count: 1, quorum: { stableSize: 5 } });
     assert.deepEqual(two.coordinators, []);
-    assert.match(two.withheld!, /sees 2 running members, fewer than a majority \(3\) of the last stable cluster size 5/);
+    assert.match(two.withheld!, /sees 2 alive members, fewer than a majority \(3\) of the last stable cluster size 5/);
     // Half is not a majority.
     assert.deepEqual(coordinators(three.slice(1), { count: 1, quorum: { stableSize: 4 } }).coordinators, []);
   });

@@ -44,7 +44,7 @@ export interface CoordinatorWatchOptions {
 export class CoordinatorWatch {
   private config: CoordinatorConfig;
   private readonly stable: StableSize;
-  private now: CoordinatorSet = { coordinators: [], running: 0 };
+  private now: CoordinatorSet = { coordinators: [], running: 0, alive: 0 };
   private readonly listeners = new Set<(c: CoordinatorChange) => void>();
   private joined = false;
   private timer: Timer | undefined;
