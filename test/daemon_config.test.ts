@@ -225,6 +225,7 @@ function recorder() {
     },
     setTrustedKeys: (k?: TrustedKeys) => void calls.push(`trusted ${k ? k.size : "none"}`),
     setActionsEnabled: (on) => void calls.push(`actions ${on}`),
+    setCoordinators: (c) => void calls.push(`coordinators ${c.count} ${c.quorum}`),
     setWatch: async (dir, triggers) => void calls.push(`watch ${dir ?? "-"} ${triggers.length}`),
   };
   const log = Object.fromEntries(["debug", "info", "warn", "error"].map((level) => [level, (obj: object, msg = "") => void lines.push({ level, obj: obj as Record<string, unknown>, msg })])) as never;
@@ -235,6 +236,21 @@ describe("SIGHUP reload", () => {
   const argv = ["-config-file", "a.json"];
   const start = (file: string) => options(argv, { "a.json": file });
   const reader = (file: () => string) => () => loadDaemonConfig(argv, {}, ctx, memFs({ "a.json": file() }));
+
+  it("-weight changes the advertised tags live; -coordinators and -coordinator-quorum the choice", async () => {
+    const running = start('{"bind": "127.0.0.1:2000", "tag": {"role": "db"}}');
+    const r = recorder();
+    const out = await reloadConfig(
+      running,
+      reader(() => '{"bind": "127.0.0.1:2000", "tag": {"role": "db"}, "weight": 7, "coordinators": 2, "coordinator-quorum": true}'),
+      r.live,
+      r.log,
+    );
+    assert.deepEqual(r.calls.slice(0, 2), ['tags {"role":"db","gossipcheck.weight":"7"}', "coordinators 2 true"]);
+    assert.deepEqual(out.applied.sort(), ["coordinator-quorum", "coordinators", "weight"]);
+    assert.deepEqual(out.needRestart, []);
+    assert.deepEqual([out.running.weight, out.running.coordinators, out.running.coordinatorQuorum, out.running.tags], [7, 2, true, { role: "db" }]);
+  });
 
   it("applies log level, tags and -no-actions, keeps what needs a restart, one line per key", async () => {
     const running = start('{"bind": "127.0.0.1:2000", "tag": {"role": "web"}}');

@@ -48,6 +48,7 @@ export class LiveMembers implements LiveView {
   apply(e: SseEvent): string {
     if (e.event === "snapshot") return this.snapshot(e.data);
     if (e.event === "member" && !this.stale) return this.change(e.data);
+    if (e.event === "coordinator" && !this.stale) return this.coordinators(e.data);
     return ""; // an event this gcheck does not know (a newer daemon): nothing to show
   }
 
@@ -88,6 +89,23 @@ export class LiveMembers implements LiveView {
     else this.hold(m, this.now());
     if (this.onlyStatus !== undefined && before !== this.onlyStatus && m.status !== this.onlyStatus) return "";
     return `${formatTime(this.now())}  ${m.name.padEnd(this.nameWidth)}  ${d.change.padEnd(7)}  ${m.status.padEnd(7)}  ${m.address}\n`;
+  }
+
+  /** The coordinators changed (talk_types.ts): the marks move, and a line says so. */
+  private coordinators(data: unknown): string {
+    const names = (data as { coordinators?: unknown })?.coordinators;
+    if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) return "";
+    const set = new Set(names);
+    const before = [...this.members.values()].filter((h) => h.view.coordinator).map((h) => h.view.name);
+    const same = before.length === set.size && before.every((n) => set.has(n));
+    for (const h of this.members.values()) {
+      const { coordinator: _, ...rest } = h.view;
+      h.view = set.has(h.view.name) ? { ...rest, coordinator: true } : rest;
+    }
+    // The event after a snapshot repeats its marks: nothing to say.
+    if (same) return "";
+    const withheld = (data as { withheld?: unknown }).withheld;
+    return `${formatTime(this.now())}  coordinators: ${names.length ? names.join(", ") : `none${typeof withheld === "string" ? ` (${withheld})` : ""}`}\n`;
   }
 
   private hold(m: MemberView, receivedMs: number): void {

@@ -113,8 +113,10 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
       .option("--order <name|random|tag:KEY>", "rollout: wave order: by name (default), random (seeded by the rollout ID), or by a tag's value")
       .option("--count <k>", "run on exactly k of the targeted running nodes (chosen by sha256(rollout ID + name); a dead one is replaced)")
       .option("--detach", "rollout: the origin carries on if gcheck goes away (default: it finishes the current wave and stops)")
+      .addOption(new Option("--on <which>", "run on the coordinator(s) only, whichever node(s) the daemon computes now (README: Coordinator)").choices(["coordinator"]))
       .action(run(async () => (await import("./commands/check.js")).check)),
     [
+      ["gcheck -file backup.json check -on coordinator", "a cluster-wide job on one node, whichever is coordinator now"],
       ["gcheck -file checks.json check -canary 1 -batch-size 10% -batch-wait 30s", "one canary, then 10% at a time; stop at the first failure"],
       ["gcheck -file migrate.json check -count 1", "a one-off job on exactly one node"],
       ["gcheck -file checks.json check -tag role=web", "run on the web nodes, fix what fails"],
@@ -142,6 +144,20 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     );
   members("members", "list the cluster's members as the daemon sees them");
   members("list-members", "same as members (the original gossipcheck's name)");
+  examples(
+    program
+      .command("wait")
+      .summary("block until -count alive members carry the -tag tags")
+      .description("block until -count alive members carry every -tag (node-discovery's need/ready), as the daemon sees them: exit 0 as soon as they do, 3 at -timeout (saying how many it saw)")
+      .option("--tag <key=value>", "the members must carry this tag (repeatable, all must match; none: any member)", collect)
+      .option("--count <n>", "how many alive members", "1")
+      .option("--timeout <duration>", "give up after this long (at most 10m)", "60s")
+      .action(run(async () => (await import("./commands/wait.js")).wait)),
+    [
+      ["gcheck wait -tag service=db -count 2 -timeout 60s", "start the app once two database nodes are up"],
+      ["gcheck wait -count 5 && deploy", "go on once five members are alive"],
+    ],
+  );
   examples(
     program
       .command("info")

@@ -13,6 +13,7 @@ import { MAX_LABEL_BYTES } from "../net/guard.js";
 import { lanConfig, PROFILE_NAMES, type ProfileName } from "../swim/config.js";
 import { closest } from "../base/suggest.js";
 import { parseTriggerSpec, TRIGGER_EVENTS, type TriggerSpec } from "../triggers/index.js";
+import { MAX_WEIGHT, WEIGHT_TAG } from "../swim/coordinator.js";
 
 /*
  * gossipcheckd's command line: the original's flags (-bind, -peers,
@@ -89,6 +90,17 @@ export interface DaemonOptions {
   /** The flap guard: at most flapMaxActions action runs per scheduled check per flapWindowMs. */
   flapMaxActions: number;
   flapWindowMs: number;
+  /** -weight: this node's claim to be coordinator (highest wins), advertised as the WEIGHT_TAG tag when above 0. */
+  weight: number;
+  /** -coordinators K: how many coordinators the cluster has. */
+  coordinators: number;
+  /** -coordinator-quorum: no coordinator on a side that sees no majority of the last stable cluster size. */
+  coordinatorQuorum: boolean;
+}
+
+/** The tags this node advertises: -tag's, plus -weight's reserved tag when the weight is above 0. */
+export function memberTags(o: Pick<DaemonOptions, "tags" | "weight">): Record<string, string> {
+  return o.weight > 0 ? { ...o.tags, [WEIGHT_TAG]: String(o.weight) } : { ...o.tags };
 }
 
 /** What the defaults depend on, injectable for tests. */
@@ -134,8 +146,8 @@ variable GOSSIPCHECKD_<FLAG> (GOSSIPCHECKD_LOG_LEVEL=debug; lists comma-separate
 Precedence: flags > environment > files (-config-file in order, then each -config-dir's
 *.json in lexical order; a later file wins). Tags merge by name; every other key is
 replaced whole. SIGHUP re-reads all of it: -log-level, -tag, -trusted-keys,
--no-actions, -on and -checks-dir (its files too) change live; anything else is kept
-until a restart (and logged).
+-no-actions, -on, -checks-dir (its files too), -weight, -coordinators and
+-coordinator-quorum change live; anything else is kept until a restart (and logged).
 `;
 
 function program(out: { text: string }): Command {
@@ -182,6 +194,9 @@ function program(out: { text: string }): Command {
     .option("--history-retention <duration>", "keep batches, transitions and the audit log this long (e.g. 30d, 12h)", "30d")
     .option("--history-max-bytes <bytes>", "largest history database (bytes, or with K/KiB/M/MiB/G); the oldest entries go first", "256MiB")
     .option("--flap-guard <n/duration>", "at most n action runs per scheduled check in this window; past it the action is suppressed", "3/10m")
+    .option("--weight <n>", `this node's weight in the coordinator choice: the heaviest running members are the coordinators, then the smallest name (0 to ${MAX_WEIGHT})`, "0")
+    .option("--coordinators <k>", "how many coordinators the cluster has (the k heaviest running members)", "1")
+    .option("--coordinator-quorum", "name no coordinator while this node sees no majority of the last stable cluster size (a partition's minority side has none)")
     .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE))
     .option("--config-file <file>", "JSON config file (repeatable; a later file wins over an earlier one)", collect)
     .option("--config-dir <dir>", "read every *.json in it, in lexical order, after the -config-file files (repeatable)", collect)
@@ -221,6 +236,9 @@ interface RawFlags {
   historyRetention: string;
   historyMaxBytes: string;
   flapGuard: string;
+  weight: string;
+  coordinators: string;
+  coordinatorQuorum?: boolean;
   checkConfig?: boolean;
 }
 
@@ -326,6 +344,18 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
 
   const tags = parseTags(f.tag ?? [], limits.maxTagBytes);
   if (!tags.ok) return tags;
+  if (Object.hasOwn(tags.value, WEIGHT_TAG)) return err(`-tag ${WEIGHT_TAG}: the tag is reserved for -weight; set -weight N instead`);
+  const weightText = String(f.weight).trim();
+  const weight = Number(weightText);
+  if (!/^\d{1,7}$/.test(weightText) || weight > MAX_WEIGHT) return err(`-weight "${f.weight}": expected a whole number from 0 to ${MAX_WEIGHT}`);
+  // The weight travels as a tag: it counts in the same size limit.
+  if (weight > 0) {
+    const withWeight = parseTags([...(f.tag ?? []), `${WEIGHT_TAG}=${weight}`], limits.maxTagBytes);
+    if (!withWeight.ok) return err(`${withWeight.error} (with -weight's tag ${WEIGHT_TAG})`);
+  }
+  const coordinatorsText = String(f.coordinators).trim();
+  const coordinators = Number(coordinatorsText);
+  if (!/^\d{1,4}$/.test(coordinatorsText) || coordinators < 1) return err(`-coordinators "${f.coordinators}": expected a whole number of coordinators, at least 1 (at most 9999)`);
 
   const label = f.label ?? "";
   if (Buffer.byteLength(label) > MAX_LABEL_BYTES) return err(`-label: ${Buffer.byteLength(label)} bytes is too long; at most ${MAX_LABEL_BYTES}`);
@@ -397,6 +427,9 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       historyMaxBytes,
       flapMaxActions: Number(flap[1]),
       flapWindowMs,
+      weight,
+      coordinators,
+      coordinatorQuorum: f.coordinatorQuorum === true,
     },
   };
 }

@@ -14,7 +14,7 @@ import { admitEnvelope } from "./cluster/admission.js";
 import { ClusterBackend } from "./cluster/backend.js";
 import { RefusalAudit } from "./cluster/refusal_audit.js";
 import { Watch } from "./cluster/watch.js";
-import type { DaemonOptions } from "./flags.js";
+import { type DaemonOptions, memberTags } from "./flags.js";
 import type { LazyMetrics } from "./api/lazy_metrics.js";
 import { errorMessage } from "../base/result.js";
 
@@ -74,13 +74,14 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
   }
 
   const config = { ...profile(o.profile), packetSizeBytes: DEFAULT_PACKET_PAYLOAD_BYTES };
-  const node = { name: o.name, tags: o.tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) };
+  const tags = memberTags(o);
+  const node = { name: o.name, tags, actionsEnabled: o.actionsEnabled, ...(deps.trustedKeys && { trustedKeys: deps.trustedKeys }) };
   const admit = admitEnvelope(node);
   // Built after the stack (it needs gossip and the member list); the stack's push-pull asks it for the standing schedules.
   let watch: Watch | null = null;
   const refusals = new RefusalAudit(systemClock, (kind, summary, subject) => watch?.audit(kind, summary, subject));
   const { swim, gossip } = buildNodeStack(
-    (delegate) => new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags: o.tags, delegate, logger: log.child({ layer: "swim" }) }),
+    (delegate) => new Swim({ name: o.name, transport, clock: systemClock, random: systemRandom, config, tags, delegate, logger: log.child({ layer: "swim" }) }),
     () => ({
       transport,
       clock: systemClock,
@@ -122,6 +123,7 @@ export async function startNode(o: DaemonOptions, deps: NodeDeps): Promise<Start
     log,
     awarenessMaxMultiplier: config.awarenessMaxMultiplier,
     watch,
+    coordinator: { count: o.coordinators, quorum: o.coordinatorQuorum },
     ...(deps.metrics && { metrics: deps.metrics }),
   });
   try {

@@ -5,7 +5,7 @@ import { formatHostPort, type HostPort } from "../cmdline/address.js";
 import { loadTrustedKeys, type TrustedKeys } from "../gossip/signing.js";
 import type { ClusterBackend } from "./cluster/backend.js";
 import type { LoadedConfig } from "./config_file.js";
-import type { DaemonOptions, LogLevel } from "./flags.js";
+import { type DaemonOptions, type LogLevel, memberTags } from "./flags.js";
 import type { TriggerSpec } from "../triggers/index.js";
 
 /*
@@ -17,7 +17,10 @@ import type { TriggerSpec } from "../triggers/index.js";
  *                 and stats targeting on this node follow;
  *   trusted-keys  the directory is read again (even when its path is the
  *                 same: adding or removing a .pub is the usual change);
- *   no-actions    batches that arrive from now on follow it.
+ *   no-actions    batches that arrive from now on follow it;
+ *   weight        its tag spreads like -tag's (the coordinators follow on
+ *                 every node);
+ *   coordinators, coordinator-quorum  this node's coordinator choice.
  * Anything else that changed (bind, name, data dir, key files, profile, ...)
  * is logged and kept as it is: it needs a restart. The environment is the
  * one the daemon started with (a process cannot see its parent's changes).
@@ -35,6 +38,8 @@ export interface LiveTargets {
   setTags(tags: Record<string, string>): void;
   setTrustedKeys(keys: TrustedKeys | undefined): void;
   setActionsEnabled(on: boolean): void;
+  /** -coordinators and -coordinator-quorum. */
+  setCoordinators(config: { count: number; quorum: boolean }): void;
   /** -checks-dir read again (on every reload: its files may have changed) and -on replaced. */
   setWatch(checksDir: string | undefined, triggers: TriggerSpec[]): Promise<void>;
 }
@@ -46,12 +51,13 @@ export function liveTargets(logger: { level: string }, backend: ClusterBackend):
     setTags: (tags) => backend.setTags(tags),
     setTrustedKeys: (keys) => backend.setTrustedKeys(keys),
     setActionsEnabled: (on) => backend.setActionsEnabled(on),
+    setCoordinators: (config) => backend.setCoordinatorConfig(config),
     setWatch: (dir, triggers) => backend.setWatch(dir, triggers),
   };
 }
 
 /** Options a reload applies; every other changed option needs a restart. */
-const LIVE: ReadonlySet<keyof DaemonOptions> = new Set(["logLevel", "tags", "trustedKeysDir", "actionsEnabled", "checksDir", "triggers"]);
+const LIVE: ReadonlySet<keyof DaemonOptions> = new Set(["logLevel", "tags", "trustedKeysDir", "actionsEnabled", "checksDir", "triggers", "weight", "coordinators", "coordinatorQuorum"]);
 
 /** The flag (config key) behind each option, for the log; others are named by their field in kebab case. */
 const FLAG_OF: Partial<Record<keyof DaemonOptions, string>> = {
@@ -118,15 +124,16 @@ export async function reloadConfig(running: DaemonOptions, load: () => LoadedCon
   const restart = changed.filter((k) => !LIVE.has(k));
 
   // The one step that can refuse: before anything else is touched.
-  if (live_.includes("tags")) {
+  if (live_.includes("tags") || live_.includes("weight")) {
     try {
-      live.setTags(next.tags);
+      live.setTags(memberTags(next));
     } catch (e) {
       return failed(`-tag: ${errorMessage(e)}`);
     }
   }
   if (live_.includes("logLevel")) live.setLogLevel(next.logLevel);
   if (live_.includes("actionsEnabled")) live.setActionsEnabled(next.actionsEnabled);
+  if (live_.includes("coordinators") || live_.includes("coordinatorQuorum")) live.setCoordinators({ count: next.coordinators, quorum: next.coordinatorQuorum });
   live.setTrustedKeys(trusted);
   await live.setWatch(next.checksDir, next.triggers);
 
@@ -148,7 +155,16 @@ export async function reloadConfig(running: DaemonOptions, load: () => LoadedCon
       ? "reload: configuration unchanged"
       : `reload: ${applied.length} applied${needRestart.length ? `, ${needRestart.length} kept until a restart (${needRestart.join(", ")})` : ""}`,
   );
-  const updated: DaemonOptions = { ...running, logLevel: next.logLevel, tags: next.tags, actionsEnabled: next.actionsEnabled, triggers: next.triggers };
+  const updated: DaemonOptions = {
+    ...running,
+    logLevel: next.logLevel,
+    tags: next.tags,
+    actionsEnabled: next.actionsEnabled,
+    triggers: next.triggers,
+    weight: next.weight,
+    coordinators: next.coordinators,
+    coordinatorQuorum: next.coordinatorQuorum,
+  };
   if (next.checksDir !== undefined) updated.checksDir = next.checksDir;
   else delete updated.checksDir;
   if (next.trustedKeysDir !== undefined) updated.trustedKeysDir = next.trustedKeysDir;

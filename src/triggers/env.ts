@@ -65,6 +65,11 @@ export function triggerEnv(e: TriggerEvent, node: TriggerNode): Record<string, s
       GOSSIPCHECK_QUORUM_NODES: q.nodes.join(","),
     });
   }
+  if (e.coordinator) {
+    const c = e.coordinator;
+    Object.assign(env, { GOSSIPCHECK_COORDINATORS: c.coordinators.join(","), GOSSIPCHECK_COORDINATORS_PREVIOUS: c.previous.join(",") });
+    if (c.withheld) env.GOSSIPCHECK_COORDINATOR_WITHHELD = c.withheld;
+  }
   for (const k of Object.keys(env)) env[k] = envValue(env[k]!);
   return env;
 }

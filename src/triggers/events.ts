@@ -6,10 +6,25 @@ import { closest } from "../base/suggest.js";
  * the parser of one -on value. Membership events come from SWIM, check
  * events from the scheduler's transitions, batch-run from each batch this
  * node ran, quorum events from the one node that fires them for the cluster
- * (src/quorum).
+ * (src/quorum), coordinator events from the member list (src/swim/coordinator.ts).
  */
 
-export const TRIGGER_EVENTS = ["member-join", "member-leave", "member-failed", "member-update", "check-fail", "check-warn", "check-recover", "batch-run", "quorum-fail", "quorum-recover"] as const;
+/** The coordinator's events (src/swim/coordinator.ts): promote and demote on the node concerned, change on every node. */
+export const COORDINATOR_EVENTS = ["coordinator-promote", "coordinator-demote", "coordinator-change"] as const;
+
+export const TRIGGER_EVENTS = [
+  "member-join",
+  "member-leave",
+  "member-failed",
+  "member-update",
+  "check-fail",
+  "check-warn",
+  "check-recover",
+  "batch-run",
+  "quorum-fail",
+  "quorum-recover",
+  ...COORDINATOR_EVENTS,
+] as const;
 export type TriggerEventName = (typeof TRIGGER_EVENTS)[number];
 
 /** One -on value: run `script` (a /bin/sh command line) on every `event`. */
@@ -31,6 +46,8 @@ export interface TriggerEvent {
   batch?: { id: string; origin: string; checks: number; failed: number };
   /** quorum-*: a quorum check's cluster-wide verdict changed (failing: failing votes; nodes: the voters failing). */
   quorum?: { schedule: string; check: string; failing: number; needed: number; voters: number; nodes: string[] };
+  /** coordinator-*: the coordinators now and before (heaviest first); withheld: why there is none (-coordinator-quorum). */
+  coordinator?: { coordinators: string[]; previous: string[]; withheld?: string };
 }
 
 /**

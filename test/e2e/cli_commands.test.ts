@@ -218,8 +218,8 @@ describe("gcheck members, keygen and usage", () => {
   it("lists the node as a table and as JSON", async () => {
     const r = await gcheck("members");
     assert.equal(r.code, 0);
-    assert.match(lines(r.stdout)[0]!, /^NAME\s+ADDRESS\s+STATUS\s+INCARNATION\s+TAGS\s+SINCE$/);
-    assert.match(r.stdout, /^solo\s+127\.0\.0\.1:\d+\s+alive\s+1\s+role=web\s+\d+s ago$/m); // SWIM starts at incarnation 1
+    assert.match(lines(r.stdout)[0]!, /^NAME\s+ADDRESS\s+STATUS\s+INCARNATION\s+TAGS\s+SINCE(\s+ROLE)?$/);
+    assert.match(r.stdout, /^solo\s+127\.0\.0\.1:\d+\s+alive\s+1\s+role=web\s+\d+s ago(\s+coordinator)?$/m); // SWIM starts at incarnation 1
     const json = JSON.parse((await gcheck("members", "-output", "json", "--status", "alive")).stdout) as { members: { name: string }[] };
     assert.deepEqual(
       json.members.map((m) => m.name),

@@ -35,6 +35,8 @@ export interface CheckFlags extends TableView {
   order?: string;
   count?: string;
   detach?: boolean;
+  /** "coordinator": the origin daemon targets the coordinators (README: Coordinator). */
+  on?: string;
 }
 
 /** A rollout's wait has no single bound (waves x (-timeout + -batch-wait)): gcheck follows until the origin's done. */
@@ -85,6 +87,15 @@ export function rolloutBody(flags: CheckFlags): RolloutRequestBody | undefined {
   };
 }
 
+/** -on coordinator, checked against the flags it cannot combine with (the daemon picks the nodes). */
+function onFlag(flags: CheckFlags, rollout: boolean): boolean {
+  if (flags.on === undefined) return false;
+  if (flags.on !== "coordinator") throw new CliError(`-on "${flags.on}": expected coordinator`);
+  const clash = [flags.node?.length && "-node", flags.tag?.length && "-tag", flags.signKey !== undefined && "-sign-key", rollout && "a rollout (-canary, -batch-size, -count)"].filter(Boolean);
+  if (clash.length) throw new CliError(`-on coordinator picks the node itself (the coordinator now): it does not combine with ${clash.join(", ")}`);
+  return true;
+}
+
 export function check(ctx: CliContext, flags: CheckFlags): Promise<number> {
   return withErrorDocument(ctx, () => runCheck(ctx, flags));
 }
@@ -99,6 +110,7 @@ async function runCheck(ctx: CliContext, flags: CheckFlags): Promise<number> {
   const dryRun = flags.dryRun === true;
   const nodes = flags.node ?? [];
   const rollout = rolloutBody(flags);
+  const onCoordinator = onFlag(flags, rollout !== undefined);
   let body: BatchRequestBody;
   if (rollout && flags.signKey !== undefined) {
     // A signed payload names its targets: gcheck plans the waves and signs one batch per wave (README: Rollouts).
@@ -109,7 +121,17 @@ async function runCheck(ctx: CliContext, flags: CheckFlags): Promise<number> {
     const { signBatch } = await import("../signing.js");
     body = { signed: await signBatch(client, flags.signKey, { checks, dryRun, targetNodes: nodes, targetTags: tags.value, submitter: submitter() }, ttlMs), timeoutMs };
   } else {
-    body = { checks: await toCheckFileObject(checks), dryRun, nodes, tags: tags.value, ttlMs, timeoutMs, submitter: submitter(), ...(rollout && { rollout }) };
+    body = {
+      checks: await toCheckFileObject(checks),
+      dryRun,
+      nodes,
+      tags: tags.value,
+      ttlMs,
+      timeoutMs,
+      submitter: submitter(),
+      ...(rollout && { rollout }),
+      ...(onCoordinator && { on: "coordinator" }),
+    };
   }
 
   const report = new BatchReport(flags.failOn);
@@ -119,6 +141,7 @@ async function runCheck(ctx: CliContext, flags: CheckFlags): Promise<number> {
   const followed = {
     apply: (e: BatchEvent) => {
       if (e.type === "done") ended = e.rollout;
+      if (e.type === "accepted" && onCoordinator) ctx.stderr.write(`gcheck: on the coordinator: ${e.expected.map((n) => n.name).join(", ") || "none"}\n`);
       if (e.type === "accepted" && e.rollout) {
         const r = e.rollout;
         ctx.stderr.write(`gcheck: rollout ${r.id}: ${r.waves.length} waves (${r.waves.map((w) => w.length).join(", ")} nodes); gcheck -server ${ctx.server} rollout status|abort ${r.id}

@@ -131,8 +131,10 @@ export function firstTen(names: string[]): string {
 }
 
 export function membersTable(members: MemberView[]): string {
+  // A ROLE column when the daemon marks coordinators (issue 17); an older daemon marks none.
+  const roles = members.some((m) => m.coordinator);
   return renderTable(
-    ["NAME", "ADDRESS", "STATUS", "INCARNATION", "TAGS", "SINCE"],
+    ["NAME", "ADDRESS", "STATUS", "INCARNATION", "TAGS", "SINCE", ...(roles ? ["ROLE"] : [])],
     members.map((m) => [
       m.name,
       m.address,
@@ -142,6 +144,7 @@ export function membersTable(members: MemberView[]): string {
         .map(([k, v]) => `${k}=${v}`)
         .join(",") || "-",
       formatAge(m.statusAgeMs),
+      ...(roles ? [m.coordinator ? "coordinator" : "-"] : []),
     ]),
   );
 }

@@ -2,6 +2,7 @@ import type { CheckResult, CheckSpec, CheckStatus } from "../../checks/types.js"
 import type { HistoryEvent, ScheduleInfo, ScheduleSetResponse } from "../../control/watch_types.js";
 import type { Member, MemberEvent } from "../../swim/types.js";
 import type { BatchListItem } from "../../control/stream_types.js";
+import type { CoordinatorChange } from "../../control/talk_types.js";
 import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
 
@@ -34,6 +35,8 @@ export interface BatchRequest {
   signed?: SignedEnvelope;
   /** Present: roll the batch out in waves or on exactly count nodes (src/daemon/cluster/rollout.ts). */
   rollout?: RolloutSpec;
+  /** "coordinator": the origin targets the coordinators it computes at submission (nodes and tags are empty). */
+  on?: "coordinator";
   /** A signed rollout: each wave's signed envelope and the nodes its payload targets, in wave order (then rollout is set too). */
   signedWaves?: { signed: SignedEnvelope; nodes: string[] }[];
 }
@@ -122,6 +125,10 @@ export interface ControlBackend {
 
   /** Every membership change from now on; returns the unsubscribe. */
   watchMembers?(listener: (e: MemberEvent) => void): () => void;
+  /** The coordinators this node computes now (issue 17). Optional: without it no member is marked. */
+  coordinators?(): CoordinatorChange;
+  /** Every change of the coordinators from now on; returns the unsubscribe. */
+  watchCoordinators?(listener: (c: CoordinatorChange) => void): () => void;
   /** The batches view: published here and run here (history), newest first. */
   batchList?(): BatchListItem[];
   /** Every new or changed batch of batchList from now on; returns the unsubscribe. */

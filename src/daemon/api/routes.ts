@@ -6,6 +6,7 @@ import type { ControlBackend, HistoryStart, ScheduleChange, SignedEnvelope } fro
 import { HttpError, readJsonBody, readOptionalJsonBody, sendJson, sendMetrics } from "./http_io.js";
 import type { RouteParams } from "./route_match.js";
 import { memberView } from "./member_view.js";
+import { MembersWait } from "./members_wait.js";
 import { resolveCheckFile, validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
 import { validateHistoryBody, validateResultsBody, validateScheduleRemoveBody, validateScheduleSetBody, validateStatusBody } from "./validate_watch.js";
 
@@ -79,16 +80,20 @@ export function controlRoutes(c: RouteContext): Route[] {
     await c.streamEvents(res, ac, backend.submitBatch(batch.value, ac.signal));
   };
 
+  const waiters = new MembersWait(backend, now);
   const getMembers: Handler = async (_req, res, url) => {
+    // gcheck wait: a long poll (members_wait.ts).
+    if (url.searchParams.has("wait")) return waiters.handle(res, url, c.abortOnClose(res));
     const status = url.searchParams.get("status");
     if (status !== null && !(MEMBER_STATUSES as readonly string[]).includes(status)) {
       throw new HttpError(400, `status "${status}" is not a member status: use one of ${MEMBER_STATUSES.join(", ")}`);
     }
     const t = now();
+    const coordinators = new Set(backend.coordinators?.().coordinators);
     const members: MemberView[] = backend
       .members()
       .filter((m) => status === null || m.status === status)
-      .map((m) => memberView(m, t))
+      .map((m) => memberView(m, t, coordinators))
       .sort((a, b) => a.name.localeCompare(b.name));
     sendJson(res, 200, { node: backend.info().name, members });
   };

@@ -97,7 +97,7 @@ export function validateLocalCheckBody(body: unknown): Result<CheckSpec[]> {
   return validateChecks(obj.value.checks);
 }
 
-const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout", "signedWaves", "submitter"] as const;
+const BATCH_FIELDS = ["checks", "dryRun", "nodes", "tags", "ttlMs", "timeoutMs", "signed", "rollout", "signedWaves", "submitter", "on"] as const;
 const ROLLOUT_FIELDS = ["canary", "batchSize", "batchWaitMs", "maxFailures", "order", "count", "detach"] as const;
 const MAX_BATCH_WAIT_MS = 24 * 3_600_000;
 
@@ -240,6 +240,9 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
   const timeoutMs = boundedMs(b.timeoutMs, "timeoutMs", DEFAULT_TIMEOUT_MS, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
   if (!timeoutMs.ok) return timeoutMs;
 
+  const on = validateOn(b);
+  if (!on.ok) return on;
+
   if (b.signedWaves !== undefined) return validateSignedWaves(b, timeoutMs.value);
 
   if (b.signed !== undefined) {
@@ -278,8 +281,27 @@ export function validateBatchBody(body: unknown): Result<BatchRequest> {
       timeoutMs: timeoutMs.value,
       ...(rollout && { rollout: rollout.value }),
       ...(submitter && { submitter }),
+      ...(on.value && { on: on.value }),
     },
   };
+}
+
+/**
+ * "on": "coordinator" (gcheck check -on coordinator): the origin targets the
+ * coordinators it computes now. It picks the nodes itself, so it does not
+ * combine with other targeting, a rollout, or a signed body (whose payload
+ * names its targets).
+ */
+function validateOn(b: Record<string, unknown>): Result<"coordinator" | undefined> {
+  if (b.on === undefined) return { ok: true, value: undefined };
+  if (b.on !== "coordinator") return fail(`${LABEL}: field "on" must be "coordinator" (run on the coordinators only), got ${describeJson(b.on)}`);
+  const clash = ["nodes", "tags", "rollout", "signed", "signedWaves"].filter((k) => b[k] !== undefined && !(Array.isArray(b[k]) && (b[k] as unknown[]).length === 0) && !isEmptyObject(b[k]));
+  if (clash.length) return fail(`${LABEL}: field "on" picks the nodes itself (the coordinators): leave out ${clash.map((k) => `"${k}"`).join(", ")}`);
+  return { ok: true, value: "coordinator" };
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 }
 
 /** Waves in one signed rollout (each is a whole signed envelope in the body). */

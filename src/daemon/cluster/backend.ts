@@ -35,6 +35,8 @@ import { errorMessage } from "../../base/result.js";
 import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../control/watch_types.js";
 import type { TriggerSpec } from "../../triggers/index.js";
 import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
+import { type CoordinatorConfig, CoordinatorWatch } from "./coordinator_watch.js";
+import type { CoordinatorChange } from "../../control/talk_types.js";
 
 /*
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -64,6 +66,8 @@ export interface ClusterBackendOptions {
   awarenessMaxMultiplier?: number;
   /** Schedules, triggers, history and quorum (watch.ts); absent: the node only runs what it is sent. */
   watch?: Watch;
+  /** -coordinators and -coordinator-quorum (coordinator_watch.ts); default one coordinator, no quorum. */
+  coordinator?: CoordinatorConfig;
 }
 
 /** Refused connections are summarized in the audit log once per this interval (ms). */
@@ -91,6 +95,8 @@ export class ClusterBackend implements ControlBackend {
   private seeds: string[] = [];
   private readonly stats: StatsCollector;
   private auditTimer: Timer | undefined;
+  /** This node's view of the coordinators (issue 17). */
+  readonly coordinator: CoordinatorWatch;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
@@ -130,8 +136,18 @@ export class ClusterBackend implements ControlBackend {
         },
       }),
     );
+    this.coordinator = new CoordinatorWatch({
+      self: o.node.name,
+      members: () => o.swim.members(),
+      config: o.coordinator ?? { count: 1, quorum: false },
+      clock: this.clock,
+      log: o.log,
+      ...(o.watch && { fire: (e) => o.watch!.triggers.fire(e) }),
+    });
+    this.metrics.add((f) => this.coordinator.register(f));
     o.swim.onEvent((e) => {
       this.logMemberEvent(e);
+      this.coordinator.onMemberEvent(e);
       o.watch?.onMemberEvent(e);
       for (const l of this.memberListeners) l(e);
     });
@@ -145,6 +161,7 @@ export class ClusterBackend implements ControlBackend {
     await this.o.watch?.start();
     await this.o.gossip.start();
     this.o.swim.start();
+    this.coordinator.start();
     this.started = true;
     if (this.o.watch) this.auditConnections(this.o.watch, this.refusedConnections());
   }
@@ -176,6 +193,7 @@ export class ClusterBackend implements ControlBackend {
       // 0: no seed other than this node, so being alone is what was asked for.
       this.joinState = answered > 0 ? "joined" : "none";
       this.o.watch?.markJoined();
+      this.coordinator.markJoined();
       return answered;
     });
   }
@@ -210,6 +228,7 @@ export class ClusterBackend implements ControlBackend {
     this.stopping ??= (async () => {
       await this.o.swim.leave(leaveTimeoutMs);
       this.auditTimer?.cancel();
+      this.coordinator.stop();
       await this.o.watch?.stop();
       await this.o.gossip.stop();
       this.o.swim.shutdown();
@@ -238,6 +257,11 @@ export class ClusterBackend implements ControlBackend {
   setTrustedKeys(keys: TrustedKeys | undefined): void {
     if (keys) this.o.node.trustedKeys = keys;
     else delete this.o.node.trustedKeys;
+  }
+
+  /** -coordinators or -coordinator-quorum changed by a reload. */
+  setCoordinatorConfig(config: CoordinatorConfig): void {
+    this.coordinator.setConfig(config);
   }
 
   /** -no-actions changed by a reload: batches that arrive from now on follow it. */
@@ -281,6 +305,14 @@ export class ClusterBackend implements ControlBackend {
     return () => this.memberListeners.delete(listener);
   }
 
+  coordinators(): CoordinatorChange {
+    return this.coordinator.current();
+  }
+
+  watchCoordinators(listener: (c: CoordinatorChange) => void): () => void {
+    return this.coordinator.onChange(listener);
+  }
+
   batchList(): BatchListItem[] {
     return this.book.list();
   }
@@ -295,6 +327,15 @@ export class ClusterBackend implements ControlBackend {
 
   async *submitBatch(request: BatchRequest, signal: AbortSignal): AsyncIterable<BatchEvent> {
     if (request.rollout) return yield* this.startRollout(request, signal);
+    if (request.on === "coordinator") {
+      // Whichever nodes are the coordinators now, by this node's view; the batch names them, so it runs there only.
+      const c = this.coordinator.current();
+      if (c.coordinators.length === 0) {
+        yield { type: "error", error: `no coordinator to run the batch on: ${c.withheld ?? "no member is running"}` };
+        return;
+      }
+      request = { ...request, nodes: c.coordinators, tags: {} };
+    }
     const submittedMs = this.clock.now();
     const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
     const opts = { ttlMs: request.ttlMs, expected: expected.map((m) => m.name) };

@@ -83,16 +83,21 @@ export class Streams {
     if (!watchMembers) throw new HttpError(501, "this daemon cannot stream its members");
     const s = this.start(res);
     const now = this.o.clock.now();
+    const coordinators = () => new Set(b.coordinators?.().coordinators);
     s.send("snapshot", {
       node: b.info().name,
       members: b
         .members()
-        .map((m) => memberView(m, now))
+        .map((m) => memberView(m, now, coordinators()))
         .sort((x, y) => x.name.localeCompare(y.name)),
     });
-    const unsubscribe = watchMembers((e: MemberEvent) => s.send("member", { change: e.type, member: memberView(e.member, this.o.clock.now()) }));
+    // The coordinators after the snapshot, then whenever they change (talk_types.ts: CoordinatorChange).
+    if (b.coordinators) s.send("coordinator", b.coordinators());
+    const unsubscribe = watchMembers((e: MemberEvent) => s.send("member", { change: e.type, member: memberView(e.member, this.o.clock.now(), coordinators()) }));
+    const unwatch = b.watchCoordinators?.((c) => s.send("coordinator", c));
     await s.closed;
     unsubscribe();
+    unwatch?.();
   }
 
   private async statsStream(res: ServerResponse, url: URL): Promise<void> {
