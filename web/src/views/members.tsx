@@ -31,6 +31,8 @@ export function matches(m: MemberView, query: string): boolean {
 
 export function Members(): VNode {
   const members = useRef(new Map<string, Member>());
+  /** The coordinators as the daemon computes them (its "coordinator" events). */
+  const coordinators = useRef(new Set<string>());
   const { invalidate, version } = useInvalidate();
   const put = (m: MemberView): void => void members.current.set(m.name, { ...m, sinceLocalMs: Date.now() - m.statusAgeMs });
   useStream<MemberStreamEvent>("/v1/streams/members", {
@@ -42,6 +44,10 @@ export function Members(): VNode {
     member: (d) => {
       if (d.change === "reap") members.current.delete(d.member.name);
       else put(d.member);
+      invalidate();
+    },
+    coordinator: (d) => {
+      coordinators.current = new Set(d.coordinators);
       invalidate();
     },
   });
@@ -106,19 +112,24 @@ export function Members(): VNode {
             <span role="columnheader">Tags</span>
           </div>
         }
-        row={(i) => <MemberRow m={shown[i]} />}
+        row={(i) => <MemberRow m={shown[i]} coordinator={coordinators.current.has(shown[i].name)} />}
       />
       {members.current.size === 0 && <p class="empty">No members yet: waiting for the daemon's member list.</p>}
     </section>
   );
 }
 
-function MemberRow({ m }: { m: Member }): VNode {
+function MemberRow({ m, coordinator }: { m: Member; coordinator: boolean }): VNode {
   const tags = Object.entries(m.tags);
   return (
     <div class="row" role="row" tabindex={0} data-member={m.name} data-status={m.status}>
-      <span role="cell" class="name" title={m.name}>
+      <span role="cell" class="name" title={coordinator ? `${m.name} (coordinator)` : m.name}>
         {m.name}
+        {coordinator && (
+          <span class="chip coordinator" data-coordinator="true">
+            coordinator
+          </span>
+        )}
       </span>
       <span role="cell" class="mono">
         {m.address}
