@@ -30,10 +30,11 @@ export const TALK_TIMEOUT_MIN_MS = 100;
 export const QUERY_HANDLER_MAX_MS = 30_000;
 
 /**
- * Largest payload (bytes). The envelope must fit the gossip layer's
- * maxEnvelopeBytes (15 MiB by default, under the 16 MiB frame) with its
- * header and the event's targeting; 15 MiB minus 64 KiB leaves that room.
- * A node started with a smaller -max-frame-size refuses larger ones at
- * publication, with the gossip layer's message.
+ * Largest payload (bytes): 12 MiB less 16 KiB. It travels as base64 in the
+ * API's JSON body, whose limit is 16 MiB (DEFAULT_MAX_BODY_BYTES: 12 MiB is
+ * 16 MiB of base64; the 16 KiB leave room for the other fields), and the envelope must fit the gossip layer's maxEnvelopeBytes
+ * (15 MiB by default, under the 16 MiB frame). A node started with a
+ * smaller -max-frame-size refuses larger ones at publication (413, with the
+ * gossip layer's message).
  */
-export const EVENT_PAYLOAD_MAX_BYTES = 15 * 1024 * 1024 - 64 * 1024;
+export const EVENT_PAYLOAD_MAX_BYTES = 12 * 1024 * 1024 - 16 * 1024;
