@@ -19,7 +19,7 @@ describe("parseTriggerSpec", () => {
     assert.equal(r.ok, false);
     const error = (r as { error: string }).error;
     assert.match(error, /^-on "member-faild=\/bin\/true": unknown event "member-faild" \(did you mean member-failed\?\); events: member-join, /);
-    assert.match(error, /quorum-recover$/);
+    assert.match(error, /quorum-recover, user:NAME, query:NAME$/);
   });
 
   it("says what is missing: the =, the script", () => {
