@@ -213,12 +213,12 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
   examples(
     program
       .command("event")
-      .summary("send a user event to every node's -on user:NAME handlers")
+      .summary("send a user event to every node's handlers")
       .description(
         "send a user event to every (targeted) node: each runs its -on user:NAME=SCRIPT handlers once, the payload on their standard input; returns when every node has it (-wait-handlers: when their handlers ended). Exit 0 all delivered, 1 a handler failed (-wait-handlers) or a node refused, 3 some node never answered",
       )
       .argument("[name]", "the event's name (1 to 128 of A-Z a-z 0-9 . _ : -)")
-      .argument("[payload]", "the payload, as text (or -payload-file)")
+      .argument("[text]", "the payload, as UTF-8 text (or -payload-file)")
       .option("--payload-file <file>", "send this file's bytes as the payload (- reads standard input), up to 12 MiB less 16 KiB")
       .option("--node <name>", "only this node runs its handlers (repeatable)", collect)
       .option("--tag <key=value>", "only nodes with this tag run their handlers (repeatable, all must match)", collect)
@@ -234,12 +234,12 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
   examples(
     program
       .command("query")
-      .summary("ask every node's -on query:NAME handlers, print their output")
+      .summary("ask every node's query handlers, print their output")
       .description(
         "run every (targeted) node's -on query:NAME=SCRIPT handlers (payload on standard input) and print each node's answer: exit and standard output (64 KiB at most per handler); ends when every node answered. Exit 0 all answered, 1 a handler failed or a node refused, 3 some node never answered",
       )
       .argument("[name]", "the query's name (1 to 128 of A-Z a-z 0-9 . _ : -)")
-      .argument("[payload]", "the payload, as text (or -payload-file)")
+      .argument("[text]", "the payload, as UTF-8 text (or -payload-file)")
       .option("--payload-file <file>", "send this file's bytes as the payload (- reads standard input), up to 12 MiB less 16 KiB")
       .option("--node <name>", "only this node answers (repeatable)", collect)
       .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
