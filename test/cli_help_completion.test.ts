@@ -178,7 +178,7 @@ describe("completion scripts", () => {
   it("zsh: the script is a #compdef file with an _arguments spec for every flag", () => {
     const script = completionScript(programDefinition(), "zsh");
     assert.match(script, /^#compdef gcheck\n/);
-    assert.match(script, /'\*-output=\[output format \(ndjson, tap and nagios for check and results only\)\]:format:\(table json junit ndjson tap nagios\)'/);
+    assert.match(script, /'\*-output=\[output format \(ndjson for check, results, event and query; tap and nagios for check and results only\)\]:format:\(table json junit ndjson tap nagios\)'/);
     assert.match(script, /'\*-file=\[check file, JSON or YAML \(or a Goss gossfile\); - reads it from standard input\]:file:_files'/);
     assert.match(script, /'keys'\) _arguments -S \$globals .*'1:op:\(list install use remove\)'/);
   });

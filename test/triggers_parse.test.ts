@@ -20,6 +20,7 @@ describe("parseTriggerSpec", () => {
     const error = (r as { error: string }).error;
     assert.match(error, /^-on "member-faild=\/bin\/true": unknown event "member-faild" \(did you mean member-failed\?\); events: member-join, /);
     assert.match(error, /quorum-recover\b/);
+    assert.match(error, /user:NAME, query:NAME$/);
   });
 
   it("says what is missing: the =, the script", () => {

@@ -62,8 +62,10 @@ export interface ActionRequest {
   termGraceMs?: number;
   /** The GOSSIPCHECK_* variables to add to the daemon's environment instead of CHECK, BATCH and NODE (a trigger names an event). */
   env?: Record<string, string>;
-  /** Written to the command's standard input (a trigger's event as JSON); by default it reads /dev/null. */
-  stdin?: string;
+  /** Written to the command's standard input (a trigger's event as JSON, a user event's payload as raw bytes); by default it reads /dev/null. */
+  stdin?: string | Uint8Array;
+  /** Also hand back the captured stdout as raw bytes (outputBytes): a query's answer may be binary. */
+  rawOutput?: boolean;
   /** Ends the command and what it started, as the timeout does (the daemon shutting down); `timedOut` is then set. */
   abort?: AbortSignal;
 }
@@ -142,7 +144,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
       }
       running.add(pgid);
     }
-    child.stdin.end(req.stdin === undefined ? "go\n" : "go\n" + req.stdin);
+    child.stdin.end(req.stdin === undefined ? "go\n" : typeof req.stdin === "string" ? "go\n" + req.stdin : Buffer.concat([Buffer.from("go\n"), req.stdin]));
 
     let timedOut = false;
     let ending: Promise<number> | undefined;
@@ -181,6 +183,7 @@ export function runAction(req: ActionRequest): Promise<ActionOutcome> {
           durationMs,
           leftoversKilled,
           ...(req.stderrApart && { stderr: errCapture.text(), stderrTruncated: errCapture.truncated }),
+          ...(req.rawOutput && { outputBytes: capture.bytes() }),
         });
       let pending = 2;
       const ended = () => {
@@ -233,6 +236,11 @@ class OutputCapture {
     const part = b.length > room ? b.subarray(0, room) : b;
     this.chunks.push(part);
     this.size += part.length;
+  }
+
+  /** The captured bytes as they came (no UTF-8 trimming). */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
   }
 
   /** The captured text; later output is dropped (the result has been reported). */

@@ -89,6 +89,8 @@ export interface ActionOutcome {
   /** With stderrApart (a command check): stderr on its own, `output` holding stdout only. Not sent on the wire. */
   stderr?: string;
   stderrTruncated?: boolean;
+  /** With rawOutput (a query handler): the captured output as bytes. Not sent on the wire. */
+  outputBytes?: Uint8Array;
 }
 
 /** One item of a Nagios plugin's performance data: label=value[unit];warn;crit;min;max. */

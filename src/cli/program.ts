@@ -56,7 +56,7 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     .version(VERSION, "--version", "print the version and exit")
     .addOption(new Option("--server <host:port>", "control API of the daemon to talk to").env("GOSSIPCHECK_SERVER").default(DEFAULT_CLI_BIND))
     .option("--file <file>", "check file, JSON or YAML (or a Goss gossfile); - reads it from standard input")
-    .addOption(new Option("--output <format>", "output format (ndjson, tap and nagios for check and results only)").choices(OUTPUT_FORMATS).default("table"))
+    .addOption(new Option("--output <format>", "output format (ndjson for check, results, event and query; tap and nagios for check and results only)").choices(OUTPUT_FORMATS).default("table"))
     .addOption(new Option("--token-file <file>", "file holding the control API token (or set GOSSIPCHECK_TOKEN)"));
   // The command list shows each command's one-line summary; "[options]" is left
   // out of it (each command's -help lists its flags) so every entry fits one line.
@@ -223,6 +223,47 @@ function buildProgram(out: { text: string }, run: (load: () => Promise<Run>) => 
     [
       ["gcheck stats -tag role=db", "how loaded are the database nodes?"],
       ["gcheck stats -watch -interval 5s", "every node's figures, live, every 5 s"],
+    ],
+  );
+  // User events and queries (issue 17).
+  examples(
+    program
+      .command("event")
+      .summary("send a user event to every node's handlers")
+      .description(
+        "send a user event to every (targeted) node: each runs its -on user:NAME=SCRIPT handlers once, the payload on their standard input; returns when every node has it (-wait-handlers: when their handlers ended). Exit 0 all delivered, 1 a handler failed (-wait-handlers) or a node refused, 3 some node never answered",
+      )
+      .argument("[name]", "the event's name (1 to 128 of A-Z a-z 0-9 . _ : -)")
+      .argument("[text]", "the payload, as UTF-8 text (or -payload-file)")
+      .option("--payload-file <file>", "send this file's bytes as the payload (- reads standard input), up to 12 MiB less 16 KiB")
+      .option("--node <name>", "only this node runs its handlers (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag run their handlers (repeatable, all must match)", collect)
+      .option("--wait-handlers", "wait for every handler's exit status too (exit 1 when one failed)")
+      .option("--timeout <duration>", "stop waiting after this long; also how long a node that was away may still get the event", "30s")
+      .action(run(async () => (await import("./commands/talk.js")).event)),
+    [
+      ["gcheck event deploy v1.4.2", "every node's -on user:deploy handlers read v1.4.2"],
+      ["gcheck event reload -tag role=web -wait-handlers", "the web nodes' handlers, and their exit statuses"],
+      ["gcheck event bundle -payload-file app.tgz", "hand a file to every handler (up to about 12 MiB)"],
+    ],
+  );
+  examples(
+    program
+      .command("query")
+      .summary("ask every node's query handlers, print their output")
+      .description(
+        "run every (targeted) node's -on query:NAME=SCRIPT handlers (payload on standard input) and print each node's answer: exit and standard output (64 KiB at most per handler); ends when every node answered. Exit 0 all answered, 1 a handler failed or a node refused, 3 some node never answered",
+      )
+      .argument("[name]", "the query's name (1 to 128 of A-Z a-z 0-9 . _ : -)")
+      .argument("[text]", "the payload, as UTF-8 text (or -payload-file)")
+      .option("--payload-file <file>", "send this file's bytes as the payload (- reads standard input), up to 12 MiB less 16 KiB")
+      .option("--node <name>", "only this node answers (repeatable)", collect)
+      .option("--tag <key=value>", "only nodes with this tag answer (repeatable, all must match)", collect)
+      .option("--timeout <duration>", "stop waiting for answers after this long; also the handlers' timeout (at most 30s)", "10s")
+      .action(run(async () => (await import("./commands/talk.js")).query)),
+    [
+      ["gcheck query uptime", "each node's -on query:uptime output, one row per handler"],
+      ["gcheck query has-file /etc/app.conf -output json", "every answer whole, outputs in base64 and text"],
     ],
   );
   examples(

@@ -1,5 +1,6 @@
 import type { BatchEvent, KeyEvent, NodeRef, StatsEvent } from "../control/api_types.js";
 import type { HistoryEvent } from "../control/watch_types.js";
+import type { EventStreamEvent, QueryStreamEvent } from "../control/talk_types.js";
 
 /*
  * What the result streams of the control API (POST /v1/check, /v1/keys,
@@ -31,7 +32,7 @@ export abstract class StreamReport<O extends Tracked> {
   protected abstract gone(node: string, address: string, state: "unreachable" | "rejected", reason: string): O;
 
   /** Folds in an event every stream has; false for any other (a result, or a newer daemon's event). */
-  protected applyCommon(e: BatchEvent | KeyEvent | StatsEvent | HistoryEvent): boolean {
+  protected applyCommon(e: BatchEvent | KeyEvent | StatsEvent | HistoryEvent | EventStreamEvent | QueryStreamEvent): boolean {
     switch (e.type) {
       case "accepted":
         this.accepted = true;

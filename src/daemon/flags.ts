@@ -190,7 +190,7 @@ function program(out: { text: string }): Command {
     .option("--no-actions", "evaluate checks but never run their actions")
     .option("--trusted-keys <dir>", "directory of operator public keys: run only batches, and apply only key changes, signed by one of them")
     .option("--checks-dir <dir>", "run every check file in it (*.json, *.yaml) on its checks' intervals; reloaded on SIGHUP")
-    .option("--on <event=script>", `run SCRIPT (through /bin/sh) on EVENT, one of ${TRIGGER_EVENTS.join(", ")} (repeatable)`, collect)
+    .option("--on <event=script>", `run SCRIPT (through /bin/sh) on EVENT, one of ${TRIGGER_EVENTS.join(", ")}, user:NAME (gcheck event NAME), query:NAME (gcheck query NAME) (repeatable)`, collect)
     .option("--history-retention <duration>", "keep batches, transitions and the audit log this long (e.g. 30d, 12h)", "30d")
     .option("--history-max-bytes <bytes>", "largest history database (bytes, or with K/KiB/M/MiB/G); the oldest entries go first", "256MiB")
     .option("--flap-guard <n/duration>", "at most n action runs per scheduled check in this window; past it the action is suppressed", "3/10m")

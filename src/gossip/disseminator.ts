@@ -68,7 +68,13 @@ const MAX_REFUSED_COPIES = 4096;
 
 /** What a consumer answers to the origin (the body of a NodeReply). */
 export type ReplyBody =
-  { checks: pb.CheckReport.$Properties } | { keys: pb.KeyReport.$Properties } | { stats: pb.StatsReport.$Properties } | { history: pb.HistoryAnswer.$Properties } | { rejected: string };
+  | { checks: pb.CheckReport.$Properties }
+  | { keys: pb.KeyReport.$Properties }
+  | { stats: pb.StatsReport.$Properties }
+  | { history: pb.HistoryAnswer.$Properties }
+  | { event: pb.EventReport.$Properties }
+  | { query: pb.QueryReport.$Properties }
+  | { rejected: string };
 
 /** Consumes one envelope; resolves with the reply for the origin, or null for none. */
 export type EnvelopeHandler = (env: Envelope) => Promise<ReplyBody | null>;

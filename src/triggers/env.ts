@@ -3,8 +3,9 @@ import type { TriggerEvent } from "./events.js";
 /*
  * What a trigger script is told: GOSSIPCHECK_* environment variables (added
  * to the daemon's own environment) and the event as one JSON line on its
- * standard input. The variables suit a one-line script; the JSON carries the
- * same and more, unshortened.
+ * standard input (a user event's or query's payload instead, as raw
+ * bytes). The variables suit a one-line script; the JSON carries the same
+ * and more, unshortened.
  */
 
 /** This node, as scripts see it. */
@@ -70,8 +71,21 @@ export function triggerEnv(e: TriggerEvent, node: TriggerNode): Record<string, s
     Object.assign(env, { GOSSIPCHECK_COORDINATORS: c.coordinators.join(","), GOSSIPCHECK_COORDINATORS_PREVIOUS: c.previous.join(",") });
     if (c.withheld) env.GOSSIPCHECK_COORDINATOR_WITHHELD = c.withheld;
   }
+  if (e.talk) {
+    const t = e.talk;
+    Object.assign(env, { GOSSIPCHECK_EVENT_NAME: t.name, GOSSIPCHECK_EVENT_ORIGIN: t.origin, GOSSIPCHECK_EVENT_ID: t.id, GOSSIPCHECK_EVENT_BYTES: String(t.payload.length) });
+  }
   for (const k of Object.keys(env)) env[k] = envValue(env[k]!);
   return env;
+}
+
+/**
+ * What a script reads on standard input: the event as one JSON line, with
+ * this node; for a user event or query (user:NAME, query:NAME) its payload,
+ * raw bytes as sent (Serf's handlers read theirs the same way).
+ */
+export function triggerStdin(e: TriggerEvent, node: TriggerNode): string | Uint8Array {
+  return e.talk ? e.talk.payload : triggerJson(e, node);
 }
 
 /** The event as scripts read it on standard input: one JSON line, with this node. */

@@ -1,5 +1,6 @@
 import { fail, ok, type Result } from "../base/result.js";
 import { closest } from "../base/suggest.js";
+import { eventNameProblem } from "../control/talk_rules.js";
 
 /*
  * The events a trigger can name (-on EVENT=SCRIPT), what each carries, and
@@ -27,15 +28,20 @@ export const TRIGGER_EVENTS = [
 ] as const;
 export type TriggerEventName = (typeof TRIGGER_EVENTS)[number];
 
+/** A user event's or a query's handler (issue 17): "user:deploy", "query:load". */
+export type TalkTriggerName = `user:${string}` | `query:${string}`;
+/** The prefixes of TalkTriggerName. */
+export const TALK_PREFIXES = ["user:", "query:"] as const;
+
 /** One -on value: run `script` (a /bin/sh command line) on every `event`. */
 export interface TriggerSpec {
-  event: TriggerEventName;
+  event: TriggerEventName | TalkTriggerName;
   script: string;
 }
 
 /** What happened, as a script gets it: in GOSSIPCHECK_* variables and as one JSON line on standard input. */
 export interface TriggerEvent {
-  event: TriggerEventName;
+  event: TriggerEventName | TalkTriggerName;
   /** ms since the epoch. */
   atMs: number;
   /** member-*: the member concerned (status: alive, suspect, dead, left). */
@@ -48,16 +54,23 @@ export interface TriggerEvent {
   quorum?: { schedule: string; check: string; failing: number; needed: number; voters: number; nodes: string[] };
   /** coordinator-*: the coordinators now and before (heaviest first); withheld: why there is none (-coordinator-quorum). */
   coordinator?: { coordinators: string[]; previous: string[]; withheld?: string };
+  /**
+   * user:NAME and query:NAME: the event or query (id: its envelope ID, hex;
+   * origin: the node it was sent from). Its handlers read `payload` as raw
+   * bytes on standard input, not the JSON line other events write there.
+   */
+  talk?: { name: string; id: string; origin: string; payload: Uint8Array };
 }
 
 /**
- * Parses "member-failed=/usr/local/bin/page-me", the value of -on (or of the
- * config key `on`: `source` names where it came from in the errors). The
+ * Parses "member-failed=/usr/local/bin/page-me" or "user:deploy=SCRIPT",
+ * the value of -on (or of the config key `on`: `source` names where it came
+ * from in the errors; NAME of user:NAME follows the event name rule). The
  * script is everything after the first "=", so it may hold "=" itself.
  */
 export function parseTriggerSpec(text: string, source = "-on"): Result<TriggerSpec> {
   const where = `${source} ${JSON.stringify(text)}`;
-  const events = `events: ${TRIGGER_EVENTS.join(", ")}`;
+  const events = `events: ${TRIGGER_EVENTS.join(", ")}, user:NAME, query:NAME`;
   const eq = text.indexOf("=");
   if (eq < 0) {
     const name = text.trim();
@@ -66,6 +79,13 @@ export function parseTriggerSpec(text: string, source = "-on"): Result<TriggerSp
   }
   const name = text.slice(0, eq).trim();
   const script = text.slice(eq + 1).trim();
+  const talk = TALK_PREFIXES.find((p) => name.startsWith(p));
+  if (talk) {
+    const bad = eventNameProblem(name.slice(talk.length), `${where}: ${talk}NAME`);
+    if (bad) return fail(bad);
+    if (script === "") return fail(`${where}: the script is empty; want ${name}=SCRIPT (a /bin/sh command line)`);
+    return ok({ event: name as TalkTriggerName, script });
+  }
   if (!isEvent(name)) return fail(`${where}: unknown event ${JSON.stringify(name)}${suggestion(name)}; ${events}`);
   if (script === "") return fail(`${where}: the script is empty; want ${name}=SCRIPT (a /bin/sh command line)`);
   return ok({ event: name, script });

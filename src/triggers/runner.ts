@@ -5,7 +5,7 @@ import { errorMessage } from "../base/result.js";
 import { runAction, type ActionRequest } from "../checks/action.js";
 import type { ActionOutcome } from "../checks/types.js";
 import { defaultTriggerConfig, type TriggerConfig } from "./config.js";
-import { triggerEnv, triggerJson, type TriggerNode } from "./env.js";
+import { triggerEnv, triggerStdin, type TriggerNode } from "./env.js";
 import type { TriggerEvent, TriggerSpec } from "./events.js";
 
 /*
@@ -51,6 +51,37 @@ export interface TriggerCounters {
 interface Job {
   spec: TriggerSpec;
   event: TriggerEvent;
+  /** Set by fireAndFollow: told how the run ended (dropped ones too). */
+  follow?: { options: FollowOptions; onEnd: (r: HandlerRun) => void };
+}
+
+/** How fireAndFollow's runs go. */
+export interface FollowOptions {
+  /** Each run's timeout (ms), at most the config's timeoutMs. */
+  timeoutMs?: number;
+  /** Capture standard output apart, as bytes, up to this many (a query's answer); by default output is only logged. */
+  stdoutBytes?: number;
+}
+
+/** What fireAndFollow started: one run per matching trigger, in trigger order. */
+export interface Followed {
+  handlers: number;
+  runs: { script: string; ended: Promise<HandlerRun> }[];
+  /** Every run's end, once the last has ended. */
+  ended: Promise<HandlerRun[]>;
+}
+
+/** How one run of fireAndFollow ended. */
+export interface HandlerRun {
+  script: string;
+  /** null when it has none: killed, never started, dropped. */
+  exitCode: number | null;
+  /** Why there is no exit code ("SIGKILL", "timeout after 30000 ms", "dropped: ..."). */
+  signal?: string;
+  durationMs: number;
+  /** With stdoutBytes: its standard output, and whether more was cut. */
+  output?: Uint8Array;
+  truncated: boolean;
 }
 
 export interface TriggerRunnerOptions {
@@ -97,24 +128,48 @@ export class TriggerRunner {
 
   /** Enqueues one run per matching trigger; never throws, never waits. */
   fire(e: TriggerEvent): void {
+    this.enqueue(e);
+  }
+
+  /**
+   * fire(), and how it went: the number of runs enqueued (the matching
+   * triggers), and a promise of each run's end, in trigger order, that
+   * resolves when the last has ended (a run dropped from a full queue or at
+   * shutdown ends at once, as dropped). A user event or query
+   * (src/daemon/cluster/user_events.ts) answers its origin with them.
+   */
+  fireAndFollow(e: TriggerEvent, options: FollowOptions = {}): Followed {
+    const runs: Followed["runs"] = [];
+    this.enqueue(e, (spec) => {
+      let onEnd!: (r: HandlerRun) => void;
+      runs.push({ script: spec.script, ended: new Promise<HandlerRun>((resolve) => (onEnd = resolve)) });
+      return { options, onEnd };
+    });
+    return { handlers: runs.length, runs, ended: Promise.all(runs.map((r) => r.ended)) };
+  }
+
+  private enqueue(e: TriggerEvent, follow?: (spec: TriggerSpec) => Job["follow"]): void {
     this.c.fired++;
     for (const spec of this.triggers) {
       if (spec.event !== e.event) continue;
+      const job: Job = { spec, event: e, ...(follow && { follow: follow(spec) }) };
       if (this.stopped) {
         this.c.dropped++;
+        dropped(job, "the daemon is shutting down");
         continue;
       }
       // Free slots take runs at the next pump: they are not waiting.
       if (this.queue.length >= this.config.queueLimit + Math.max(0, this.config.concurrency - this.active.size)) {
         const old = this.queue.shift()!;
         this.c.dropped++;
+        dropped(old, `the trigger queue was full (${this.config.queueLimit} runs waiting)`);
         this.limited.warn(
           "trigger-queue-full",
           { event: old.spec.event, script: old.spec.script, dropped: this.c.dropped },
           `trigger queue full (${this.config.queueLimit} runs waiting, ${this.config.concurrency} running): dropped the oldest, ${old.spec.event} ${old.spec.script}`,
         );
       }
-      this.queue.push({ spec, event: e });
+      this.queue.push(job);
     }
     if (this.queue.length > 0 && !this.pumpScheduled) {
       // Processes start after fire() returns: the caller (a membership event, a transition) never waits on a spawn.
@@ -138,6 +193,7 @@ export class TriggerRunner {
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.c.dropped += this.queue.length;
+    for (const job of this.queue) dropped(job, "the daemon is shutting down");
     this.queue.length = 0;
     if (this.active.size === 0) return;
     const all = Promise.all([...this.active.keys()]);
@@ -154,7 +210,10 @@ export class TriggerRunner {
       const job = this.queue.shift()!;
       const abort = new AbortController();
       const run: Promise<void> = this.run(job, abort.signal)
-        .catch((e: unknown) => this.log.error({ event: job.spec.event, script: job.spec.script }, `trigger ${job.spec.event}: ${job.spec.script}: ${errorMessage(e)}`))
+        .catch((e: unknown) => {
+          this.log.error({ event: job.spec.event, script: job.spec.script }, `trigger ${job.spec.event}: ${job.spec.script}: ${errorMessage(e)}`);
+          dropped(job, `failed: ${errorMessage(e)}`);
+        })
         .finally(() => {
           this.active.delete(run);
           this.pump();
@@ -172,8 +231,11 @@ export class TriggerRunner {
       this.c.ran++;
       this.c.failed++;
       this.log.warn(fields, `trigger ${spec.event}: ${missing}`);
+      job.follow?.onEnd({ script: spec.script, exitCode: null, signal: `not run: ${missing}`, durationMs: 0, truncated: false });
       return;
     }
+    const f = job.follow?.options;
+    const timeoutMs = Math.min(f?.timeoutMs ?? this.config.timeoutMs, this.config.timeoutMs);
     let o: ActionOutcome;
     try {
       o = await this.runScript({
@@ -182,10 +244,11 @@ export class TriggerRunner {
         batchId: `trigger-${spec.event}`,
         node: this.node.name,
         env: triggerEnv(event, this.node),
-        stdin: triggerJson(event, this.node),
-        timeoutMs: this.config.timeoutMs,
+        stdin: triggerStdin(event, this.node),
+        timeoutMs,
         termGraceMs: this.config.killGraceMs,
-        outputLimitBytes: this.config.outputLimitBytes,
+        // A query's handler: its standard output alone, kept as bytes, is the answer (stderr is only logged).
+        ...(f?.stdoutBytes !== undefined ? { outputLimitBytes: f.stdoutBytes, stderrApart: true, rawOutput: true } : { outputLimitBytes: this.config.outputLimitBytes }),
         abort,
       });
     } catch (e) {
@@ -193,8 +256,10 @@ export class TriggerRunner {
       this.c.ran++;
       this.c.failed++;
       this.log.warn(fields, `${what}: ${errorMessage(e)}`);
+      job.follow?.onEnd({ script: spec.script, exitCode: null, signal: `not run: ${errorMessage(e)}`, durationMs: 0, truncated: false });
       return;
     }
+    job.follow?.onEnd(handlerRun(spec.script, o, timeoutMs, f?.stdoutBytes !== undefined));
     this.c.ran++;
     const ms = Math.round(o.durationMs);
     const out = { ...fields, durationMs: ms, output: o.output, outputTruncated: o.outputTruncated, leftoversKilled: o.leftoversKilled };
@@ -248,6 +313,24 @@ export function scriptProblem(script: string): string | undefined {
     return `${first}: not executable (chmod +x it, or run it as "sh ${first}")`;
   }
   return undefined;
+}
+
+/** A followed run dropped before it started ends at once, saying why. */
+function dropped(job: Job, why: string): void {
+  job.follow?.onEnd({ script: job.spec.script, exitCode: null, signal: `dropped: ${why}`, durationMs: 0, truncated: false });
+}
+
+/** A run's outcome as fireAndFollow reports it. */
+function handlerRun(script: string, o: ActionOutcome, timeoutMs: number, withOutput: boolean): HandlerRun {
+  const signal = o.skipped ?? (o.timedOut ? `timeout after ${timeoutMs} ms (process group killed)` : (o.signal ?? undefined));
+  return {
+    script,
+    exitCode: o.timedOut || o.skipped !== undefined ? null : o.exitCode,
+    ...(signal !== undefined && { signal }),
+    durationMs: o.durationMs,
+    ...(withOutput && { output: o.outputBytes ?? Buffer.from(o.output) }),
+    truncated: withOutput && o.outputTruncated,
+  };
 }
 
 function firstLine(text: string): string {

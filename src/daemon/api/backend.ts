@@ -5,6 +5,7 @@ import type { BatchListItem } from "../../control/stream_types.js";
 import type { CoordinatorChange } from "../../control/talk_types.js";
 import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
+import type { EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
 
 /*
  * The seam between the control API and the rest of the daemon. The API
@@ -176,7 +177,40 @@ export interface ControlBackend {
   batchResults?(request: ResultsRequest, signal: AbortSignal): HistoryStart<BatchEvent>;
   /** Every targeted node's history (what "history") or scheduled-check states (what "status"). */
   clusterHistory?(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent>;
+
+  // ---- User events and queries (issue 17). Optional: without one, its route answers 501. ----
+
+  /** Publishes a user event and yields its EventStreamEvents (POST /v1/events). */
+  submitEvent?(request: EventRequest, signal: AbortSignal): TalkStart<EventStreamEvent>;
+  /** Publishes a query and yields each node's answer (POST /v1/queries). */
+  submitQuery?(request: QueryRequest, signal: AbortSignal): TalkStart<QueryStreamEvent>;
 }
+
+/** A POST /v1/events body, validated (validate_talk.ts). */
+export interface EventRequest {
+  name: string;
+  payload: Uint8Array;
+  nodes: string[];
+  tags: Record<string, string>;
+  waitHandlers: boolean;
+  /** How long the origin waits, and the event's TTL (ms). */
+  timeoutMs: number;
+  submitter?: string;
+}
+
+/** A POST /v1/queries body, validated. */
+export interface QueryRequest {
+  name: string;
+  payload: Uint8Array;
+  nodes: string[];
+  tags: Record<string, string>;
+  /** How long the origin waits, the query's TTL, and its handlers' timeout (at most 30 s) (ms). */
+  timeoutMs: number;
+  submitter?: string;
+}
+
+/** A user event or query started, or why not: status 413 too large for the envelope limit, 503 not running. */
+export type TalkStart<E> = { ok: true; events: AsyncIterable<E> } | { ok: false; status: number; error: string };
 
 export interface ScheduleSetRequest {
   name: string;

@@ -9,6 +9,8 @@ import { memberView } from "./member_view.js";
 import { MembersWait } from "./members_wait.js";
 import { resolveCheckFile, validateBatchBody, validateKeysBody, validateLocalCheckBody, validateStatsBody } from "./validate.js";
 import { validateHistoryBody, validateResultsBody, validateScheduleRemoveBody, validateScheduleSetBody, validateStatusBody } from "./validate_watch.js";
+import type { EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
+import { validateEventBody, validateQueryBody } from "./validate_talk.js";
 
 /*
  * The control API's routes, one named handler each. A handler validates its
@@ -28,7 +30,7 @@ export interface Route {
 }
 
 /** Every event a route streams as NDJSON. */
-export type StreamedEvent = BatchEvent | KeyEvent | StatsEvent | HistoryEvent;
+export type StreamedEvent = BatchEvent | KeyEvent | StatsEvent | HistoryEvent | EventStreamEvent | QueryStreamEvent;
 
 /** What the routes need from the server around them. */
 export interface RouteContext {
@@ -232,6 +234,28 @@ export function controlRoutes(c: RouteContext): Route[] {
     sendJson(res, 200, status);
   };
 
+  // ---- User events and queries (issue 17). ----
+
+  const postEvent: Handler = async (req, res) => {
+    const request = validateEventBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.submitEvent) throw new HttpError(501, "this daemon cannot send user events");
+    const ac = c.abortOnClose(res);
+    const started = backend.submitEvent(request.value, ac.signal);
+    if (!started.ok) throw new HttpError(started.status, started.error);
+    await c.streamEvents(res, ac, started.events);
+  };
+
+  const postQuery: Handler = async (req, res) => {
+    const request = validateQueryBody(await readJsonBody(req, maxBody));
+    if (!request.ok) throw new HttpError(400, request.error);
+    if (!backend.submitQuery) throw new HttpError(501, "this daemon cannot send queries");
+    const ac = c.abortOnClose(res);
+    const started = backend.submitQuery(request.value, ac.signal);
+    if (!started.ok) throw new HttpError(started.status, started.error);
+    await c.streamEvents(res, ac, started.events);
+  };
+
   const getMetrics: Handler = async (_req, res) => {
     sendMetrics(res, await c.metrics());
   };
@@ -256,5 +280,7 @@ export function controlRoutes(c: RouteContext): Route[] {
     { method: "GET", path: "/v1/rollouts/:id", handle: getRollout },
     { method: "POST", path: "/v1/rollouts/:id/abort", handle: postRolloutAbort },
     { method: "GET", path: "/metrics", handle: getMetrics },
+    { method: "POST", path: "/v1/events", handle: postEvent },
+    { method: "POST", path: "/v1/queries", handle: postQuery },
   ];
 }

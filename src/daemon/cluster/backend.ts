@@ -36,7 +36,11 @@ import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../contro
 import type { TriggerSpec } from "../../triggers/index.js";
 import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
 import { type CoordinatorConfig, CoordinatorWatch } from "./coordinator_watch.js";
-import type { CoordinatorChange } from "../../control/talk_types.js";
+import type { CoordinatorChange, EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
+import type { EventRequest, QueryRequest, TalkStart } from "../api/backend.js";
+import { encodeQuery, encodeUserEvent, newTalkCounters, queryHandler, userEventHandler } from "./user_events.js";
+import { eventStream, queryStream } from "./talk_origin.js";
+import { registerTalkMetrics } from "./talk_metrics.js";
 
 /*
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -97,6 +101,8 @@ export class ClusterBackend implements ControlBackend {
   private auditTimer: Timer | undefined;
   /** This node's view of the coordinators (issue 17). */
   readonly coordinator: CoordinatorWatch;
+  /** User events and queries (issue 17): user_events.ts, talk_origin.ts. */
+  private readonly talk = newTalkCounters();
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
@@ -153,6 +159,10 @@ export class ClusterBackend implements ControlBackend {
     });
     const w = o.watch;
     if (w) this.metrics.add((f) => w.metrics.register(f));
+    const talk = { node: o.node, handlers: () => o.watch?.triggers, counters: this.talk, clock: this.clock, log: o.log };
+    o.gossip.onEnvelope(pb.EnvelopeKind.USER_EVENT, userEventHandler(talk));
+    o.gossip.onEnvelope(pb.EnvelopeKind.QUERY, queryHandler(talk));
+    this.metrics.add((f) => registerTalkMetrics(f, () => this.talk));
   }
 
   /** Serves gossip (loads the seen-history from the data dir), then membership. Rejects naming the data dir. */
@@ -575,6 +585,33 @@ export class ClusterBackend implements ControlBackend {
       events: this.acceptedThenReplies<StatsEvent>(accepted, pub, refs, request.timeoutMs, signal, (reply, elapsedMs) =>
         reply.stats ? { type: "result", node: reply.node, address: reply.address, stats: fromWireStats(reply.node, reply.stats), elapsedMs } : null,
       ),
+    };
+  }
+
+  /** A user event (issue 17): TTL = the wait, so a node that comes back within it still gets it, and none later. */
+  submitEvent(request: EventRequest, signal: AbortSignal): TalkStart<EventStreamEvent> {
+    const { name, payload, nodes, tags, waitHandlers, submitter = "" } = request;
+    const encoded = encodeUserEvent({ name, payload, targetNodes: nodes, targetTags: tags, waitHandlers, submitter });
+    this.talk.eventsPublished++;
+    return eventStream(this.publishTalk(pb.EnvelopeKind.USER_EVENT, encoded, request, signal), name, payload.length);
+  }
+
+  /** A query (issue 17): TTL = the wait; each node answers before it (user_events.ts). */
+  submitQuery(request: QueryRequest, signal: AbortSignal): TalkStart<QueryStreamEvent> {
+    const { name, payload, nodes, tags, submitter = "" } = request;
+    this.talk.queriesPublished++;
+    return queryStream(this.publishTalk(pb.EnvelopeKind.QUERY, encodeQuery({ name, payload, targetNodes: nodes, targetTags: tags, submitter }), request, signal), name);
+  }
+
+  private publishTalk(kind: pb.EnvelopeKind, payload: Uint8Array, request: { nodes: string[]; tags: Record<string, string>; timeoutMs: number }, signal: AbortSignal) {
+    const submittedMs = this.clock.now();
+    const expected = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
+    const refs = expected.map(nodeRef);
+    return {
+      published: this.o.gossip.publish(kind, payload, { ttlMs: request.timeoutMs, expected: expected.map((m) => m.name) }),
+      expected: refs,
+      origin: this.o.node.name,
+      follow: <E>(pub: Publication, toEvent: (reply: pb.NodeReply, elapsedMs: number) => E | null) => this.replies<E>(pub, refs, submittedMs, request.timeoutMs, signal, toEvent),
     };
   }
 
