@@ -45,7 +45,7 @@ export interface DiscoveryConfig {
   fastPhaseMs: number;
   /**
    * Between hellos otherwise (ms). A node in a cluster still announces itself
-   * at this low rate (one ~130-byte datagram a minute), so two halves of a
+   * at this low rate (one datagram of about 100 bytes a minute), so two halves of a
    * segment that came up apart (a switch restarted, both sides formed their
    * own cluster) find each other within a minute.
    */

@@ -18,7 +18,7 @@ import { errorMessage } from "../base/result.js";
  * decodeHello never throws: the bytes come from anyone on the segment.
  */
 
-/** Largest hello accepted or sent, on the wire (bytes). A real one is about 100 bytes (plus 29 sealed). */
+/** Largest hello accepted or sent, on the wire (bytes). A real one is about 100 bytes sealed. */
 export const MAX_HELLO_BYTES = 512;
 /** Random bytes of a hello's nonce. */
 export const HELLO_NONCE_BYTES = 16;
