@@ -217,3 +217,27 @@ describe("startup safety", () => {
     assert.equal(checkStartupSafety(run(["-bind", "127.0.0.1:2000", "-nodnod-bind", "127.0.0.1:7070"]), false).refusal, undefined);
   });
 });
+
+describe("-discover flags and safety", () => {
+  it("is off by default; on, it uses the documented group and -bind's host as the interface", () => {
+    assert.equal(run(["-bind", "127.0.0.1:2000"]).discover, undefined);
+    assert.deepEqual(run(["-bind", "127.0.0.1:2000", "-discover"]).discover, { group: { host: "239.255.35.5", port: 3506 }, interfaceAddress: "127.0.0.1" });
+    assert.deepEqual(run(["-bind", ":3505", "-discover", "-discover-group", "10.0.0.255:4000"]).discover, { group: { host: "10.0.0.255", port: 4000 } });
+    assert.deepEqual(run(["-bind", ":3505", "-discover", "-discover-interface", "10.1.2.3"]).discover?.interfaceAddress, "10.1.2.3");
+  });
+
+  it("refuses a group or interface that is not IPv4, naming the flag", () => {
+    assert.match(refused(["-discover", "-discover-group", "[ff02::1]:3506"]), /^-discover-group "\[ff02::1\]:3506": not an IPv4 address/);
+    assert.match(refused(["-discover", "-discover-group", "239.255.35.5"]), /^-discover-group .*the port is missing/);
+    assert.match(refused(["-discover", "-discover-interface", "eth0"]), /^-discover-interface "eth0": expected the IPv4 address/);
+  });
+
+  it("refuses discovery beyond loopback without a cluster key, even under -insecure", () => {
+    const everywhere = checkStartupSafety(run(["-bind", "0.0.0.0:3505", "-insecure", "-discover"]), false);
+    assert.match(everywhere.refusal ?? "", /^-discover on every interface .*no cluster key is set \(-insecure does not cover discovery\).*gcheck keygen/);
+    const iface = checkStartupSafety(run(["-bind", "127.0.0.1:2000", "-discover", "-discover-interface", "10.1.2.3"]), false);
+    assert.match(iface.refusal ?? "", /^-discover on 10\.1\.2\.3 /);
+    assert.equal(checkStartupSafety(run(["-bind", "0.0.0.0:3505", "-discover"]), true).refusal, undefined);
+    assert.deepEqual(checkStartupSafety(run(["-bind", "127.0.0.1:2000", "-discover"]), false), { warnings: [] });
+  });
+});

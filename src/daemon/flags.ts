@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { homedir, hostname, networkInterfaces } from "node:os";
+import { isIPv4 } from "node:net";
 import { join } from "node:path";
 import { parseDuration } from "../checks/duration.js";
 import { API_LIMIT_BOUNDS, type ApiLimits, DEFAULT_API_LIMITS } from "./api/limits.js";
@@ -96,11 +97,23 @@ export interface DaemonOptions {
   coordinators: number;
   /** -coordinator-quorum: no coordinator on a side that sees no majority of the last stable cluster size. */
   coordinatorQuorum: boolean;
+  /** -discover: announce this node and join the nodes heard on the segment (src/daemon/discovery.ts); absent = off. */
+  discover?: DiscoverOptions;
 }
 
 /** The tags this node advertises: -tag's, plus -weight's reserved tag when the weight is above 0. */
 export function memberTags(o: Pick<DaemonOptions, "tags" | "weight">): Record<string, string> {
   return o.weight > 0 ? { ...o.tags, [WEIGHT_TAG]: String(o.weight) } : { ...o.tags };
+}
+
+/** The default -discover-group: in 239.255.0.0/16 (RFC 2365's IPv4 Local Scope, never routed off the site) on the port after the cluster port's default. */
+export const DEFAULT_DISCOVER_GROUP = "239.255.35.5:3506";
+
+export interface DiscoverOptions {
+  /** Multicast group (224.0.0.0/4) or, any other IPv4 address, a broadcast address; and the port. */
+  group: HostPort;
+  /** IPv4 address of the interface hellos go out and come in on: -discover-interface, else -bind's host unless it is a wildcard; absent = the system's choice. */
+  interfaceAddress?: string;
 }
 
 /** What the defaults depend on, injectable for tests. */
@@ -200,6 +213,9 @@ function program(out: { text: string }): Command {
     .option("--max-frame-size <bytes>", "largest TCP frame (bytes, or with K/KiB/M/MiB)", String(DEFAULT_MAX_FRAME_SIZE))
     .option("--config-file <file>", "JSON config file (repeatable; a later file wins over an earlier one)", collect)
     .option("--config-dir <dir>", "read every *.json in it, in lexical order, after the -config-file files (repeatable)", collect)
+    .option("--discover", "find and join the nodes of this cluster on the local network segment by sealed hello datagrams (needs a cluster key off loopback)")
+    .option("--discover-group <ip:port>", "multicast group for -discover hellos, or a broadcast address such as 10.0.0.255:3506", DEFAULT_DISCOVER_GROUP)
+    .option("--discover-interface <ip>", "IPv4 address of the interface -discover uses (default: -bind's host, or the system's choice for a wildcard -bind)")
     .option("--check-config", "validate the configuration and the files it names, print a summary and exit (0 valid, 2 not)")
     .addHelpText("after", CONFIG_HELP);
 }
@@ -240,6 +256,9 @@ interface RawFlags {
   coordinators: string;
   coordinatorQuorum?: boolean;
   checkConfig?: boolean;
+  discover?: boolean;
+  discoverGroup: string;
+  discoverInterface?: string;
 }
 
 /**
@@ -394,6 +413,8 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
     if (e) return err(e);
   }
   const dataDir = f.dataDir ?? (ctx.isRoot ? "/var/lib/gossipcheck" : join(ctx.homeDir, ".local/state/gossipcheck"));
+  const discover = parseDiscover(f, bind);
+  if (!discover.ok) return discover;
 
   return {
     ok: true,
@@ -430,8 +451,23 @@ function validate(f: RawFlags, ctx: FlagContext): Result<DaemonOptions> {
       weight,
       coordinators,
       coordinatorQuorum: f.coordinatorQuorum === true,
+      ...(discover.value && { discover: discover.value }),
     },
   };
+}
+
+/** -discover, -discover-group and -discover-interface; undefined without -discover. */
+function parseDiscover(f: RawFlags, bind: HostPort): Result<DiscoverOptions | undefined> {
+  const group = parseHostPort(f.discoverGroup, {});
+  if (!group.ok || !isIPv4(group.value.host))
+    return err(
+      `-discover-group "${f.discoverGroup}": ${group.ok ? "not an IPv4 address" : group.error}; expected ip:port, a multicast group such as ${DEFAULT_DISCOVER_GROUP} or a broadcast address such as 10.0.0.255:3506`,
+    );
+  const iface = f.discoverInterface?.trim();
+  if (iface !== undefined && !isIPv4(iface)) return err(`-discover-interface "${f.discoverInterface}": expected the IPv4 address of an interface of this host, e.g. 10.0.0.5`);
+  if (!f.discover) return { ok: true, value: undefined };
+  const interfaceAddress = iface ?? (isIPv4(bind.host) && !isUnspecifiedHost(bind.host) ? bind.host : undefined);
+  return { ok: true, value: { group: group.value, ...(interfaceAddress !== undefined && { interfaceAddress }) } };
 }
 
 function err<T>(error: string): Result<T> {

@@ -4,7 +4,8 @@
  * config files; SIGHUP reads it again: reload.ts), check the ground
  * (safety, files, keyring), start the cluster node (node.ts) and the control API on it, join the
  * cluster in the background, and wait for a signal. With -metrics-bind and
- * -nodnod-bind, their servers start after the control API, the same way. Kept thin on purpose:
+ * -nodnod-bind, their servers start after the control API, the same way; with -discover, discovery
+ * starts after the join (src/daemon/discovery.ts). Kept thin on purpose:
  * everything that must stop registers with Shutdown, which runs the steps
  * newest first (the control API closes, then the node leaves gracefully and
  * stops).
@@ -152,3 +153,11 @@ backend.join(peers).catch((err: Error) => {
   log.error({ peers, err: err.message }, `could not join the cluster: ${err.message}`);
   exitWith(2, `gossipcheckd: ${err.message}`);
 });
+// -discover (src/daemon/discovery.ts): after join() has started the membership, so a node heard is joined at once.
+// Imported only with the flag, like NodNod.
+if (o.discover) {
+  const { startDiscovery } = await import("./discovery.js");
+  const started = await startDiscovery({ options: o.discover, name: o.name, label: o.label, address: transport.address, keyring, backend, log, metrics });
+  if (!started.ok) exitWith(2, `gossipcheckd: ${started.error}`);
+  shutdown.add("discovery", () => started.value.stop());
+}

@@ -30,6 +30,17 @@ export function checkStartupSafety(o: DaemonOptions, hasClusterKey: boolean): Sa
     }
     warnings.push(`running -insecure: cluster traffic on ${formatHostPort(o.bind)} is neither encrypted nor authenticated, and anyone who can reach it can run commands on this node`);
   }
+  // -discover joins whoever announces itself with our key and label: without a key, anyone on the segment could
+  // pull this node into a cluster of theirs and send it commands. -insecure does not lift this.
+  if (o.discover && !hasClusterKey && !isLoopbackHost(o.discover.interfaceAddress ?? "0.0.0.0")) {
+    const on = o.discover.interfaceAddress ?? `every interface (-bind ${formatHostPort(o.bind)})`;
+    return {
+      refusal:
+        `-discover on ${on} would join any host on the network segment that announces itself, and no cluster key is set (-insecure does not cover discovery). ` +
+        `Create a key with "gcheck keygen > /etc/gossipcheck/cluster.key" (chmod 600, same key on every node) and pass -key-file, or use -peers instead`,
+      warnings,
+    };
+  }
   if (o.cliBind && !isLoopbackHost(o.cliBind.host) && o.cliTokenFile === undefined) {
     return {
       refusal:

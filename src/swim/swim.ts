@@ -159,6 +159,16 @@ export class Swim implements Membership {
   }
 
   /**
+   * One join push-pull with the node at `address`, no retries and the seeds
+   * unchanged: for a node that discovery heard (src/net/discovery.ts), which
+   * it will hear again if this attempt fails. Rejects as exchange() does.
+   */
+  joinOnce(address: Address): Promise<void> {
+    this.start();
+    return this.pushPull.exchange(address, true);
+  }
+
+  /**
    * Graceful leave: tells the cluster this node left (not failed) and waits
    * until the news was gossiped its full number of times, or timeoutMs. Call
    * shutdown() afterwards.

@@ -208,6 +208,11 @@ export class ClusterBackend implements ControlBackend {
     });
   }
 
+  /** One join attempt through a node that discovery heard (-discover): no retries, the seeds unchanged. */
+  joinDiscovered(address: string): Promise<void> {
+    return this.o.swim.joinOnce(address);
+  }
+
   /**
    * Whether this node is a healthy member (GET /healthz): started and not
    * stopping; not alone when it was given seeds (a node started without
