@@ -78,6 +78,8 @@ export interface PublishOptions {
   ttlMs?: number;
   /** Node names whose replies are awaited; absent: open-ended (done only at expiry or cancel). */
   expected?: string[];
+  /** A node the burst pushes to first, whatever else it picks (a message for that node: it need not wait for relays). */
+  pushFirst?: string;
 }
 
 export type PublishResult = { ok: true; publication: Publication } | { ok: false; error: string };
@@ -211,7 +213,7 @@ export class Disseminator implements PushPullDelegate {
     const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
     this.publications.set(pub.idHex, pub);
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
-    this.burst(env, null);
+    this.burst(env, null, undefined, opts.pushFirst);
     if (!pub.done) this.repair.watch(pub);
     // The publisher vouched for it (a signature was checked at the API): it
     // spreads, but this node runs it only if it would admit it from a peer.
@@ -387,11 +389,13 @@ export class Disseminator implements PushPullDelegate {
    * and writing it to its peers. Its receivers then see the node that
    * sealed it as the sender.
    */
-  private burst(env: Envelope, sender: Address | null, relay?: Relay): void {
+  private burst(env: Envelope, sender: Address | null, relay?: Relay, first?: string): void {
     const me = this.m.localName;
-    const peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
+    let peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
     const group = this.config.gossipGroup;
     let targets: typeof peers;
+    const firstPeer = first === undefined ? undefined : peers.find((p) => p.name === first);
+    if (firstPeer) peers = peers.filter((p) => p !== firstPeer);
     if (group >= 2 && peers.length > group) {
       const next = ringSuccessor(me, peers);
       targets = [
@@ -405,6 +409,8 @@ export class Disseminator implements PushPullDelegate {
     } else {
       targets = sample(peers, group, this.o.random);
     }
+    // The node it is for first, then the usual burst (the successor kept) one smaller.
+    if (firstPeer) targets = [firstPeer, ...targets.slice(0, Math.max(0, group - 1))];
     if (targets.length === 0) return;
     // Relayed, the push keeps the bytes (and the sender) it came with: no encoding or sealing here.
     const body = relay?.body ?? encodeGossip({ kind: "push", envelope: env });

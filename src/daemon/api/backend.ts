@@ -4,6 +4,7 @@ import type { Member, MemberEvent } from "../../swim/types.js";
 import type { BatchListItem } from "../../control/stream_types.js";
 import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
+import type { ChannelMessage, ChannelPublishResponse } from "../../control/talk_types.js";
 
 /*
  * The seam between the control API and the rest of the daemon. The API
@@ -169,7 +170,17 @@ export interface ControlBackend {
   batchResults?(request: ResultsRequest, signal: AbortSignal): HistoryStart<BatchEvent>;
   /** Every targeted node's history (what "history") or scheduled-check states (what "status"). */
   clusterHistory?(what: "history" | "status", request: HistoryRequest, signal: AbortSignal): HistoryStart<HistoryEvent>;
+
+  // ---- Channels (issue 17, src/daemon/cluster/channels.ts). Optional: without them /v1/channels/ answers 501. ----
+
+  /** Publishes data on channel, to every subscriber or to node's only. */
+  publishChannel?(channel: string, data: Uint8Array, node?: string): ChannelOutcome<ChannelPublishResponse>;
+  /** Adds a subscriber of channel on this node; the value is its removal. */
+  subscribeChannel?(channel: string, listener: (msg: ChannelMessage) => void): ChannelOutcome<() => void>;
 }
+
+/** ok, or the HTTP status to answer and why not. */
+export type ChannelOutcome<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
 
 export interface ScheduleSetRequest {
   name: string;

@@ -35,6 +35,10 @@ import { errorMessage } from "../../base/result.js";
 import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../control/watch_types.js";
 import type { TriggerSpec } from "../../triggers/index.js";
 import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
+import type { ChannelOutcome } from "../api/backend.js";
+import type { ChannelMessage, ChannelPublishResponse } from "../../control/talk_types.js";
+import { Channels } from "./channels.js";
+import { channelMetrics } from "./channel_metrics.js";
 
 /*
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -91,6 +95,7 @@ export class ClusterBackend implements ControlBackend {
   private seeds: string[] = [];
   private readonly stats: StatsCollector;
   private auditTimer: Timer | undefined;
+  private readonly channels: Channels;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
@@ -130,6 +135,15 @@ export class ClusterBackend implements ControlBackend {
         },
       }),
     );
+    this.channels = new Channels({
+      gossip: o.gossip,
+      localName: o.node.name,
+      clock: this.clock,
+      isRunning: (node) => this.running().some((m) => m.name === node),
+      running: () => this.running().length,
+      log: o.log,
+    });
+    this.metrics.add((f) => channelMetrics(f, () => this.channels.counters()));
     o.swim.onEvent((e) => {
       this.logMemberEvent(e);
       o.watch?.onMemberEvent(e);
@@ -211,6 +225,7 @@ export class ClusterBackend implements ControlBackend {
       await this.o.swim.leave(leaveTimeoutMs);
       this.auditTimer?.cancel();
       await this.o.watch?.stop();
+      this.channels.close();
       await this.o.gossip.stop();
       this.o.swim.shutdown();
       await this.o.transport.close();
@@ -552,6 +567,14 @@ export class ClusterBackend implements ControlBackend {
       yield accepted;
       yield* replies();
     })();
+  }
+
+  publishChannel(channel: string, data: Uint8Array, node?: string): ChannelOutcome<ChannelPublishResponse> {
+    return this.channels.publish(channel, data, node);
+  }
+
+  subscribeChannel(channel: string, listener: (msg: ChannelMessage) => void): ChannelOutcome<() => void> {
+    return this.channels.subscribe(channel, listener);
   }
 
   /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
