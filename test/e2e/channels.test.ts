@@ -9,11 +9,11 @@
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { request } from "node:http";
+import { type IncomingMessage, request } from "node:http";
 import { readFileSync } from "node:fs";
 import { type ClusterNode, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { waitFor } from "../support/proc.js";
-import { type ChannelMessage, type Client, ClientError, connect } from "../../src/client/index.js";
+import { type ChannelMessage, type Client, type ClientError, connect } from "../../src/client/index.js";
 
 let nodes: ClusterNode[] = [];
 let clients: Client[] = [];
@@ -115,7 +115,7 @@ test("a subscriber that never reads is disconnected, and the daemon's memory sta
   // A raw subscriber that reads its headers and nothing more.
   const [host, port] = b.cli.split(":");
   const req = request({ host, port: Number(port), path: "/v1/channels/slow", method: "GET" });
-  const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => req.on("response", resolve).on("error", reject).end());
+  const res = await new Promise<IncomingMessage>((resolve, reject) => req.on("response", resolve).on("error", reject).end());
   res.pause();
   await waitFor(async () => (await metric(b, "gossipcheck_channel_subscribers ")) === 1, 5_000, "the slow subscriber on ch-b");
   const dropped = await metric(b, 'gossipcheck_channel_subscriptions_total{outcome="dropped"}');
