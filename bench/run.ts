@@ -19,6 +19,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   history: () => import("./history.js"),
   rollout: () => import("./rollout.js"),
   streams: () => import("./streams.js"),
+  channels: () => import("./channels.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -19,6 +19,7 @@ const CHANNELS: Record<keyof ChannelCounters, Family> = {
   stale: counter("gossipcheck_channel_messages_dropped_total", DROPPED, ["reason", "stale"]),
   invalid: counter("gossipcheck_channel_messages_dropped_total", DROPPED, ["reason", "invalid"]),
   missed: counter("gossipcheck_channel_messages_dropped_total", DROPPED, ["reason", "missed"]),
+  reordered: counter("gossipcheck_channel_messages_reordered_total", "Channel messages that arrived before a predecessor and waited for it in the reorder buffer."),
   gaps: counter("gossipcheck_channel_gaps_total", "Gaps in a sender's sequence given up after the reorder wait (or at a buffer bound)."),
   throttled: counter("gossipcheck_channel_publishes_throttled_total", "Publishes refused (503) because this node's channel messages still live exceeded their byte bound."),
   held: g("gossipcheck_channel_held_messages", "Channel messages held in the reorder buffer, waiting for a predecessor."),

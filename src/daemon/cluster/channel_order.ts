@@ -74,6 +74,8 @@ export interface ChannelOrderCounters {
   /** Gaps given up (gapMs passed or a bound was hit), and the messages they skipped. */
   gaps: number;
   missed: number;
+  /** Messages that arrived before a predecessor and were held for it. */
+  reordered: number;
   /** Dropped: arrived after their gap was given up, or from an older epoch. */
   late: number;
   stale: number;
@@ -82,7 +84,7 @@ export interface ChannelOrderCounters {
 export class ChannelOrder<T> {
   private readonly streams = new Map<string, Stream<T>>();
   private heldBytes = 0;
-  private readonly stats = { gaps: 0, missed: 0, late: 0, stale: 0 };
+  private readonly stats = { gaps: 0, missed: 0, reordered: 0, late: 0, stale: 0 };
 
   constructor(
     private readonly clock: Clock,
@@ -121,6 +123,8 @@ export class ChannelOrder<T> {
       if (s.next === null || seq >= s.next) s.next = seq + 1;
       return;
     }
+    // A stream first seen mid-sequence whose first message turns up after all: it starts there.
+    if (s.next === null && seq === 1) s.next = 1;
     if (s.next !== null && seq < s.next) {
       this.stats.late++;
       return;
@@ -132,6 +136,7 @@ export class ChannelOrder<T> {
       return;
     }
     if (s.held.has(seq)) return;
+    this.stats.reordered++;
     s.held.set(seq, { item, bytes });
     s.heldBytes += bytes;
     this.heldBytes += bytes;

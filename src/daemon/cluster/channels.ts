@@ -15,15 +15,18 @@ import { ChannelOrder, DEFAULT_CHANNEL_ORDER_LIMITS, type ChannelOrderCounters, 
  * ChannelPost) on the dissemination layer: the burst and anti-entropy bring
  * it to every member once (the seen-history), and each node with local
  * subscribers of the channel delivers it, in each sender's order
- * (channel_order.ts). A message for one node (?node=) travels the same way,
- * pushed to that node first; the others relay it and count it in the order
- * but never deliver it.
+ * (channel_order.ts). A message for one node (?node=) is pushed to that
+ * node alone and does not spread (the gossip layer's relay policy): nobody
+ * else needs it, and a 10 MB send to one node costs the others nothing; it
+ * names that node as expected, so the origin's directed repair brings it
+ * there when the push is lost.
  *
  * Sequence numbers are per (channel, sending node) and held in memory: a
  * restarted daemon begins a new epoch (its start time, epoch_ms) and counts
  * from 1 again, and subscribers order by (epoch, seq), so the new life's
- * messages are never taken for the old one's. One sequence covers both
- * kinds of message, so every node sees one order per sender.
+ * messages are never taken for the old one's. Messages to every subscriber
+ * count one sequence per (channel, sender); messages to one node their own
+ * per (channel, sender, that node), since only that node sees them.
  *
  * Costs and bounds: every node holds each message's body for CHANNEL_TTL_MS
  * (for anti-entropy), so this node refuses to publish (503, retry) while the
@@ -38,16 +41,19 @@ export const CHANNEL_TTL_MS = 10_000;
 export interface ChannelLimits extends ChannelOrderLimits {
   /** Channel subscribers (SSE streams) on this daemon at once. */
   maxSubscribers: number;
-  /** Bytes this node may have published within the last CHANNEL_TTL_MS (each node holds them that long). */
+  /** Bytes this node may have published within the last ttlMs (each node holds them that long). */
   maxLiveBytes: number;
+  /** How long a message lives (ms): CHANNEL_TTL_MS. */
+  ttlMs: number;
 }
 
-export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = { ...DEFAULT_CHANNEL_ORDER_LIMITS, maxSubscribers: 64, maxLiveBytes: 256 * 1024 * 1024 };
+export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = { ...DEFAULT_CHANNEL_ORDER_LIMITS, maxSubscribers: 64, maxLiveBytes: 256 * 1024 * 1024, ttlMs: CHANNEL_TTL_MS };
 
 /** What Channels needs of the dissemination layer. */
 export interface ChannelGossip {
   publish(kind: pb.EnvelopeKind, payload: Uint8Array, opts?: PublishOptions): PublishResult;
   onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void;
+  onRelay(kind: pb.EnvelopeKind, spreads: (env: Envelope) => boolean): void;
 }
 
 export interface ChannelsOptions {
@@ -97,6 +103,7 @@ export class Channels {
     this.epochMs = o.clock.now();
     this.order = new ChannelOrder(o.clock, this.limits, (channel, msg, missed) => this.fanOut(channel, msg, missed));
     o.gossip.onEnvelope(pb.EnvelopeKind.CHANNEL, (env) => Promise.resolve(this.receive(env)));
+    o.gossip.onRelay(pb.EnvelopeKind.CHANNEL, (env) => !isDirect(env));
   }
 
   /** Sends data to every subscriber of channel, or to node's only. */
@@ -111,14 +118,17 @@ export class Channels {
       return {
         ok: false,
         status: 503,
-        error: `this node published ${this.recentBytes} bytes of channel messages in the last ${CHANNEL_TTL_MS / 1000} s (at most ${this.limits.maxLiveBytes} live at once): retry shortly, or publish less`,
+        error: `this node published ${this.recentBytes} bytes of channel messages in the last ${this.limits.ttlMs / 1000} s (at most ${this.limits.maxLiveBytes} live at once): retry shortly, or publish less`,
       };
     }
-    const seq = (this.seqs.get(channel) ?? 0) + 1;
+    const seqKey = node === undefined ? channel : `${channel}\u0000${node}`;
+    const seq = (this.seqs.get(seqKey) ?? 0) + 1;
     const post = { channel, seq, data, targetNode: node ?? "", sentMs: now, epochMs: this.epochMs };
-    const published = this.o.gossip.publish(pb.EnvelopeKind.CHANNEL, pb.ChannelPost.encode(post).finish(), { ttlMs: CHANNEL_TTL_MS, ...(node !== undefined && { pushFirst: node }) });
+    // A direct message goes to its node only; the origin's repair brings it there if the push is lost.
+    const direct = node !== undefined && node !== this.o.localName ? { pushFirst: node, expected: [node] } : {};
+    const published = this.o.gossip.publish(pb.EnvelopeKind.CHANNEL, pb.ChannelPost.encode(post).finish(), { ttlMs: this.limits.ttlMs, ...direct });
     if (!published.ok) return { ok: false, status: published.error.includes("exceeds the maximum") ? 413 : 503, error: `channel ${channel}: not published: ${published.error}` };
-    this.seqs.set(channel, seq);
+    this.seqs.set(seqKey, seq);
     this.recent.push([now, data.length]);
     this.recentBytes += data.length;
     this.stats.published++;
@@ -168,11 +178,17 @@ export class Channels {
       this.invalid(env, problem);
       return null;
     }
-    const forHere = post.targetNode === "" || post.targetNode === this.o.localName;
+    const direct = post.targetNode !== "";
+    if (direct && post.targetNode !== this.o.localName) {
+      // Asked for by ID though meant for another node: nothing to do with it here.
+      this.stats.relayedOnly++;
+      return null;
+    }
     const subscribed = this.subs.has(post.channel);
-    if (!forHere || !subscribed) this.stats.relayedOnly++;
-    const msg = forHere && subscribed ? message(env, post) : null;
-    this.order.accept(post.channel, env.origin, post.epochMs, post.seq, msg, post.data.length, subscribed);
+    if (!subscribed) this.stats.relayedOnly++;
+    const msg = subscribed ? message(env, post) : null;
+    // Direct messages have their own sequence per (channel, sender, target node).
+    this.order.accept(post.channel, direct ? `${env.origin}\u0000direct` : env.origin, post.epochMs, post.seq, msg, post.data.length, subscribed);
     return null;
   }
 
@@ -198,13 +214,29 @@ export class Channels {
   }
 
   private forgetRecent(now: number): void {
-    while (this.recentHead < this.recent.length && this.recent[this.recentHead]![0] < now - CHANNEL_TTL_MS) this.recentBytes -= this.recent[this.recentHead++]![1];
+    while (this.recentHead < this.recent.length && this.recent[this.recentHead]![0] < now - this.limits.ttlMs) this.recentBytes -= this.recent[this.recentHead++]![1];
     // Compacted once half is spent: O(1) per publish, amortized.
     if (this.recentHead > 1024 && this.recentHead * 2 > this.recent.length) {
       this.recent = this.recent.slice(this.recentHead);
       this.recentHead = 0;
     }
   }
+}
+
+const directness = new WeakMap<Envelope, boolean>();
+
+/** Whether a CHANNEL envelope is for one node (kept from spreading); remembered per envelope, since anti-entropy asks at every advertise. */
+function isDirect(env: Envelope): boolean {
+  let d = directness.get(env);
+  if (d === undefined) {
+    try {
+      d = pb.ChannelPost.decode(env.payload).targetNode !== "";
+    } catch {
+      d = false;
+    }
+    directness.set(env, d);
+  }
+  return d;
 }
 
 function message(env: Envelope, post: pb.ChannelPost): ChannelMessage {
