@@ -113,6 +113,8 @@ export class Disseminator implements PushPullDelegate {
   private readonly acks: AckRounds;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
   private readonly relays = new Map<pb.EnvelopeKind, (env: Envelope) => boolean>();
+  /** Kinds whose consumer may see an envelope again after a restart (a channel message: its new subscribers never saw it). */
+  private readonly replaySafe = new Set<pb.EnvelopeKind>();
   private readonly publications = new Map<string, Publication>();
   private readonly refused = new RefusedCopies(MAX_REFUSED_COPIES);
   /** The state file, when there is a data dir. */
@@ -183,8 +185,9 @@ export class Disseminator implements PushPullDelegate {
    * replace). Register before start(): an envelope of a kind without a
    * consumer is relayed and remembered, never consumed later.
    */
-  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void {
+  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler, opts: { replaySafe?: boolean } = {}): void {
     this.handlers.set(kind, handler);
+    if (opts.replaySafe) this.replaySafe.add(kind);
   }
 
   /**
@@ -484,7 +487,7 @@ export class Disseminator implements PushPullDelegate {
   private async consume(env: Envelope, receivedMs: number, unrecorded: string | null, local = false): Promise<void> {
     const handler = this.handlers.get(env.kind);
     if (!handler) return; // relay only
-    if (this.seen && !local && env.createdMs < this.seen.unsafeBeforeMs) {
+    if (this.seen && !local && !this.replaySafe.has(env.kind) && env.createdMs < this.seen.unsafeBeforeMs) {
       // Created before this node's history began: it may have run here in a life whose record is lost.
       this.stats.refusedUnsafe++;
       this.logger.warn(

@@ -52,7 +52,7 @@ export const DEFAULT_CHANNEL_LIMITS: ChannelLimits = { ...DEFAULT_CHANNEL_ORDER_
 /** What Channels needs of the dissemination layer. */
 export interface ChannelGossip {
   publish(kind: pb.EnvelopeKind, payload: Uint8Array, opts?: PublishOptions): PublishResult;
-  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void;
+  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler, opts?: { replaySafe?: boolean }): void;
   onRelay(kind: pb.EnvelopeKind, spreads: (env: Envelope) => boolean): void;
 }
 
@@ -102,7 +102,8 @@ export class Channels {
     this.limits = { ...DEFAULT_CHANNEL_LIMITS, ...o.limits };
     this.epochMs = o.clock.now();
     this.order = new ChannelOrder(o.clock, this.limits, (channel, msg, missed) => this.fanOut(channel, msg, missed));
-    o.gossip.onEnvelope(pb.EnvelopeKind.CHANNEL, (env) => Promise.resolve(this.receive(env)));
+    // Replay-safe: a node that restarted has no subscriber that saw a message before, so it need not skip those created before its history began.
+    o.gossip.onEnvelope(pb.EnvelopeKind.CHANNEL, (env) => Promise.resolve(this.receive(env)), { replaySafe: true });
     o.gossip.onRelay(pb.EnvelopeKind.CHANNEL, (env) => !isDirect(env));
   }
 
