@@ -20,6 +20,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   rollout: () => import("./rollout.js"),
   streams: () => import("./streams.js"),
   events: () => import("./events.js"),
+  channels: () => import("./channels.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -35,6 +35,8 @@ const LAYERS = {
   daemon: 8,
   // gcheck is one layer: its subfolders (commands, output) are files of it.
   cli: 8,
+  // gossipcheck/client (issue 17): the library applications import; control and base only, like gcheck.
+  client: 8,
 };
 
 function walk(d) {

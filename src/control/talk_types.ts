@@ -8,7 +8,7 @@ import type { NodeRef } from "./api_types.js";
  *   POST /v1/events                 EventRequestBody  -> NDJSON EventStreamEvent
  *   POST /v1/queries                QueryRequestBody  -> NDJSON QueryStreamEvent
  *   POST /v1/channels/NAME[?node=N] raw body (the message, up to the frame size) -> {id, seq}
- *   GET  /v1/channels/NAME          SSE: "message" ChannelMessage per message, in each sender's order
+ *   GET  /v1/channels/NAME          SSE: "subscribed" {channel, node} once live, then "message" ChannelMessage per message, in each sender's order
  *   GET  /v1/members?wait=...       long poll (WaitQuery) -> MembersResponse once the condition holds, 408 at its timeout
  *
  * Payloads travel as base64 in JSON (any bytes, 10 MB tested); *Text
@@ -86,6 +86,11 @@ export interface ChannelMessage {
   text?: string;
   /** Sent to one node (?node=) rather than to every subscriber. */
   direct?: boolean;
+  /**
+   * Messages of this sender skipped just before this one: they did not reach
+   * this node within the reorder wait (3 s) and never will (absent: none).
+   */
+  missed?: number;
 }
 
 /** POST /v1/channels/NAME's answer. */

@@ -84,6 +84,12 @@ export interface PublishOptions {
   ttlMs?: number;
   /** Node names whose replies are awaited; absent: open-ended (done only at expiry or cancel). */
   expected?: string[];
+  /**
+   * A node the burst pushes to first, whatever else it picks (a message for
+   * that node: it need not wait for relays). When the kind's relay policy
+   * (onRelay) keeps the envelope from spreading, it goes to this node only.
+   */
+  pushFirst?: string;
 }
 
 export type PublishResult = { ok: true; publication: Publication } | { ok: false; error: string };
@@ -112,6 +118,9 @@ export class Disseminator implements PushPullDelegate {
   private readonly repair: OriginRepair;
   private readonly acks: AckRounds;
   private readonly handlers = new Map<pb.EnvelopeKind, EnvelopeHandler>();
+  private readonly relays = new Map<pb.EnvelopeKind, (env: Envelope) => boolean>();
+  /** Kinds whose consumer may see an envelope again after a restart (a channel message: its new subscribers never saw it). */
+  private readonly replaySafe = new Set<pb.EnvelopeKind>();
   private readonly publications = new Map<string, Publication>();
   private readonly refused = new RefusedCopies(MAX_REFUSED_COPIES);
   /** The state file, when there is a data dir. */
@@ -131,7 +140,7 @@ export class Disseminator implements PushPullDelegate {
     const common = { requester: this.requester, membership: o.membership, clock: o.clock, random: o.random, config: o.config, counters: this.stats, logger: this.logger };
     this.antiEntropy = new AntiEntropy({
       ...common,
-      liveIds: () => this.live().map((e) => e.id),
+      liveIds: () => this.spreading().map((e) => e.id),
       liveEnvelope: (id) => this.history.liveEnvelope(id, this.clock.now()),
       lacks: (id) => !this.history.has(id),
       accept: (env, from) => void this.accept(env, from),
@@ -182,8 +191,20 @@ export class Disseminator implements PushPullDelegate {
    * replace). Register before start(): an envelope of a kind without a
    * consumer is relayed and remembered, never consumed later.
    */
-  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler): void {
+  onEnvelope(kind: pb.EnvelopeKind, handler: EnvelopeHandler, opts: { replaySafe?: boolean } = {}): void {
     this.handlers.set(kind, handler);
+    if (opts.replaySafe) this.replaySafe.add(kind);
+  }
+
+  /**
+   * The relay policy of one kind: whether an envelope spreads (burst,
+   * advertise, push-pull) or stays with the node it reached (a channel
+   * message for one node: nobody else needs it). Default: every envelope
+   * spreads. A kept envelope is still served to whoever asks for its ID
+   * (the origin's directed repair advertises it to its expected node).
+   */
+  onRelay(kind: pb.EnvelopeKind, spreads: (env: Envelope) => boolean): void {
+    this.relays.set(kind, spreads);
   }
 
   /** Creates an envelope from this node and starts its burst; the local consumer runs it too. */
@@ -217,7 +238,8 @@ export class Disseminator implements PushPullDelegate {
     const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
     this.publications.set(pub.idHex, pub);
     pub.start((node) => (node === this.m.localName ? "alive" : this.m.member(node)?.status), this.clock);
-    this.burst(env, null);
+    if (this.spreads(env)) this.burst(env, null, undefined, opts.pushFirst);
+    else if (opts.pushFirst !== undefined && opts.pushFirst !== this.m.localName) this.burst(env, null, undefined, opts.pushFirst, true);
     if (!pub.done) this.repair.watch(pub);
     // The publisher vouched for it (a signature was checked at the API): it
     // spreads, but this node runs it only if it would admit it from a peer.
@@ -232,7 +254,7 @@ export class Disseminator implements PushPullDelegate {
     const standing = this.o.standing?.envelopes() ?? [];
     this.stats.standingSent += standing.length;
     return encodeLiveIds(
-      this.live()
+      this.spreading()
         .slice(0, this.config.maxAdvertiseIds)
         .map((e) => e.id),
       standing,
@@ -276,6 +298,15 @@ export class Disseminator implements PushPullDelegate {
 
   counters(): GossipCounters {
     return { ...this.stats, historySize: this.history.size, liveEnvelopes: this.live().length };
+  }
+
+  /** Live envelopes that spread (what anti-entropy advertises and push-pull hands over). */
+  private spreading(): Envelope[] {
+    return this.relays.size === 0 ? this.live() : this.live().filter((e) => this.spreads(e));
+  }
+
+  private spreads(env: Envelope): boolean {
+    return this.relays.get(env.kind)?.(env) ?? true;
   }
 
   /** Envelopes live in the seen-history, newest first (anti-entropy, batch history). */
@@ -357,7 +388,7 @@ export class Disseminator implements PushPullDelegate {
     this.stats.received++;
     this.history.prune(now);
     const unrecorded = this.record(env);
-    this.burst(env, from, relay);
+    if (this.spreads(env)) this.burst(env, from, relay);
     void this.consume(env, now, unrecorded);
     return null;
   }
@@ -393,11 +424,13 @@ export class Disseminator implements PushPullDelegate {
    * and writing it to its peers. Its receivers then see the node that
    * sealed it as the sender.
    */
-  private burst(env: Envelope, sender: Address | null, relay?: Relay): void {
+  private burst(env: Envelope, sender: Address | null, relay?: Relay, first?: string, onlyFirst = false): void {
     const me = this.m.localName;
-    const peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
+    let peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
     const group = this.config.gossipGroup;
     let targets: typeof peers;
+    const firstPeer = first === undefined ? undefined : peers.find((p) => p.name === first);
+    if (firstPeer) peers = peers.filter((p) => p !== firstPeer);
     if (group >= 2 && peers.length > group) {
       const next = ringSuccessor(me, peers);
       targets = [
@@ -411,6 +444,9 @@ export class Disseminator implements PushPullDelegate {
     } else {
       targets = sample(peers, group, this.o.random);
     }
+    // The node it is for first, then the usual burst (the successor kept) one smaller.
+    if (firstPeer) targets = [firstPeer, ...(onlyFirst ? [] : targets.slice(0, Math.max(0, group - 1)))];
+    else if (onlyFirst) targets = [];
     if (targets.length === 0) return;
     // Relayed, the push keeps the bytes (and the sender) it came with: no encoding or sealing here.
     const body = relay?.body ?? encodeGossip({ kind: "push", envelope: env });
@@ -457,7 +493,7 @@ export class Disseminator implements PushPullDelegate {
   private async consume(env: Envelope, receivedMs: number, unrecorded: string | null, local = false): Promise<void> {
     const handler = this.handlers.get(env.kind);
     if (!handler) return; // relay only
-    if (this.seen && !local && env.createdMs < this.seen.unsafeBeforeMs) {
+    if (this.seen && !local && !this.replaySafe.has(env.kind) && env.createdMs < this.seen.unsafeBeforeMs) {
       // Created before this node's history began: it may have run here in a life whose record is lost.
       this.stats.refusedUnsafe++;
       this.logger.warn(

@@ -46,7 +46,8 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
     assert.ok(files.includes("LICENSE"), "LICENSE is packed");
     for (const f of ["dist/src/daemon/bin.js", "dist/src/daemon/main.js", "dist/src/daemon/help.txt", "dist/src/cli/main.js", "dist/src/proto/wire.js"]) assert.ok(files.includes(f), `${f} is packed`);
     assert.deepEqual(
-      files.filter((f) => f.endsWith(".map") || f.endsWith(".ts")),
+      // Type declarations (.d.ts) are shipped for gossipcheck/client; sources are not.
+      files.filter((f) => f.endsWith(".map") || (f.endsWith(".ts") && !f.endsWith(".d.ts"))),
       [],
     );
   });
@@ -65,6 +66,13 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
     const store = pathToFileURL(join(installed, "dist/src/history/store.js")).href;
     const code = `const { openHistory } = await import(${JSON.stringify(store)}); const r = openHistory(${JSON.stringify(dataDir)}, { log: console }); if (!r.ok) throw new Error(r.error); r.value.close(); console.log("opened");`;
     assert.equal((await run(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8", timeout: 30_000 })).stdout, "opened\n");
+  });
+
+  it("exports the client library as gossipcheck/client, with its type declarations", async () => {
+    assert.ok(files.includes("dist/src/client/index.d.ts"), "the client's declarations are packed");
+    const lib = join(prefix, "lib");
+    const code = `const { connect, ClientError } = await import("gossipcheck/client"); console.log(typeof connect, typeof ClientError);`;
+    assert.equal((await run(process.execPath, ["--input-type=module", "-e", code], { cwd: lib, encoding: "utf8", timeout: 30_000 })).stdout, "function function\n");
   });
 
   it("runs both installed binaries", async () => {

@@ -5,7 +5,7 @@ import type { BatchListItem } from "../../control/stream_types.js";
 import type { CoordinatorChange } from "../../control/talk_types.js";
 import type { BatchEvent, BatchSummary, CheckFileObject, DaemonInfo, KeyEvent, KeyOpName, NodeStats, RolloutStatus, StatsEvent } from "../../control/api_types.js";
 import type { RolloutOrder, RolloutSize } from "../../control/rollout_rules.js";
-import type { EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
+import type { ChannelMessage, ChannelPublishResponse, EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
 
 /*
  * The seam between the control API and the rest of the daemon. The API
@@ -184,6 +184,13 @@ export interface ControlBackend {
   submitEvent?(request: EventRequest, signal: AbortSignal): TalkStart<EventStreamEvent>;
   /** Publishes a query and yields each node's answer (POST /v1/queries). */
   submitQuery?(request: QueryRequest, signal: AbortSignal): TalkStart<QueryStreamEvent>;
+
+  // ---- Channels (issue 17, src/daemon/cluster/channels.ts). Optional: without them /v1/channels/ answers 501. ----
+
+  /** Publishes data on channel, to every subscriber or to node's only. */
+  publishChannel?(channel: string, data: Uint8Array, node?: string): ChannelOutcome<ChannelPublishResponse>;
+  /** Adds a subscriber of channel on this node; the value is its removal. */
+  subscribeChannel?(channel: string, listener: (msg: ChannelMessage) => void): ChannelOutcome<() => void>;
 }
 
 /** A POST /v1/events body, validated (validate_talk.ts). */
@@ -211,6 +218,9 @@ export interface QueryRequest {
 
 /** A user event or query started, or why not: status 413 too large for the envelope limit, 503 not running. */
 export type TalkStart<E> = { ok: true; events: AsyncIterable<E> } | { ok: false; status: number; error: string };
+
+/** ok, or the HTTP status to answer and why not. */
+export type ChannelOutcome<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
 
 export interface ScheduleSetRequest {
   name: string;

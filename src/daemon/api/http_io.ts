@@ -49,7 +49,12 @@ export async function readOptionalJsonBody(req: IncomingMessage, maxBytes: numbe
 }
 
 async function readBodyText(req: IncomingMessage, maxBytes: number): Promise<string> {
-  const tooLarge = () => new HttpError(413, `request body is larger than the limit of ${maxBytes} bytes: send fewer or smaller checks`, { connection: "close" });
+  return (await readBodyBytes(req, maxBytes, "send fewer or smaller checks")).toString("utf8");
+}
+
+/** The whole body as bytes (a channel message), 413 past maxBytes (bytes); `advice` says what to send instead. */
+export async function readBodyBytes(req: IncomingMessage, maxBytes: number, advice: string): Promise<Buffer> {
+  const tooLarge = () => new HttpError(413, `request body is larger than the limit of ${maxBytes} bytes: ${advice}`, { connection: "close" });
   const declared = Number(req.headers["content-length"] ?? NaN);
   if (declared > maxBytes) throw tooLarge();
   const chunks: Buffer[] = [];
@@ -65,7 +70,7 @@ async function readBodyText(req: IncomingMessage, maxBytes: number): Promise<str
     // The connection went away mid-body: the client left, or a limit (limits.ts) closed it.
     throw new HttpError(400, `the request body was cut off after ${size} bytes (${errorMessage(e)})`);
   }
-  return Buffer.concat(chunks, size).toString("utf8");
+  return Buffer.concat(chunks, size);
 }
 
 function parseJson(text: string): unknown {

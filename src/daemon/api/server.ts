@@ -18,6 +18,7 @@ import { systemClock } from "../../base/clock.js";
 import type { Streams } from "./streams/routes.js";
 import type { WebUi } from "./ui/assets.js";
 import { matchStreamPath } from "./streams/paths.js";
+import type { ChannelRoutes } from "./channels/routes.js";
 
 /*
  * The control API: HTTP/1.1 + JSON on -cli-bind, the only way gcheck (or
@@ -95,6 +96,19 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       });
       return s;
     }));
+  // Channels (issue 17), loaded by their first request like the streams.
+  let channels: Promise<ChannelRoutes> | null = null;
+  const loadChannels = () =>
+    (channels ??= import("./channels/routes.js").then(({ ChannelRoutes }) => {
+      const c = new ChannelRoutes({ backend: o.backend, maxBody });
+      metrics.add((f) =>
+        f.totals("gossipcheck_channel_subscriptions_total", "Channel subscriptions (SSE) by outcome: opened, dropped (the client stopped reading past 1 MiB).", ["outcome"], () => [
+          { labels: { outcome: "opened" }, value: c.counters().subscribed },
+          { labels: { outcome: "dropped" }, value: c.counters().dropped },
+        ]),
+      );
+      return c;
+    }));
   const loadUi = () => (ui ??= import("./ui/assets.js").then(({ WebUi }) => (uiLoaded = new WebUi({ ...(o.token !== undefined && { token: o.token }), now }))));
   let address = formatHostPort(o.bind);
 
@@ -129,7 +143,11 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
   });
 
   /** The route path a request is counted under: its route's pattern, so random paths cannot grow the metrics. */
-  const pathLabel = (path: string) => routes.find((r) => matchPath(r.path, path) !== null)?.path ?? matchStreamPath(path)?.path ?? (path === "/ui" || path.startsWith("/ui/") ? "/ui/" : "other");
+  const pathLabel = (path: string) =>
+    routes.find((r) => matchPath(r.path, path) !== null)?.path ??
+    matchStreamPath(path)?.path ??
+    (path.startsWith("/v1/channels/") ? "/v1/channels/:name" : null) ??
+    (path === "/ui" || path.startsWith("/ui/") ? "/ui/" : "other");
   const knownMethods = new Set(routes.map((r) => r.method as string));
 
   /** Ties an AbortController to the client: it aborts when the connection goes away early. */
@@ -179,6 +197,11 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
       if (!authorized) throw unauthorized();
       const s = await loadLive();
       await s.routes.find((r) => r.path === stream.path)!.handle(req, res, url, decodeParams(stream.params));
+      return res.statusCode;
+    }
+    if (url.pathname.startsWith("/v1/channels/")) {
+      if (!authorized) throw unauthorized();
+      await (await loadChannels()).handle(req, res, url);
       return res.statusCode;
     }
     const forPath = routes.flatMap((r) => {

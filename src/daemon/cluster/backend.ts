@@ -36,11 +36,14 @@ import type { HistoryEvent, NodeHistoryAnswer, ScheduleInfo } from "../../contro
 import type { TriggerSpec } from "../../triggers/index.js";
 import type { HistoryRequest, HistoryStart, ResultsRequest, ScheduleChange, ScheduleRemoveRequest, ScheduleSetRequest } from "../api/backend.js";
 import { type CoordinatorConfig, CoordinatorWatch } from "./coordinator_watch.js";
-import type { CoordinatorChange, EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
+import type { ChannelMessage, ChannelPublishResponse, CoordinatorChange, EventStreamEvent, QueryStreamEvent } from "../../control/talk_types.js";
 import type { EventRequest, QueryRequest, TalkStart } from "../api/backend.js";
 import { encodeQuery, encodeUserEvent, newTalkCounters, queryHandler, userEventHandler } from "./user_events.js";
 import { eventStream, queryStream } from "./talk_origin.js";
 import { registerTalkMetrics } from "./talk_metrics.js";
+import type { ChannelOutcome } from "../api/backend.js";
+import { Channels } from "./channels.js";
+import { channelMetrics } from "./channel_metrics.js";
 
 /*
  * The daemon's backend: one node of the cluster. The membership (swim) says
@@ -103,6 +106,7 @@ export class ClusterBackend implements ControlBackend {
   readonly coordinator: CoordinatorWatch;
   /** User events and queries (issue 17): user_events.ts, talk_origin.ts. */
   private readonly talk = newTalkCounters();
+  private readonly channels: Channels;
 
   constructor(private readonly o: ClusterBackendOptions) {
     this.clock = o.clock ?? systemClock;
@@ -151,6 +155,15 @@ export class ClusterBackend implements ControlBackend {
       ...(o.watch && { fire: (e) => o.watch!.triggers.fire(e) }),
     });
     this.metrics.add((f) => this.coordinator.register(f));
+    this.channels = new Channels({
+      gossip: o.gossip,
+      localName: o.node.name,
+      clock: this.clock,
+      isRunning: (node) => this.running().some((m) => m.name === node),
+      running: () => this.running().length,
+      log: o.log,
+    });
+    this.metrics.add((f) => channelMetrics(f, () => this.channels.counters()));
     o.swim.onEvent((e) => {
       this.logMemberEvent(e);
       this.coordinator.onMemberEvent(e);
@@ -245,6 +258,7 @@ export class ClusterBackend implements ControlBackend {
       this.auditTimer?.cancel();
       this.coordinator.stop();
       await this.o.watch?.stop();
+      this.channels.close();
       await this.o.gossip.stop();
       this.o.swim.shutdown();
       await this.o.transport.close();
@@ -635,6 +649,14 @@ export class ClusterBackend implements ControlBackend {
       yield accepted;
       yield* replies();
     })();
+  }
+
+  publishChannel(channel: string, data: Uint8Array, node?: string): ChannelOutcome<ChannelPublishResponse> {
+    return this.channels.publish(channel, data, node);
+  }
+
+  subscribeChannel(channel: string, listener: (msg: ChannelMessage) => void): ChannelOutcome<() => void> {
+    return this.channels.subscribe(channel, listener);
   }
 
   /** Follows a publication for one client (follow.ts), finding addresses in the expected set or the member list. */
