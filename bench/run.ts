@@ -13,6 +13,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   net: () => import("./net.js"),
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),
+  sim_scale: () => import("./sim_scale.js"),
   startup: () => import("./startup.js"),
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),

@@ -61,7 +61,7 @@ export async function run(): Promise<BenchSection[]> {
  * without evaluating anything (the checks benchmark measures evaluation),
  * and records when each batch reached all N nodes.
  */
-class Stack {
+export class Stack {
   readonly cluster: SimCluster;
   readonly gossips = new Map<string, Disseminator>();
   readonly names: string[] = [];
@@ -98,6 +98,19 @@ class Stack {
    * alive, or -1 when that took longer than maxMs.
    */
   async joinStorm(n: number, maxMs: number): Promise<number> {
+    const refused = await this.startJoin(n);
+    // The cheap per-node count first; the pairwise check only once it holds.
+    const took = await this.clock.runUntil(() => this.names.every((m) => this.cluster.must(m).swim.statusCounts().alive === n) && this.cluster.agree(this.names), maxMs, 10);
+    if (refused() > 0) throw new Error(`sim: ${refused()} of ${n - 1} joins were refused`);
+    return took;
+  }
+
+  /**
+   * Adds n nodes and starts all but the first joining through the first at
+   * this instant, without advancing time. Returns a reader of the number
+   * of joins refused so far.
+   */
+  async startJoin(n: number): Promise<() => number> {
     for (let i = 0; i < n; i++) await this.add(`n${i}`);
     this.expectedNodes = n;
     const seedAddress = this.cluster.must(this.names[0]!).address;
@@ -107,10 +120,7 @@ class Stack {
         .must(name)
         .swim.join([seedAddress])
         .catch(() => refused++);
-    // The cheap per-node count first; the pairwise check only once it holds.
-    const took = await this.clock.runUntil(() => this.names.every((m) => this.cluster.must(m).swim.statusCounts().alive === n) && this.cluster.agree(this.names), maxMs, 10);
-    if (refused > 0) throw new Error(`sim: ${refused} of ${n - 1} joins were refused`);
-    return took;
+    return () => refused;
   }
 
   /** Sum of a per-node counter over the cluster. */
@@ -267,7 +277,7 @@ async function idleCost(stack: Stack): Promise<BenchSection> {
 
 // ------------------------------------------------------------------ batches
 
-interface BatchRow {
+export interface BatchRow {
   n: number;
   reach99Ms: number[];
   reachMs: number[];
@@ -294,12 +304,12 @@ async function batchesAt(n: number): Promise<BatchRow> {
 }
 
 /**
- * Publishes BATCHES_PER_SIZE batches one after the other, each from another
+ * Publishes `batches` batches (BATCHES_PER_SIZE unless told) one after the other, each from another
  * origin, expecting every node; measures until the N-th node consumed it
  * (reach) and until the origin's publication is done (every reply back).
  * Frames and bytes count the window from publish to done.
  */
-async function runBatches(stack: Stack): Promise<BatchRow> {
+export async function runBatches(stack: Stack, batches = BATCHES_PER_SIZE): Promise<BatchRow> {
   const n = stack.names.length;
   const row: BatchRow = {
     n,
@@ -322,7 +332,7 @@ async function runBatches(stack: Stack): Promise<BatchRow> {
   let bytes = 0;
   let forwarded = 0;
   let pulled = 0;
-  for (let b = 0; b < BATCHES_PER_SIZE; b++) {
+  for (let b = 0; b < batches; b++) {
     const origin = stack.names[(b * 7919) % n]!;
     const before = { requests: stack.gossipRequests(), bytes: stack.gossipBytes(), forwards: forwards(), wanted: wanted() };
     const startMs = stack.clock.now();
@@ -351,10 +361,10 @@ async function runBatches(stack: Stack): Promise<BatchRow> {
     if (stack.consumedCount(id) !== n) row.exactlyOnce = false;
   }
   const spent = cost();
-  row.pulledPerBatch = pulled / BATCHES_PER_SIZE;
-  row.requestsPerNode = requests / BATCHES_PER_SIZE / n;
-  row.bytesPerNode = bytes / BATCHES_PER_SIZE / n;
-  row.forwardsPerNode = forwarded / BATCHES_PER_SIZE / n;
+  row.pulledPerBatch = pulled / batches;
+  row.requestsPerNode = requests / batches / n;
+  row.bytesPerNode = bytes / batches / n;
+  row.forwardsPerNode = forwarded / batches / n;
   row.wallMs = spent.wallMs;
   row.cpuMs = spent.cpuMs;
   return row;
@@ -549,7 +559,7 @@ async function lossSection(): Promise<BenchSection> {
 let gcFn: (() => void) | null = null;
 
 /** Heap and RSS in bytes after a full GC (the flag is set once, at run time). */
-function memory(): { rss: number; heap: number } {
+export function memory(): { rss: number; heap: number } {
   if (!gcFn) {
     setFlagsFromString("--expose-gc");
     gcFn = runInNewContext("gc") as () => void;
