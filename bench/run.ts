@@ -14,6 +14,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),
   startup: () => import("./startup.js"),
+  compile_cache: () => import("./compile_cache.js"),
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),
   history: () => import("./history.js"),
