@@ -13,8 +13,13 @@
  * and flags.ts only: about 35 ms more, which a person does not notice).
  * Only a lone flag takes the short cut: `-help -bind x` and the like go the
  * full way, as before.
+ *
+ * Before the daemon is imported, V8's compile cache is turned on where Node
+ * has it (src/cmdline/compile_cache.ts): the short answers load nothing
+ * worth caching, so they skip it.
  */
 import { readFileSync } from "node:fs";
+import { enableCompileCache } from "../cmdline/compile_cache.js";
 import { VERSION } from "../cmdline/version.js";
 
 const argv = process.argv.slice(2);
@@ -36,6 +41,7 @@ if (only === "-version" || only === "--version") {
     }
   }
 } else {
+  enableCompileCache();
   await import("./main.js");
 }
 
