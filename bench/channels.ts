@@ -15,11 +15,13 @@
  * Skipped when many daemons already run on the host (another benchmark).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { type Cluster, allAlive, startCluster, waitForViews } from "../test/support/cluster.js";
 import { type ChannelMessage, type Client, connect } from "../src/client/index.js";
 import { percentile, type BenchSection } from "./report.js";
+import { rssBytes } from "../test/support/proc.js";
+
+const rssMiB = (pid: number) => Math.round(rssBytes(pid) / 2 ** 20);
 
 /**
  * Publishes in flight during the throughput run. At 1 MB more than a couple
@@ -40,11 +42,6 @@ function daemonsRunning(): number {
   } catch {
     return 0;
   }
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Math.round(Number(m?.[1] ?? 0) / 1024);
 }
 
 /** A body of `bytes` whose first 8 bytes are its index (the subscriber tells messages apart by it). */

@@ -12,10 +12,12 @@
  *   read (what an operator who opens the page adds), against one that was
  *   never asked.
  */
-import { readFileSync } from "node:fs";
 import { type Cluster, type ClusterNode, allAlive, startCluster, waitForViews } from "../test/support/cluster.js";
 import { CLK_TCK, Neighbours, cpuTicks, sleep } from "./cluster_cpu.js";
 import type { BenchSection } from "./report.js";
+import { rssBytes } from "../test/support/proc.js";
+
+const rssMiB = (pid: number) => rssBytes(pid) / 2 ** 20;
 
 const N = 40;
 const INTERVAL_MS = 2000;
@@ -90,11 +92,6 @@ async function watchStats(node: ClusterNode): Promise<() => void> {
     }
   })();
   return () => ac.abort();
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m![1]) / 1024;
 }
 
 async function uiFootprint(cluster: Cluster): Promise<BenchSection> {

@@ -10,9 +10,8 @@ import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { type IncomingMessage, request } from "node:http";
-import { readFileSync } from "node:fs";
-import { type ClusterNode, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
-import { waitFor } from "../support/proc.js";
+import { type ClusterNode, startCluster, metricTotal, stopAll, waitForView } from "../support/daemon_cluster.js";
+import { rssBytes, waitFor } from "../support/proc.js";
 import { type ChannelMessage, type Client, type ClientError, connect } from "../../src/client/index.js";
 
 let nodes: ClusterNode[] = [];
@@ -27,20 +26,6 @@ after(async () => {
   for (const c of clients) c.close();
   await stopAll(nodes);
 });
-
-async function metric(node: ClusterNode, name: string): Promise<number> {
-  const text = await (await fetch(`http://${node.cli}/metrics`)).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name))
-    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
-}
-
-/** Resident memory of a process (bytes), from /proc. */
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m![1]) * 1024;
-}
 
 test("1,000 messages from one publisher reach the subscribers on two other nodes once each, in order", { timeout: 60_000 }, async () => {
   const [a, b, c] = clients as [Client, Client, Client];
@@ -109,21 +94,21 @@ test("a 10 MB message arrives intact on another node", { timeout: 60_000 }, asyn
 test("a subscriber that never reads is disconnected, and the daemon's memory stays bounded", { timeout: 90_000 }, async () => {
   const [a] = clients as [Client];
   const b = nodes[1]!;
-  const baseline = rss(b.proc.pid);
+  const baseline = rssBytes(b.proc.pid);
   // A raw subscriber that reads its headers and nothing more.
   const [host, port] = b.cli.split(":");
   const req = request({ host, port: Number(port), path: "/v1/channels/slow", method: "GET" });
   const res = await new Promise<IncomingMessage>((resolve, reject) => req.on("response", resolve).on("error", reject).end());
   res.pause();
-  await waitFor(async () => (await metric(b, "gossipcheck_channel_subscribers ")) === 1, 5_000, "the slow subscriber on ch-b");
-  const dropped = await metric(b, 'gossipcheck_channel_subscriptions_total{outcome="dropped"}');
+  await waitFor(async () => (await metricTotal(b, "gossipcheck_channel_subscribers ")) === 1, 5_000, "the slow subscriber on ch-b");
+  const dropped = await metricTotal(b, 'gossipcheck_channel_subscriptions_total{outcome="dropped"}');
   const chunk = randomBytes(512 * 1024);
   // 64 MiB in all: far more than the socket buffers and the 1 MiB bound.
-  for (let i = 0; i < 128 && (await metric(b, "gossipcheck_channel_subscribers ")) > 0; i++) await a.publish("slow", chunk);
-  await waitFor(async () => (await metric(b, 'gossipcheck_channel_subscriptions_total{outcome="dropped"}')) === dropped + 1, 10_000, "ch-b to drop the subscriber that does not read");
-  assert.equal(await metric(b, "gossipcheck_channel_subscribers "), 0);
+  for (let i = 0; i < 128 && (await metricTotal(b, "gossipcheck_channel_subscribers ")) > 0; i++) await a.publish("slow", chunk);
+  await waitFor(async () => (await metricTotal(b, 'gossipcheck_channel_subscriptions_total{outcome="dropped"}')) === dropped + 1, 10_000, "ch-b to drop the subscriber that does not read");
+  assert.equal(await metricTotal(b, "gossipcheck_channel_subscribers "), 0);
   // What it held for the gone subscriber is released; the messages' bodies leave with their TTL (10 s).
-  await waitFor(() => rss(b.proc.pid) < baseline + 64 * 1024 * 1024, 40_000, `ch-b's RSS back within 64 MiB of ${Math.round(baseline / 2 ** 20)} MiB`);
+  await waitFor(() => rssBytes(b.proc.pid) < baseline + 64 * 1024 * 1024, 40_000, `ch-b's RSS back within 64 MiB of ${Math.round(baseline / 2 ** 20)} MiB`);
   req.destroy();
 });
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lengthPrefix } from "../../src/net/framing.js";
 import { type ClusterNode, startCluster, stopAll, viewOf, waitForView } from "../support/daemon_cluster.js";
-import { runGcheck, tempDir, waitFor } from "../support/proc.js";
+import { rssBytes, runGcheck, tempDir, waitFor } from "../support/proc.js";
 
 /*
  * The attack from the hardening issue, on real keyed daemons: 40 TCP
@@ -19,11 +19,6 @@ const names = ["pa", "pb", "pc"];
 const dir = tempDir("gc-preauth-");
 let nodes: ClusterNode[] = [];
 const sockets: Socket[] = [];
-
-function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : 0;
-}
 
 before(async () => {
   const key = await runGcheck(["keygen"]);

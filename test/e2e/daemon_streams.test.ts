@@ -6,7 +6,7 @@
  */
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { type ClusterNode, startCluster, stopAll, waitForView } from "../support/daemon_cluster.js";
+import { type ClusterNode, startCluster, metricTotal, stopAll, waitForView } from "../support/daemon_cluster.js";
 import { SseReader } from "../support/sse.js";
 import { GCHECK_BIN, waitFor } from "../support/proc.js";
 import { spawn } from "node:child_process";
@@ -28,14 +28,6 @@ after(async () => {
   await stopAll(nodes);
 });
 
-async function metric(node: ClusterNode, name: string): Promise<number> {
-  const text = await (await fetch(`http://${node.cli}/metrics`)).text();
-  return text
-    .split("\n")
-    .filter((l) => l.startsWith(name))
-    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
-}
-
 test("the stats stream: each round asks every live node once and names every answer; no watcher, no rounds", async () => {
   const r = await open(nodes[0]!, "/v1/streams/stats?interval=1s");
   const done = await r.waitFor((e) => e.event === "round-done" && e.data.answered === 3, 15_000, "a round answered by all 3");
@@ -49,14 +41,14 @@ test("the stats stream: each round asks every live node once and names every ans
   // A second watcher of the same question shares the loop: same rounds, no second request.
   const r2 = await open(nodes[0]!, "/v1/streams/stats?interval=1s");
   await r2.waitFor((e) => e.event === "round-done", 5_000, "the second watcher's round");
-  assert.equal(await metric(nodes[0]!, "gossipcheck_streams_open"), 2);
+  assert.equal(await metricTotal(nodes[0]!, "gossipcheck_streams_open"), 2);
   r.close();
   r2.close();
-  await waitFor(async () => (await metric(nodes[0]!, "gossipcheck_streams_open")) === 0, 5_000, "both streams closed on the daemon");
-  const rounds = await metric(nodes[0]!, 'gossipcheck_stream_rounds_total{stream="stats"}');
+  await waitFor(async () => (await metricTotal(nodes[0]!, "gossipcheck_streams_open")) === 0, 5_000, "both streams closed on the daemon");
+  const rounds = await metricTotal(nodes[0]!, 'gossipcheck_stream_rounds_total{stream="stats"}');
   // Three intervals without a watcher: not one more round (an absence, so it is observed over a bounded time).
   await new Promise((res) => setTimeout(res, 3_000));
-  assert.equal(await metric(nodes[0]!, 'gossipcheck_stream_rounds_total{stream="stats"}'), rounds);
+  assert.equal(await metricTotal(nodes[0]!, 'gossipcheck_stream_rounds_total{stream="stats"}'), rounds);
 });
 
 test("the batches stream and a batch's own stream fill in as the results arrive, on the origin and from history elsewhere", async () => {

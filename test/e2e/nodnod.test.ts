@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { type ClusterNode, startCluster, stopAll, viewOf } from "../support/daemon_cluster.js";
-import { type DaemonProc, runDaemonToExit, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
+import { type DaemonProc, rssBytes, runDaemonToExit, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
 
 /*
  * -nodnod-bind on three real daemons, spoken to as a NodNod client does
@@ -77,8 +77,6 @@ function assertFigures(n: NodnodNode | undefined, name: string): void {
   assert.ok(n.diskTotal > 0 && Number.isInteger(n.diskUsed) && n.diskUsedPercent > 0 && n.diskUsedPercent <= 100, JSON.stringify(n));
   assert.ok(n.cpuUsed >= 0 && n.cpuUsed <= 100);
 }
-
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) * 1024;
 
 describe("NodNod clients on three daemons", () => {
   it("STAT answers for the node asked; STATALL for every member, each with figures of this machine", async () => {

@@ -59,3 +59,12 @@ export async function waitForView(observers: ClusterNode[], expected: string[], 
 export async function stopAll(nodes: (ClusterNode | undefined)[]): Promise<void> {
   await Promise.all(nodes.map((n) => n?.proc.stop()));
 }
+
+/** The sum of every series of a metric on a node's /metrics whose line starts with `prefix` (a name, or a name with labels). */
+export async function metricTotal(node: ClusterNode, prefix: string): Promise<number> {
+  const text = await (await fetch(`http://${node.cli}/metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(prefix))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}

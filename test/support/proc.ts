@@ -7,7 +7,7 @@
  * process exits, even if a test forgot.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -200,4 +200,14 @@ export async function ndjsonEvents<T>(res: Response): Promise<T[]> {
     .trim()
     .split("\n")
     .map((l) => JSON.parse(l) as T);
+}
+
+/** Resident memory of a process (bytes), from /proc/PID/status (Linux); 0 when it has gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
