@@ -79,6 +79,8 @@ test("the web view follows a 5-node cluster live: members, stats, a batch fillin
 
   await page.goto(`${base}#/members`);
   await page.waitForFunction(() => document.querySelector("#count-alive")?.textContent?.trim() === "5", null, { timeout: 15_000 });
+  // The windowed list draws its rows once it has measured its box (a frame after the counts): wait for them.
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-member][data-status="alive"]')].length === 5, null, { timeout: 5_000 });
   assert.equal(await page.locator('[data-member][data-status="alive"]').count(), 5);
   assert.equal((await page.locator("#daemon-name").textContent())?.trim(), "ui-a");
   await shot(page, "members");
@@ -98,6 +100,7 @@ test("the web view follows a 5-node cluster live: members, stats, a batch fillin
   await page.waitForSelector(`[data-batch="${batchId}"][data-answered="5"][data-expected="5"]`, { timeout: 15_000 });
   await page.locator(`[data-batch="${batchId}"]`).click();
   await page.waitForFunction(() => document.querySelector("#batch-progress")?.textContent?.trim() === "5/5", null, { timeout: 15_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-grid-node]")].length === 5, null, { timeout: 5_000 });
   assert.equal(await page.locator("[data-grid-node]").count(), 5);
   assert.equal(await page.locator('[data-cell-status="pending"]').count(), 0);
   await shot(page, "batch");
