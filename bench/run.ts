@@ -23,6 +23,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   streams: () => import("./streams.js"),
   events: () => import("./events.js"),
   channels: () => import("./channels.js"),
+  idle_cost: () => import("./idle_cost.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -2,6 +2,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import type { Publication } from "../src/gossip/publication.js";
+import { liveDigest } from "../src/gossip/anti_entropy.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
 const BATCH = pb.EnvelopeKind.CHECK_BATCH;
@@ -12,7 +13,7 @@ function publish(origin: SimNode, opts: { ttlMs?: number; expected?: string[]; p
   return res.publication;
 }
 
-function total(sim: GossipSim, key: "served" | "wanted" | "advertisements"): number {
+function total(sim: GossipSim, key: "served" | "wanted" | "advertisements" | "advertisedIds" | "digestMatches" | "digestMismatches" | "liveIdsServed"): number {
   return [...sim.nodes.values()].reduce((s, n) => s + n.gossip.counters()[key], 0);
 }
 
@@ -91,4 +92,47 @@ it("offers of the same batch from several peers at once lead to one fetch", asyn
   assert.notEqual(await sim.clock.runUntil(() => sim.consumedCount("late", pub.idHex) === 1, 50, 1), -1);
   assert.equal(total(sim, "served") - servedBefore, 1, "only one peer sent it");
   assert.equal(late.gossip.counters().wanted, 1);
+});
+
+it("a converged cluster advertises a digest of its live set: no IDs cross the wire and nothing is asked for", async () => {
+  const sim = new GossipSim({ seed: 47 });
+  const nodes = await sim.addNodes(10);
+  const pubs = Array.from({ length: 200 }, (_, i) => publish(nodes[i % nodes.length]!, { ttlMs: 120_000 }));
+  assert.notEqual(await sim.clock.runUntil(() => pubs.every((p) => sim.consumers(p.idHex).length === 10), 5000, 10), -1);
+  await sim.clock.advance(2000); // the directed repairs and any anti-entropy of the burst are over
+  const before = { ads: total(sim, "advertisements"), ids: total(sim, "advertisedIds"), wanted: total(sim, "wanted"), matches: total(sim, "digestMatches"), lists: total(sim, "liveIdsServed") };
+  await sim.clock.advance(20_000);
+  const ads = total(sim, "advertisements") - before.ads;
+  assert.ok(ads >= 10 * 3 * 15, `every node kept advertising while 200 envelopes were live (${ads} advertisements)`);
+  assert.equal(total(sim, "advertisedIds") - before.ids, 0, "no ID lists were sent");
+  assert.equal(total(sim, "liveIdsServed") - before.lists, 0, "nobody asked for a list");
+  assert.equal(total(sim, "wanted") - before.wanted, 0);
+  assert.equal(total(sim, "digestMatches") - before.matches, ads, "every advertisement matched its receiver's set");
+});
+
+it("a node that missed envelopes while the cluster advertised digests asks for the IDs once and fetches only what it lacks", async () => {
+  const sim = new GossipSim({ seed: 48 });
+  const nodes = await sim.addNodes(8);
+  const early = Array.from({ length: 20 }, () => publish(nodes[1]!, { ttlMs: 120_000 }));
+  assert.notEqual(await sim.clock.runUntil(() => early.every((p) => sim.consumers(p.idHex).length === 8), 2000, 5), -1);
+  const missed = nodes[5]!;
+  sim.kill(missed.name);
+  const late = Array.from({ length: 3 }, () => publish(nodes[2]!, { ttlMs: 120_000 }));
+  assert.notEqual(await sim.clock.runUntil(() => late.every((p) => sim.consumers(p.idHex).length === 7), 1000, 5), -1);
+  await sim.clock.advance(3000);
+  sim.net.unsilence(missed.address);
+  const wantedBefore = missed.gossip.counters().wanted;
+  assert.notEqual(await sim.clock.runUntil(() => late.every((p) => sim.consumedCount(missed.name, p.idHex) === 1), 10_000, 5), -1, "the missed node never got the late envelopes");
+  assert.ok(missed.gossip.counters().digestMismatches >= 1);
+  assert.equal(missed.gossip.counters().wanted - wantedBefore, 3, "it fetched the 3 it lacked, not the 20 it had");
+  assert.ok(early.every((p) => sim.consumedCount(missed.name, p.idHex) === 1));
+});
+
+it("the live-set digest ignores order and tells sets apart", () => {
+  const id = (b: number) => new Uint8Array(16).fill(b).map((x, i) => (x * 31 + i * 7) & 0xff);
+  const [a, b, c] = [id(1), id(2), id(3)];
+  assert.deepEqual(liveDigest([a, b, c]), liveDigest([c, a, b]));
+  assert.notDeepEqual(liveDigest([a, b]), liveDigest([a, b, c]));
+  assert.notDeepEqual(liveDigest([a, b]), liveDigest([a, c]));
+  assert.deepEqual(liveDigest([]), { xor: new Uint8Array(16), count: 0 });
 });

@@ -3,10 +3,10 @@ import type { Logger } from "../base/logger.js";
 import { sample, type Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { Membership } from "../swim/types.js";
-import { encodeGossip, envelopeBytes } from "./codec.js";
+import { encodeGossip, envelopeBytes, type LiveDigest } from "./codec.js";
 import { jittered, type GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";
-import { idToHex, type Envelope } from "./envelope.js";
+import { ENVELOPE_ID_BYTES, idToHex, type Envelope } from "./envelope.js";
 import type { GossipRequester } from "./requester.js";
 import { errorMessage } from "../base/result.js";
 
@@ -25,6 +25,15 @@ import { errorMessage } from "../base/result.js";
  * fetched is not asked for again from the next advertiser, so a 10 MB batch
  * crosses the wire once per repair, not once per advertiser. Push-pull state
  * (join and rejoin) goes through the same fetch.
+ *
+ * A periodic advertisement carries a digest of the live set, not its IDs:
+ * once every node holds the same live envelopes (the usual state after a
+ * burst), the lists would only repeat what the receiver already has, and
+ * with a few hundred batches inside their 5-minute TTL they made an idle
+ * cluster send 16 bytes x live IDs x fanout every second and look each one
+ * up at the other end. A receiver whose own digest differs asks the
+ * advertiser for its IDs (a LiveIdsRequest) and fetches what it lacks as
+ * before; a digest costs 20 bytes whatever the history.
  */
 export interface AntiEntropyDeps {
   requester: GossipRequester;
@@ -47,6 +56,8 @@ export interface AntiEntropyDeps {
 export class AntiEntropy {
   /** IDs being fetched -> clock ms when the fetch gives up. */
   private inFlight = new Map<string, number>();
+  /** Peers whose live IDs this node is asking for (one request per peer at a time). */
+  private listing = new Set<Address>();
   private timer: Timer | null = null;
   private stopped = false;
 
@@ -63,18 +74,18 @@ export class AntiEntropy {
     this.timer = null;
   }
 
-  /** Sends one round of advertisements now. */
+  /** Sends one round of advertisements (digests of the live set) now. */
   advertise(): void {
     const { config, counters, membership, random, requester } = this.d;
-    const ids = this.d.liveIds().slice(0, config.maxAdvertiseIds);
+    const ids = this.liveIds();
     if (ids.length === 0) return;
-    // One-way: a receiver that lacks an ID pulls it with its own Want
-    // request, so the advertiser has no use for an answer (the origin's
-    // directed repair, which does, asks with a request).
-    const body = encodeGossip({ kind: "advertise", from: membership.localName, ids });
+    // One-way: a receiver whose set differs asks for the IDs, then pulls
+    // what it lacks with its own Want request, so the advertiser has no use
+    // for an answer (the origin's directed repair, which does, asks with a
+    // request and lists the IDs).
+    const body = encodeGossip({ kind: "advertise", from: membership.localName, ids: [], digest: liveDigest(ids) });
     const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
     counters.advertisements += peers.length;
-    counters.advertisedIds += ids.length * peers.length;
     for (const sent of requester.sendAll(
       peers.map((p) => p.address),
       body,
@@ -90,10 +101,47 @@ export class AntiEntropy {
    * returns them (the Want the advertiser gets as its reply: an empty one
    * tells the origin's directed repair this node has them all).
    */
-  onAdvertise(from: Address, ids: Uint8Array[]): Uint8Array[] {
+  onAdvertise(from: Address, ids: Uint8Array[], digest?: LiveDigest): Uint8Array[] {
+    if (digest && ids.length === 0) {
+      this.onDigest(from, digest);
+      return [];
+    }
     const lacking = ids.filter((id) => this.d.lacks(idToHex(id)));
     void this.fetch(from, lacking);
     return lacking;
+  }
+
+  /** The IDs this node advertises when asked for its list (newest first, capped). */
+  liveIds(): Uint8Array[] {
+    return this.d.liveIds().slice(0, this.d.config.maxAdvertiseIds);
+  }
+
+  /**
+   * A periodic advertisement's digest: nothing to do when it matches this
+   * node's live set; otherwise ask the advertiser for its IDs and fetch the
+   * ones this node lacks. (When it is the advertiser that lacks something,
+   * it learns so from this node's own advertisements.)
+   */
+  private onDigest(from: Address, digest: LiveDigest): void {
+    const { counters } = this.d;
+    if (sameDigest(digest, liveDigest(this.liveIds()))) {
+      counters.digestMatches++;
+      return;
+    }
+    counters.digestMismatches++;
+    if (this.listing.has(from) || this.stopped) return;
+    this.listing.add(from);
+    this.d.requester
+      .request(from, { kind: "live-ids" })
+      .then(
+        (reply) => {
+          if (reply.kind !== "advertise") return;
+          const lacking = reply.ids.slice(0, this.d.config.maxAdvertiseIds).filter((id) => this.d.lacks(idToHex(id)));
+          return this.fetch(from, lacking);
+        },
+        (err: unknown) => this.d.logger.debug({ peer: from, err: errorMessage(err) }, "asking a peer for its live IDs failed; its next advertisement retries"),
+      )
+      .finally(() => this.listing.delete(from));
   }
 
   /** A peer at `from` holds these IDs: fetch the ones this node lacks. */
@@ -159,4 +207,22 @@ export class AntiEntropy {
       jittered(config.advertiseIntervalMs, config.advertiseJitter, random),
     );
   }
+}
+
+/**
+ * The digest of a live set: the XOR of its IDs (random 16-byte values, so
+ * two different sets share a digest with probability 2^-128) and their
+ * count. Order does not matter, so two nodes holding the same envelopes agree
+ * however they received them.
+ */
+export function liveDigest(ids: readonly Uint8Array[]): LiveDigest {
+  const xor = new Uint8Array(ENVELOPE_ID_BYTES);
+  for (const id of ids) for (let i = 0; i < ENVELOPE_ID_BYTES && i < id.length; i++) xor[i]! ^= id[i]!;
+  return { xor, count: ids.length };
+}
+
+function sameDigest(a: LiveDigest, b: LiveDigest): boolean {
+  if (a.count !== b.count || a.xor.length !== b.xor.length) return false;
+  for (let i = 0; i < a.xor.length; i++) if (a.xor[i] !== b.xor[i]) return false;
+  return true;
 }

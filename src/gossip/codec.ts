@@ -10,11 +10,18 @@ import { type Result, errorMessage } from "../base/result.js";
  */
 export type GossipMessage =
   | { kind: "push"; envelope: Envelope }
-  | { kind: "advertise"; from: string; ids: Uint8Array[] }
+  | { kind: "advertise"; from: string; ids: Uint8Array[]; digest?: LiveDigest }
+  | { kind: "live-ids" }
   | { kind: "want"; ids: Uint8Array[] }
   | { kind: "deliver"; envelopes: Envelope[] }
   | { kind: "reply"; reply: pb.NodeReply }
   | { kind: "ok" };
+
+/** A digest of a live set (see liveDigest in anti_entropy.ts): the XOR of its IDs, and how many there are. */
+export interface LiveDigest {
+  xor: Uint8Array;
+  count: number;
+}
 
 export function encodeGossip(m: GossipMessage): Uint8Array {
   const v = { version: PROTOCOL_VERSION };
@@ -22,7 +29,9 @@ export function encodeGossip(m: GossipMessage): Uint8Array {
     case "push":
       return pb.GossipMessage.encode({ ...v, push: m.envelope }).finish();
     case "advertise":
-      return pb.GossipMessage.encode({ ...v, advertise: { from: m.from, ids: m.ids } }).finish();
+      return pb.GossipMessage.encode({ ...v, advertise: { from: m.from, ids: m.ids, digest: m.digest?.xor, count: m.digest?.count } }).finish();
+    case "live-ids":
+      return pb.GossipMessage.encode({ ...v, liveIds: {} }).finish();
     case "want":
       return pb.GossipMessage.encode({ ...v, want: { ids: m.ids } }).finish();
     case "deliver":
@@ -50,8 +59,13 @@ export function decodeGossip(bytes: Uint8Array): Result<GossipMessage> {
   switch (msg.body) {
     case "push":
       return { ok: true, value: { kind: "push", envelope: toEnvelope(msg.push!) } };
-    case "advertise":
-      return { ok: true, value: { kind: "advertise", from: msg.advertise!.from ?? "", ids: msg.advertise!.ids ?? [] } };
+    case "advertise": {
+      const a = msg.advertise!;
+      const digest = a.digest && a.digest.length > 0 ? { xor: a.digest, count: a.count ?? 0 } : undefined;
+      return { ok: true, value: { kind: "advertise", from: a.from ?? "", ids: a.ids ?? [], ...(digest && { digest }) } };
+    }
+    case "liveIds":
+      return { ok: true, value: { kind: "live-ids" } };
     case "want":
       return { ok: true, value: { kind: "want", ids: msg.want!.ids ?? [] } };
     case "deliver":

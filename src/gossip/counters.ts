@@ -22,9 +22,14 @@ export interface GossipCounters {
   /** Burst forwards sent, and how many of them failed. */
   forwarded: number;
   forwardFailed: number;
-  /** Advertise requests sent, and envelope IDs they carried. */
+  /** Advertise requests sent, and envelope IDs sent in advertisements (directed repairs, answers to a LiveIdsRequest; a periodic advertisement carries a digest, not IDs). */
   advertisements: number;
   advertisedIds: number;
+  /** Periodic advertisements received whose digest matched this node's live set (nothing to do), and those that did not (the IDs were asked for). */
+  digestMatches: number;
+  digestMismatches: number;
+  /** Requests for this node's live IDs it answered (a peer's digest differed). */
+  liveIdsServed: number;
   /** Directed repair: advertisements the origin sent to expected nodes that had not answered. */
   repairs: number;
   /** Envelope IDs this node asked a peer for (Want), and envelopes it served to Wants. */
@@ -65,6 +70,9 @@ export function newGossipCounters(): GossipCounters {
     forwardFailed: 0,
     advertisements: 0,
     advertisedIds: 0,
+    digestMatches: 0,
+    digestMismatches: 0,
+    liveIdsServed: 0,
     repairs: 0,
     wanted: 0,
     served: 0,

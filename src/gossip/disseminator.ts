@@ -338,8 +338,15 @@ export class Disseminator implements PushPullDelegate {
       // A peer's ID lists are cut to the size this node would send itself, so
       // a hostile list cannot make it track or look up millions of IDs.
       case "advertise":
-        reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds)) });
+        reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds), msg.digest) });
         break;
+      case "live-ids": {
+        const ids = this.antiEntropy.liveIds();
+        this.stats.liveIdsServed++;
+        this.stats.advertisedIds += ids.length;
+        reply = encodeGossip({ kind: "advertise", from: this.m.localName, ids });
+        break;
+      }
       case "want":
         reply = encodeGossip({ kind: "deliver", envelopes: this.antiEntropy.serve(msg.ids.slice(0, this.config.maxAdvertiseIds)) });
         break;

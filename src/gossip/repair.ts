@@ -67,6 +67,7 @@ export class OriginRepair {
         const member = membership.member(node);
         if (!member) continue;
         counters.repairs++;
+        counters.advertisedIds += ids.length;
         requester.request(member.address, { kind: "advertise", from: membership.localName, ids }).then(
           (reply) => {
             if (reply.kind === "want" && reply.ids.length === 0) confirmed.add(node);

@@ -119,6 +119,7 @@ const SWIM: Record<keyof SwimCounters, Family> = {
 };
 
 const GOSSIP_DROPS = "Envelopes dropped on receipt, by reason.";
+const GOSSIP_DIGESTS = "Periodic advertisements received, by whether their digest matched this node's live set.";
 const GOSSIP_REFUSED = "Envelopes received but not run, by reason.";
 
 /** The current values Swim.counters() adds to its totals (its members* duplicate gossipcheck_members). */
@@ -141,7 +142,10 @@ const GOSSIP: Record<keyof GossipCounters, Family> = {
   forwarded: f("gossipcheck_gossip_burst_forwards_total", "Burst forwards sent."),
   forwardFailed: f("gossipcheck_gossip_burst_forwards_failed_total", "Burst forwards that failed."),
   advertisements: f("gossipcheck_gossip_advertisements_sent_total", "Anti-entropy advertisements sent."),
-  advertisedIds: f("gossipcheck_gossip_advertised_ids_total", "Envelope IDs carried by advertisements."),
+  advertisedIds: f("gossipcheck_gossip_advertised_ids_total", "Envelope IDs carried by advertisements (periodic ones carry a digest instead)."),
+  digestMatches: f("gossipcheck_gossip_advertised_digests_total", GOSSIP_DIGESTS, ["result", "match"]),
+  digestMismatches: f("gossipcheck_gossip_advertised_digests_total", GOSSIP_DIGESTS, ["result", "mismatch"]),
+  liveIdsServed: f("gossipcheck_gossip_live_ids_served_total", "Requests for this node's live IDs answered (a peer's digest differed)."),
   repairs: f("gossipcheck_gossip_repairs_total", "Directed advertisements the origin sent to expected nodes that had not answered."),
   wanted: f("gossipcheck_gossip_envelopes_wanted_total", "Envelope IDs this node asked a peer for."),
   served: f("gossipcheck_gossip_envelopes_served_total", "Envelopes served to peers that wanted them."),
