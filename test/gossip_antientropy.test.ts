@@ -94,20 +94,43 @@ it("offers of the same batch from several peers at once lead to one fetch", asyn
   assert.equal(late.gossip.counters().wanted, 1);
 });
 
-it("a converged cluster advertises a digest of its live set: no IDs cross the wire and nothing is asked for", async () => {
+it("a converged cluster advertises a digest of its live set, less and less often: no IDs cross the wire and nothing is asked for", async () => {
   const sim = new GossipSim({ seed: 47 });
   const nodes = await sim.addNodes(10);
   const pubs = Array.from({ length: 200 }, (_, i) => publish(nodes[i % nodes.length]!, { ttlMs: 120_000 }));
   assert.notEqual(await sim.clock.runUntil(() => pubs.every((p) => sim.consumers(p.idHex).length === 10), 5000, 10), -1);
   await sim.clock.advance(2000); // the directed repairs and any anti-entropy of the burst are over
   const before = { ads: total(sim, "advertisements"), ids: total(sim, "advertisedIds"), wanted: total(sim, "wanted"), matches: total(sim, "digestMatches"), lists: total(sim, "liveIdsServed") };
-  await sim.clock.advance(20_000);
+  const windowMs = 20_000;
+  await sim.clock.advance(windowMs);
   const ads = total(sim, "advertisements") - before.ads;
-  assert.ok(ads >= 10 * 3 * 15, `every node kept advertising while 200 envelopes were live (${ads} advertisements)`);
+  const { advertiseIntervalMs, advertiseIdleMaxMs, advertiseJitter, advertiseFanout } = sim.config;
+  assert.ok(ads > 0, "nodes kept advertising while 200 envelopes were live");
+  // At the base interval it would be 10 nodes x fanout x (window / interval); backed off, each node sends a round per idle maximum at most (plus the last doubling steps).
+  const atBase = (10 * advertiseFanout * windowMs) / advertiseIntervalMs;
+  const backedOff = 10 * advertiseFanout * (windowMs / (advertiseIdleMaxMs * (1 - advertiseJitter)) + 2);
+  assert.ok(ads <= backedOff, `${ads} advertisements in ${windowMs} ms: the interval did not back off (at most ${backedOff}; ${atBase} at the base interval)`);
   assert.equal(total(sim, "advertisedIds") - before.ids, 0, "no ID lists were sent");
   assert.equal(total(sim, "liveIdsServed") - before.lists, 0, "nobody asked for a list");
   assert.equal(total(sim, "wanted") - before.wanted, 0);
   assert.equal(total(sim, "digestMatches") - before.matches, ads, "every advertisement matched its receiver's set");
+});
+
+it("after a long quiet spell a new batch brings advertising back to the base interval: a node the burst missed has it within a couple of intervals", async () => {
+  const sim = new GossipSim({ seed: 49, config: { repairAfterMs: 600_000 } });
+  const nodes = await sim.addNodes(20);
+  const old = publish(nodes[3]!, { ttlMs: 600_000 });
+  assert.notEqual(await sim.clock.runUntil(() => sim.consumers(old.idHex).length === 20, 1000, 5), -1);
+  await sim.clock.advance(60_000); // every node is at the idle maximum now
+  const missed = nodes[7]!;
+  sim.kill(missed.name);
+  const pub = publish(nodes[0]!, { ttlMs: 600_000 });
+  assert.notEqual(await sim.clock.runUntil(() => sim.consumers(pub.idHex).length === 19, 1000, 5), -1);
+  sim.net.unsilence(missed.address);
+  const interval = sim.config.advertiseIntervalMs * (1 + sim.config.advertiseJitter);
+  const took = await sim.clock.runUntil(() => sim.consumedCount(missed.name, pub.idHex) === 1, 30_000, 5);
+  assert.notEqual(took, -1, "the missed node never got the batch");
+  assert.ok(took <= 3 * interval, `took ${took} ms of virtual time, more than three base advertise intervals (${3 * interval} ms)`);
 });
 
 it("a node that missed envelopes while the cluster advertised digests asks for the IDs once and fetches only what it lacks", async () => {

@@ -34,6 +34,11 @@ import { errorMessage } from "../base/result.js";
  * up at the other end. A receiver whose own digest differs asks the
  * advertiser for its IDs (a LiveIdsRequest) and fetches what it lacks as
  * before; a digest costs 20 bytes whatever the history.
+ *
+ * Advertising slows down while nothing happens (the interval doubles after
+ * each round up to advertiseIdleMaxMs) and speeds up again on activity():
+ * each advertisement is a message whose fixed cost, not its size, is what
+ * an idle daemon paid for (measured in docs/BENCHMARKS.md, "Idle cost").
  */
 export interface AntiEntropyDeps {
   requester: GossipRequester;
@@ -59,6 +64,10 @@ export class AntiEntropy {
   /** Peers whose live IDs this node is asking for (one request per peer at a time). */
   private listing = new Set<Address>();
   private timer: Timer | null = null;
+  /** Advertisement rounds sent since the last activity(): the interval is doubled this many times. */
+  private quietRounds = 0;
+  /** Clock ms when the pending advertisement round is due. */
+  private dueMs = 0;
   private stopped = false;
 
   constructor(private readonly d: AntiEntropyDeps) {}
@@ -66,6 +75,21 @@ export class AntiEntropy {
   start(): void {
     this.stopped = false;
     this.schedule();
+  }
+
+  /**
+   * Something happened that may leave a peer lacking an envelope (a new one
+   * here, a peer whose digest differed, a member joining): advertise at the
+   * base interval again, the next round within one base interval.
+   */
+  activity(): void {
+    if (this.quietRounds === 0) return;
+    this.quietRounds = 0;
+    if (this.stopped || this.timer === null) return;
+    if (this.dueMs - this.d.clock.now() > this.d.config.advertiseIntervalMs) {
+      this.timer.cancel();
+      this.schedule();
+    }
   }
 
   stop(): void {
@@ -86,6 +110,7 @@ export class AntiEntropy {
     const body = encodeGossip({ kind: "advertise", from: membership.localName, ids: [], digest: liveDigest(ids) });
     const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
     counters.advertisements += peers.length;
+    if (peers.length > 0) this.quietRounds++;
     for (const sent of requester.sendAll(
       peers.map((p) => p.address),
       body,
@@ -199,13 +224,14 @@ export class AntiEntropy {
   private schedule(): void {
     if (this.stopped) return;
     const { config, clock, random } = this.d;
-    this.timer = clock.setTimeout(
-      () => {
-        this.advertise();
-        this.schedule();
-      },
-      jittered(config.advertiseIntervalMs, config.advertiseJitter, random),
-    );
+    const longest = Math.max(config.advertiseIntervalMs, config.advertiseIdleMaxMs);
+    const interval = Math.min(config.advertiseIntervalMs * 2 ** Math.min(this.quietRounds, 30), longest);
+    const delay = jittered(interval, config.advertiseJitter, random);
+    this.dueMs = clock.now() + delay;
+    this.timer = clock.setTimeout(() => {
+      this.advertise();
+      this.schedule();
+    }, delay);
   }
 }
 

@@ -27,6 +27,18 @@ export interface GossipConfig {
   /** How many random reachable members each advertisement goes to. */
   advertiseFanout: number;
   /**
+   * While nothing new arrives, the advertise interval doubles after each
+   * round, up to this (ms). A new envelope, a peer asking for this node's
+   * IDs (its digest differed) or a member joining brings it back to
+   * advertiseIntervalMs at once. Each advertisement is a TCP message that
+   * costs its sender and receiver about as much CPU as a probe: at the base
+   * interval they tripled an idle daemon's CPU for as long as any envelope
+   * was live (5 minutes after the last batch). A node the burst missed still
+   * hears a digest within an interval or two of the batch (the intervals are
+   * short then), and a node cut off longer gets the live IDs in push-pull.
+   */
+  advertiseIdleMaxMs: number;
+  /**
    * Directed repair at the origin: this long (ms) after publishing, the
    * origin advertises the envelope straight to each expected node that has
    * not answered; the delay doubles (up to advertiseIntervalMs) while some
@@ -125,6 +137,7 @@ export function defaultGossipConfig(): GossipConfig {
     advertiseIntervalMs: 1000,
     advertiseJitter: 0.25,
     advertiseFanout: 3,
+    advertiseIdleMaxMs: 30_000,
     repairAfterMs: 50,
     repairQuietMs: 20,
     maxAdvertiseIds: 4096,
@@ -146,6 +159,7 @@ export function localGossipConfig(): GossipConfig {
   return {
     ...defaultGossipConfig(),
     advertiseIntervalMs: 200,
+    advertiseIdleMaxMs: 5000,
     requestTimeoutMs: 2000,
     resultRetryMs: [50, 100, 200, 500],
     replyAckDelayMs: 50,

@@ -234,6 +234,7 @@ export class Disseminator implements PushPullDelegate {
     }
     if (!this.history.add(env)) return { ok: false, error: `envelope ${idToHex(env.id)} was already published or seen here` };
     this.stats.published++;
+    this.antiEntropy.activity();
     const unrecorded = this.record(env);
     const pub = new Publication(env, opts.expected, (p) => this.publications.delete(p.idHex));
     this.publications.set(pub.idHex, pub);
@@ -341,6 +342,8 @@ export class Disseminator implements PushPullDelegate {
         reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds), msg.digest) });
         break;
       case "live-ids": {
+        // The peer's set differs from ours: keep advertising at the base interval.
+        this.antiEntropy.activity();
         const ids = this.antiEntropy.liveIds();
         this.stats.liveIdsServed++;
         this.stats.advertisedIds += ids.length;
@@ -394,6 +397,7 @@ export class Disseminator implements PushPullDelegate {
     this.history.add(env);
     this.stats.received++;
     this.history.prune(now);
+    this.antiEntropy.activity();
     const unrecorded = this.record(env);
     if (this.spreads(env)) this.burst(env, from, relay);
     void this.consume(env, now, unrecorded);
@@ -563,6 +567,8 @@ export class Disseminator implements PushPullDelegate {
   }
 
   private onMemberEvent(e: MemberEvent): void {
+    // A member that joins (or comes back) may lack live envelopes: advertise at the base interval.
+    if (e.type === "join") this.antiEntropy.activity();
     if (e.type === "fail" || e.type === "leave") {
       for (const p of [...this.publications.values()]) p.markUnreachable(e.member.name, e.type === "fail" ? "failed" : "left");
     }
