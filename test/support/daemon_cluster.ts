@@ -24,11 +24,21 @@ export async function startClusterNode(name: string, args: string[] = []): Promi
   return { name, proc, address, cli: proc.cliAddress! };
 }
 
-/** Starts names[0] as the seed, then the others joining it, all with args. */
+/**
+ * Starts names[0] as the seed, then the others joining it, all with args. If
+ * one fails to start, the ones that did are stopped before the error is
+ * rethrown: a caller never learns of them, and a daemon left running keeps
+ * the test process (and CI) from ever exiting.
+ */
 export async function startCluster(names: string[], args: (name: string) => string[] = () => []): Promise<ClusterNode[]> {
   const seed = await startClusterNode(names[0]!, args(names[0]!));
-  const rest = await Promise.all(names.slice(1).map((n) => startClusterNode(n, ["-peers", seed.address, ...args(n)])));
-  return [seed, ...rest];
+  const rest = await Promise.allSettled(names.slice(1).map((n) => startClusterNode(n, ["-peers", seed.address, ...args(n)])));
+  const failed = rest.find((r) => r.status === "rejected");
+  if (failed) {
+    await stopAll([seed, ...rest.map((r) => (r.status === "fulfilled" ? r.value : undefined))]);
+    throw failed.reason;
+  }
+  return [seed, ...rest.map((r) => (r as PromiseFulfilledResult<ClusterNode>).value)];
 }
 
 async function getJson<T>(cli: string, path: string): Promise<T> {

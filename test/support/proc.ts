@@ -18,6 +18,8 @@ export const DAEMON_BIN = join(ROOT, "dist/src/daemon/bin.js");
 export const GCHECK_BIN = join(ROOT, "dist/src/cli/main.js");
 
 const live = new Set<ChildProcess>();
+/** stop() sends SIGKILL this long (ms) after its signal if the daemon is still running. */
+const STOP_KILL_AFTER_MS = 30_000;
 process.on("exit", () => {
   for (const child of live) if (child.exitCode === null && child.pid) process.kill(child.pid, "SIGKILL");
 });
@@ -133,7 +135,10 @@ export async function spawnDaemon(args: string[] = [], opts: SpawnOptions = {}):
   const line = startup()!;
   const stop = async (sig: NodeJS.Signals = "SIGTERM") => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    // A daemon that outlives its own shutdown grace (10 s) by far is stuck: kill it rather than hang the test run.
+    const kill = setTimeout(() => child.kill("SIGKILL"), STOP_KILL_AFTER_MS);
     const e = await t.exited;
+    clearTimeout(kill);
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     return e;
   };
