@@ -14,7 +14,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { Agent, request } from "node:http";
+import { Agent, type ClientRequest, request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,13 +27,25 @@ process.on("exit", () => {
   for (const child of live) if (child.exitCode === null && child.signalCode === null && child.pid) process.kill(child.pid, "SIGKILL");
 });
 
-// Keep-alive: pollers hit the same control APIs many times a second.
-const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+// Keep-alive: pollers hit the same control APIs many times a second. An idle
+// socket is dropped after 4 s, before the daemon's 5 s keep-alive timeout
+// closes it from the other end (a request sent on a socket the server is
+// closing fails with ECONNRESET: see isStaleSocket).
+const agent = new Agent({ keepAlive: true, maxSockets: 8, timeout: 4000 });
+
+/**
+ * Whether a request failed only because the kept-alive socket it was sent on
+ * had been closed by the daemon meanwhile: nothing reached the daemon, so it
+ * is safe to send again (Node's documented pattern for keep-alive races).
+ */
+function isStaleSocket(req: ClientRequest, err: NodeJS.ErrnoException): boolean {
+  return req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE");
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** One HTTP exchange with a control API; rejects on a non-2xx status naming the daemon and path. */
-function exchange(cliAddress: string, method: "GET" | "POST", path: string, body: unknown, timeoutMs: number): Promise<string> {
+function exchange(cliAddress: string, method: "GET" | "POST", path: string, body: unknown, timeoutMs: number, retried = false): Promise<string> {
   const [host, port] = splitHostPort(cliAddress);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -48,7 +60,7 @@ function exchange(cliAddress: string, method: "GET" | "POST", path: string, body
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`${method} http://${cliAddress}${path}: no answer within ${timeoutMs} ms`)));
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) => (!retried && isStaleSocket(req, err) ? exchange(cliAddress, method, path, body, timeoutMs, true).then(resolve, reject) : reject(err)));
     req.end(payload);
   });
 }
@@ -71,7 +83,7 @@ export interface BatchRun {
 }
 
 /** Submits a batch and collects every event until the daemon ends the stream (or timeoutMs passes). */
-export function postBatch(cliAddress: string, body: BatchRequestBody, timeoutMs = 60_000): Promise<BatchRun> {
+export function postBatch(cliAddress: string, body: BatchRequestBody, timeoutMs = 60_000, retried = false): Promise<BatchRun> {
   const [host, port] = splitHostPort(cliAddress);
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -100,7 +112,9 @@ export function postBatch(cliAddress: string, body: BatchRequestBody, timeoutMs 
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`POST http://${cliAddress}/v1/check: stream not finished within ${timeoutMs} ms`)));
-    req.on("error", reject);
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      !retried && run.events.length === 0 && isStaleSocket(req, err) ? postBatch(cliAddress, body, timeoutMs, true).then(resolve, reject) : reject(err),
+    );
     run.sentAt = performance.now();
     req.end(payload);
   });
