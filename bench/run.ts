@@ -24,6 +24,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   events: () => import("./events.js"),
   channels: () => import("./channels.js"),
   idle_cost: () => import("./idle_cost.js"),
+  batch_cost: () => import("./batch_cost.js"),
 };
 
 const wanted = process.argv.slice(2);

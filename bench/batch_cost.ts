@@ -1,0 +1,128 @@
+/*
+ * What one batch costs the cluster (issue 18, target 5), with the burst's
+ * fan-out as the variable: two N-node clusters (lan profile) run side by
+ * side, one per -gossip-group value, and take batches in turn, so load from
+ * elsewhere on the host falls on both alike. Per batch: the round trip to
+ * the last result, the CPU of all daemons and per node, the frames each
+ * node sends and receives, and how many of them were burst copies the
+ * receiver already had.
+ */
+import { postBatch, startCluster, type Cluster } from "../test/support/cluster.js";
+import { Neighbours, clusterCpuMs, sleep } from "./cluster_cpu.js";
+import { median, waitForAliveCount } from "./cluster_membership.js";
+import { percentile, type BenchSection } from "./report.js";
+
+const NODES = Number(process.env.BENCH_BATCH_COST_NODES ?? 40);
+const GROUPS = (process.env.BENCH_BATCH_COST_GROUPS ?? "5,3").split(",").map(Number);
+const WARMUP = Number(process.env.BENCH_BATCH_COST_WARMUP ?? 150);
+const BATCHES = Number(process.env.BENCH_BATCH_COST_BATCHES ?? 150);
+
+const BODY = { checks: { hostname_file_exists: { type: "file_exists", path: "/etc/hostname" } }, timeoutMs: 10_000 };
+
+interface Totals {
+  cpuMs: number;
+  framesOut: number;
+  framesIn: number;
+  knownSkipped: number;
+  bytesOut: number;
+}
+
+async function totals(cluster: Cluster): Promise<Totals> {
+  const infos = await Promise.all(cluster.nodes.map((n) => n.info()));
+  const sum = (key: string) => infos.reduce((a, i) => a + (i.counters[key] ?? NaN), 0);
+  return { cpuMs: clusterCpuMs(cluster.nodes), framesOut: sum("net_framesOut"), framesIn: sum("net_framesIn"), knownSkipped: sum("net_knownSkipped"), bytesOut: sum("net_frameBytesOut") };
+}
+
+interface Side {
+  group: number;
+  cluster: Cluster;
+  tripsMs: number[];
+  missing: number;
+  cpuMs: number;
+  before?: Totals;
+  delta?: Totals;
+}
+
+/** One batch on a random non-seed node of the side's cluster; records the round trip and whether every node answered. */
+async function batch(side: Side, i: number): Promise<void> {
+  const node = side.cluster.nodes[1 + (i % (NODES - 1))]!;
+  const t0 = clusterCpuMs(side.cluster.nodes);
+  const r = await postBatch(node.cliAddress, BODY, 30_000);
+  side.cpuMs += clusterCpuMs(side.cluster.nodes) - t0;
+  const accepted = r.events.find((e) => e.type === "accepted");
+  const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
+  const done = r.events.findIndex((e) => e.type === "done");
+  if (done < 0 || accepted?.type !== "accepted" || accepted.expected.length !== NODES || !accepted.expected.every((e) => answered.has(e.name))) side.missing++;
+  side.tripsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
+}
+
+export async function run(): Promise<BenchSection[]> {
+  const neighbours = new Neighbours();
+  const sides: Side[] = [];
+  try {
+    for (const group of GROUPS) {
+      const cluster = await startCluster(NODES, { profile: "lan", namePrefix: `g${group}-`, args: ["-gossip-group", String(group)] });
+      sides.push({ group, cluster, tripsMs: [], missing: 0, cpuMs: 0 });
+      await waitForAliveCount(cluster.nodes, NODES, 120_000);
+    }
+    // Past the lan profile's 1 s history-start allowance, then warm V8 up on the batch path (see bench/cluster_batches.ts).
+    await sleep(2000);
+    for (let i = 0; i < WARMUP; i++) for (const s of sides) await postBatch(s.cluster.nodes[1 + (i % (NODES - 1))]!.cliAddress, BODY, 30_000);
+    await neighbours.quiet(sides.flatMap((s) => s.cluster.nodes));
+    const window = neighbours.open();
+    for (const s of sides) s.before = await totals(s.cluster);
+    for (let i = 0; i < BATCHES; i++) for (const s of sides) await batch(s, i);
+    // Let the last acknowledgement rounds (200 ms) go out before reading the counters.
+    await sleep(500);
+    for (const s of sides) {
+      const after = await totals(s.cluster);
+      s.delta = {
+        cpuMs: after.cpuMs - s.before!.cpuMs,
+        framesOut: after.framesOut - s.before!.framesOut,
+        framesIn: after.framesIn - s.before!.framesIn,
+        knownSkipped: after.knownSkipped - s.before!.knownSkipped,
+        bytesOut: after.bytesOut - s.before!.bytesOut,
+      };
+    }
+    window(sides.reduce((a, s) => a + s.delta!.cpuMs, 0));
+    const per = (s: Side, v: number) => v / BATCHES / NODES;
+    return [
+      {
+        title: `batch cost: N=${NODES} real daemons, one file_exists check per batch, by -gossip-group (lan profile)`,
+        columns: [
+          "-gossip-group",
+          "batches",
+          "round trip p50 ms",
+          "p99 ms",
+          "runs missing a node",
+          "cluster CPU ms / batch",
+          "CPU ms / node / batch",
+          "frames out / node / batch",
+          "frames in / node / batch",
+          "of them burst copies dropped unopened",
+          "KiB out / batch",
+        ],
+        rows: sides.map((s) => [
+          s.group,
+          BATCHES,
+          median(s.tripsMs).toFixed(0),
+          percentile(s.tripsMs, 99).toFixed(0),
+          s.missing,
+          (s.cpuMs / BATCHES).toFixed(1),
+          per(s, s.cpuMs).toFixed(2),
+          per(s, s.delta!.framesOut).toFixed(2),
+          per(s, s.delta!.framesIn).toFixed(2),
+          per(s, s.delta!.knownSkipped).toFixed(2),
+          (s.delta!.bytesOut / BATCHES / 1024).toFixed(1),
+        ]),
+        notes: [
+          `The clusters run side by side and take batches in turn (${WARMUP} warm-up batches each first), each submitted to a non-seed node in turn; CPU is every daemon's /proc utime+stime around each batch's POST, from writing it to the stream's end (so it includes the origin streaming results, not the acknowledgement round that follows).`,
+          "Frames are TCP frames of the cluster transport (burst pushes, replies to the origin, acknowledgements, repairs), counted by every daemon; a burst copy of an envelope the receiver already holds is read and dropped unopened (net_knownSkipped).",
+          neighbours.note(),
+        ],
+      },
+    ];
+  } finally {
+    await Promise.all(sides.map((s) => s.cluster.close("SIGKILL")));
+  }
+}
