@@ -23,6 +23,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   streams: () => import("./streams.js"),
   events: () => import("./events.js"),
   channels: () => import("./channels.js"),
+  footprint_flat: () => import("./footprint_flat.js"),
 };
 
 const wanted = process.argv.slice(2);
