@@ -25,6 +25,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   channels: () => import("./channels.js"),
   idle_cost: () => import("./idle_cost.js"),
   batch_cost: () => import("./batch_cost.js"),
+  footprint_flat: () => import("./footprint_flat.js"),
 };
 
 const wanted = process.argv.slice(2);

@@ -29,6 +29,23 @@ describe("TCP framing", () => {
     assert.equal(r.oversize, undefined);
   });
 
+  it("never hands out a frame that keeps the rest of its chunk alive (a kept envelope would hold the whole chunk)", () => {
+    const ps = [Buffer.from("one"), randomBytes(300), Buffer.from("last")];
+    // Each chunk in its own ArrayBuffer, like a socket read (Buffer.from of a small buffer would take a slice of Node's pool).
+    const own = (b: Buffer) => {
+      const o = Buffer.allocUnsafeSlow(b.length);
+      b.copy(o);
+      return o;
+    };
+    const chunk = own(framed(...ps));
+    const frames = new FrameDecoder(1024).push(chunk).frames;
+    assert.deepEqual(frames, ps);
+    for (const f of frames) assert.ok(f.buffer.byteLength <= f.length + 64, `a ${f.length}-byte frame holds a ${f.buffer.byteLength}-byte buffer`);
+    const alone = own(framed(ps[1]!));
+    const [only] = new FrameDecoder(1024).push(alone).frames;
+    assert.equal(only!.buffer, alone.buffer, "a chunk that is one frame is handed on without a copy");
+  });
+
   it("reports a declared length over the maximum as soon as the prefix is in, and stops", () => {
     const d = new FrameDecoder(100);
     const ok = Buffer.alloc(100, 7);

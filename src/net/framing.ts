@@ -23,6 +23,9 @@ export interface DecodeResult {
   oversize?: number;
 }
 
+/** A frame handed on as a view may keep at most this many bytes of other data alive (its length prefix). */
+const SHARED_WASTE_BYTES = 64;
+
 /**
  * Streaming decoder for one connection. Chunks are queued, not concatenated
  * on arrival, so a 10 MB frame arriving in 64 KiB chunks is copied once (when
@@ -72,7 +75,7 @@ export class FrameDecoder {
     while (frames.length < maxFrames) {
       if (this.need < 0) {
         if (this.buffered < LENGTH_PREFIX_BYTES) break;
-        const declared = this.take(LENGTH_PREFIX_BYTES).readUInt32BE(0);
+        const declared = this.take(LENGTH_PREFIX_BYTES, true).readUInt32BE(0);
         if (declared > this.maxFrameBytes) {
           this.failed = true;
           this.chunks = [];
@@ -88,18 +91,29 @@ export class FrameDecoder {
     return { frames };
   }
 
-  /** Removes and returns the first n buffered bytes (n <= buffered). */
-  private take(n: number): Buffer {
+  /** Removes and returns the first n buffered bytes (n <= buffered); transient: read at once and dropped (a length prefix), so a view will do. */
+  private take(n: number, transient = false): Buffer {
     const first = this.chunks[0];
-    if (first && first.length >= n) {
-      // Common case: the bytes sit in one chunk; a view, no copy.
+    if (first && first.length === n && first.buffer.byteLength <= n + SHARED_WASTE_BYTES) {
+      // The chunk is this frame (and its length prefix): hand it on, no copy.
+      this.chunks.shift();
+      this.buffered -= n;
+      return first;
+    }
+    if (first && first.length > n && transient) {
       const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
+      this.chunks[0] = first.subarray(n);
       this.buffered -= n;
       return out;
     }
-    const out = Buffer.allocUnsafe(n);
+    // A frame that shares its chunk with others is copied out. A view would
+    // keep the whole chunk (up to 64 KiB) alive for as long as anything
+    // decoded from the frame is kept: an envelope's ID and payload are views
+    // of its frame, and the seen-history keeps envelopes for their TTL. Views
+    // made a retained 300-byte batch hold 3.2 KB (issue 18: docs/BENCHMARKS.md,
+    // "Memory: where it goes"). allocUnsafeSlow, not allocUnsafe: a small
+    // pooled buffer would keep an 8 KiB slab of Node's pool alive instead.
+    const out = Buffer.allocUnsafeSlow(n);
     let filled = 0;
     while (filled < n) {
       const c = this.chunks[0]!;
