@@ -8,7 +8,8 @@ export interface MemberRecord {
   address: Address;
   incarnation: number;
   status: MemberStatus;
-  tags: Record<string, string>;
+  /** Shared, never mutated in place (NO_TAGS when there are none): new tags replace the object. */
+  tags: Readonly<Record<string, string>>;
   /** Clock ms of the last status change, as seen here. */
   statusSinceMs: number;
 }

@@ -53,6 +53,11 @@ export interface StateDeps {
   events: MemberEvents;
   log: Logger;
   rlog: RateLimitedLog;
+  /**
+   * Names, addresses and tags a record keeps pass through it (a simulation
+   * shares one table between its nodes: base/intern.ts); identity if none.
+   */
+  intern?: (s: string) => string;
 }
 
 const STATUS_OF: Record<number, MemberStatus | undefined> = {
@@ -71,6 +76,7 @@ const WIRE_STATUS: Record<MemberStatus, pb.MemberStatus> = {
 export class MemberStates {
   private readonly suspicions = new Map<string, Suspicion>();
   private leaving = false;
+  private readonly intern: (s: string) => string;
   readonly self: MemberRecord;
 
   constructor(
@@ -81,6 +87,7 @@ export class MemberStates {
     // node would hold, so an alive at 0 could never win.
     this.self = { name: d.name, address: d.address, incarnation: 1, status: "alive", tags: { ...tags }, statusSinceMs: d.clock.now() };
     d.table.add(this.self);
+    this.intern = d.intern ?? ((s) => s);
   }
 
   /** N for every scaled timing: members believed running, at least 1. */
@@ -120,7 +127,14 @@ export class MemberStates {
     const rec = table.get(a.node);
     if (!rec) {
       // A member we never heard of (or reaped): it joins.
-      const fresh: MemberRecord = { name: a.node, address: a.address, incarnation: a.incarnation, status: "alive", tags: copyTags(a.tags), statusSinceMs: clock.now() };
+      const fresh: MemberRecord = {
+        name: this.intern(a.node),
+        address: this.intern(a.address),
+        incarnation: a.incarnation,
+        status: "alive",
+        tags: copyTags(a.tags, this.intern),
+        statusSinceMs: clock.now(),
+      };
       table.add(fresh);
       if (spreadNew) this.broadcastAlive(fresh);
       this.d.events.emit("join", fresh);
@@ -152,10 +166,12 @@ export class MemberStates {
     if (a.incarnation <= rec.incarnation && !reclaimed) return;
     this.cancelSuspicion(a.node);
     const wasGone = rec.status === "dead" || rec.status === "left";
-    const changed = rec.status !== "alive" || rec.address !== a.address || !sameTags(a.tags, rec.tags);
+    const tagsChanged = !sameTags(a.tags, rec.tags);
+    const changed = rec.status !== "alive" || rec.address !== a.address || tagsChanged;
     rec.incarnation = a.incarnation;
-    rec.address = a.address;
-    rec.tags = copyTags(a.tags);
+    // Unchanged strings and tags stay the objects already held (equal values).
+    if (rec.address !== a.address) rec.address = this.intern(a.address);
+    if (tagsChanged) rec.tags = copyTags(a.tags, this.intern);
     table.setStatus(rec, "alive", clock.now());
     this.broadcastAlive(rec);
     if (wasGone) this.d.events.emit("join", rec);

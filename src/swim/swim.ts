@@ -28,6 +28,8 @@ export interface SwimOptions {
   tags?: Record<string, string>;
   delegate?: PushPullDelegate;
   logger?: Logger;
+  /** Shares the strings member records keep between nodes (simulations: base/intern.ts); none in a daemon. */
+  intern?: (s: string) => string;
 }
 
 /**
@@ -90,7 +92,7 @@ export class Swim implements Membership {
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.events = new MemberEvents(this.log);
     const common = { config: o.config, table: this.table, counters: this.counts, log: this.log, rlog: this.rlog };
-    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events }, o.tags ?? {});
+    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, intern: o.intern }, o.tags ?? {});
     this.piggyback = new Piggyback({
       transport: o.transport,
       clock,
