@@ -29,3 +29,37 @@ export class Interner {
     return s;
   }
 }
+
+/**
+ * Dense numbers for names, shared the same way: a simulation's nodes all
+ * know the same N members, and a member table that finds a record by its
+ * name's slot in a plain array (8 bytes a member) instead of its own Map
+ * (29 to 46 bytes an entry, by the Map's power-of-two capacity) saves a
+ * fifth of every entry. Bounded like Interner: once maxSlots names hold a
+ * slot, a new name gets none and its holder keeps it elsewhere. Slots are
+ * never reused, so a number always means the same name.
+ */
+export class NameSlots {
+  private readonly ids = new Map<string, number>();
+
+  constructor(private readonly maxSlots: number) {}
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** The slot of name, or undefined when it has none (yet). */
+  peek(name: string): number | undefined {
+    return this.ids.get(name);
+  }
+
+  /** The slot of name, given one now if there is room; undefined when full. */
+  slotOf(name: string): number | undefined {
+    let id = this.ids.get(name);
+    if (id === undefined && this.ids.size < this.maxSlots) {
+      id = this.ids.size;
+      this.ids.set(name, id);
+    }
+    return id;
+  }
+}

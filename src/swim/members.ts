@@ -1,3 +1,4 @@
+import type { NameSlots } from "../base/intern.js";
 import { shuffle, type Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { Member, MemberStatus } from "./types.js";
@@ -20,17 +21,27 @@ export interface MemberRecord {
  * reshuffled when a round ends, new members inserted at a random position
  * so a batch of joiners is not probed in the order it arrived. No protocol
  * rules here: state.ts decides what changes.
+ *
+ * Lookup by name: a Map, or, given NameSlots shared by many tables (a
+ * simulation), an array indexed by the name's slot (names without a slot
+ * still go to the Map). Either way a name maps to one record.
  */
 export class MemberTable {
   private readonly byName = new Map<string, MemberRecord>();
+  /** Records by their name's slot in `slots`; holes are undefined (kept dense: a sparse array turns into a dictionary). */
+  private readonly bySlot: (MemberRecord | undefined)[] = [];
   private readonly order: MemberRecord[] = [];
   private probeIndex = 0;
   private readonly count: Record<MemberStatus, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
 
-  constructor(private readonly random: Random) {}
+  constructor(
+    private readonly random: Random,
+    private readonly slots?: NameSlots,
+  ) {}
 
   get(name: string): MemberRecord | undefined {
-    return this.byName.get(name);
+    const slot = this.slots?.peek(name);
+    return slot === undefined ? this.byName.get(name) : this.bySlot[slot];
   }
 
   /** Records held, whatever their status (reaped members are gone). */
@@ -52,8 +63,13 @@ export class MemberTable {
   }
 
   add(rec: MemberRecord): void {
-    if (this.byName.has(rec.name)) throw new Error(`member table: ${rec.name} is already listed (bug)`);
-    this.byName.set(rec.name, rec);
+    if (this.get(rec.name)) throw new Error(`member table: ${rec.name} is already listed (bug)`);
+    const slot = this.slots?.slotOf(rec.name);
+    if (slot === undefined) this.byName.set(rec.name, rec);
+    else {
+      while (this.bySlot.length < slot) this.bySlot.push(undefined);
+      this.bySlot[slot] = rec;
+    }
     this.count[rec.status]++;
     const n = this.order.length;
     this.order.push(rec);
@@ -62,9 +78,11 @@ export class MemberTable {
   }
 
   remove(name: string): void {
-    const rec = this.byName.get(name);
+    const rec = this.get(name);
     if (!rec) return;
-    this.byName.delete(name);
+    const slot = this.slots?.peek(name);
+    if (slot === undefined) this.byName.delete(name);
+    else this.bySlot[slot] = undefined;
     this.count[rec.status]--;
     // O(N), but only on a reap. Swap-remove may let the moved member skip
     // this probe round: harmless.

@@ -1,5 +1,5 @@
 import { VirtualClock } from "../base/clock.js";
-import { Interner } from "../base/intern.js";
+import { Interner, NameSlots } from "../base/intern.js";
 import { MemoryNetwork, type MemoryTransport } from "../net/memory_transport.js";
 import { SeededRandom } from "../base/random.js";
 import type { Address } from "../net/transport.js";
@@ -41,10 +41,11 @@ export class SimCluster {
   private seq = 0;
   /**
    * Member names, addresses and tags, one copy for all nodes instead of one
-   * per node per member. Bounded (base/intern.ts): far above any simulated
-   * cluster's strings (2 per node and its tags).
+   * per node per member, and one slot per name for the member tables.
+   * Bounded (base/intern.ts): far above any simulated cluster's strings (2
+   * per node and its tags).
    */
-  private readonly interner = new Interner(1_000_000);
+  private readonly shared = { interner: new Interner(1_000_000), slots: new NameSlots(1_000_000) };
 
   constructor(o: SimClusterOptions) {
     this.random = new SeededRandom(o.seed);
@@ -74,7 +75,7 @@ export class SimCluster {
       clock: this.clock,
       random: new SeededRandom(this.random.int(2 ** 31) + this.seq++),
       config: this.config,
-      intern: (s) => this.interner.intern(s),
+      shared: this.shared,
       ...extra,
     });
     const node: SimNode = { name, address, transport, swim, events: [] };

@@ -1,4 +1,5 @@
 import type { Clock } from "../base/clock.js";
+import type { Interner, NameSlots } from "../base/intern.js";
 import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
 import type { Random } from "../base/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
@@ -28,8 +29,12 @@ export interface SwimOptions {
   tags?: Record<string, string>;
   delegate?: PushPullDelegate;
   logger?: Logger;
-  /** Shares the strings member records keep between nodes (simulations: base/intern.ts); none in a daemon. */
-  intern?: (s: string) => string;
+  /**
+   * Shared by many nodes in one process (a simulation, base/intern.ts): one
+   * copy of the strings member records keep, and the slots member tables
+   * index records by. None in a daemon.
+   */
+  shared?: { interner: Interner; slots: NameSlots };
 }
 
 /**
@@ -83,16 +88,17 @@ export class Swim implements Membership {
     this.transport = o.transport;
     this.log = o.logger ?? nullLogger;
     const { clock, random } = o;
+    const interner = o.shared?.interner;
     const name = o.name;
     const address = o.transport.address;
     this.rlog = new RateLimitedLog(this.log, () => clock.now());
     this.scheduler = new Scheduler(clock);
-    this.table = new MemberTable(random);
+    this.table = new MemberTable(random, o.shared?.slots);
     this.queue = new BroadcastQueue(o.config.retransmitMult);
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.events = new MemberEvents(this.log);
     const common = { config: o.config, table: this.table, counters: this.counts, log: this.log, rlog: this.rlog };
-    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, intern: o.intern }, o.tags ?? {});
+    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, intern: interner && ((s) => interner.intern(s)) }, o.tags ?? {});
     this.piggyback = new Piggyback({
       transport: o.transport,
       clock,
