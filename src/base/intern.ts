@@ -1,7 +1,7 @@
 /*
  * A bounded string intern table: equal strings come back as one string, so
  * many holders of the same name keep one copy. A simulation shares one
- * between all its nodes (src/swim/simulation.ts): each node decodes every
+ * between all its nodes (src/swim/identities.ts): each node decodes every
  * member's name and address from its own bytes, and without sharing, N
  * nodes of N members keep N^2 copies of N strings (56 of the 240 bytes a
  * member entry cost at N=1000). A daemon decodes each name once per record

@@ -1,9 +1,9 @@
 import { VirtualClock } from "../base/clock.js";
-import { Interner, NameSlots } from "../base/intern.js";
 import { MemoryNetwork, type MemoryTransport } from "../net/memory_transport.js";
 import { SeededRandom } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { SwimConfig } from "./config.js";
+import { SharedMembers } from "./identities.js";
 import { Swim, type SwimOptions } from "./swim.js";
 import type { MemberEvent } from "./types.js";
 
@@ -40,12 +40,10 @@ export class SimCluster {
   private readonly recordEvents: boolean;
   private seq = 0;
   /**
-   * Member names, addresses and tags, one copy for all nodes instead of one
-   * per node per member, and one slot per name for the member tables.
-   * Bounded (base/intern.ts): far above any simulated cluster's strings (2
-   * per node and its tags).
+   * Member identities, one for all nodes' tables instead of one per table
+   * (identities.ts). Bounded far above any simulated cluster's names.
    */
-  private readonly shared = { interner: new Interner(1_000_000), slots: new NameSlots(1_000_000) };
+  private readonly shared = new SharedMembers(1_000_000);
 
   constructor(o: SimClusterOptions) {
     this.random = new SeededRandom(o.seed);

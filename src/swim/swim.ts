@@ -1,5 +1,4 @@
 import type { Clock } from "../base/clock.js";
-import type { Interner, NameSlots } from "../base/intern.js";
 import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
 import type { Random } from "../base/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
@@ -8,6 +7,7 @@ import { decodePacket } from "./codec.js";
 import { checkConfig, type SwimConfig } from "./config.js";
 import { newCounters, type SwimCounters } from "./counters.js";
 import { MemberEvents } from "./events.js";
+import type { SharedMembers } from "./identities.js";
 import { Joiner } from "./join.js";
 import { MemberTable, toMember } from "./members.js";
 import { Piggyback } from "./piggyback.js";
@@ -29,12 +29,8 @@ export interface SwimOptions {
   tags?: Record<string, string>;
   delegate?: PushPullDelegate;
   logger?: Logger;
-  /**
-   * Shared by many nodes in one process (a simulation, base/intern.ts): one
-   * copy of the strings member records keep, and the slots member tables
-   * index records by. None in a daemon.
-   */
-  shared?: { interner: Interner; slots: NameSlots };
+  /** Member identities shared by many nodes in one process (a simulation: identities.ts); none in a daemon. */
+  shared?: SharedMembers;
 }
 
 /**
@@ -88,7 +84,6 @@ export class Swim implements Membership {
     this.transport = o.transport;
     this.log = o.logger ?? nullLogger;
     const { clock, random } = o;
-    const interner = o.shared?.interner;
     const name = o.name;
     const address = o.transport.address;
     this.rlog = new RateLimitedLog(this.log, () => clock.now());
@@ -98,7 +93,7 @@ export class Swim implements Membership {
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.events = new MemberEvents(this.log);
     const common = { config: o.config, table: this.table, counters: this.counts, log: this.log, rlog: this.rlog };
-    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, intern: interner && ((s) => interner.intern(s)) }, o.tags ?? {});
+    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, shared: o.shared }, o.tags ?? {});
     this.piggyback = new Piggyback({
       transport: o.transport,
       clock,
