@@ -14,6 +14,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   cluster: () => import("./cluster.js"),
   sim: () => import("./sim.js"),
   sim_scale: () => import("./sim_scale.js"),
+  member_entry: () => import("./member_entry.js"),
   startup: () => import("./startup.js"),
   compile_cache: () => import("./compile_cache.js"),
   watch: () => import("./watch.js"),

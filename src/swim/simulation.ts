@@ -3,6 +3,7 @@ import { MemoryNetwork, type MemoryTransport } from "../net/memory_transport.js"
 import { SeededRandom } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { SwimConfig } from "./config.js";
+import { SharedMembers } from "./identities.js";
 import { Swim, type SwimOptions } from "./swim.js";
 import type { MemberEvent } from "./types.js";
 
@@ -38,6 +39,11 @@ export class SimCluster {
   private readonly config: SwimConfig;
   private readonly recordEvents: boolean;
   private seq = 0;
+  /**
+   * Member identities, one for all nodes' tables instead of one per table
+   * (identities.ts). Bounded far above any simulated cluster's names.
+   */
+  private readonly shared = new SharedMembers(1_000_000);
 
   constructor(o: SimClusterOptions) {
     this.random = new SeededRandom(o.seed);
@@ -67,6 +73,7 @@ export class SimCluster {
       clock: this.clock,
       random: new SeededRandom(this.random.int(2 ** 31) + this.seq++),
       config: this.config,
+      shared: this.shared,
       ...extra,
     });
     const node: SimNode = { name, address, transport, swim, events: [] };

@@ -3,11 +3,12 @@ import type { Logger, RateLimitedLog } from "../base/logger.js";
 import type { Address } from "../net/transport.js";
 import { pb } from "../proto/index.js";
 import type { Awareness } from "./awareness.js";
-import { copyTags, encodeUpdate } from "./codec.js";
+import { encodeUpdate } from "./codec.js";
 import type { SwimConfig } from "./config.js";
 import type { SwimCounters } from "./counters.js";
 import type { MemberEvents } from "./events.js";
-import type { MemberRecord, MemberTable } from "./members.js";
+import { ownIdentity, sameTags, type SharedMembers } from "./identities.js";
+import { MemberRecord, type MemberIdentity, type MemberTable } from "./members.js";
 import type { BroadcastQueue } from "./queue.js";
 import { suspicionTimeoutMs } from "./scale.js";
 import { Suspicion } from "./suspicion.js";
@@ -53,6 +54,8 @@ export interface StateDeps {
   events: MemberEvents;
   log: Logger;
   rlog: RateLimitedLog;
+  /** Identities shared with other nodes' tables (a simulation: identities.ts); none in a daemon. */
+  shared?: SharedMembers;
 }
 
 const STATUS_OF: Record<number, MemberStatus | undefined> = {
@@ -79,7 +82,7 @@ export class MemberStates {
   ) {
     // Incarnation 1, as memberlist: 0 is what a fresh record of an unknown
     // node would hold, so an alive at 0 could never win.
-    this.self = { name: d.name, address: d.address, incarnation: 1, status: "alive", tags: { ...tags }, statusSinceMs: d.clock.now() };
+    this.self = new MemberRecord(ownIdentity(d.name, d.address, tags), 1, "alive", d.clock.now());
     d.table.add(this.self);
   }
 
@@ -99,7 +102,7 @@ export class MemberStates {
 
   /** New tags for this node: a new incarnation makes them win everywhere. */
   setLocalTags(tags: Record<string, string>): void {
-    this.self.tags = { ...tags };
+    this.self.identity = ownIdentity(this.self.name, this.self.address, tags);
     this.self.incarnation++;
     this.announceSelf();
     this.d.events.emit("update", this.self);
@@ -120,7 +123,7 @@ export class MemberStates {
     const rec = table.get(a.node);
     if (!rec) {
       // A member we never heard of (or reaped): it joins.
-      const fresh: MemberRecord = { name: a.node, address: a.address, incarnation: a.incarnation, status: "alive", tags: copyTags(a.tags), statusSinceMs: clock.now() };
+      const fresh = new MemberRecord(this.identity(a.node, a.address, a.tags), a.incarnation, "alive", clock.now());
       table.add(fresh);
       if (spreadNew) this.broadcastAlive(fresh);
       this.d.events.emit("join", fresh);
@@ -152,10 +155,11 @@ export class MemberStates {
     if (a.incarnation <= rec.incarnation && !reclaimed) return;
     this.cancelSuspicion(a.node);
     const wasGone = rec.status === "dead" || rec.status === "left";
-    const changed = rec.status !== "alive" || rec.address !== a.address || !sameTags(a.tags, rec.tags);
+    const tagsChanged = !sameTags(a.tags, rec.tags);
+    const changed = rec.status !== "alive" || rec.address !== a.address || tagsChanged;
     rec.incarnation = a.incarnation;
-    rec.address = a.address;
-    rec.tags = copyTags(a.tags);
+    // An unchanged identity stays the object already held (equal values).
+    if (rec.address !== a.address || tagsChanged) rec.identity = this.identity(rec.name, a.address, a.tags);
     table.setStatus(rec, "alive", clock.now());
     this.broadcastAlive(rec);
     if (wasGone) this.d.events.emit("join", rec);
@@ -339,6 +343,10 @@ export class MemberStates {
     this.announceSelf();
   }
 
+  private identity(name: string, address: Address, tags: Readonly<Record<string, string>>): MemberIdentity {
+    return this.d.shared ? this.d.shared.identity(name, address, tags) : ownIdentity(name, address, tags);
+  }
+
   private cancelSuspicion(node: string): void {
     const s = this.suspicions.get(node);
     if (!s) return;
@@ -353,10 +361,4 @@ export class MemberStates {
   private queue(node: string, update: pb.Update.$Properties, onSent?: () => void): void {
     this.d.queue.enqueue(node, encodeUpdate(update), onSent);
   }
-}
-
-function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => b[k] === a[k]);
 }

@@ -7,6 +7,7 @@ import { decodePacket } from "./codec.js";
 import { checkConfig, type SwimConfig } from "./config.js";
 import { newCounters, type SwimCounters } from "./counters.js";
 import { MemberEvents } from "./events.js";
+import type { SharedMembers } from "./identities.js";
 import { Joiner } from "./join.js";
 import { MemberTable, toMember } from "./members.js";
 import { Piggyback } from "./piggyback.js";
@@ -28,6 +29,8 @@ export interface SwimOptions {
   tags?: Record<string, string>;
   delegate?: PushPullDelegate;
   logger?: Logger;
+  /** Member identities shared by many nodes in one process (a simulation: identities.ts); none in a daemon. */
+  shared?: SharedMembers;
 }
 
 /**
@@ -85,12 +88,12 @@ export class Swim implements Membership {
     const address = o.transport.address;
     this.rlog = new RateLimitedLog(this.log, () => clock.now());
     this.scheduler = new Scheduler(clock);
-    this.table = new MemberTable(random);
+    this.table = new MemberTable(random, o.shared?.slots);
     this.queue = new BroadcastQueue(o.config.retransmitMult);
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.events = new MemberEvents(this.log);
     const common = { config: o.config, table: this.table, counters: this.counts, log: this.log, rlog: this.rlog };
-    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events }, o.tags ?? {});
+    this.state = new MemberStates({ ...common, name, address, clock, queue: this.queue, awareness: this.awareness, events: this.events, shared: o.shared }, o.tags ?? {});
     this.piggyback = new Piggyback({
       transport: o.transport,
       clock,
