@@ -3,7 +3,8 @@
  * gcheck: the operator's command line (program.ts). `gcheck --version`
  * answers before commander is even loaded (about 40 ms of a cold start).
  * Anything else turns on V8's compile cache where Node has it
- * (src/cmdline/compile_cache.ts) before importing the rest.
+ * (src/cmdline/compile_cache.ts) before importing the rest, as one bundled
+ * module (program.bundle.js: scripts/build-bins.mjs says why).
  */
 import { enableCompileCache } from "../cmdline/compile_cache.js";
 import { VERSION } from "../cmdline/version.js";
@@ -13,7 +14,7 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-version")) {
   process.stdout.write(VERSION + "\n");
 } else {
   enableCompileCache();
-  const { main } = await import("./program.js");
+  const { main } = await import("./program.bundle.js");
   // exitCode, not exit(): stdout (possibly a pipe) is flushed before the process ends.
   process.exitCode = await main(argv);
 }
