@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   sim: () => import("./sim.js"),
   sim_scale: () => import("./sim_scale.js"),
   startup: () => import("./startup.js"),
+  startup_daemon: () => import("./startup_daemon.js"),
   compile_cache: () => import("./compile_cache.js"),
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),

@@ -16,6 +16,7 @@
 // finds packages the same from any folder of the package, and is left alone.
 // Usage: node scripts/build-bins.mjs   (npm run build runs it after tsc)
 import { readFileSync, rmSync } from "node:fs";
+import { isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -26,6 +27,37 @@ const BUNDLES = [
   { name: "daemon", out: "daemon/main.bundle", entry: "dist/src/daemon/main.js" },
   { name: "gcheck", out: "cli/program.bundle", entry: "dist/src/cli/program.js" },
 ];
+
+// Packages inlined into the bundles, with whatever they import: loading pino, protobufjs and commander file by file
+// through the CommonJS loader (about 50 files) was about 25 ms of CPU per start. The rest stay in node_modules:
+// better-sqlite3 finds its native addon from its own folder, src/daemon/stats/probes.ts looks for
+// systeminformation in require's cache, and the others load only when a feature needs them.
+// pino's transports (worker threads, found from __dirname) would not work inlined: gossipcheck uses none
+// (src/daemon/logging.ts writes synchronously to fd 1, pino-pretty in-process), and __dirname stays
+// undefined in the bundle so that one would fail loudly rather than look in the wrong folder.
+const INLINED_PACKAGES = new Set(["pino", "protobufjs", "commander"]);
+
+/** The package a bare specifier names: "pino", "@scope/name", "protobufjs" for "protobufjs/minimal.js". */
+const packageOf = (spec) =>
+  spec
+    .split("/")
+    .slice(0, spec.startsWith("@") ? 2 : 1)
+    .join("/");
+
+const imports = {
+  name: "gossipcheck-imports",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      // Our own import of a builtin: node:http and node:crypto's ES module facades read every export once, which
+      // loads what they only offer lazily (undici for http: src/base/node_http.ts). A CommonJS stand-in instead,
+      // whose named imports the bundle reads at use.
+      if (isBuiltin(args.path)) return args.importer.includes("/node_modules/") ? { path: args.path, external: true } : { path: args.path, namespace: "builtin" };
+      if (INLINED_PACKAGES.has(packageOf(args.path)) || args.importer.includes("/node_modules/")) return undefined;
+      return { path: args.path, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
 
 rmSync(join(root, "dist/src/bundle"), { recursive: true, force: true });
 const report = [];
@@ -38,7 +70,9 @@ for (const b of BUNDLES) {
     format: "esm",
     platform: "node",
     target: "node20",
-    packages: "external",
+    plugins: [imports],
+    // The inlined packages are CommonJS: their require() of builtins needs a require in an ES module.
+    banner: { js: `import { createRequire as __gossipcheckCreateRequire } from "node:module";\nconst require = __gossipcheckCreateRequire(import.meta.url);` },
     // A module the executable imports lazily goes to a chunk of its own (dist/src/bundle/, one folder below
     // dist/src like the entries), loaded when first imported, as before.
     splitting: true,
@@ -48,7 +82,9 @@ for (const b of BUNDLES) {
     metafile: true,
     logLevel: "warning",
   });
-  const misplaced = Object.keys(result.metafile.inputs).filter((f) => !/^dist\/src\/[^/]+\/[^/]+\.js$/.test(f) && /new URL\([^)]*import\.meta\.url/.test(readFileSync(join(root, f), "utf8")));
+  const misplaced = Object.keys(result.metafile.inputs).filter(
+    (f) => f.startsWith("dist/") && !/^dist\/src\/[^/]+\/[^/]+\.js$/.test(f) && /new URL\([^)]*import\.meta\.url/.test(readFileSync(join(root, f), "utf8")),
+  );
   if (misplaced.length) {
     console.error(
       `build-bins: new URL(..., import.meta.url) in bundled modules not one folder below dist/src (the path would be wrong in the bundle: build it from src/cmdline/package_dir.ts):\n  ${misplaced.join("\n  ")}`,
