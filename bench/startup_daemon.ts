@@ -48,9 +48,16 @@ const DAEMON_START_TIMEOUT_MS = 20_000;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const dist = (p: string) => join(root, "dist", p);
 
-type Build = "before" | "http" | "bundle";
-const BUILDS: Build[] = ["before", "http", "bundle"];
-const BUILD_LABEL: Record<Build, string> = { before: "before (modules, import node:http)", http: "+ http (modules)", bundle: "+ bundle (shipped)" };
+type Build = "before" | "http" | "bundle" | "exit";
+/** The daemon's builds; "exit" is gcheck's alone. */
+const DAEMON_BUILDS: Build[] = ["before", "http", "bundle"];
+const GCHECK_BUILDS: Build[] = ["before", "http", "bundle", "exit"];
+const BUILD_LABEL: Record<Build, string> = {
+  before: "before (modules, import node:http)",
+  http: "+ http (modules)",
+  bundle: "+ bundle",
+  exit: "+ exit at once (shipped)",
+};
 
 interface Run {
   cpuMs: number;
@@ -74,28 +81,34 @@ class Setup {
   readonly dir = mkdtempSync(join(tmpdir(), "gc-bench-startup-"));
   readonly cache = join(this.dir, "cache");
   readonly gcheckModules = join(this.dir, "gcheck-modules.mjs");
+  readonly gcheckBundle = join(this.dir, "gcheck-bundle.mjs");
   readonly httpFacade = "data:text/javascript,import 'node:http'";
 
   constructor() {
-    // gcheck without the bundle: program.js as main.js imported it before.
-    writeFileSync(this.gcheckModules, `import { main } from ${JSON.stringify(dist("src/cli/program.js"))};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+    // gcheck as main.js ran it before: the modules or the bundle (after turning the compile cache on, as main.js does),
+    // exitCode set and the event loop left to empty. The modules get the cache from NODE_COMPILE_CACHE (env).
+    const run = `process.exitCode = await main(process.argv.slice(2));\n`;
+    writeFileSync(this.gcheckModules, `import { main } from ${JSON.stringify(dist("src/cli/program.js"))};\n${run}`);
+    const cache = `import { enableCompileCache } from ${JSON.stringify(dist("src/cmdline/compile_cache.js"))};\nenableCompileCache();\n`;
+    writeFileSync(this.gcheckBundle, `${cache}const { main } = await import(${JSON.stringify(dist("src/cli/program.bundle.js"))});\n${run}`);
   }
 
   /** The environment: the warm cache, where bin.js and main.js put it (XDG_CACHE_HOME) and, for the unbundled builds, NODE_COMPILE_CACHE. */
   env(build: Build): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: this.cache, NODE_DISABLE_COMPILE_CACHE: undefined, NODE_COMPILE_CACHE: undefined };
-    if (build !== "bundle") env.NODE_COMPILE_CACHE = join(this.cache, "gossipcheck", "node-compile-cache");
+    if (build === "before" || build === "http") env.NODE_COMPILE_CACHE = join(this.cache, "gossipcheck", "node-compile-cache");
     return env;
   }
 
   daemonArgs(build: Build): string[] {
-    if (build === "bundle") return [dist("src/daemon/bin.js")];
+    if (build === "bundle" || build === "exit") return [dist("src/daemon/bin.js")];
     const main = dist("src/daemon/main.js");
     return build === "before" ? ["--import", this.httpFacade, main] : [main];
   }
 
   gcheckArgs(build: Build): string[] {
-    if (build === "bundle") return [dist("src/cli/main.js")];
+    if (build === "exit") return [dist("src/cli/main.js")];
+    if (build === "bundle") return [this.gcheckBundle];
     return build === "before" ? ["--import", this.httpFacade, this.gcheckModules] : [this.gcheckModules];
   }
 
@@ -179,9 +192,9 @@ async function startupSection(node: string, version: string, setup: Setup, serve
     { label: "node -e 0", run: () => timedCommand(node, ["-e", "0"], setup.env("bundle"), cpuFile) },
     { label: "gcheck --version", run: () => timedCommand(node, [dist("src/cli/main.js"), "--version"], setup.env("bundle"), cpuFile) },
   ];
-  for (const build of BUILDS)
+  for (const build of GCHECK_BUILDS)
     steps.push({ label: `gcheck members, ${BUILD_LABEL[build]}`, run: () => timedCommand(node, [...setup.gcheckArgs(build), "-server", server, "members"], setup.env(build), cpuFile) });
-  for (const build of BUILDS) steps.push({ label: `gossipcheckd exec to serving, ${BUILD_LABEL[build]}`, run: () => daemonRun(node, setup, build) });
+  for (const build of DAEMON_BUILDS) steps.push({ label: `gossipcheckd exec to serving, ${BUILD_LABEL[build]}`, run: () => daemonRun(node, setup, build) });
   const runs = await interleave(steps, RUNS);
   const floorCpu = med(runs[0]!, "cpuMs");
   const floorWall = med(runs[0]!, "wallMs");
@@ -198,7 +211,7 @@ async function startupSection(node: string, version: string, setup: Setup, serve
     ]),
     notes: [
       `Method: ${RUNS} rounds after ${WARMUP_ROUNDS} warm-up rounds, every step interleaved (round-robin, the order rotated each round), medians. Compile cache warm where Node has it. gcheck and node -e 0: CPU is the process's own process.cpuUsage() at exit (a preload writes it, the same in every row), wall from spawn to exit. The daemon: from spawn until its -cli-addr-file holds the control API's address, CPU of all its threads from /proc/PID/task/*/schedstat at that moment (-log-level warn).`,
-      `"before" runs tsc's separate modules with import "node:http" preloaded (what the old code did), "+ http" the same modules as they are now, "+ bundle" the shipped bin.js / main.js (esbuild bundles).`,
+      `"before" runs tsc's separate modules with import "node:http" preloaded (what the old code did), "+ http" the same modules as they are now, "+ bundle" the esbuild bundles (the daemon's shipped bin.js; for gcheck the bundle run as main.js ran it before), "+ exit at once" the shipped gcheck main.js, which exits as soon as its output is flushed.`,
     ],
   };
 }
@@ -258,7 +271,7 @@ async function checkSection(nodes: { node: string; version: string }[], setup: S
       await new Promise((r) => setTimeout(r, 500));
     }
     for (const { node, version } of nodes) {
-      const steps: (Step & { split: { startMs: number; apiMs: number; tailMs: number }[] })[] = BUILDS.map((build) => {
+      const steps: (Step & { split: { startMs: number; apiMs: number; tailMs: number }[] })[] = GCHECK_BUILDS.map((build) => {
         const split: { startMs: number; apiMs: number; tailMs: number }[] = [];
         return {
           label: `Node ${version}, ${BUILD_LABEL[build]}`,

@@ -15,6 +15,11 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-version")) {
 } else {
   enableCompileCache();
   const { main } = await import("./program.bundle.js");
-  // exitCode, not exit(): stdout (possibly a pipe) is flushed before the process ends.
-  process.exitCode = await main(argv);
+  const code = await main(argv);
+  // Once what was written to stdout and stderr is out (a write's callback runs after every earlier write),
+  // exit at once: waiting for the event loop to empty and Node to tear the heap down cost 10 to 50 ms of
+  // wall time per run here (docs/BENCHMARKS.md, "Start-up and the CLI"), and a handle left open by mistake
+  // cannot keep gcheck from exiting.
+  await Promise.all([process.stdout, process.stderr].map((s) => new Promise((flushed) => s.write("", flushed))));
+  process.exit(code);
 }
