@@ -15,7 +15,7 @@
 // the build fails when any other bundled module builds one. createRequire(import.meta.url)
 // finds packages the same from any folder of the package, and is left alone.
 // Usage: node scripts/build-bins.mjs   (npm run build runs it after tsc)
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +61,9 @@ const imports = {
 
 rmSync(join(root, "dist/src/bundle"), { recursive: true, force: true });
 const report = [];
+// Which inlined packages each output file holds (paths from dist/src), for the tests that check that a command
+// loads no heavy package it does not need: inlined, a package is loaded with the file, not from node_modules.
+const packagesByFile = {};
 for (const b of BUNDLES) {
   const result = await build({
     absWorkingDir: root,
@@ -92,10 +95,15 @@ for (const b of BUNDLES) {
     process.exit(1);
   }
   const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith(".js"));
+  for (const [f, o] of outputs) {
+    const packages = new Set(Object.keys(o.inputs).flatMap((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(i)?.[1] ?? []));
+    if (packages.size) packagesByFile[f.slice("dist/src/".length)] = [...packages].sort();
+  }
   const entry = outputs.find(([f]) => f === `dist/src/${b.out}.js`);
   const total = outputs.reduce((sum, [, o]) => sum + o.bytes, 0);
   report.push(
     `${b.name}: ${entry[0]} ${(entry[1].bytes / 1024).toFixed(0)} KiB from ${Object.keys(entry[1].inputs).length} modules, ${outputs.length - 1} lazy chunks, ${(total / 1024).toFixed(0)} KiB in all`,
   );
 }
+writeFileSync(join(root, "dist/src/bundle/packages.json"), JSON.stringify(packagesByFile, null, 1) + "\n");
 console.log(`build-bins: ${report.join("; ")}`);
