@@ -16,6 +16,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   sim_scale: () => import("./sim_scale.js"),
   member_entry: () => import("./member_entry.js"),
   startup: () => import("./startup.js"),
+  startup_daemon: () => import("./startup_daemon.js"),
   compile_cache: () => import("./compile_cache.js"),
   watch: () => import("./watch.js"),
   schedule: () => import("./schedule.js"),

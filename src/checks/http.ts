@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
-import * as http from "node:http";
-import * as https from "node:https";
+import type { ClientRequest, IncomingHttpHeaders } from "node:http";
+import type { RequestOptions } from "node:https";
+import { http, https } from "../base/node_http.js";
 import { errorMessage } from "../base/result.js";
 import { fsReason, quote, type Evaluation } from "./evaluation.js";
 import type { Params } from "./fields.js";
@@ -70,7 +71,7 @@ function parseUrl(text: string): URL | string {
 interface Answer {
   status: number;
   statusText: string;
-  headers: http.IncomingHttpHeaders;
+  headers: IncomingHttpHeaders;
   body: Buffer;
   /** The body went on past HTTP_BODY_LIMIT_BYTES and was not read further. */
   truncated: boolean;
@@ -133,7 +134,7 @@ function request(url: URL, o: { method: string; insecure: boolean; ca: Buffer | 
       req.destroy();
       resolve(v);
     };
-    const options: https.RequestOptions = {
+    const options: RequestOptions = {
       method: o.method,
       // A fresh connection each time: the check is that the server answers now.
       agent: false,
@@ -143,9 +144,9 @@ function request(url: URL, o: { method: string; insecure: boolean; ca: Buffer | 
       options.rejectUnauthorized = !o.insecure;
       if (o.ca !== undefined) options.ca = o.ca;
     }
-    let req: http.ClientRequest;
+    let req: ClientRequest;
     try {
-      req = (url.protocol === "https:" ? https : http).request(url, options);
+      req = (url.protocol === "https:" ? https() : http).request(url, options);
     } catch (e) {
       resolve(`cannot make the request: ${errorMessage(e)}`);
       return;

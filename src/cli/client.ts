@@ -1,4 +1,5 @@
-import { type ClientRequest, type IncomingMessage, request } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
+import { http } from "../base/node_http.js";
 import type { ErrorBody } from "../control/api_types.js";
 import { CliError } from "./errors.js";
 
@@ -140,7 +141,7 @@ export class ControlClient {
     if (this.o.token !== undefined) headers.authorization = `Bearer ${this.o.token}`;
     return new Promise((resolve, reject) => {
       // agent: false: one connection per request, closed with it, so nothing keeps gcheck alive.
-      const req = request({ host, port, method, path, headers, agent: false, ...(signal && { signal }) }, (res) => resolve({ req, res }));
+      const req = http.request({ host, port, method, path, headers, agent: false, ...(signal && { signal }) }, (res) => resolve({ req, res }));
       req.on("error", (e: NodeJS.ErrnoException) => reject(this.connectionError(e)));
       req.end(payload);
     });

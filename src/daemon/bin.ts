@@ -2,7 +2,8 @@
 /*
  * gossipcheckd's executable (package.json "bin"). `-version` and `-help`
  * answer without loading the daemon (pino, protobufjs, the whole stack: about
- * 150 ms of a cold start); anything else imports main.ts, which is the daemon.
+ * 150 ms of a cold start); anything else imports main.ts, which is the daemon,
+ * as one bundled module (main.bundle.js: scripts/build-bins.mjs says why).
  * main.ts stays the daemon's one wiring file rather than moving behind this
  * one, so changes to it keep their history.
  *
@@ -42,7 +43,7 @@ if (only === "-version" || only === "--version") {
   }
 } else {
   enableCompileCache();
-  await import("./main.js");
+  await import("./main.bundle.js");
 }
 
 function prebuiltHelp(): string | undefined {

@@ -43,7 +43,8 @@ export function logStyle(format: LogFormat, out: Pick<LogOutput, "isTTY" | "env"
 }
 
 export async function createDaemonLogger(opts: LoggerOptions, out: LogOutput = { isTTY: process.stdout.isTTY === true, env: process.env }): Promise<PinoLogger> {
-  const { pino } = await import("pino");
+  // default, not the named export: in the daemon's bundle (scripts/build-bins.mjs) a lazily imported CommonJS package has only its default.
+  const { default: pino } = await import("pino");
   const options = {
     level: opts.level,
     base: { node: opts.name, pid: process.pid },

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DAEMON_BIN, ROOT, runNode } from "../support/proc.js";
+import { DAEMON_BIN, LOAD_DEBUG, ROOT, loadedPackages, runNode } from "../support/proc.js";
 
 /*
  * gossipcheckd -version and -help answer from src/daemon/bin.ts without
@@ -11,15 +11,10 @@ import { DAEMON_BIN, ROOT, runNode } from "../support/proc.js";
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 
-/** CommonJS packages a run loaded (NODE_DEBUG=module names each on stderr). */
-function loadedPackages(stderr: string): Set<string> {
-  return new Set([...stderr.matchAll(/node_modules\/((?:@[^/]+\/)?[^/"]+)\//g)].map((m) => m[1]!));
-}
-
 describe("gossipcheckd's short answers", () => {
   it("-version and --version print the version and load no package", async () => {
     for (const flag of ["-version", "--version"]) {
-      const r = await runNode(DAEMON_BIN, [flag], { env: { NODE_DEBUG: "module" } });
+      const r = await runNode(DAEMON_BIN, [flag], { env: { NODE_DEBUG: LOAD_DEBUG } });
       assert.equal(r.code, 0);
       assert.equal(r.stdout, `${VERSION}\n`);
       assert.deepEqual([...loadedPackages(r.stderr)], [], flag);
@@ -32,7 +27,7 @@ describe("gossipcheckd's short answers", () => {
     assert.equal(full.code, 0);
     assert.match(full.stdout, /^Usage: gossipcheckd \[options\]\n/);
     for (const flag of ["-help", "--help", "-h"]) {
-      const r = await runNode(DAEMON_BIN, [flag], { env: { NODE_DEBUG: "module" } });
+      const r = await runNode(DAEMON_BIN, [flag], { env: { NODE_DEBUG: LOAD_DEBUG } });
       assert.equal(r.code, 0);
       assert.equal(r.stdout, full.stdout, flag);
       assert.deepEqual([...loadedPackages(r.stderr)], [], flag);

@@ -44,7 +44,16 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
 
   it("ships the license and the built code, and no source maps pointing at sources it does not ship", () => {
     assert.ok(files.includes("LICENSE"), "LICENSE is packed");
-    for (const f of ["dist/src/daemon/bin.js", "dist/src/daemon/main.js", "dist/src/daemon/help.txt", "dist/src/cli/main.js", "dist/src/proto/wire.js"]) assert.ok(files.includes(f), `${f} is packed`);
+    for (const f of [
+      "dist/src/daemon/bin.js",
+      "dist/src/daemon/main.js",
+      "dist/src/daemon/main.bundle.js",
+      "dist/src/cli/program.bundle.js",
+      "dist/src/daemon/help.txt",
+      "dist/src/cli/main.js",
+      "dist/src/proto/wire.js",
+    ])
+      assert.ok(files.includes(f), `${f} is packed`);
     assert.deepEqual(
       // Type declarations (.d.ts) are shipped for gossipcheck/client; sources are not.
       files.filter((f) => f.endsWith(".map") || (f.endsWith(".ts") && !f.endsWith(".d.ts"))),

@@ -216,3 +216,19 @@ export function rssBytes(pid: number): number {
     return 0;
   }
 }
+
+/** NODE_DEBUG for a run whose stderr loadedPackages reads. */
+export const LOAD_DEBUG = "module,esm";
+
+/**
+ * The packages a run with NODE_DEBUG=LOAD_DEBUG loaded: from node_modules
+ * (NODE_DEBUG=module names each file), or inlined in a file of the bundles
+ * that it loaded (NODE_DEBUG=esm names the file; scripts/build-bins.mjs lists
+ * each file's packages in dist/src/bundle/packages.json).
+ */
+export function loadedPackages(stderr: string): Set<string> {
+  const inlined = JSON.parse(readFileSync(join(ROOT, "dist/src/bundle/packages.json"), "utf8")) as Record<string, string[]>;
+  const loaded = new Set([...stderr.matchAll(/node_modules\/((?:@[^/]+\/)?[^/"]+)\//g)].map((m) => m[1]!));
+  for (const m of stderr.matchAll(/dist\/src\/([a-z]+\/[^\s/"']+\.js)/g)) for (const p of inlined[m[1]!] ?? []) loaded.add(p);
+  return loaded;
+}

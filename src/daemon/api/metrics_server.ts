@@ -1,4 +1,5 @@
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { http } from "../../base/node_http.js";
 import type { Socket } from "node:net";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
 import type { HostPort } from "../../cmdline/address.js";
@@ -66,7 +67,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Start
     sendJson(res, h.healthy ? 200 : 503, h.healthy ? { status: "ok", detail: h.detail } : { status: "unhealthy", reason: h.reason });
   }
 
-  const server = createServer(
+  const server = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,

@@ -1,4 +1,5 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { http } from "../../base/node_http.js";
 import type { Socket } from "node:net";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
 import type { HostPort } from "../../cmdline/address.js";
@@ -219,7 +220,7 @@ export async function startControlApi(o: ControlApiOptions): Promise<StartApiRes
     return res.statusCode;
   }
 
-  const server: Server = createServer(
+  const server: Server = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,

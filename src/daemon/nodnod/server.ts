@@ -1,4 +1,5 @@
-import { type IncomingMessage, type ServerResponse, STATUS_CODES, createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { http } from "../../base/node_http.js";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import { type Logger, RateLimitedLog } from "../../base/logger.js";
@@ -109,7 +110,7 @@ export async function startNodnodServer(o: NodnodServerOptions): Promise<StartNo
   // No upgrade happens on its own (noServer): the "upgrade" handler below decides first.
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES, perMessageDeflate: false, clientTracking: false });
 
-  const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.headersTimeoutMs }, (req: IncomingMessage, res: ServerResponse) => {
+  const server = http.createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.headersTimeoutMs }, (req: IncomingMessage, res: ServerResponse) => {
     // A plain HTTP request: NodNod answered 405 to other methods, gorilla 400 to a GET without the upgrade.
     const status = req.method === "GET" ? 400 : 405;
     res.writeHead(status, { "content-type": "text/plain; charset=utf-8", connection: "close" });
@@ -128,7 +129,7 @@ export async function startNodnodServer(o: NodnodServerOptions): Promise<StartNo
       const body = message + "\n";
       const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
       socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra.join("")}\r\n${body}`,
+        `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n${extra.join("")}\r\n${body}`,
       );
     };
     if (req.method !== "GET") return refuse("method", 405, "Method not allowed");

@@ -1,10 +1,11 @@
 import { readFile, readdir } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerMatches } from "../../../control/token.js";
 import { HttpError } from "../http_io.js";
 import { errorMessage } from "../../../base/result.js";
 import { Sessions } from "./sessions.js";
+import { PACKAGE_DIR_URL } from "../../../cmdline/package_dir.js";
 
 /*
  * The web view under /ui/: the static assets `npm run build` bundles into
@@ -16,8 +17,8 @@ import { Sessions } from "./sessions.js";
  * system), each with its .gz twin when the browser takes gzip.
  */
 
-/** Where the build puts the assets: dist/ui, (from dist/src/daemon/api/ui). */
-export const ASSETS_DIR = fileURLToPath(new URL("../../../../ui/", import.meta.url));
+/** Where the build puts the assets: dist/ui. */
+export const ASSETS_DIR = fileURLToPath(new URL("dist/ui/", PACKAGE_DIR_URL));
 
 /** Failed sign-ins allowed per minute (all clients together): guessing a token is slowed to a crawl. */
 const LOGIN_FAILURES_PER_MINUTE = 10;
