@@ -156,7 +156,9 @@ export async function run(): Promise<BenchSection[]> {
   const quietStart = performance.now();
   await neighbours.quiet();
   const quietWaitS = (performance.now() - quietStart) / 1000;
-  const loadBefore = loadavg().map((l) => l.toFixed(2)).join(" ");
+  const loadBefore = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
   let cluster: Cluster | undefined;
   const sampler = new HostSampler(() => cluster?.nodes ?? []);
   const dir = tempDir("gc-bench200-");
@@ -213,7 +215,10 @@ export async function run(): Promise<BenchSection[]> {
     const endAlive = after.map((a) => a.info.members.alive);
 
     const startupS = (upAt - spawnedAt) / 1000;
-    const started = WAVE >= N - 1 ? `the seed, then all ${N - 1} others at once` : `the seed, then waves of ${WAVE}${WAVE_GAP_MS ? ` ${WAVE_GAP_MS} ms apart` : ""} (each once the previous one's control APIs answered)`;
+    const started =
+      WAVE >= N - 1
+        ? `the seed, then all ${N - 1} others at once`
+        : `the seed, then waves of ${WAVE}${WAVE_GAP_MS ? ` ${WAVE_GAP_MS} ms apart` : ""} (each once the previous one's control APIs answered)`;
     const pct = (v: number[], p: number) => percentile(v, p).toFixed(2);
     return [
       {
@@ -225,7 +230,10 @@ export async function run(): Promise<BenchSection[]> {
           ["last control API answered -> every node lists all alive (ms)", ms(Math.max(0, convergedAt - upAt))],
           ["first spawn -> the poll saw every node count all alive (s)", ((countedAt - spawnedAt) / 1000).toFixed(1)],
           ["suspicions / deaths declared / refutes during start-up and join (all nodes)", `${joinTotals.swim_suspicions} / ${joinTotals.swim_failures} / ${joinTotals.swim_refutes}`],
-          ["join connections refused per address / refused / evicted (all nodes)", `${joinTotals.net_connectionsRefusedPerAddress} / ${joinTotals.net_connectionsRefused} / ${joinTotals.net_connectionsEvicted}`],
+          [
+            "join connections refused per address / refused / evicted (all nodes)",
+            `${joinTotals.net_connectionsRefusedPerAddress} / ${joinTotals.net_connectionsRefused} / ${joinTotals.net_connectionsEvicted}`,
+          ],
           [`batch through the API: nodes answered of ${N}`, `${batch.answered}${batch.complete ? " (complete)" : " (INCOMPLETE)"}`],
           ["batch through the API: POST -> done (ms)", ms(batch.totalMs)],
           ["batch: CPU of all daemons (ms)", ms(batchCpuMs)],
@@ -248,8 +256,14 @@ export async function run(): Promise<BenchSection[]> {
           ["deaths declared during the watch (all nodes, swim_failures)", d("swim_failures")],
           ["suspicions raised / refuted during the watch (all nodes)", `${d("swim_suspicions")} / ${d("swim_refutes")}`],
           ["probes failed during the watch (all nodes)", d("swim_probesFailed")],
-          ["cluster connections refused per address / refused / evicted during the watch", `${d("net_connectionsRefusedPerAddress")} / ${d("net_connectionsRefused")} / ${d("net_connectionsEvicted")}`],
-          ["polls that saw a member dead / suspect / fewer than N alive", `${seen.filter((w) => w.maxDead > 0).length} / ${seen.filter((w) => w.maxSuspect > 0).length} / ${seen.filter((w) => w.minAlive < N).length} nodes`],
+          [
+            "cluster connections refused per address / refused / evicted during the watch",
+            `${d("net_connectionsRefusedPerAddress")} / ${d("net_connectionsRefused")} / ${d("net_connectionsEvicted")}`,
+          ],
+          [
+            "polls that saw a member dead / suspect / fewer than N alive",
+            `${seen.filter((w) => w.maxDead > 0).length} / ${seen.filter((w) => w.maxSuspect > 0).length} / ${seen.filter((w) => w.minAlive < N).length} nodes`,
+          ],
           ["GET /v1/info polls answered / not answered within 5 s", `${sum(seen.map((w) => w.polls))} / ${sum(seen.map((w) => w.failedPolls))}`],
           ["CPU of all daemons (% of one core)", cpuPct.length ? sum(cpuPct).toFixed(1) : "-"],
           ["CPU per daemon, median / p90 / max (% of one core)", cpuPct.length ? `${pct(cpuPct, 50)} / ${pct(cpuPct, 90)} / ${Math.max(...cpuPct).toFixed(2)}` : "-"],
