@@ -151,6 +151,8 @@ function footprint(nodes: readonly ClusterNode[]) {
 }
 
 export async function run(): Promise<BenchSection[]> {
+  // Exiting runs test/support/cluster.ts's exit hook, which kills every daemon by PID; a signal's default would skip it and orphan 200 daemons.
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => process.exit(128 + (sig === "SIGTERM" ? 15 : 2)));
   const limits = fdLimits();
   const neighbours = new Neighbours();
   const quietStart = performance.now();
@@ -218,7 +220,7 @@ export async function run(): Promise<BenchSection[]> {
     const started =
       WAVE >= N - 1
         ? `the seed, then all ${N - 1} others at once`
-        : `the seed, then waves of ${WAVE}${WAVE_GAP_MS ? ` ${WAVE_GAP_MS} ms apart` : ""} (each once the previous one's control APIs answered)`;
+        : `the seed, then waves of ${WAVE} daemons${WAVE_GAP_MS ? `, ${WAVE_GAP_MS} ms apart` : ""} (each once the previous one's control APIs answered)`;
     const pct = (v: number[], p: number) => percentile(v, p).toFixed(2);
     return [
       {
