@@ -284,10 +284,14 @@ export async function run(): Promise<BenchSection[]> {
           ["PSS (MiB)", mib(sum(fp0.pss)), mib(sum(fp1.pss)), mib(median(fp1.pss)), mib(Math.max(...fp1.pss))],
           ["private: Private_Clean + Private_Dirty (MiB)", mib(sum(fp0.priv)), mib(sum(fp1.priv)), mib(median(fp1.priv)), mib(Math.max(...fp1.priv))],
           ["open file descriptors", sum(fp0.fds), sum(fp1.fds), median(fp1.fds), Math.max(...fp1.fds)],
+          ...(["net_openConnectionsIn", "net_openConnectionsOut"] as const).map((k) => {
+            const [c0, c1] = [before, after].map((all) => all.map((x) => x.info.counters[k] ?? NaN));
+            return [`cluster TCP connections open (${k})`, sum(c0!), sum(c1!), median(c1!), Math.max(...c1!)];
+          }),
         ],
         notes: [
           "From /proc/<pid>/smaps_rollup (Rss, Pss, Private_*) and /proc/<pid>/fd. The sum of RSS counts the pages the daemons share (the node binary, its libraries) once per daemon; PSS divides them among the sharers (its sum is what the cluster really occupies); private is what stopping a daemon gives back.",
-          `File descriptor limit of this bench (inherited by the daemons): soft ${limits.soft}, hard ${limits.hard}.`,
+          `File descriptor limit of this bench (inherited by the daemons): soft ${limits.soft}, hard ${limits.hard}. A daemon accepts at most 256 cluster connections (src/net/node_transport.ts DEFAULT_MAX_INBOUND_CONNECTIONS) before it evicts or refuses.`,
         ],
       },
       {
