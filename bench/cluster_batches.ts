@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Cluster, type ClusterNode, postBatch, startCluster } from "../test/support/cluster.js";
+import { type BatchRun, type Cluster, type ClusterNode, postBatch, startCluster } from "../test/support/cluster.js";
 import { runGcheck, tempDir } from "../test/support/proc.js";
 import { Neighbours, clusterCpuMs, sleep } from "./cluster_cpu.js";
 import { median, ms, waitForAliveCount } from "./cluster_membership.js";
@@ -32,7 +32,7 @@ const GCHECK_RUNS = QUICK ? 3 : 10;
 const KEY_BATCHES = QUICK ? 10 : 150;
 
 /** A small batch of passing checks, like examples/checks (process_running is measured apart: see the notes). */
-const BATCH_CHECKS = {
+export const BATCH_CHECKS = {
   hostname_file_exists: { type: "file_exists", path: "/etc/hostname" },
   tmp_exists: { type: "file_exists", path: "/tmp" },
   os_release_has_id: { type: "file_contains", path: "/etc/os-release", check: "ID=" },
@@ -96,13 +96,9 @@ class Trips {
 
   /** Submits one batch to the seed; times writing the POST -> the stream's done event. */
   async batch(body: object): Promise<void> {
-    const r = await postBatch(this.c.cluster.seed.cliAddress, body, 20_000);
-    const accepted = r.events.find((e) => e.type === "accepted");
-    const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
-    const done = r.events.findIndex((e) => e.type === "done");
-    const complete = accepted?.type === "accepted" && accepted.expected.length === this.c.n && accepted.expected.every((e) => answered.has(e.name));
-    if (!complete || done < 0) this.missing++;
-    this.totalsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
+    const r = judgeBatch(await postBatch(this.c.cluster.seed.cliAddress, body, 20_000), this.c.n);
+    if (!r.complete) this.missing++;
+    this.totalsMs.push(r.totalMs);
   }
 
   /** Ends the measured window; returns the daemons' CPU inside it (ms). */
@@ -127,6 +123,19 @@ class Trips {
       if (r.code !== 0) throw new Error(`gcheck check at N=${this.c.n} exited ${r.code}: ${r.stderr}${r.stdout.slice(-2000)}`);
     }
   }
+}
+
+/**
+ * Whether a batch's stream ended with a result from each of n expected
+ * nodes, and its round trip: writing the POST -> the done event (ms; to
+ * now when the stream ended without one).
+ */
+export function judgeBatch(r: BatchRun, n: number): { complete: boolean; answered: number; totalMs: number } {
+  const accepted = r.events.find((e) => e.type === "accepted");
+  const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
+  const done = r.events.findIndex((e) => e.type === "done");
+  const complete = done >= 0 && accepted?.type === "accepted" && accepted.expected.length === n && accepted.expected.every((e) => answered.has(e.name));
+  return { complete, answered: answered.size, totalMs: (done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt };
 }
 
 async function netTotals(nodes: readonly ClusterNode[]): Promise<{ frames: number; bytes: number }> {

@@ -29,8 +29,18 @@ export function clusterCpuMs(nodes: readonly ClusterNode[]): number {
   return (nodes.reduce((a, n) => a + cpuTicks(n.pid), 0) * 1000) / CLK_TCK;
 }
 
+/** Starts counting each node's CPU; the returned function gives each one's use since, in % of one core. */
+export function cpuPercents(nodes: readonly ClusterNode[]): () => number[] {
+  const before = nodes.map((n) => cpuTicks(n.pid));
+  const t0 = performance.now();
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    return nodes.map((n, i) => ((cpuTicks(n.pid) - before[i]!) / CLK_TCK / seconds) * 100);
+  };
+}
+
 /** Busy CPU time of the whole host, all cores, in ms (/proc/stat: user, nice, system, irq, softirq). */
-function hostBusyMs(): number {
+export function hostBusyMs(): number {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
   return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) * 1000) / CLK_TCK;
 }

@@ -3,12 +3,12 @@
  * convergence for N = 10, 40, 100; the daemons' RSS and idle CPU at N = 40;
  * how long until every member declares a kill -9'd node dead (N = 40).
  */
-import { readFileSync } from "node:fs";
 import type { DaemonInfo } from "../src/control/api_types.js";
 import { lanConfig } from "../src/swim/config.js";
 import { suspicionTimeoutMs } from "../src/swim/scale.js";
 import { type Cluster, type ClusterNode, allAlive, getJson, startCluster, statusOf, waitForViews } from "../test/support/cluster.js";
-import { CLK_TCK, Neighbours, clusterCpuMs, cpuTicks, sleep } from "./cluster_cpu.js";
+import { rssBytes } from "../test/support/proc.js";
+import { Neighbours, clusterCpuMs, cpuPercents, sleep } from "./cluster_cpu.js";
 import { percentile, type BenchSection } from "./report.js";
 
 const QUICK = process.env.BENCH_CLUSTER_QUICK === "1";
@@ -90,15 +90,9 @@ interface Footprint {
 
 /** RSS and CPU use of each daemon over an idle window, from /proc (Linux). */
 async function footprint(nodes: readonly ClusterNode[]): Promise<Footprint> {
-  const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-  const before = nodes.map((n) => cpuTicks(n.pid));
-  const t0 = performance.now();
+  const cpuPct = cpuPercents(nodes);
   await sleep(IDLE_WINDOW_MS);
-  const seconds = (performance.now() - t0) / 1000;
-  return {
-    cpuPct: nodes.map((n, i) => ((cpuTicks(n.pid) - before[i]!) / CLK_TCK / seconds) * 100),
-    rssMb: nodes.map((n) => rssKb(n.pid) / 1024),
-  };
+  return { cpuPct: cpuPct(), rssMb: nodes.map((n) => rssBytes(n.pid) / 2 ** 20) };
 }
 
 interface KillTrial {

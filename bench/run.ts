@@ -12,6 +12,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   check_types: () => import("./check_types.js"),
   net: () => import("./net.js"),
   cluster: () => import("./cluster.js"),
+  cluster_200: () => import("./cluster_200.js"),
   sim: () => import("./sim.js"),
   sim_scale: () => import("./sim_scale.js"),
   member_entry: () => import("./member_entry.js"),
