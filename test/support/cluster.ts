@@ -65,19 +65,9 @@ function exchange(cliAddress: string, method: "GET" | "POST", path: string, body
   });
 }
 
-/**
- * A GET of a JSON document. Retried once when the kept-alive socket it went
- * out on was reset: the daemon closes a socket idle for its keep-alive
- * timeout (5 s), and a poll that picks that socket as it closes loses the
- * race (Node's documented case for retrying idempotent requests).
- */
+/** A GET of a JSON document (a request on a socket the daemon closed meanwhile is sent again: see exchange). */
 export async function getJson<T>(cliAddress: string, path: string, timeoutMs = 5000): Promise<T> {
-  try {
-    return JSON.parse(await exchange(cliAddress, "GET", path, undefined, timeoutMs)) as T;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ECONNRESET") throw e;
-    return JSON.parse(await exchange(cliAddress, "GET", path, undefined, timeoutMs)) as T;
-  }
+  return JSON.parse(await exchange(cliAddress, "GET", path, undefined, timeoutMs)) as T;
 }
 
 function splitHostPort(address: string): [string, number] {
