@@ -36,7 +36,8 @@ import { errorMessage } from "../base/result.js";
  * before; a digest costs 20 bytes whatever the history.
  *
  * Advertising slows down while nothing happens (the interval doubles after
- * each round up to advertiseIdleMaxMs) and speeds up again on activity():
+ * each round up to advertiseIdleMaxMs), stops while nothing is live, and
+ * speeds up again on activity():
  * each advertisement is a message whose fixed cost, not its size, is what
  * an idle daemon paid for (measured in docs/BENCHMARKS.md, "Idle cost").
  */
@@ -83,9 +84,15 @@ export class AntiEntropy {
    * base interval again, the next round within one base interval.
    */
   activity(): void {
+    if (this.stopped) return;
+    if (this.timer === null) {
+      // Asleep: nothing was live at the last round.
+      this.quietRounds = 0;
+      this.schedule();
+      return;
+    }
     if (this.quietRounds === 0) return;
     this.quietRounds = 0;
-    if (this.stopped || this.timer === null) return;
     if (this.dueMs - this.d.clock.now() > this.d.config.advertiseIntervalMs) {
       this.timer.cancel();
       this.schedule();
@@ -98,11 +105,11 @@ export class AntiEntropy {
     this.timer = null;
   }
 
-  /** Sends one round of advertisements (digests of the live set) now. */
-  advertise(): void {
+  /** Sends one round of advertisements (digests of the live set) now; returns false when nothing is live. */
+  advertise(): boolean {
     const { config, counters, membership, random, requester } = this.d;
     const ids = this.liveIds();
-    if (ids.length === 0) return;
+    if (ids.length === 0) return false;
     // One-way: a receiver whose set differs asks for the IDs, then pulls
     // what it lacks with its own Want request, so the advertiser has no use
     // for an answer (the origin's directed repair, which does, asks with a
@@ -119,6 +126,7 @@ export class AntiEntropy {
         // A lost advertisement is repaired by the next one.
       });
     }
+    return true;
   }
 
   /**
@@ -229,8 +237,9 @@ export class AntiEntropy {
     const delay = jittered(interval, config.advertiseJitter, random);
     this.dueMs = clock.now() + delay;
     this.timer = clock.setTimeout(() => {
-      this.advertise();
-      this.schedule();
+      this.timer = null;
+      // Nothing live: sleep until activity() (an envelope arrives or is published here).
+      if (this.advertise()) this.schedule();
     }, delay);
   }
 }

@@ -38,6 +38,8 @@ export class BroadcastQueue {
   private readonly byNode = new Map<string, Item>();
   private nextId = 0;
   private stale = 0;
+  /** Called after each enqueue (the gossip loop, which sleeps while the queue is empty). */
+  onEnqueue: () => void = () => undefined;
 
   constructor(private readonly retransmitMult: number) {}
 
@@ -57,6 +59,7 @@ export class BroadcastQueue {
     const item: Item = { node, bytes, id: this.nextId++, transmits: 0, live: true, onDone };
     this.byNode.set(node, item);
     this.tier(0).push(item);
+    this.onEnqueue();
   }
 
   /**
