@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { pb } from "../src/proto/index.js";
 import type { Publication } from "../src/gossip/publication.js";
 import { liveDigest } from "../src/gossip/anti_entropy.js";
+import { encodeGossip } from "../src/gossip/codec.js";
+import { Channel } from "../src/net/transport.js";
 import { batchPayload, GossipSim, type SimNode } from "./support/gossip_sim.js";
 
 const BATCH = pb.EnvelopeKind.CHECK_BATCH;
@@ -158,4 +160,21 @@ it("the live-set digest ignores order and tells sets apart", () => {
   assert.notDeepEqual(liveDigest([a, b]), liveDigest([a, b, c]));
   assert.notDeepEqual(liveDigest([a, b]), liveDigest([a, c]));
   assert.deepEqual(liveDigest([]), { xor: new Uint8Array(16), count: 0 });
+});
+
+it("a flood of advertisements with malformed digests costs one list request at a time, and the node keeps working", async () => {
+  const sim = new GossipSim({ seed: 50 });
+  const [a, b] = await sim.addNodes(2);
+  const pub = publish(a!, { ttlMs: 120_000 });
+  assert.notEqual(await sim.clock.runUntil(() => sim.consumers(pub.idHex).length === 2, 1000, 5), -1);
+  const servedBefore = a!.gossip.counters().liveIdsServed;
+  // A 3-byte digest and an absurd count: never equal to b's own, so each one is a mismatch.
+  const bogus = encodeGossip({ kind: "advertise", from: a!.name, ids: [], digest: { xor: new Uint8Array([1, 2, 3]), count: 4_000_000_000 } });
+  for (let i = 0; i < 50; i++) void a!.transport.sendAll([b!.address], Channel.Gossip, bogus)[0]!.catch(() => undefined);
+  await sim.clock.advance(50);
+  assert.equal(b!.gossip.counters().digestMismatches, 50);
+  assert.equal(a!.gossip.counters().liveIdsServed - servedBefore, 1, "one list request in flight per peer, however many advertisements arrive");
+  assert.equal(b!.gossip.counters().decodeErrors, 0);
+  const next = publish(a!, { ttlMs: 120_000 });
+  assert.notEqual(await sim.clock.runUntil(() => sim.consumers(next.idHex).length === 2, 1000, 5), -1, "dissemination still works");
 });

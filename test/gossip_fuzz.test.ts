@@ -28,6 +28,8 @@ const valid: Uint8Array[] = (
   [
     { kind: "push", envelope: env },
     { kind: "advertise", from: "beta", ids: [id(1), id(2), id(3)] },
+    { kind: "advertise", from: "beta", ids: [], digest: { xor: id(7), count: 3 } },
+    { kind: "live-ids" },
     { kind: "want", ids: [id(1)] },
     { kind: "deliver", envelopes: [env, { ...env, id: id(2) }] },
     { kind: "reply", reply: pb.NodeReply.create({ envelopeId: id(1), node: "beta", address: "b:1", checks: { results: [{ name: "c", status: 2, action: { command: "x" } }] } }) },
