@@ -8,6 +8,7 @@
  * receiver already had.
  */
 import { postBatch, startCluster, type Cluster } from "../test/support/cluster.js";
+import { judgeBatch } from "./cluster_batches.js";
 import { Neighbours, clusterCpuMs, sleep } from "./cluster_cpu.js";
 import { median, waitForAliveCount } from "./cluster_membership.js";
 import { percentile, type BenchSection } from "./report.js";
@@ -49,11 +50,9 @@ async function batch(side: Side, i: number): Promise<void> {
   const t0 = clusterCpuMs(side.cluster.nodes);
   const r = await postBatch(node.cliAddress, BODY, 30_000);
   side.cpuMs += clusterCpuMs(side.cluster.nodes) - t0;
-  const accepted = r.events.find((e) => e.type === "accepted");
-  const answered = new Set(r.events.flatMap((e) => (e.type === "result" ? [e.node] : [])));
-  const done = r.events.findIndex((e) => e.type === "done");
-  if (done < 0 || accepted?.type !== "accepted" || accepted.expected.length !== NODES || !accepted.expected.every((e) => answered.has(e.name))) side.missing++;
-  side.tripsMs.push((done >= 0 ? r.arrivals[done]! : performance.now()) - r.sentAt);
+  const judged = judgeBatch(r, NODES);
+  if (!judged.complete) side.missing++;
+  side.tripsMs.push(judged.totalMs);
 }
 
 export async function run(): Promise<BenchSection[]> {
