@@ -81,6 +81,21 @@ it("every gossip message kind round-trips through the codec", () => {
   }
 });
 
+it("an advertisement's digest window and a live-IDs request's window round-trip; a missing or non-finite one decodes as none", () => {
+  const window = { createdUntilMs: 1_700_000_000_000.5, expiresAfterMs: 1_700_000_002_000 };
+  const ad = decodeGossip(encodeGossip({ kind: "advertise", from: "a", ids: [], digest: { xor: new Uint8Array(16).fill(1), count: 2 }, window }));
+  assert.ok(ad.ok && ad.value.kind === "advertise");
+  assert.deepEqual(ad.value.window, window);
+  assert.equal(ad.value.digest?.count, 2);
+  const list = decodeGossip(encodeGossip({ kind: "live-ids", window }));
+  assert.ok(list.ok && list.value.kind === "live-ids");
+  assert.deepEqual(list.value.window, window);
+  const none = decodeGossip(encodeGossip({ kind: "live-ids" }));
+  assert.ok(none.ok && none.value.kind === "live-ids" && none.value.window === undefined);
+  const nan = decodeGossip(pb.GossipMessage.encode({ version: PROTOCOL_VERSION, liveIds: { windowCreatedUntilMs: NaN, windowExpiresAfterMs: 5 } }).finish());
+  assert.ok(nan.ok && nan.value.kind === "live-ids" && nan.value.window === undefined, "a NaN bound is no window");
+});
+
 it("a message from another protocol version is refused with an error naming both versions", () => {
   const bytes = pb.GossipMessage.encode({ version: PROTOCOL_VERSION + 1, ok: {} }).finish();
   const d = decodeGossip(bytes);

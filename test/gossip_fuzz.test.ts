@@ -29,7 +29,9 @@ const valid: Uint8Array[] = (
     { kind: "push", envelope: env },
     { kind: "advertise", from: "beta", ids: [id(1), id(2), id(3)] },
     { kind: "advertise", from: "beta", ids: [], digest: { xor: id(7), count: 3 } },
+    { kind: "advertise", from: "beta", ids: [], digest: { xor: id(7), count: 3 }, window: { createdUntilMs: 1_700_000_000_000, expiresAfterMs: 1_700_000_002_000 } },
     { kind: "live-ids" },
+    { kind: "live-ids", window: { createdUntilMs: 1_700_000_000_000, expiresAfterMs: 1_700_000_002_000 } },
     { kind: "want", ids: [id(1)] },
     { kind: "deliver", envelopes: [env, { ...env, id: id(2) }] },
     { kind: "reply", reply: pb.NodeReply.create({ envelopeId: id(1), node: "beta", address: "b:1", checks: { results: [{ name: "c", status: 2, action: { command: "x" } }] } }) },
@@ -44,6 +46,7 @@ function decodesSafely(bytes: Uint8Array): boolean {
   const m = d.value;
   if (m.kind === "push") envelopeProblem(m.envelope, Date.now(), config);
   if (m.kind === "deliver") m.envelopes.forEach((e) => envelopeProblem(e, Date.now(), config));
+  if ((m.kind === "advertise" || m.kind === "live-ids") && m.window && !(Number.isFinite(m.window.createdUntilMs) && Number.isFinite(m.window.expiresAfterMs))) return false;
   return typeof m.kind === "string";
 }
 

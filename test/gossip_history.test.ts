@@ -42,6 +42,43 @@ it("live() returns envelopes inside their TTL, newest first, and drops the bodie
   assert.equal(h.has(idToHex(a.id)), true, "but its ID is still remembered");
 });
 
+it("live() answers from its cache while the set is unchanged, and the cache never differs from a fresh walk", () => {
+  const h = new SeenHistory(MARGIN);
+  h.add(env(0, 100));
+  const first = h.live(10);
+  assert.equal(h.live(20), first, "same set, same array");
+  h.add(env(15, 100));
+  assert.notEqual(h.live(20), first, "a new envelope makes a new answer");
+  assert.equal(h.live(101).length, 1, "the first expired at 100");
+
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ op: fc.constantFrom("add", "live", "prune", "remember"), dt: fc.integer({ min: 0, max: 300 }), ttl: fc.integer({ min: 1, max: 1000 }) }), { maxLength: 80 }),
+      (ops) => {
+        const hist = new SeenHistory(0);
+        const added: Envelope[] = [];
+        let now = 0;
+        for (const o of ops) {
+          now += o.dt;
+          if (o.op === "add") {
+            const e = env(now, o.ttl);
+            hist.add(e);
+            added.push(e);
+          } else if (o.op === "remember") hist.remember({ id: `r${++counter}`, retainUntilMs: now + o.ttl });
+          else if (o.op === "prune") hist.prune(now);
+          else {
+            const expected = added.filter((e) => now <= e.createdMs + e.ttlMs).reverse();
+            assert.deepEqual(
+              hist.live(now).map((e) => idToHex(e.id)),
+              expected.map((e) => idToHex(e.id)),
+            );
+          }
+        }
+      },
+    ),
+  );
+});
+
 it("an ID is remembered until its envelope expired plus the margin, then pruned", () => {
   const h = new SeenHistory(MARGIN);
   const e = env(0, 100);

@@ -3,10 +3,10 @@ import type { Logger } from "../base/logger.js";
 import { sample, type Random } from "../base/random.js";
 import type { Address } from "../net/transport.js";
 import type { Membership } from "../swim/types.js";
-import { encodeGossip, envelopeBytes, type LiveDigest } from "./codec.js";
+import { encodeGossip, envelopeBytes, type LiveDigest, type LiveWindow } from "./codec.js";
 import { jittered, type GossipConfig } from "./config.js";
 import type { GossipCounters } from "./counters.js";
-import { ENVELOPE_ID_BYTES, idToHex, type Envelope } from "./envelope.js";
+import { ENVELOPE_ID_BYTES, expiresAtMs, idToHex, type Envelope } from "./envelope.js";
 import type { GossipRequester } from "./requester.js";
 import { errorMessage } from "../base/result.js";
 
@@ -35,6 +35,18 @@ import { errorMessage } from "../base/result.js";
  * advertiser for its IDs (a LiveIdsRequest) and fetches what it lacks as
  * before; a digest costs 20 bytes whatever the history.
  *
+ * A digest covers a window, not the whole live set: the envelopes created
+ * at least one advertise interval before it was sent (younger ones are
+ * still spreading by burst, and the origin's directed repair covers them)
+ * and expiring at least one interval after (older ones may already have
+ * expired at the receiver). The window travels with the digest and is
+ * given by the origins' created_ms, so the receiver computes its own digest
+ * over the same envelopes whatever its clock. Without it, a cluster under
+ * a steady stream of batches (measured: 400 a second on 6 nodes) found 90%
+ * of digests different, and each difference cost a list of up to 4,096 IDs
+ * (66 KB) and the matching lookups: half of every node's bytes, and tens of
+ * MB of short-lived buffers that left the allocator's heap at its peak.
+ *
  * Advertising slows down while nothing happens (the interval doubles after
  * each round up to advertiseIdleMaxMs), stops while nothing is live, and
  * speeds up again on activity():
@@ -49,8 +61,8 @@ export interface AntiEntropyDeps {
   config: GossipConfig;
   counters: GossipCounters;
   logger: Logger;
-  /** IDs of this node's live envelopes, newest first. */
-  liveIds(): Uint8Array[];
+  /** This node's live envelopes that spread, newest first. */
+  live(): readonly Envelope[];
   /** The live envelope with this ID, if this node holds it. */
   liveEnvelope(idHex: string): Envelope | undefined;
   /** Whether this node has never seen this ID. */
@@ -105,16 +117,20 @@ export class AntiEntropy {
     this.timer = null;
   }
 
-  /** Sends one round of advertisements (digests of the live set) now; returns false when nothing is live. */
+  /** Sends one round of advertisements (digests of the live set's window) now; returns false when nothing is live. */
   advertise(): boolean {
     const { config, counters, membership, random, requester } = this.d;
-    const ids = this.liveIds();
-    if (ids.length === 0) return false;
+    const live = this.d.live();
+    if (live.length === 0) return false;
+    const window = this.window();
+    const digest = liveDigest(inWindow(live, window).map((e) => e.id));
+    // Everything live is still spreading by burst or about to expire: nothing to compare yet.
+    if (digest.count === 0) return true;
     // One-way: a receiver whose set differs asks for the IDs, then pulls
     // what it lacks with its own Want request, so the advertiser has no use
     // for an answer (the origin's directed repair, which does, asks with a
     // request and lists the IDs).
-    const body = encodeGossip({ kind: "advertise", from: membership.localName, ids: [], digest: liveDigest(ids) });
+    const body = encodeGossip({ kind: "advertise", from: membership.localName, ids: [], digest, window });
     const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
     counters.advertisements += peers.length;
     if (peers.length > 0) this.quietRounds++;
@@ -134,9 +150,9 @@ export class AntiEntropy {
    * returns them (the Want the advertiser gets as its reply: an empty one
    * tells the origin's directed repair this node has them all).
    */
-  onAdvertise(from: Address, ids: Uint8Array[], digest?: LiveDigest): Uint8Array[] {
+  onAdvertise(from: Address, ids: Uint8Array[], digest?: LiveDigest, window?: LiveWindow): Uint8Array[] {
     if (digest && ids.length === 0) {
-      this.onDigest(from, digest);
+      this.onDigest(from, digest, window);
       return [];
     }
     const lacking = ids.filter((id) => this.d.lacks(idToHex(id)));
@@ -144,9 +160,17 @@ export class AntiEntropy {
     return lacking;
   }
 
-  /** The IDs this node advertises when asked for its list (newest first, capped). */
-  liveIds(): Uint8Array[] {
-    return this.d.liveIds().slice(0, this.d.config.maxAdvertiseIds);
+  /** The IDs this node lists when asked (in the asker's window when given; newest first, capped). */
+  liveIds(window?: LiveWindow): Uint8Array[] {
+    const live = this.d.live();
+    return (window ? inWindow(live, window) : live).slice(0, this.d.config.maxAdvertiseIds).map((e) => e.id);
+  }
+
+  /** The window an advertisement sent now covers: settled by burst, not about to expire (see the class comment). */
+  private window(): LiveWindow {
+    const now = this.d.clock.now();
+    const settle = this.d.config.advertiseIntervalMs;
+    return { createdUntilMs: now - settle, expiresAfterMs: now + settle };
   }
 
   /**
@@ -155,9 +179,11 @@ export class AntiEntropy {
    * ones this node lacks. (When it is the advertiser that lacks something,
    * it learns so from this node's own advertisements.)
    */
-  private onDigest(from: Address, digest: LiveDigest): void {
+  private onDigest(from: Address, digest: LiveDigest, window: LiveWindow | undefined): void {
     const { counters } = this.d;
-    if (sameDigest(digest, liveDigest(this.liveIds()))) {
+    // A node from before windows digests its whole live set.
+    const live = this.d.live();
+    if (sameDigest(digest, liveDigest((window ? inWindow(live, window) : live).map((e) => e.id)))) {
       counters.digestMatches++;
       return;
     }
@@ -165,7 +191,7 @@ export class AntiEntropy {
     if (this.listing.has(from) || this.stopped) return;
     this.listing.add(from);
     this.d.requester
-      .request(from, { kind: "live-ids" })
+      .request(from, { kind: "live-ids", ...(window && { window }) })
       .then(
         (reply) => {
           if (reply.kind !== "advertise") return;
@@ -254,6 +280,11 @@ export function liveDigest(ids: readonly Uint8Array[]): LiveDigest {
   const xor = new Uint8Array(ENVELOPE_ID_BYTES);
   for (const id of ids) for (let i = 0; i < ENVELOPE_ID_BYTES && i < id.length; i++) xor[i]! ^= id[i]!;
   return { xor, count: ids.length };
+}
+
+/** The envelopes of `live` inside the window. */
+export function inWindow(live: readonly Envelope[], w: LiveWindow): Envelope[] {
+  return live.filter((e) => e.createdMs <= w.createdUntilMs && expiresAtMs(e) > w.expiresAfterMs);
 }
 
 function sameDigest(a: LiveDigest, b: LiveDigest): boolean {

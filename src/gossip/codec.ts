@@ -10,8 +10,8 @@ import { type Result, errorMessage } from "../base/result.js";
  */
 export type GossipMessage =
   | { kind: "push"; envelope: Envelope }
-  | { kind: "advertise"; from: string; ids: Uint8Array[]; digest?: LiveDigest }
-  | { kind: "live-ids" }
+  | { kind: "advertise"; from: string; ids: Uint8Array[]; digest?: LiveDigest; window?: LiveWindow }
+  | { kind: "live-ids"; window?: LiveWindow }
   | { kind: "want"; ids: Uint8Array[] }
   | { kind: "deliver"; envelopes: Envelope[] }
   | { kind: "reply"; reply: pb.NodeReply }
@@ -23,15 +23,25 @@ export interface LiveDigest {
   count: number;
 }
 
+/**
+ * Which live envelopes a digest or an ID list covers, by the origins'
+ * timestamps (see Advertise in gossipcheck.proto): created at or before
+ * createdUntilMs and expiring after expiresAfterMs.
+ */
+export interface LiveWindow {
+  createdUntilMs: number;
+  expiresAfterMs: number;
+}
+
 export function encodeGossip(m: GossipMessage): Uint8Array {
   const v = { version: PROTOCOL_VERSION };
   switch (m.kind) {
     case "push":
       return pb.GossipMessage.encode({ ...v, push: m.envelope }).finish();
     case "advertise":
-      return pb.GossipMessage.encode({ ...v, advertise: { from: m.from, ids: m.ids, digest: m.digest?.xor, count: m.digest?.count } }).finish();
+      return pb.GossipMessage.encode({ ...v, advertise: { from: m.from, ids: m.ids, digest: m.digest?.xor, count: m.digest?.count, ...windowFields(m.window) } }).finish();
     case "live-ids":
-      return pb.GossipMessage.encode({ ...v, liveIds: {} }).finish();
+      return pb.GossipMessage.encode({ ...v, liveIds: windowFields(m.window) }).finish();
     case "want":
       return pb.GossipMessage.encode({ ...v, want: { ids: m.ids } }).finish();
     case "deliver":
@@ -62,10 +72,13 @@ export function decodeGossip(bytes: Uint8Array): Result<GossipMessage> {
     case "advertise": {
       const a = msg.advertise!;
       const digest = a.digest && a.digest.length > 0 ? { xor: a.digest, count: a.count ?? 0 } : undefined;
-      return { ok: true, value: { kind: "advertise", from: a.from ?? "", ids: a.ids ?? [], ...(digest && { digest }) } };
+      const window = toWindow(a);
+      return { ok: true, value: { kind: "advertise", from: a.from ?? "", ids: a.ids ?? [], ...(digest && { digest }), ...(window && { window }) } };
     }
-    case "liveIds":
-      return { ok: true, value: { kind: "live-ids" } };
+    case "liveIds": {
+      const window = toWindow(msg.liveIds!);
+      return { ok: true, value: { kind: "live-ids", ...(window && { window }) } };
+    }
     case "want":
       return { ok: true, value: { kind: "want", ids: msg.want!.ids ?? [] } };
     case "deliver":
@@ -97,6 +110,18 @@ export function decodeLiveIds(bytes: Uint8Array): Result<LiveState> {
   } catch (err) {
     return { ok: false, error: `undecodable live-ID state (${errorMessage(err)})` };
   }
+}
+
+function windowFields(w: LiveWindow | undefined): { windowCreatedUntilMs?: number; windowExpiresAfterMs?: number } {
+  return w ? { windowCreatedUntilMs: w.createdUntilMs, windowExpiresAfterMs: w.expiresAfterMs } : {};
+}
+
+/** A window from the wire; none when both bounds are 0 (a node from before windows) or either is not a finite number. */
+function toWindow(m: { windowCreatedUntilMs?: number | null; windowExpiresAfterMs?: number | null }): LiveWindow | undefined {
+  const createdUntilMs = m.windowCreatedUntilMs ?? 0;
+  const expiresAfterMs = m.windowExpiresAfterMs ?? 0;
+  if ((createdUntilMs === 0 && expiresAfterMs === 0) || !Number.isFinite(createdUntilMs) || !Number.isFinite(expiresAfterMs)) return undefined;
+  return { createdUntilMs, expiresAfterMs };
 }
 
 /** Encoded size of an envelope alone (bytes), for frame-size limits. */

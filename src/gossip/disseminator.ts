@@ -122,6 +122,8 @@ export class Disseminator implements PushPullDelegate {
   /** Kinds whose consumer may see an envelope again after a restart (a channel message: its new subscribers never saw it). */
   private readonly replaySafe = new Set<pb.EnvelopeKind>();
   private readonly publications = new Map<string, Publication>();
+  /** spreading()'s last answer and the live() array it was made from. */
+  private spreadingOf: { live: readonly Envelope[]; spreading: readonly Envelope[] } | undefined;
   private readonly refused = new RefusedCopies(MAX_REFUSED_COPIES);
   /** The state file, when there is a data dir. */
   private seen: SeenState | null = null;
@@ -140,7 +142,7 @@ export class Disseminator implements PushPullDelegate {
     const common = { requester: this.requester, membership: o.membership, clock: o.clock, random: o.random, config: o.config, counters: this.stats, logger: this.logger };
     this.antiEntropy = new AntiEntropy({
       ...common,
-      liveIds: () => this.spreading().map((e) => e.id),
+      live: () => this.spreading(),
       liveEnvelope: (id) => this.history.liveEnvelope(id, this.clock.now()),
       lacks: (id) => !this.history.has(id),
       accept: (env, from) => void this.accept(env, from),
@@ -205,6 +207,7 @@ export class Disseminator implements PushPullDelegate {
    */
   onRelay(kind: pb.EnvelopeKind, spreads: (env: Envelope) => boolean): void {
     this.relays.set(kind, spreads);
+    this.spreadingOf = undefined;
   }
 
   /** Creates an envelope from this node and starts its burst; the local consumer runs it too. */
@@ -301,9 +304,11 @@ export class Disseminator implements PushPullDelegate {
     return { ...this.stats, historySize: this.history.size, liveEnvelopes: this.live().length };
   }
 
-  /** Live envelopes that spread (what anti-entropy advertises and push-pull hands over). */
-  private spreading(): Envelope[] {
-    return this.relays.size === 0 ? this.live() : this.live().filter((e) => this.spreads(e));
+  /** The live envelopes that spread (what anti-entropy advertises and push-pull hands over), newest first; the same array while the live set is unchanged. */
+  private spreading(): readonly Envelope[] {
+    const live = this.live();
+    if (this.spreadingOf?.live !== live) this.spreadingOf = { live, spreading: this.relays.size === 0 ? live : live.filter((e) => this.spreads(e)) };
+    return this.spreadingOf.spreading;
   }
 
   private spreads(env: Envelope): boolean {
@@ -311,7 +316,7 @@ export class Disseminator implements PushPullDelegate {
   }
 
   /** Envelopes live in the seen-history, newest first (anti-entropy, batch history). */
-  live(): Envelope[] {
+  live(): readonly Envelope[] {
     const now = this.clock.now();
     // Pruned IDs need no write: the log's next compaction (or load) leaves them out.
     this.history.prune(now);
@@ -339,12 +344,12 @@ export class Disseminator implements PushPullDelegate {
       // A peer's ID lists are cut to the size this node would send itself, so
       // a hostile list cannot make it track or look up millions of IDs.
       case "advertise":
-        reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds), msg.digest) });
+        reply = encodeGossip({ kind: "want", ids: this.antiEntropy.onAdvertise(from, msg.ids.slice(0, this.config.maxAdvertiseIds), msg.digest, msg.window) });
         break;
       case "live-ids": {
         // The peer's set differs from ours: keep advertising at the base interval.
         this.antiEntropy.activity();
-        const ids = this.antiEntropy.liveIds();
+        const ids = this.antiEntropy.liveIds(msg.window);
         this.stats.liveIdsServed++;
         this.stats.advertisedIds += ids.length;
         reply = encodeGossip({ kind: "advertise", from: this.m.localName, ids });

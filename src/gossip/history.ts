@@ -32,6 +32,14 @@ interface Entry {
 export class SeenHistory {
   private entries = new Map<string, Entry>();
   private newestRetainMs = -Infinity;
+  /**
+   * live()'s last answer, valid until a body is added or released or the
+   * clock passes liveUntilMs (the earliest expiry in it): anti-entropy asks
+   * for the live set on every advertisement sent and received, and walking
+   * every remembered ID each time cost as much as the rest of a round.
+   */
+  private liveCache: readonly Envelope[] | null = null;
+  private liveUntilMs = -Infinity;
 
   constructor(
     /** ms an ID is remembered after its envelope expires. */
@@ -65,6 +73,7 @@ export class SeenHistory {
     if (!e?.envelope) return undefined;
     if (nowMs > expiresAtMs(e.envelope)) {
       e.envelope = undefined;
+      this.liveCache = null;
       return undefined;
     }
     return e.envelope;
@@ -72,14 +81,22 @@ export class SeenHistory {
 
   /**
    * Envelopes still inside their TTL at nowMs, newest first. Releases the
-   * bodies of those that expired.
+   * bodies of those that expired. The same array is returned while the set
+   * is unchanged (callers must not modify it).
    */
-  live(nowMs: number): Envelope[] {
+  live(nowMs: number): readonly Envelope[] {
+    if (this.liveCache && nowMs <= this.liveUntilMs) return this.liveCache;
     const out: Envelope[] = [];
+    let until = Infinity;
     for (const [id, e] of this.entries) {
-      if (e.envelope && this.liveEnvelope(id, nowMs)) out.push(e.envelope);
+      if (e.envelope && this.liveEnvelope(id, nowMs)) {
+        out.push(e.envelope);
+        until = Math.min(until, expiresAtMs(e.envelope));
+      }
     }
-    return out.reverse();
+    this.liveCache = out.reverse();
+    this.liveUntilMs = until;
+    return this.liveCache;
   }
 
   /** Forgets IDs whose retention ended before nowMs. Returns how many. */
@@ -88,6 +105,7 @@ export class SeenHistory {
     for (const [id, e] of this.entries) {
       if (e.retainUntilMs >= nowMs) break; // the invariant: all later ones are kept too
       this.entries.delete(id);
+      if (e.envelope) this.liveCache = null;
       n++;
     }
     return n;
@@ -105,6 +123,7 @@ export class SeenHistory {
     const retain = Math.max(retainUntilMs, this.newestRetainMs);
     this.newestRetainMs = retain;
     this.entries.set(idHex, { retainUntilMs: retain, envelope });
+    if (envelope) this.liveCache = null;
     return true;
   }
 }
