@@ -6,17 +6,25 @@
  * the last result, the CPU of all daemons and per node, the frames each
  * node sends and receives, and how many of them were burst copies the
  * receiver already had.
+ *
+ * BENCH_BATCH_COST_NODE_BINS=/path/to/node,... compares Node versions instead:
+ * one cluster on this process's Node and one per binary given, all with the
+ * first -gossip-group of BENCH_BATCH_COST_GROUPS, each with its history
+ * store on (bench/runtime_tree.ts gives each Node a better-sqlite3 built for
+ * it).
  */
 import { postBatch, startCluster, type Cluster } from "../test/support/cluster.js";
 import { judgeBatch } from "./cluster_batches.js";
 import { Neighbours, clusterCpuMs, sleep } from "./cluster_cpu.js";
 import { median, waitForAliveCount } from "./cluster_membership.js";
 import { percentile, type BenchSection } from "./report.js";
+import { runtimeTree } from "./runtime_tree.js";
 
 const NODES = Number(process.env.BENCH_BATCH_COST_NODES ?? 40);
 const GROUPS = (process.env.BENCH_BATCH_COST_GROUPS ?? "5,3").split(",").map(Number);
 const WARMUP = Number(process.env.BENCH_BATCH_COST_WARMUP ?? 150);
 const BATCHES = Number(process.env.BENCH_BATCH_COST_BATCHES ?? 150);
+const OTHER_NODES = (process.env.BENCH_BATCH_COST_NODE_BINS ?? "").split(",").filter(Boolean);
 
 const BODY = { checks: { hostname_file_exists: { type: "file_exists", path: "/etc/hostname" } }, timeoutMs: 10_000 };
 
@@ -36,6 +44,8 @@ async function totals(cluster: Cluster): Promise<Totals> {
 
 interface Side {
   group: number;
+  /** The Node version the side's daemons run on. */
+  node: string;
   cluster: Cluster;
   tripsMs: number[];
   missing: number;
@@ -58,10 +68,14 @@ async function batch(side: Side, i: number): Promise<void> {
 export async function run(): Promise<BenchSection[]> {
   const neighbours = new Neighbours();
   const sides: Side[] = [];
+  const trees = OTHER_NODES.map((node) => runtimeTree(node));
+  const variants = trees.length
+    ? [{ group: GROUPS[0]!, node: process.version, runtime: undefined }, ...trees.map((t) => ({ group: GROUPS[0]!, node: t.version, runtime: t }))]
+    : GROUPS.map((group) => ({ group, node: process.version, runtime: undefined }));
   try {
-    for (const group of GROUPS) {
-      const cluster = await startCluster(NODES, { profile: "lan", namePrefix: `g${group}-`, args: ["-gossip-group", String(group)] });
-      sides.push({ group, cluster, tripsMs: [], missing: 0, cpuMs: 0 });
+    for (const [i, v] of variants.entries()) {
+      const cluster = await startCluster(NODES, { profile: "lan", namePrefix: `g${v.group}-${i}-`, args: ["-gossip-group", String(v.group)], ...(v.runtime && { runtime: v.runtime }) });
+      sides.push({ group: v.group, node: v.node, cluster, tripsMs: [], missing: 0, cpuMs: 0 });
       await waitForAliveCount(cluster.nodes, NODES, 120_000);
     }
     // Past the lan profile's 1 s history-start allowance, then warm V8 up on the batch path (see bench/cluster_batches.ts).
@@ -87,8 +101,9 @@ export async function run(): Promise<BenchSection[]> {
     const per = (s: Side, v: number) => v / BATCHES / NODES;
     return [
       {
-        title: `batch cost: N=${NODES} real daemons, one file_exists check per batch, by -gossip-group (lan profile)`,
+        title: `batch cost: N=${NODES} real daemons, one file_exists check per batch, by ${trees.length ? "Node version" : "-gossip-group"} (lan profile)`,
         columns: [
+          "Node",
           "-gossip-group",
           "batches",
           "round trip p50 ms",
@@ -102,6 +117,7 @@ export async function run(): Promise<BenchSection[]> {
           "KiB out / batch",
         ],
         rows: sides.map((s) => [
+          s.node,
           s.group,
           BATCHES,
           median(s.tripsMs).toFixed(0),
@@ -117,11 +133,13 @@ export async function run(): Promise<BenchSection[]> {
         notes: [
           `The clusters run side by side and take batches in turn (${WARMUP} warm-up batches each first), each submitted to a non-seed node in turn; CPU is every daemon's /proc utime+stime around each batch's POST, from writing it to the stream's end (so it includes the origin streaming results, not the acknowledgement round that follows).`,
           "Frames are TCP frames of the cluster transport (burst pushes, replies to the origin, acknowledgements, repairs), counted by every daemon; a burst copy of an envelope the receiver already holds is read and dropped unopened (net_knownSkipped).",
+          ...(trees.length ? [`Node versions: the same build; each Node's daemons load a better-sqlite3 built for its ABI (bench/runtime_tree.ts), so every side writes its history store.`] : []),
           neighbours.note(),
         ],
       },
     ];
   } finally {
     await Promise.all(sides.map((s) => s.cluster.close("SIGKILL")));
+    for (const t of trees) t.remove();
   }
 }

@@ -161,6 +161,13 @@ export interface NodeOptions {
   env?: NodeJS.ProcessEnv;
   /** How long to wait for the control API to answer (ms, default 20 s). */
   startTimeoutMs?: number;
+  /** Another Node binary and the daemon's bin.js in a tree prepared for it (bench/runtime_tree.ts); default this process's Node and dist/. */
+  runtime?: Runtime;
+}
+
+export interface Runtime {
+  node: string;
+  daemonBin: string;
 }
 
 /** A running (or stopped) daemon process and its files. */
@@ -244,7 +251,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const dir = mkdtempSync(join(tmpdir(), `gc-cluster-${o.name}-`));
   const addrFile = join(dir, "cli.addr");
   const args = [
-    DAEMON_BIN,
+    o.runtime?.daemonBin ?? DAEMON_BIN,
     "-name",
     o.name,
     "-bind",
@@ -265,7 +272,7 @@ export async function startNode(o: NodeOptions): Promise<ClusterNode> {
   const out = openSync(join(dir, "daemon.log"), "a");
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { stdio: ["ignore", out, out], env: { ...process.env, ...o.env } });
+    child = spawn(o.runtime?.node ?? process.execPath, args, { stdio: ["ignore", out, out], env: { ...process.env, ...o.env } });
   } finally {
     closeSync(out); // the child holds its own copy
   }
