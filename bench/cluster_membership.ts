@@ -2,6 +2,8 @@
  * Membership of real gossipcheckd processes on loopback (lan profile): join
  * convergence for N = 10, 40, 100; the daemons' RSS and idle CPU at N = 40;
  * how long until every member declares a kill -9'd node dead (N = 40).
+ * BENCH_CLUSTER_NODE_BIN=/path/to/node runs these daemons on that Node
+ * (with a better-sqlite3 built for it: bench/runtime_tree.ts).
  */
 import type { DaemonInfo } from "../src/control/api_types.js";
 import { lanConfig } from "../src/swim/config.js";
@@ -10,6 +12,8 @@ import { type Cluster, type ClusterNode, allAlive, getJson, startCluster, status
 import { rssBytes } from "../test/support/proc.js";
 import { Neighbours, clusterCpuMs, cpuPercents, sleep } from "./cluster_cpu.js";
 import { percentile, type BenchSection } from "./report.js";
+import { runtimeTree } from "./runtime_tree.js";
+import type { Runtime } from "../test/support/cluster.js";
 
 const QUICK = process.env.BENCH_CLUSTER_QUICK === "1";
 const JOIN_TRIALS: [n: number, trials: number][] = QUICK
@@ -44,11 +48,11 @@ interface JoinTrial {
  * it happened, so its pace (kept slow, not to load 2 cores) does not bias
  * the number.
  */
-async function joinTrial(n: number, neighbours: Neighbours, keep?: (c: Cluster) => Promise<void>): Promise<JoinTrial> {
+async function joinTrial(n: number, neighbours: Neighbours, keep?: (c: Cluster) => Promise<void>, runtime?: Runtime): Promise<JoinTrial> {
   await neighbours.quiet();
   const window = neighbours.open();
   const spawnedAt = Date.now();
-  const cluster = await startCluster(n, { profile: "lan", namePrefix: "j-" });
+  const cluster = await startCluster(n, { profile: "lan", namePrefix: "j-", ...(runtime && { runtime }) });
   try {
     const upAt = cluster.lastUpAtMs;
     await waitForAliveCount(cluster.nodes, n, 60_000);
@@ -117,6 +121,16 @@ async function killTrial(cluster: Cluster, neighbours: Neighbours): Promise<Kill
 }
 
 export async function membershipSections(): Promise<BenchSection[]> {
+  const tree = process.env.BENCH_CLUSTER_NODE_BIN ? runtimeTree(process.env.BENCH_CLUSTER_NODE_BIN) : undefined;
+  try {
+    return await sections(tree);
+  } finally {
+    tree?.remove();
+  }
+}
+
+async function sections(tree: (Runtime & { version: string }) | undefined): Promise<BenchSection[]> {
+  const on = tree ? `, Node ${tree.version}` : "";
   const joinNeighbours = new Neighbours();
   const killNeighbours = new Neighbours();
   const joinRows: (string | number)[][] = [];
@@ -134,7 +148,7 @@ export async function membershipSections(): Promise<BenchSection[]> {
               kills.push(await killTrial(c, killNeighbours));
             }
           : undefined;
-      results.push(await joinTrial(n, joinNeighbours, extra));
+      results.push(await joinTrial(n, joinNeighbours, extra, tree));
     }
     const conv = results.map((r) => r.convergeMs);
     joinRows.push([n, trials, ms(median(conv)), ms(Math.max(...conv)), (median(results.map((r) => r.startMs)) / 1000).toFixed(1)]);
@@ -144,7 +158,7 @@ export async function membershipSections(): Promise<BenchSection[]> {
   const maxSuspicion = cfg.suspicionMaxTimeoutMult * minSuspicion;
   return [
     {
-      title: "cluster: join convergence, real daemons on loopback (lan profile)",
+      title: `cluster: join convergence, real daemons on loopback (lan profile${on})`,
       columns: ["N", "trials", "median ms", "max ms", "start-up of the N processes (s, median)"],
       rows: joinRows,
       notes: [
@@ -155,7 +169,7 @@ export async function membershipSections(): Promise<BenchSection[]> {
       ],
     },
     {
-      title: "cluster: daemon footprint at N=40, idle (lan profile)",
+      title: `cluster: daemon footprint at N=40, idle (lan profile${on})`,
       columns: ["measure", "median", "max"],
       rows: fp
         ? [
@@ -167,7 +181,7 @@ export async function membershipSections(): Promise<BenchSection[]> {
       notes: [`From /proc/<pid>/status (VmRSS) and /proc/<pid>/stat (utime+stime) over ${IDLE_WINDOW_MS / 1000} s, starting 2 s after the cluster converged; nothing else asked of the daemons.`],
     },
     {
-      title: "cluster: kill -9 detection at N=40 (lan profile)",
+      title: `cluster: kill -9 detection at N=40 (lan profile${on})`,
       columns: ["declared dead by", "trials", "median ms", "max ms"],
       rows: [
         ["the first member", kills.length, ms(median(kills.map((k) => k.firstMs))), ms(Math.max(...kills.map((k) => k.firstMs)))],

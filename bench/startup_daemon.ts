@@ -37,6 +37,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startCluster } from "../test/support/cluster.js";
 import { percentile, type BenchSection } from "./report.js";
+import { runtimeTree } from "./runtime_tree.js";
 
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 12);
 const WARMUP_ROUNDS = 2;
@@ -118,14 +119,30 @@ class Setup {
 }
 
 /** One daemon from spawn until its -cli-addr-file holds the control API's address, then SIGTERM. */
-async function daemonRun(node: string, setup: Setup, build: Build): Promise<Run> {
+async function daemonRun(node: string, setup: Setup, build: Build, daemonBin?: string): Promise<Run> {
   const dataDir = mkdtempSync(join(setup.dir, "d-"));
   const addrFile = join(dataDir, "cli-addr");
   const t0 = performance.now();
-  const child = spawn(node, [...setup.daemonArgs(build), "-bind", "127.0.0.1:0", "-cli-bind", "127.0.0.1:0", "-data-dir", dataDir, "-cli-addr-file", addrFile, "-log-level", "warn"], {
-    stdio: "ignore",
-    env: setup.env(build),
-  });
+  const child = spawn(
+    node,
+    [
+      ...(daemonBin && build === "bundle" ? [daemonBin] : setup.daemonArgs(build)),
+      "-bind",
+      "127.0.0.1:0",
+      "-cli-bind",
+      "127.0.0.1:0",
+      "-data-dir",
+      dataDir,
+      "-cli-addr-file",
+      addrFile,
+      "-log-level",
+      "warn",
+    ],
+    {
+      stdio: "ignore",
+      env: setup.env(build),
+    },
+  );
   const exited = new Promise((r) => child.once("exit", r));
   try {
     // Polled at every turn of the event loop: the file appears once, and the poll costs the same for every build.
@@ -186,7 +203,7 @@ const med = (runs: Run[], key: keyof Run) =>
     50,
   );
 
-async function startupSection(node: string, version: string, setup: Setup, server: string): Promise<BenchSection> {
+async function startupSection(node: string, version: string, setup: Setup, server: string, daemonBin?: string): Promise<BenchSection> {
   const cpuFile = join(setup.dir, "cpu");
   const steps: Step[] = [
     { label: "node -e 0", run: () => timedCommand(node, ["-e", "0"], setup.env("bundle"), cpuFile) },
@@ -194,7 +211,7 @@ async function startupSection(node: string, version: string, setup: Setup, serve
   ];
   for (const build of GCHECK_BUILDS)
     steps.push({ label: `gcheck members, ${BUILD_LABEL[build]}`, run: () => timedCommand(node, [...setup.gcheckArgs(build), "-server", server, "members"], setup.env(build), cpuFile) });
-  for (const build of DAEMON_BUILDS) steps.push({ label: `gossipcheckd exec to serving, ${BUILD_LABEL[build]}`, run: () => daemonRun(node, setup, build) });
+  for (const build of DAEMON_BUILDS) steps.push({ label: `gossipcheckd exec to serving, ${BUILD_LABEL[build]}`, run: () => daemonRun(node, setup, build, daemonBin) });
   const runs = await interleave(steps, RUNS);
   const floorCpu = med(runs[0]!, "cpuMs");
   const floorWall = med(runs[0]!, "wallMs");
@@ -211,6 +228,11 @@ async function startupSection(node: string, version: string, setup: Setup, serve
     ]),
     notes: [
       `Method: ${RUNS} rounds after ${WARMUP_ROUNDS} warm-up rounds, every step interleaved (round-robin, the order rotated each round), medians. Compile cache warm where Node has it. gcheck and node -e 0: CPU is the process's own process.cpuUsage() at exit (a preload writes it, the same in every row), wall from spawn to exit. The daemon: from spawn until its -cli-addr-file holds the control API's address, CPU of all its threads from /proc/PID/task/*/schedstat at that moment (-log-level warn).`,
+      ...(daemonBin
+        ? [
+            `The daemon's "+ bundle" row runs from a copy of this build whose better-sqlite3 is built for Node ${version} (bench/runtime_tree.ts), so it opens its history store as in production; the "before" and "+ http" rows run from dist/ and, with an addon for another Node, start without it.`,
+          ]
+        : []),
       `"before" runs tsc's separate modules with import "node:http" preloaded (what the old code did), "+ http" the same modules as they are now, "+ bundle" the esbuild bundles (the daemon's shipped bin.js; for gcheck the bundle run as main.js ran it before), "+ exit at once" the shipped gcheck main.js, which exits as soon as its output is flushed.`,
     ],
   };
@@ -328,6 +350,7 @@ async function aliveCount(server: string): Promise<number> {
 export async function run(): Promise<BenchSection[]> {
   const extra = (process.env.BENCH_NODES ?? "").split(",").filter((p) => p !== "" && p !== process.execPath);
   const nodes = [process.execPath, ...extra].map((node) => ({ node, version: "" }));
+  const trees = new Map(extra.map((node) => [node, runtimeTree(node)]));
   const setup = new Setup();
   const sections: BenchSection[] = [];
   try {
@@ -336,13 +359,14 @@ export async function run(): Promise<BenchSection[]> {
     }
     const probe = await daemonForGcheck(setup);
     try {
-      for (const n of nodes) sections.push(await startupSection(n.node, n.version, setup, probe.address));
+      for (const n of nodes) sections.push(await startupSection(n.node, n.version, setup, probe.address, trees.get(n.node)?.daemonBin));
     } finally {
       await probe.stop();
     }
     sections.push(await checkSection(nodes, setup));
   } finally {
     setup.close();
+    for (const t of trees.values()) t.remove();
   }
   return sections;
 }
