@@ -64,3 +64,41 @@ for (const config of [lanConfig(), localConfig()]) {
     sim.shutdown();
   });
 }
+
+it("reachablePeers() always equals a fresh projection of reachableMembers(), through joins, deaths, restarts and probe-order shuffles, and is reused while nothing changes", async () => {
+  const sim = new SimCluster({ seed: 5, config: localConfig(), recordEvents: false });
+  const names = await sim.form(12);
+  const project = (name: string) =>
+    sim
+      .must(name)
+      .swim.reachableMembers()
+      .map((m) => ({ name: m.name, address: m.address }));
+  for (const name of names) assert.deepEqual(sim.must(name).swim.reachablePeers(), project(name), name);
+  const a = sim.must(names[0]!).swim.reachablePeers();
+  assert.equal(sim.must(names[0]!).swim.reachablePeers(), a, "the same array while nothing changed");
+  let checks = 0;
+  for (let step = 0; step < 40; step++) {
+    if (step === 5) sim.kill(names[3]!);
+    if (step === 20) sim.restart(names[3]!);
+    if (step === 25)
+      sim
+        .add("late")
+        .swim.join([sim.must(names[0]!).address])
+        .catch(() => undefined);
+    await sim.clock.advance(500);
+    for (const name of names)
+      if (name !== names[3] || step >= 20) {
+        assert.deepEqual(sim.must(name).swim.reachablePeers(), project(name), `${name} at step ${step}`);
+        checks++;
+      }
+  }
+  assert.ok(checks > 400);
+  assert.ok(
+    !sim
+      .must(names[0]!)
+      .swim.reachablePeers()
+      .some((p) => p.name === names[0]),
+    "never itself",
+  );
+  sim.shutdown();
+});

@@ -131,7 +131,7 @@ export class AntiEntropy {
     // for an answer (the origin's directed repair, which does, asks with a
     // request and lists the IDs).
     const body = encodeGossip({ kind: "advertise", from: membership.localName, ids: [], digest, window });
-    const peers = sample(membership.reachableMembers(), config.advertiseFanout, random);
+    const peers = sample(membership.reachablePeers(), config.advertiseFanout, random);
     counters.advertisements += peers.length;
     if (peers.length > 0) this.quietRounds++;
     for (const sent of requester.sendAll(

@@ -442,7 +442,7 @@ export class Disseminator implements PushPullDelegate {
    */
   private burst(env: Envelope, sender: Address | null, relay?: Relay, first?: string, onlyFirst = false): void {
     const me = this.m.localName;
-    let peers = this.m.reachableMembers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
+    let peers = this.m.reachablePeers().filter((p) => p.address !== sender && p.name !== env.origin && p.name !== me);
     const group = this.config.gossipGroup;
     let targets: typeof peers;
     const firstPeer = first === undefined ? undefined : peers.find((p) => p.name === first);

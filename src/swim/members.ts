@@ -61,6 +61,7 @@ export class MemberTable {
   private readonly order: MemberRecord[] = [];
   private probeIndex = 0;
   private readonly count: Record<MemberStatus, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+  private changeCount = 0;
 
   constructor(
     private readonly random: Random,
@@ -90,6 +91,11 @@ export class MemberTable {
     return this.order;
   }
 
+  /** Bumped whenever a member is added or removed, changes status, or all()'s order changes: a view derived from all() at the same count is still exact. (A running member's address never changes; see MemberState.aliveNode.) */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   add(rec: MemberRecord): void {
     if (this.get(rec.name)) throw new Error(`member table: ${rec.name} is already listed (bug)`);
     const slot = this.slots?.slotOf(rec.name);
@@ -99,6 +105,7 @@ export class MemberTable {
       this.bySlot[slot] = rec;
     }
     this.count[rec.status]++;
+    this.changeCount++;
     const n = this.order.length;
     this.order.push(rec);
     const j = this.random.int(n + 1);
@@ -112,6 +119,7 @@ export class MemberTable {
     if (slot === undefined) this.byName.delete(name);
     else this.bySlot[slot] = undefined;
     this.count[rec.status]--;
+    this.changeCount++;
     // O(N), but only on a reap. Swap-remove may let the moved member skip
     // this probe round: harmless.
     const i = this.order.indexOf(rec);
@@ -126,6 +134,7 @@ export class MemberTable {
     this.count[status]++;
     rec.status = status;
     rec.statusSinceMs = nowMs;
+    this.changeCount++;
   }
 
   /** The next member to probe that `accept`s, in round-robin order. */
@@ -133,6 +142,7 @@ export class MemberTable {
     for (let checked = 0; checked < this.order.length; checked++) {
       if (this.probeIndex >= this.order.length) {
         shuffle(this.order, this.random);
+        this.changeCount++;
         this.probeIndex = 0;
       }
       const rec = this.order[this.probeIndex++]!;

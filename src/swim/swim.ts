@@ -9,7 +9,7 @@ import { newCounters, type SwimCounters } from "./counters.js";
 import { MemberEvents } from "./events.js";
 import type { SharedMembers } from "./identities.js";
 import { Joiner } from "./join.js";
-import { MemberTable, toMember } from "./members.js";
+import { MemberTable, toMember, type MemberRecord } from "./members.js";
 import { Piggyback } from "./piggyback.js";
 import { Prober } from "./probe.js";
 import { PushPull } from "./pushpull.js";
@@ -17,7 +17,7 @@ import { BroadcastQueue } from "./queue.js";
 import { Scheduler } from "./scheduler.js";
 import { MemberStates } from "./state.js";
 import { tagsProblem } from "./tags.js";
-import type { Member, MemberEvent, MemberStatus, Membership, PushPullDelegate } from "./types.js";
+import type { Member, MemberEvent, MemberStatus, Membership, Peer, PushPullDelegate } from "./types.js";
 
 export interface SwimOptions {
   /** Unique node name (the daemon's -name). */
@@ -54,6 +54,8 @@ export class Swim implements Membership {
   private readonly log: Logger;
   private readonly counts: SwimCounters = newCounters();
   private readonly table: MemberTable;
+  /** reachablePeers()'s answer and the table's change count it was made at. */
+  private peers: { changes: number; peers: readonly Peer[] } | undefined;
   private readonly queue: BroadcastQueue;
   private readonly awareness: Awareness;
   private readonly events: MemberEvents;
@@ -237,11 +239,23 @@ export class Swim implements Membership {
   }
 
   reachableMembers(): Member[] {
-    return this.table
-      .all()
-      .filter((r) => r.name !== this.localName && (r.status === "alive" || r.status === "suspect"))
-      .map(toMember);
+    return this.table.all().filter(this.reachable).map(toMember);
   }
+
+  reachablePeers(): readonly Peer[] {
+    const changes = this.table.changes;
+    if (this.peers?.changes !== changes)
+      this.peers = {
+        changes,
+        peers: this.table
+          .all()
+          .filter(this.reachable)
+          .map((r) => ({ name: r.name, address: r.address })),
+      };
+    return this.peers.peers;
+  }
+
+  private readonly reachable = (r: MemberRecord) => r.name !== this.localName && (r.status === "alive" || r.status === "suspect");
 
   member(name: string): Member | undefined {
     const rec = this.table.get(name);

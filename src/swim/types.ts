@@ -23,6 +23,11 @@ export interface MemberEvent {
   member: Member;
 }
 
+export interface Peer {
+  readonly name: string;
+  readonly address: Address;
+}
+
 export interface Membership {
   readonly localName: string;
   readonly localAddress: Address;
@@ -33,6 +38,8 @@ export interface Membership {
    * alive), this node excluded.
    */
   reachableMembers(): Member[];
+  /** The names and addresses of reachableMembers(), in the same order; the same array until membership changes (the burst asks on every envelope). */
+  reachablePeers(): readonly Peer[];
   member(name: string): Member | undefined;
   /** Subscribes to membership changes; returns an unsubscribe function. */
   onEvent(listener: (e: MemberEvent) => void): () => void;

@@ -1,6 +1,6 @@
 import type { Clock } from "../../src/base/clock.js";
 import type { Address } from "../../src/net/transport.js";
-import type { Member, MemberEvent, MemberEventType, MemberStatus, Membership } from "../../src/swim/types.js";
+import type { Member, MemberEvent, MemberEventType, MemberStatus, Membership, Peer } from "../../src/swim/types.js";
 
 /**
  * A membership the test controls, standing in for SWIM in gossip tests: one
@@ -88,6 +88,10 @@ export class TestMembership implements Membership {
 
   reachableMembers(): Member[] {
     return this.roster.reachable().filter((m) => m.name !== this.localName);
+  }
+
+  reachablePeers(): readonly Peer[] {
+    return this.reachableMembers();
   }
 
   member(name: string): Member | undefined {
