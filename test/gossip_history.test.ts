@@ -2,7 +2,7 @@ import { it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SeenHistory } from "../src/gossip/history.js";
-import { idToHex, type Envelope } from "../src/gossip/envelope.js";
+import { HEAP_PAYLOAD_MAX_BYTES, idToHex, keptEnvelope, type Envelope } from "../src/gossip/envelope.js";
 import { pb } from "../src/proto/index.js";
 import { GossipSim } from "./support/gossip_sim.js";
 
@@ -171,4 +171,31 @@ it("a node under a steady stream of batches keeps a flat history and a flat set 
   const h = samples.map((s) => s.history);
   assert.ok(Math.max(...h) - Math.min(...h) <= 2, `not flat: ${h}`);
   assert.equal(other!.gossip.counters().received, 300);
+});
+
+it("the seen-history keeps a copy detached from the frame: same fields and bytes, no view of the frame; a payload over the limit is kept as it came", () => {
+  // An envelope whose fields are views of one frame, as decoded from the wire.
+  const frame = new Uint8Array(4096).map((_, i) => i & 0xff);
+  const received: Envelope = {
+    ...env(1000, 5000),
+    id: frame.subarray(10, 26),
+    payload: frame.subarray(100, 400),
+    signature: frame.subarray(500, 564),
+    signerKey: frame.subarray(600, 632),
+  };
+  const h = new SeenHistory(MARGIN);
+  h.add(received);
+  const kept = h.liveEnvelope(idToHex(received.id), 2000)!;
+  assert.ok(kept !== received);
+  for (const k of ["id", "payload", "signature", "signerKey"] as const) {
+    assert.deepEqual([...kept[k]], [...received[k]], k);
+    assert.notEqual(kept[k].buffer, frame.buffer, `${k} is not a view of the frame`);
+  }
+  assert.deepEqual(
+    { origin: kept.origin, originAddress: kept.originAddress, createdMs: kept.createdMs, ttlMs: kept.ttlMs, kind: kept.kind },
+    { origin: received.origin, originAddress: received.originAddress, createdMs: received.createdMs, ttlMs: received.ttlMs, kind: received.kind },
+  );
+  assert.equal(pb.Envelope.encode(kept).finish().length, pb.Envelope.encode(received).finish().length, "it encodes like the original");
+  const big: Envelope = { ...env(1000, 5000), payload: new Uint8Array(HEAP_PAYLOAD_MAX_BYTES + 1) };
+  assert.equal(keptEnvelope(big), big);
 });

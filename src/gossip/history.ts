@@ -1,4 +1,4 @@
-import { expiresAtMs, idToHex, type Envelope } from "./envelope.js";
+import { expiresAtMs, idToHex, keptEnvelope, type Envelope } from "./envelope.js";
 
 /** One remembered ID: what the state file stores. */
 export interface SeenRecord {
@@ -122,7 +122,7 @@ export class SeenHistory {
     if (this.entries.has(idHex)) return false;
     const retain = Math.max(retainUntilMs, this.newestRetainMs);
     this.newestRetainMs = retain;
-    this.entries.set(idHex, { retainUntilMs: retain, envelope });
+    this.entries.set(idHex, { retainUntilMs: retain, envelope: envelope && keptEnvelope(envelope) });
     if (envelope) this.liveCache = null;
     return true;
   }
