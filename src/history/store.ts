@@ -29,6 +29,8 @@ export const HISTORY_FILE_NAME = "history.sqlite";
 
 /** How long (ms) a statement waits for another process's lock before failing with SQLITE_BUSY (only gossipcheckd writes the file; a reader such as the sqlite3 shell may hold it briefly). */
 const BUSY_TIMEOUT_MS = 1000;
+/** SQLite's page cache (KiB): see prepare(). */
+const PAGE_CACHE_KIB = 512;
 /** The write-ahead log is cut back to this size (bytes) after each checkpoint. */
 const WAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024;
 /** Size pruning done inline by one write (steps of retention.ts); the timer does the rest. */
@@ -149,6 +151,12 @@ function prepare(file: string): Result<Db, { message: string; corrupt: boolean }
     // FULL would cost an fsync per batch (milliseconds on cloud disks).
     db.pragma("synchronous = NORMAL");
     db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    // SQLite's page cache is 2 MiB by default, and a daemon's fills it as the
+    // history grows: most of the malloc a long-running daemon gained over a
+    // fresh one (heaptrack, docs/BENCHMARKS.md "The malloc growth,
+    // explained"). Writes append at the end of each index and queries are
+    // rare and answered from the OS's cache of the file.
+    db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     const migrated = migrate(db, file);
     if (!migrated.ok) {
       db.close();
