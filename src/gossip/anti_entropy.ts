@@ -162,8 +162,9 @@ export class AntiEntropy {
 
   /** The IDs this node lists when asked (in the asker's window when given; newest first, capped). */
   liveIds(window?: LiveWindow): Uint8Array[] {
-    const live = this.d.live();
-    return (window ? inWindow(live, window) : live).slice(0, this.d.config.maxAdvertiseIds).map((e) => e.id);
+    return inWindow(this.d.live(), window)
+      .slice(0, this.d.config.maxAdvertiseIds)
+      .map((e) => e.id);
   }
 
   /** The window an advertisement sent now covers: settled by burst, not about to expire (see the class comment). */
@@ -181,9 +182,7 @@ export class AntiEntropy {
    */
   private onDigest(from: Address, digest: LiveDigest, window: LiveWindow | undefined): void {
     const { counters } = this.d;
-    // A node from before windows digests its whole live set.
-    const live = this.d.live();
-    if (sameDigest(digest, liveDigest((window ? inWindow(live, window) : live).map((e) => e.id)))) {
+    if (sameDigest(digest, liveDigest(inWindow(this.d.live(), window).map((e) => e.id)))) {
       counters.digestMatches++;
       return;
     }
@@ -282,9 +281,9 @@ export function liveDigest(ids: readonly Uint8Array[]): LiveDigest {
   return { xor, count: ids.length };
 }
 
-/** The envelopes of `live` inside the window. */
-export function inWindow(live: readonly Envelope[], w: LiveWindow): Envelope[] {
-  return live.filter((e) => e.createdMs <= w.createdUntilMs && expiresAtMs(e) > w.expiresAfterMs);
+/** The envelopes of `live` inside the window; all of them without one (a node from before windows digests and lists its whole live set). */
+export function inWindow(live: readonly Envelope[], w: LiveWindow | undefined): readonly Envelope[] {
+  return w ? live.filter((e) => e.createdMs <= w.createdUntilMs && expiresAtMs(e) > w.expiresAfterMs) : live;
 }
 
 function sameDigest(a: LiveDigest, b: LiveDigest): boolean {
