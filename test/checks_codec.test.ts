@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeCheckBatch, encodeCheckBatch, fromWireReport, toWireReport, type CheckBatch } from "../src/checks/codec.js";
+import { decodeCheckBatch, descriptionsOf, encodeCheckBatch, fromWireReport, toWireReport, type CheckBatch } from "../src/checks/codec.js";
 import type { CheckResult } from "../src/checks/index.js";
 import { pb } from "../src/proto/index.js";
 
@@ -60,7 +60,26 @@ describe("check batch and report codec", () => {
       { name: "e", type: "file_exists", status: "error", message: "m5", durationMs: 2 },
     ];
     const bytes = pb.CheckReport.encode(toWireReport(results)).finish();
-    assert.deepEqual(fromWireReport(pb.CheckReport.decode(bytes)), results);
+    assert.deepEqual(fromWireReport(pb.CheckReport.decode(bytes), descriptionsOf([{ name: "b", description: "d" }, { name: "a" }])), results);
+  });
+
+  it("leaves the checks' descriptions out of a node's report; the origin fills them in from its batch, and keeps one an older node sent", () => {
+    const big = "described at length ".repeat(50_000); // 1 MB: what every node would send back
+    const results: CheckResult[] = [
+      { name: "a", type: "file_exists", status: "pass", message: "ok", durationMs: 1, description: big },
+      { name: "b", type: "file_exists", status: "pass", message: "ok", durationMs: 1 },
+    ];
+    const bytes = pb.CheckReport.encode(toWireReport(results)).finish();
+    assert.ok(bytes.length < 200, `the report is ${bytes.length} bytes`);
+    const descriptions = descriptionsOf([
+      { name: "a", description: big },
+      { name: "b", description: "" },
+    ]);
+    assert.deepEqual(fromWireReport(pb.CheckReport.decode(bytes), descriptions), results);
+    assert.equal(fromWireReport(pb.CheckReport.decode(bytes))[0]!.description, undefined, "no batch to fill from: no description");
+    // An older node's report, descriptions included: its own is kept.
+    const older = pb.CheckReport.encode(toWireReport([{ ...results[0]!, description: "as the node had it" }], { descriptions: true })).finish();
+    assert.equal(fromWireReport(pb.CheckReport.decode(older), descriptions)[0]!.description, "as the node had it");
   });
 
   it("validates the checks of a batch from the network like a check file", () => {

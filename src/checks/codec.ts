@@ -147,7 +147,13 @@ const toWireStatus: Record<CheckStatus, pb.CheckStatus> = {
   error: pb.CheckStatus.ERROR,
 };
 
-export function toWireReport(results: CheckResult[]): pb.CheckReport.$Properties {
+/**
+ * A node's report of its results, for the origin. Without the checks'
+ * descriptions unless asked: the origin has them in its own batch
+ * (fromWireReport fills them back in by check name), and a description
+ * may be megabytes, which every node would otherwise send back.
+ */
+export function toWireReport(results: CheckResult[], opts: { descriptions?: boolean } = {}): pb.CheckReport.$Properties {
   return {
     results: results.map((r) => ({
       name: r.name,
@@ -155,7 +161,7 @@ export function toWireReport(results: CheckResult[]): pb.CheckReport.$Properties
       status: toWireStatus[r.status],
       message: r.message,
       durationMs: r.durationMs,
-      description: r.description ?? "",
+      description: opts.descriptions ? (r.description ?? "") : "",
       perfdataJson: r.perfdata ? JSON.stringify(r.perfdata) : "",
       action: r.action && {
         command: r.action.command,
@@ -172,11 +178,21 @@ export function toWireReport(results: CheckResult[]): pb.CheckReport.$Properties
   };
 }
 
+/** Each check's description by check name (the checks without one left out), for fromWireReport. */
+export function descriptionsOf(checks: readonly { name: string; description?: string }[]): ReadonlyMap<string, string> {
+  const m = new Map<string, string>();
+  for (const c of checks) if (c.description) m.set(c.name, c.description);
+  return m;
+}
+
 /**
  * Results from another node's report. A status this version does not know
- * becomes `error` (the operator sees it rather than a silent pass).
+ * becomes `error` (the operator sees it rather than a silent pass). A result
+ * without a description gets its check's from `descriptions` (the batch as
+ * the origin sent it): nodes leave them out of their reports, older nodes
+ * send them.
  */
-export function fromWireReport(report: pb.CheckReport.$Properties): CheckResult[] {
+export function fromWireReport(report: pb.CheckReport.$Properties, descriptions?: ReadonlyMap<string, string>): CheckResult[] {
   return (report.results ?? []).map((r) => {
     const status = (Object.keys(toWireStatus) as CheckStatus[]).find((s) => toWireStatus[s] === r.status);
     const result: CheckResult = {
@@ -186,7 +202,8 @@ export function fromWireReport(report: pb.CheckReport.$Properties): CheckResult[
       message: status ? (r.message ?? "") : `unknown status ${String(r.status)} from the node: ${r.message ?? ""}`,
       durationMs: r.durationMs ?? 0,
     };
-    if (r.description) result.description = r.description;
+    const description = r.description || descriptions?.get(result.name);
+    if (description) result.description = description;
     if (r.action) result.action = fromWireAction(r.action);
     const perfdata = r.perfdataJson ? perfdataFromJson(r.perfdataJson) : [];
     if (perfdata.length > 0) result.perfdata = perfdata;

@@ -1,4 +1,4 @@
-import { encodeCheckBatch, fromWireReport } from "../../checks/codec.js";
+import { descriptionsOf, encodeCheckBatch, fromWireReport } from "../../checks/codec.js";
 import { runLocalCheck } from "../../checks/index.js";
 import type { CheckResult, CheckSpec } from "../../checks/types.js";
 import type { Disseminator, PublishResult } from "../../gossip/disseminator.js";
@@ -397,8 +397,9 @@ export class ClusterBackend implements ControlBackend {
     this.nodeMetrics.batchesSubmitted++;
     this.remember(pub, request, expected.map(nodeRef), submittedMs);
     yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
+    const descriptions = descriptionsOf(request.checks);
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
-      reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks), elapsedMs } : null,
+      reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks, descriptions), elapsedMs } : null,
     );
   }
 
@@ -414,6 +415,7 @@ export class ClusterBackend implements ControlBackend {
     const plan = request.signedWaves?.map((w) => w.nodes);
     const rollout = new Rollout(spec, {
       ...(plan && { plan }),
+      descriptions: descriptionsOf(request.checks),
       id,
       origin: this.o.node.name,
       clock: this.clock,
@@ -682,7 +684,14 @@ export class ClusterBackend implements ControlBackend {
   }
 
   private remember(pub: Publication, request: BatchRequest, expected: NodeRef[], submittedMs: number): void {
-    const b = { checks: request.checks.length, dryRun: request.dryRun, expected, submittedMs, ...(request.submitter && { submitter: request.submitter }) };
+    const b = {
+      checks: request.checks.length,
+      descriptions: descriptionsOf(request.checks),
+      dryRun: request.dryRun,
+      expected,
+      submittedMs,
+      ...(request.submitter && { submitter: request.submitter }),
+    };
     this.book.add(pub, b, (ms) => this.nodeMetrics.batchRoundTrip(ms));
   }
 

@@ -59,7 +59,11 @@ export class BatchBook {
   }
 
   /** A batch this node just published; followed until done. onRoundTrip: (last reply − submission) ms when it completed. */
-  add(pub: Publication, b: { checks: number; dryRun: boolean; expected: NodeRef[]; submittedMs: number; submitter?: string }, onRoundTrip: (ms: number) => void): void {
+  add(
+    pub: Publication,
+    b: { checks: number; descriptions?: ReadonlyMap<string, string>; dryRun: boolean; expected: NodeRef[]; submittedMs: number; submitter?: string },
+    onRoundTrip: (ms: number) => void,
+  ): void {
     const item: BatchListItem = {
       batchId: pub.idHex,
       origin: pub.envelope.origin,
@@ -89,7 +93,7 @@ export class BatchBook {
         const r = e.reply;
         if (r.rejected != null) this.record(entry, { type: "rejected", node: r.node, address: r.address, reason: r.rejected });
         else if (r.checks) {
-          const results = fromWireReport(r.checks);
+          const results = fromWireReport(r.checks, b.descriptions);
           count(item, results);
           this.record(entry, { type: "result", node: r.node, address: r.address, results, elapsedMs }, 1);
         }

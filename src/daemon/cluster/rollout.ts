@@ -52,6 +52,8 @@ export interface RolloutDeps {
   /** How long the origin waits for one wave's answers (ms); mode count: for all of them. */
   timeoutMs: number;
   ttlMs: number;
+  /** The checks' descriptions by name (codec.ts descriptionsOf): nodes leave them out of their reports. */
+  descriptions?: ReadonlyMap<string, string>;
 }
 
 type NodeState = RolloutStatus["nodes"][number];
@@ -248,7 +250,7 @@ export class Rollout {
     const address = r.address || (this.d.addressOf(r.node) ?? "");
     if (r.rejected != null) return this.gone(r.node, wave, "rejected", r.rejected);
     if (!r.checks) return;
-    const results = fromWireReport(r.checks);
+    const results = fromWireReport(r.checks, this.d.descriptions);
     const bad = failing(results);
     if (bad) this.failures++;
     this.setNode(r.node, wave, bad ? "fail" : "pass");
