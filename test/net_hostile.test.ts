@@ -159,9 +159,9 @@ describe("garbage on the wire", () => {
 });
 
 describe("inbound connection limit", () => {
-  it("closes connections beyond the maximum on arrival when all are authenticated, counts and logs them, and serves the others", async () => {
+  it("closes connections beyond the maximum on arrival when all are authenticated and none idle long enough to give way, counts and logs them, and serves the others", async () => {
     const log = recordingLogger();
-    const b = await net.transport({ maxInboundConnections: 2, logger: log });
+    const b = await net.transport({ maxInboundConnections: 2, minIdleToEvictMs: 3_600_000, logger: log });
     b.onRequest(Channel.Gossip, echo);
     const first = await rawClient(b.address);
     const second = await rawClient(b.address);
@@ -173,10 +173,44 @@ describe("inbound connection limit", () => {
     await waitFor(() => third.closed(), "the third connection to be closed");
     assert.equal(b.counters().connectionsRefused, 1);
     assert.ok(!first.closed() && !second.closed());
-    assert.ok(log.lines.some((l) => /2 inbound connections are open, the maximum, all authenticated \(raise -max-inbound-connections/.test(l.msg)));
+    assert.ok(log.lines.some((l) => /2 inbound connections are open, the maximum, all authenticated and busy within the last 3600000 ms/.test(l.msg)));
     first.socket.destroy();
     await waitFor(() => b.counters().openConnectionsIn === 1, "a slot to free up");
     await stillServes(b.address);
     second.socket.destroy();
+  });
+
+  it("in a cluster of more members than the limit, a member's new connection takes the place of the one idle the longest, and every request is answered", async () => {
+    const b = await net.transport({ maxInboundConnections: 3, minIdleToEvictMs: 0 });
+    b.onRequest(Channel.Gossip, echo);
+    // Seven members each ask once (as every node answers a batch's origin), then each asks again.
+    const members = await Promise.all(Array.from({ length: 7 }, () => net.transport()));
+    for (const round of [1, 2]) {
+      for (const [i, m] of members.entries()) {
+        assert.equal(text(await m.request(b.address, Channel.Gossip, bytes(`m${i} round ${round}`), 2000)), `m${i} round ${round}`);
+        assert.ok(b.counters().openConnectionsIn <= 3, `${b.counters().openConnectionsIn} open`);
+      }
+    }
+    assert.equal(b.counters().connectionsRefused, 0);
+    // Each of the 14 connections past the first 3 took an idle one's place.
+    assert.equal(b.counters().idleConnectionsEvicted, 11);
+  });
+
+  it("never closes a member's connection with a request in flight to make room", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const b = await net.transport({ maxInboundConnections: 1, minIdleToEvictMs: 0 });
+    b.onRequest(Channel.Gossip, async (body) => {
+      if (text(body) === "slow") await held;
+      return body;
+    });
+    const [slow, other] = await Promise.all([net.transport(), net.transport()]);
+    const pending = slow.request(b.address, Channel.Gossip, bytes("slow"), 5000);
+    await waitFor(() => b.counters().requestsIn === 1, "the slow request to arrive");
+    await assert.rejects(other.request(b.address, Channel.Gossip, bytes("no room"), 2000), TransportError);
+    assert.equal(b.counters().connectionsRefused, 1);
+    assert.equal(b.counters().idleConnectionsEvicted, 0);
+    release();
+    assert.equal(text(await pending), "slow");
   });
 });

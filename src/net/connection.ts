@@ -114,6 +114,8 @@ export class FrameConnection {
   readonly openedAt = performance.now();
   /** performance.now() when the frame now arriving began, or null between frames. */
   frameStartedAt: number | null = null;
+  /** performance.now() when data was last read or a frame last written. */
+  lastActiveAt = this.openedAt;
   private readonly decoder: FrameDecoder;
   /** Bytes of this connection counted in the gate's budget. */
   private counted = 0;
@@ -184,6 +186,7 @@ export class FrameConnection {
       return;
     }
     this.active = true;
+    this.lastActiveAt = performance.now();
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
     if (payload.length <= COPY_FRAME_BYTES) {
@@ -232,6 +235,7 @@ export class FrameConnection {
   private receive(chunk: Buffer): void {
     if (this.refusing || this.closed) return;
     this.active = true;
+    this.lastActiveAt = performance.now();
     let input = chunk;
     let completed = false;
     for (;;) {

@@ -48,6 +48,8 @@ export type NetCounters = {
   frameTimeouts: number;
   /** Unauthenticated inbound connections closed to make room: the connection limit was reached. */
   connectionsEvicted: number;
+  /** Authenticated inbound connections with nothing in flight, idle the longest, closed to make room at the connection limit (a cluster larger than the limit). */
+  idleConnectionsEvicted: number;
   /** Inbound connections refused because their address already had the most unauthenticated connections allowed. */
   connectionsRefusedPerAddress: number;
   /** Connections closed because the peer stopped reading (more than maxBufferedBytes waited unsent). */
@@ -104,6 +106,7 @@ export function zeroCounters(): NetCounters {
     pendingBudgetClosed: 0,
     frameTimeouts: 0,
     connectionsEvicted: 0,
+    idleConnectionsEvicted: 0,
     connectionsRefusedPerAddress: 0,
     stalledPeers: 0,
     coalescedReplies: 0,

@@ -14,8 +14,14 @@ import { Channel, type Relay, type RequestHandler } from "./transport.js";
  * bounds every stream with a deadline; we bound memory and count too):
  * - at most maxInboundConnections are open at once. When full, a new
  *   connection evicts the oldest one that has not authenticated (no frame
- *   from it has opened yet); if every one has, the new one is refused. So
- *   a flood of junk connections cannot lock out the members;
+ *   from it has opened yet), so a flood of junk connections cannot lock out
+ *   the members. If every one has authenticated, it evicts the one idle the
+ *   longest with no request in flight, if that one has been idle at least
+ *   minIdleToEvictMs: in a cluster of more members than the limit, the
+ *   origin of a batch hears from every member at once, and each would
+ *   otherwise hold its place for the idle timeout (a peer whose connection
+ *   was evicted dials again when it next has something to send). Only when
+ *   every connection is busy is the new one refused;
  * - at most maxUnauthenticatedPerAddress connections from one IP address may
  *   be waiting to authenticate;
  * - until a frame from it opens, a connection may declare frames of at most
@@ -35,6 +41,8 @@ import { Channel, type Relay, type RequestHandler } from "./transport.js";
 export interface InboundOptions {
   ctx: ConnectionContext;
   maxInboundConnections: number;
+  /** An authenticated connection idle at least this long (ms), with no request in flight, may be closed to make room at the limit. */
+  minIdleToEvictMs: number;
   /** The requesters' idle timeout (ms); we wait twice as long. */
   idleTimeoutMs: number;
   handlers: ReadonlyMap<Channel, RequestHandler>;
@@ -48,6 +56,9 @@ export interface InboundOptions {
   maxUnauthenticatedPerAddress: number;
 }
 
+/** The default of InboundOptions.minIdleToEvictMs (ms). */
+export const MIN_IDLE_TO_EVICT_MS = 1000;
+
 /** A successful reply waiting for the end of the event-loop turn. */
 interface ReadyReply {
   requestId: number;
@@ -56,6 +67,8 @@ interface ReadyReply {
 
 export class InboundServer {
   private conns = new Set<FrameConnection>();
+  /** Requests being served, per connection (absent: none). */
+  private inFlight = new Map<FrameConnection, number>();
   /** Replies ready this turn, per connection (see flushReplies). */
   private ready = new Map<FrameConnection, ReadyReply[]>();
   private flushArmed = false;
@@ -101,28 +114,34 @@ export class InboundServer {
       refuse("inbound-per-address", `${this.opts.maxUnauthenticatedPerAddress} connections from ${ip} are already waiting to authenticate`);
       return;
     }
-    if (this.conns.size >= this.opts.maxInboundConnections && !this.evictUnauthenticated()) {
+    if (this.conns.size >= this.opts.maxInboundConnections && !this.evictUnauthenticated() && !this.evictIdle()) {
       ctx.counters.connectionsRefused++;
-      refuse("inbound-limit", `${this.conns.size} inbound connections are open, the maximum, all authenticated (raise -max-inbound-connections if the cluster needs more)`);
+      refuse("inbound-limit", `${this.conns.size} inbound connections are open, the maximum, all authenticated and busy within the last ${this.opts.minIdleToEvictMs} ms`);
       return;
     }
     ctx.counters.connectionsAccepted++;
     const conn = new FrameConnection(socket, peer, ctx, this.gate);
     this.conns.add(conn);
     this.sweepTimer ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.opts.frameTimeoutMs / 4))).unref();
-    let inFlight = 0;
     conn.watchIdle(2 * this.opts.idleTimeoutMs, () => {
-      if (inFlight > 0) return false;
+      if (this.inFlight.has(conn)) return false;
       conn.close("idle");
       return true;
     });
-    conn.onClose = () => this.conns.delete(conn);
+    conn.onClose = () => {
+      this.conns.delete(conn);
+      this.inFlight.delete(conn);
+    };
     conn.onFrame = (frame, relay) => {
       if (frame.isReply) return; // nothing was asked on an inbound connection
       if (frame.channel === Channel.Hello) return; // it authenticated the connection; that was its job
-      inFlight++;
+      this.inFlight.set(conn, (this.inFlight.get(conn) ?? 0) + 1);
       // serve() answers every failure to the peer itself; it never rejects.
-      void this.serve(conn, frame, relay).finally(() => inFlight--);
+      void this.serve(conn, frame, relay).finally(() => {
+        const n = this.inFlight.get(conn)! - 1;
+        if (n > 0) this.inFlight.set(conn, n);
+        else this.inFlight.delete(conn);
+      });
     };
   }
 
@@ -141,6 +160,19 @@ export class InboundServer {
     this.opts.ctx.log.warn("inbound-evict", { peer: oldest.peer }, `closed a connection from ${oldest.peer} that had not authenticated, to make room: the inbound connection limit was reached`);
     oldest.close("evicted: the inbound connection limit was reached before it authenticated");
     this.conns.delete(oldest);
+    return true;
+  }
+
+  /** Closes the authenticated connection idle the longest, if it has nothing in flight and was idle minIdleToEvictMs; false when there is none. */
+  private evictIdle(): boolean {
+    const cutoff = performance.now() - this.opts.minIdleToEvictMs;
+    let idlest: FrameConnection | undefined;
+    for (const c of this.conns) if (c.authenticated && c.lastActiveAt <= cutoff && !this.inFlight.has(c) && (!idlest || c.lastActiveAt < idlest.lastActiveAt)) idlest = c;
+    if (!idlest) return false;
+    this.opts.ctx.counters.idleConnectionsEvicted++;
+    idlest.close(`evicted: idle, and the inbound connection limit (${this.opts.maxInboundConnections}) was reached`);
+    this.conns.delete(idlest);
+    this.inFlight.delete(idlest);
     return true;
   }
 

@@ -5,7 +5,7 @@ import { systemClock, type Clock } from "../base/clock.js";
 import type { ConnectionContext } from "./connection.js";
 import { zeroCounters, type NetCounters } from "./counters.js";
 import { PayloadGuard } from "./guard.js";
-import { InboundServer } from "./inbound.js";
+import { InboundServer, MIN_IDLE_TO_EVICT_MS } from "./inbound.js";
 import type { Keyring } from "./keyring.js";
 import { bindSockets } from "./listen.js";
 import { nullLogger, RateLimitedLog, type Logger } from "../base/logger.js";
@@ -90,8 +90,15 @@ export interface NodeTransportOptions {
    * before it is closed as stalled; default twice maxFrameBytes, at least 4 MiB.
    */
   maxBufferedBytes?: number;
-  /** Inbound TCP connections open at once; more are closed on arrival (default 256). */
+  /**
+   * Inbound TCP connections open at once (default 256). At the limit a new
+   * one takes the place of one that never authenticated, else of the member
+   * connection idle the longest (at least minIdleToEvictMs, nothing in
+   * flight); failing both it is closed on arrival.
+   */
   maxInboundConnections?: number;
+  /** See maxInboundConnections (ms, default MIN_IDLE_TO_EVICT_MS, 1000). */
+  minIdleToEvictMs?: number;
   /** Give up dialling a peer after this long (ms, default 3000). */
   connectTimeoutMs?: number;
   /** Close a pooled connection with nothing in flight after this long (ms, default 60 000). */
@@ -157,6 +164,7 @@ export class NodeTransport implements Transport {
     this.inbound = new InboundServer(server, {
       ctx,
       maxInboundConnections: opts.maxInboundConnections ?? DEFAULT_MAX_INBOUND_CONNECTIONS,
+      minIdleToEvictMs: opts.minIdleToEvictMs ?? MIN_IDLE_TO_EVICT_MS,
       idleTimeoutMs,
       handlers: this.handlers,
       frameTimeoutMs: opts.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,

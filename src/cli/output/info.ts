@@ -32,6 +32,7 @@ export const INFO_COUNTERS: readonly (readonly [group: string, counters: readonl
       ["net_connectionsRefused", "inbound connections refused: the connection limit was reached"],
       ["net_connectionsRefusedPerAddress", "inbound connections refused: too many unauthenticated ones from that address"],
       ["net_connectionsEvicted", "unauthenticated connections closed to make room"],
+      ["net_idleConnectionsEvicted", "idle member connections closed to make room at the connection limit"],
       ["net_frameTimeouts", "connections closed because a frame took too long to arrive"],
       ["api_connectionsRefused", "control API connections refused at its connection limit"],
       ["swim_joinsRefused", "joins refused: the joiner's name is taken"],

@@ -68,6 +68,7 @@ const NET: Record<keyof NetCounters, Family> = {
   pendingBudgetClosed: f("gossipcheck_net_connections_closed_total", NET_DROPS, ["reason", "pending_budget"]),
   frameTimeouts: f("gossipcheck_net_connections_closed_total", NET_DROPS, ["reason", "frame_timeout"]),
   connectionsEvicted: f("gossipcheck_net_connections_closed_total", NET_DROPS, ["reason", "evicted"]),
+  idleConnectionsEvicted: f("gossipcheck_net_connections_closed_total", NET_DROPS, ["reason", "idle_evicted"]),
   stalledPeers: f("gossipcheck_net_connections_closed_total", NET_DROPS, ["reason", "peer_stalled"]),
   coalescedReplies: f("gossipcheck_net_replies_coalesced_total", "Requests answered by a reply frame shared with an equal request."),
   handlerErrors: f("gossipcheck_net_packet_handler_errors_total", "Packets whose handler threw (a bug, logged)."),
