@@ -145,6 +145,9 @@ log.info(
 );
 
 sighup.start(o, loadConfig, liveTargets(log, backend), log);
+// Serving: now what nothing needed until here (the history database; a
+// batch or query arriving first opens it itself).
+setImmediate(() => backend.finishStart());
 
 // In the background: swim retries unanswered seeds with back-off itself.
 // A refusal (this name is taken) cannot get better by waiting: exit 2.

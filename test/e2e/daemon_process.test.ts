@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DaemonProc, EarlyExit, runDaemonToExit, runGcheck, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
@@ -42,6 +42,28 @@ describe("gossipcheckd process lifecycle", () => {
       assert.equal(readFileSync(addrFile, "utf8").trim(), d.cliAddress);
       assert.equal(statSync(dataDir).mode & 0o777, 0o700);
       await d.stop();
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it("opens its history database once serving, with no batch to make it; one that cannot open is logged after the startup line and the daemon serves on", async () => {
+    const t = tempDir();
+    try {
+      const good = join(t.path, "good");
+      const d = await spawnDaemon(["-data-dir", good]);
+      await waitFor(() => existsSync(join(good, "history.sqlite")), 10_000, "history.sqlite in the data dir");
+      await d.stop();
+      // A directory where the database file goes: the history is off, nothing else.
+      const bad = join(t.path, "bad");
+      mkdirSync(join(bad, "history.sqlite"), { recursive: true });
+      const b = await spawnDaemon(["-data-dir", bad]);
+      await waitFor(() => b.logLines().some((l) => /^history is off: .*history\.sqlite/.test(String(l.msg))), 10_000, "the history-is-off line");
+      const msgs = b.logLines().map((l) => String(l.msg));
+      assert.ok(msgs.findIndex((m) => m.startsWith("gossipcheckd ")) < msgs.findIndex((m) => m.startsWith("history is off")), "the database is opened after the daemon is serving");
+      const status = await runGcheck(["-server", b.cliAddress!, "history", "-output", "json"]);
+      assert.match(`${status.stdout}${status.stderr}`, /history\.sqlite/, "a history query names the file it could not open");
+      await b.stop();
     } finally {
       t.cleanup();
     }

@@ -189,6 +189,11 @@ export class ClusterBackend implements ControlBackend {
     if (this.o.watch) this.auditConnections(this.o.watch, this.refusedConnections());
   }
 
+  /** What start() left for once the daemon is serving: the history database (Watch.openHistory). */
+  finishStart(): void {
+    this.o.watch?.openHistory();
+  }
+
   /** Every minute, one audit line for the connections refused since the last one (none: no line). */
   private auditConnections(watch: Watch, before: number): void {
     this.auditTimer = this.clock.setTimeout(() => {

@@ -78,7 +78,8 @@ export class Watch {
   readonly triggers: TriggerRunner;
   readonly quorum: QuorumBook;
   readonly metrics: WatchMetrics;
-  private history: HistoryStore | null = null;
+  /** The history, once opened (openHistory; null: it could not be, historyError says why); undefined until then. */
+  private historyStore: HistoryStore | null | undefined;
   private historyError: string | undefined;
   private localSets: ScheduleSet[] = [];
   private localLoadedMs = 0;
@@ -92,7 +93,7 @@ export class Watch {
       states: () => this.states(),
       scheduler: () => this.scheduler.counters(),
       triggers: () => this.triggers.counters(),
-      history: () => this.history?.counters(),
+      history: () => this.historyStore?.counters(),
     });
     this.book = new ScheduleBook({ dataDir: o.dataDir, clock: o.clock, log: o.log, admit: o.refusal });
     this.quorum = new QuorumBook({ self: o.node.name, clock: o.clock });
@@ -121,16 +122,34 @@ export class Watch {
     });
   }
 
-  /** Opens the history, reads the schedules (data dir, -checks-dir) and starts running them. Registers the envelope consumers: call before gossip starts. */
+  /**
+   * The history database, opened on first use. The daemon opens it right
+   * after it is serving (openHistory): loading SQLite and opening the file
+   * is about a tenth of a start's CPU, and nothing before that needs it.
+   */
+  private get history(): HistoryStore | null {
+    if (this.historyStore === undefined) this.openHistory();
+    return this.historyStore!;
+  }
+
+  /** Opens the history now if it is not yet open (or known to be off); logs why when it cannot be. */
+  openHistory(): void {
+    if (this.historyStore !== undefined || this.stopped) return;
+    this.historyStore = null;
+    if (!this.o.dataDir) {
+      this.historyError = "this node has no data dir";
+      return;
+    }
+    const opened = openHistory(this.o.dataDir, { config: { retentionMs: this.o.historyRetentionMs, maxBytes: this.o.historyMaxBytes }, clock: this.o.clock, log: this.o.log });
+    if (opened.ok) this.historyStore = opened.value;
+    else {
+      this.historyError = opened.error;
+      this.o.log.error({ dataDir: this.o.dataDir, err: opened.error }, `history is off: ${opened.error} (checks, schedules and triggers keep working)`);
+    }
+  }
+
+  /** Reads the schedules (data dir, -checks-dir) and starts running them. Registers the envelope consumers: call before gossip starts. The history opens on first use, or when openHistory is called. */
   async start(): Promise<void> {
-    if (this.o.dataDir) {
-      const opened = openHistory(this.o.dataDir, { config: { retentionMs: this.o.historyRetentionMs, maxBytes: this.o.historyMaxBytes }, clock: this.o.clock, log: this.o.log });
-      if (opened.ok) this.history = opened.value;
-      else {
-        this.historyError = opened.error;
-        this.o.log.error({ dataDir: this.o.dataDir, err: opened.error }, `history is off: ${opened.error} (checks, schedules and triggers keep working)`);
-      }
-    } else this.historyError = "this node has no data dir";
     this.book.load();
     await this.loadLocal();
     this.o.gossip.onEnvelope(pb.EnvelopeKind.SCHEDULE, async (env) => {
@@ -160,7 +179,7 @@ export class Watch {
     await this.scheduler.stop();
     await this.triggers.stop();
     try {
-      this.history?.close();
+      this.historyStore?.close();
     } catch (err) {
       this.o.log.warn({ err: errorMessage(err) }, `closing the history database: ${errorMessage(err)}`);
     }
@@ -485,10 +504,10 @@ export class Watch {
 
   private answer(q: pb.HistoryQuery): NodeHistoryAnswer | { what: "error"; error: string } {
     const limit = Math.min(MAX_ANSWER_ROWS, q.limit || MAX_ANSWER_ROWS);
+    const h = this.history;
     if (q.what === "status") {
       return { what: "status", checks: this.states(), verdicts: this.verdicts(), ...(this.historyError !== undefined && { historyError: this.historyError }) };
     }
-    const h = this.history;
     if (!h) return { what: "error", error: `no history on ${this.o.node.name}: ${this.historyError ?? "unknown"}` };
     if (q.what === "results") {
       const batch = h.batch(Buffer.from(q.batchId ?? []).toString("hex"));
