@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import fc from "fast-check";
 import { pb, PROTOCOL_VERSION } from "../src/proto/index.js";
-import { appendUpdates, decodePacket, decodePushPull, encodePushPull, encodeUpdate, packetWriter, updateCost } from "../src/swim/codec.js";
+import { appendMember, appendUpdates, decodePacket, decodePushPull, encodePushPull, encodeUpdate, NO_TAGS, packetWriter, pushPullWriter, updateCost } from "../src/swim/codec.js";
+import type { MemberIdentity } from "../src/swim/members.js";
 
 const alive = (i: number) => encodeUpdate({ alive: { node: `node-${i}`, address: `10.0.0.${i}:7946`, incarnation: i, tags: { rack: `r${i}` } } });
 
@@ -38,6 +39,46 @@ it("a packet built from pre-encoded updates decodes like one encoded whole by th
   // updateCost is exactly what each update adds.
   const header = packetWriter({ ping: { seq: 7, target: "b", source: "a", sourceAddress: "10.0.0.1:7946" } }, 12).len;
   assert.equal(bytes.length, header + [0, 1, 2].reduce((n, i) => n + updateCost(alive(i).length), 0));
+});
+
+it("a push-pull built from cached member entries decodes like one encoded whole by the generated code, through every change of incarnation and status", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          name: fc.string({ minLength: 1, maxLength: 12 }),
+          address: fc.string({ minLength: 1, maxLength: 21 }),
+          tags: fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
+          // Each member as three successive views: the cache must never serve an older one.
+          views: fc.array(
+            fc.record({
+              incarnation: fc.nat(1000),
+              status: fc.constantFrom(pb.MemberStatus.ALIVE, pb.MemberStatus.SUSPECT, pb.MemberStatus.DEAD, pb.MemberStatus.LEFT),
+              age: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e9, noNaN: true })),
+            }),
+            { minLength: 3, maxLength: 3 },
+          ),
+        }),
+        { maxLength: 8 },
+      ),
+      fc.boolean(),
+      (members, join) => {
+        const identities: MemberIdentity[] = members.map((m) => ({ name: m.name, address: m.address, tags: Object.keys(m.tags).length ? m.tags : NO_TAGS }));
+        for (let v = 0; v < 3; v++) {
+          const header = { join, from: "me", userState: new Uint8Array([1, 2, 3]) };
+          const w = pushPullWriter(header);
+          for (const [i, m] of members.entries()) appendMember(w, identities[i]!, m.views[v]!.incarnation, m.views[v]!.status, m.views[v]!.age);
+          const whole = encodePushPull({
+            ...header,
+            members: members.map((m) => ({ name: m.name, address: m.address, tags: m.tags, incarnation: m.views[v]!.incarnation, status: m.views[v]!.status, statusAgeMs: m.views[v]!.age })),
+          });
+          const json = (b: Uint8Array) => JSON.stringify(pb.PushPull.toObject(pb.PushPull.decode(b), { defaults: true }));
+          assert.equal(json(w.finish()), json(whole));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 it("packets of another protocol version are refused by version, not misread", () => {

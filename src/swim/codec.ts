@@ -1,6 +1,7 @@
 import type protobuf from "protobufjs/minimal.js";
 import { pb, PROTOCOL_VERSION } from "../proto/index.js";
 import { errorMessage } from "../base/result.js";
+import type { MemberIdentity } from "./members.js";
 
 /*
  * Wire encoding of the membership layer: UDP packets (SwimPacket) and TCP
@@ -45,6 +46,48 @@ export function decodePacket(data: Uint8Array): Decoded<pb.SwimPacket> {
 
 export function encodePushPull(p: pb.PushPull.$Properties): Uint8Array {
   return pb.PushPull.encode({ ...p, version: PROTOCOL_VERSION }).finish();
+}
+
+/** Field 4 of PushPull (`repeated MemberState members`), length-delimited. */
+const MEMBERS_TAG = (4 << 3) | 2;
+/** Field 6 of MemberState (`double status_age_ms`), 64-bit. */
+const STATUS_AGE_TAG = (6 << 3) | 1;
+
+/**
+ * A member's encoded fields but the status age, for the incarnation and
+ * status it was encoded at. Kept per identity (immutable: a new address or
+ * new tags make a new one), so while a member's incarnation and status stay
+ * the same, every push-pull after the first copies its bytes instead of
+ * encoding its strings and tags again. In a simulation every node's table
+ * shares the identities, so one entry serves them all.
+ */
+const memberFields = new WeakMap<MemberIdentity, { incarnation: number; status: pb.MemberStatus; bytes: Uint8Array }>();
+
+/**
+ * Starts a push-pull: every field but the members, which appendMember adds
+ * after them (protobuf allows any order; encodePushPull of the same message
+ * decodes the same).
+ */
+export function pushPullWriter(p: Omit<pb.PushPull.$Properties, "members" | "version">): protobuf.Writer {
+  return pb.PushPull.encode({ ...p, version: PROTOCOL_VERSION });
+}
+
+/** Appends one member entry: its cached fields, then its status age (left out when 0, as the generated code does). */
+export function appendMember(w: protobuf.Writer, identity: MemberIdentity, incarnation: number, status: pb.MemberStatus, statusAgeMs: number): void {
+  let cached = memberFields.get(identity);
+  if (!cached || cached.incarnation !== incarnation || cached.status !== status) {
+    const bytes = pb.MemberState.encode({ name: identity.name, address: identity.address, incarnation, status, tags: identity.tags }).finish();
+    cached = { incarnation, status, bytes };
+    memberFields.set(identity, cached);
+  }
+  const fields = cached.bytes;
+  if (statusAgeMs === 0) w.uint32(MEMBERS_TAG).uint32(fields.length).raw(fields);
+  else
+    w.uint32(MEMBERS_TAG)
+      .uint32(fields.length + 9)
+      .raw(fields)
+      .uint32(STATUS_AGE_TAG)
+      .double(statusAgeMs);
 }
 
 export function decodePushPull(data: Uint8Array): Decoded<pb.PushPull> {

@@ -77,12 +77,7 @@ export class PushPull {
     const { d } = this;
     d.counters.pushPulls++;
     try {
-      const body = encodePushPull({
-        join,
-        from: d.name,
-        members: d.state.localState(),
-        userState: d.delegate?.localState(join) ?? new Uint8Array(0),
-      });
+      const body = d.state.encodePushPull({ join, from: d.name, userState: d.delegate?.localState(join) ?? new Uint8Array(0) });
       const reply = await d.transport.request(to, Channel.Swim, body, d.config.tcpTimeoutMs);
       if (d.scheduler.isStopped) return;
       const r = decodePushPull(reply);
@@ -124,12 +119,7 @@ export class PushPull {
     // suspected or dead) sends its new incarnation back in this reply.
     d.state.mergeRemote(req.members, true);
     if (d.delegate && req.userState.length) d.delegate.mergeRemoteState(req.userState, req.join, from);
-    return encodePushPull({
-      join: req.join,
-      from: d.name,
-      members: d.state.localState(),
-      userState: d.delegate?.localState(req.join) ?? new Uint8Array(0),
-    });
+    return d.state.encodePushPull({ join: req.join, from: d.name, userState: d.delegate?.localState(req.join) ?? new Uint8Array(0) });
   }
 
   /**

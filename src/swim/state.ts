@@ -3,7 +3,7 @@ import type { Logger, RateLimitedLog } from "../base/logger.js";
 import type { Address } from "../net/transport.js";
 import { pb } from "../proto/index.js";
 import type { Awareness } from "./awareness.js";
-import { encodeUpdate } from "./codec.js";
+import { appendMember, encodeUpdate, pushPullWriter } from "./codec.js";
 import type { SwimConfig } from "./config.js";
 import type { SwimCounters } from "./counters.js";
 import type { MemberEvents } from "./events.js";
@@ -298,17 +298,12 @@ export class MemberStates {
     return null;
   }
 
-  /** Every record, for a push-pull. */
-  localState(): pb.MemberState.$Properties[] {
+  /** A push-pull listing every record (codec.ts pushPullWriter, appendMember). */
+  encodePushPull(p: Omit<pb.PushPull.$Properties, "members" | "version">): Uint8Array {
+    const w = pushPullWriter(p);
     const now = this.d.clock.now();
-    return this.d.table.all().map((r) => ({
-      name: r.name,
-      address: r.address,
-      incarnation: r.incarnation,
-      status: WIRE_STATUS[r.status],
-      tags: r.tags,
-      statusAgeMs: now - r.statusSinceMs,
-    }));
+    for (const r of this.d.table.all()) appendMember(w, r.identity, r.incarnation, WIRE_STATUS[r.status], now - r.statusSinceMs);
+    return w.finish();
   }
 
   /** Removes members dead or left for longer than the reap times. */
