@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type DaemonProc, ndjsonEvents, spawnDaemon, tempDir, waitFor } from "../support/proc.js";
 import { histogramCount, parseExposition } from "../support/exposition.js";
+import { freePort } from "../support/cluster.js";
 
 /*
  * -metrics-bind on real daemons: GET /metrics and /healthz without a token
@@ -19,15 +19,6 @@ const token = "bWV0cmljcy10ZXN0LXRva2VuLTAxMjM0NTY3";
 async function get(address: string, path: string, init: RequestInit = {}): Promise<{ status: number; text: string; type: string | null }> {
   const r = await fetch(`http://${address}${path}`, init);
   return { status: r.status, text: await r.text(), type: r.headers.get("content-type") };
-}
-
-/** A loopback port nothing listens on right now (TCP; UDP on it is free too in practice). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 function metricsAddress(d: DaemonProc): string {

@@ -124,26 +124,51 @@ export function postBatch(cliAddress: string, body: BatchRequestBody, timeoutMs 
 /**
  * A loopback port that is free for both UDP and TCP right now (the daemon
  * listens on both): for a daemon whose address others must know before it
- * starts. Another process could take it in between; callers start the
- * daemon at once.
+ * starts. Chosen below the kernel's ephemeral range
+ * (/proc/sys/net/ipv4/ip_local_port_range), so no daemon started meanwhile on
+ * port 0 and no outgoing connection can be given it: a port handed out by
+ * bind(0) and released was seen taken by the next daemon that bound port 0,
+ * which then answered joins meant for the seed that was to start there.
+ * Another process binding that very port explicitly could still take it;
+ * callers start the daemon at once. Where the range cannot be read, a
+ * kernel-chosen port.
  */
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const server = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
-    });
-    const udp = createSocket("udp4");
-    const udpFree = await new Promise<boolean>((resolve) => {
-      udp.once("error", () => resolve(false));
-      udp.bind(port, "127.0.0.1", () => resolve(true));
-    });
-    await new Promise<void>((r) => udp.close(() => r()));
-    await new Promise<void>((r) => server.close(() => r()));
-    if (udpFree) return port;
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const wanted = low !== undefined && low > 11_000 ? 10_000 + Math.floor(Math.random() * (low - 10_000)) : 0;
+    const port = await freeBoth(wanted);
+    if (port !== undefined) return port;
   }
-  throw new Error("freePort: found no loopback port free for both UDP and TCP in 20 attempts");
+  throw new Error("freePort: found no loopback port free for both UDP and TCP in 50 attempts");
+}
+
+/** The first port of the kernel's ephemeral range, or undefined (not Linux). */
+function ephemeralLow(): number | undefined {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Binds `wanted` (0: any) on TCP, then the same port on UDP; the port if both were free, else undefined. */
+async function freeBoth(wanted: number): Promise<number | undefined> {
+  const server = createServer();
+  const port = await new Promise<number | undefined>((resolve) => {
+    server.once("error", () => resolve(undefined));
+    server.listen(wanted, "127.0.0.1", () => resolve((server.address() as { port: number }).port));
+  });
+  if (port === undefined) return undefined;
+  const udp = createSocket("udp4");
+  const udpFree = await new Promise<boolean>((resolve) => {
+    udp.once("error", () => resolve(false));
+    udp.bind(port, "127.0.0.1", () => resolve(true));
+  });
+  await new Promise<void>((r) => udp.close(() => r()));
+  await new Promise<void>((r) => server.close(() => r()));
+  return udpFree ? port : undefined;
 }
 
 export interface NodeOptions {
