@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "src/proto/wire.js", "src/proto/wire.d.ts", ".bench-tmp/**"] },
   {
-    files: ["**/*.ts", "web/**/*.tsx"],
+    files: ["**/*.ts", "**/*.cts", "web/**/*.tsx"],
     languageOptions: {
       parser: tseslint.parser,
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

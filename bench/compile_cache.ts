@@ -21,7 +21,7 @@ const WARMUP_ROUNDS = 2;
 const DAEMON_START_TIMEOUT_MS = 20_000;
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const GCHECK = join(root, "dist/src/cli/main.js");
+const GCHECK = join(root, "dist/src/cli/gcheck.cjs");
 const DAEMON = join(root, "dist/src/daemon/bin.js");
 
 type Mode = "off" | "cold" | "warm";

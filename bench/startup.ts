@@ -23,7 +23,7 @@ const commands: { label: string; args: string[] }[] = [
   { label: "node -e 0", args: ["-e", "0"] },
   { label: "gossipcheckd -version", args: [daemonBin, "-version"] },
   { label: "gossipcheckd -help (piped)", args: [daemonBin, "-help"] },
-  { label: "gcheck --version", args: [join(root, "dist/src/cli/main.js"), "--version"] },
+  { label: "gcheck --version", args: [join(root, "dist/src/cli/gcheck.cjs"), "--version"] },
   { label: "daemon module -version (before)", args: [join(root, "dist/src/daemon/main.js"), "-version"] },
 ];
 

@@ -108,7 +108,7 @@ class Setup {
   }
 
   gcheckArgs(build: Build): string[] {
-    if (build === "exit") return [dist("src/cli/main.js")];
+    if (build === "exit") return [dist("src/cli/gcheck.cjs")];
     if (build === "bundle") return [this.gcheckBundle];
     return build === "before" ? ["--import", this.httpFacade, this.gcheckModules] : [this.gcheckModules];
   }
@@ -207,7 +207,7 @@ async function startupSection(node: string, version: string, setup: Setup, serve
   const cpuFile = join(setup.dir, "cpu");
   const steps: Step[] = [
     { label: "node -e 0", run: () => timedCommand(node, ["-e", "0"], setup.env("bundle"), cpuFile) },
-    { label: "gcheck --version", run: () => timedCommand(node, [dist("src/cli/main.js"), "--version"], setup.env("bundle"), cpuFile) },
+    { label: "gcheck --version", run: () => timedCommand(node, [dist("src/cli/gcheck.cjs"), "--version"], setup.env("bundle"), cpuFile) },
   ];
   for (const build of GCHECK_BUILDS)
     steps.push({ label: `gcheck members, ${BUILD_LABEL[build]}`, run: () => timedCommand(node, [...setup.gcheckArgs(build), "-server", server, "members"], setup.env(build), cpuFile) });
@@ -335,7 +335,7 @@ async function checkSection(nodes: { node: string; version: string }[], setup: S
 
 /** How many members gcheck members -output json lists alive at server. */
 async function aliveCount(server: string): Promise<number> {
-  const child = spawn(process.execPath, [dist("src/cli/main.js"), "-server", server, "-output", "json", "members"], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, [dist("src/cli/gcheck.cjs"), "-server", server, "-output", "json", "members"], { stdio: ["ignore", "pipe", "ignore"] });
   let text = "";
   child.stdout.on("data", (d: Buffer) => (text += d.toString()));
   await new Promise((r) => child.once("exit", r));

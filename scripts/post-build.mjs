@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // tsc does not copy plain .js: put the generated protobuf module next to the
-// compiled code, mark the two CLI entry points executable, and write
+// compiled code, mark the CLI entry points executable, and write
 // gossipcheckd's -help text where src/daemon/bin.ts prints it from without
 // loading commander.
 import { execFileSync } from "node:child_process";
@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 mkdirSync(join(root, "dist/src/proto"), { recursive: true });
 copyFileSync(join(root, "src/proto/wire.js"), join(root, "dist/src/proto/wire.js"));
-for (const bin of ["dist/src/daemon/bin.js", "dist/src/daemon/main.js", "dist/src/cli/main.js"]) {
+for (const bin of ["dist/src/daemon/bin.js", "dist/src/daemon/main.js", "dist/src/cli/main.js", "dist/src/cli/gcheck.cjs"]) {
   const p = join(root, bin);
   if (existsSync(p)) chmodSync(p, 0o755);
 }

@@ -51,6 +51,7 @@ describe("the npm package, installed globally from its tarball", { skip, timeout
       "dist/src/cli/program.bundle.js",
       "dist/src/daemon/help.txt",
       "dist/src/cli/main.js",
+      "dist/src/cli/gcheck.cjs",
       "dist/src/proto/wire.js",
     ])
       assert.ok(files.includes(f), `${f} is packed`);

@@ -1,6 +1,6 @@
 /**
  * Helpers for tests that run the built daemon and CLI as real processes
- * (dist/src/daemon/bin.js, dist/src/cli/main.js): spawn a daemon on
+ * (dist/src/daemon/bin.js, dist/src/cli/gcheck.cjs): spawn a daemon on
  * ephemeral loopback ports and learn its control address from its startup
  * log line, run gcheck and collect its output, wait for a condition with a
  * deadline. Every daemon started here is stopped by PID when the test
@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 /** The repository root (this file runs from dist/test/support/). */
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 export const DAEMON_BIN = join(ROOT, "dist/src/daemon/bin.js");
-export const GCHECK_BIN = join(ROOT, "dist/src/cli/main.js");
+export const GCHECK_BIN = join(ROOT, "dist/src/cli/gcheck.cjs");
 
 const live = new Set<ChildProcess>();
 /** stop() sends SIGKILL this long (ms) after its signal if the daemon is still running. */
