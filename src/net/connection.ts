@@ -121,8 +121,6 @@ export class FrameConnection {
   private counted = 0;
   private closeReason: string | null = null;
   private refusing = false;
-  /** A frame was read or written since the idle watch last looked. */
-  private active = false;
   private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -154,16 +152,17 @@ export class FrameConnection {
    * at every idleMs / 4, so it fires between idleMs and 1.25 x idleMs);
    * onIdle returns whether it closed the connection, and if not the watch
    * goes on. Cheaper than socket.setTimeout, which re-arms a timer on every
-   * read and every write: here each frame only sets a flag.
+   * read and every write: here each frame only stamps lastActiveAt.
    */
   watchIdle(idleMs: number, onIdle: () => boolean): void {
     const step = Math.max(1, Math.floor(idleMs / 4));
     let idleFor = 0;
+    let seen = this.lastActiveAt;
     const look = () => {
       this.idleTimer = null;
       if (this.closed) return;
-      if (this.active) {
-        this.active = false;
+      if (this.lastActiveAt !== seen) {
+        seen = this.lastActiveAt;
         idleFor = 0;
       } else {
         idleFor += step;
@@ -185,7 +184,6 @@ export class FrameConnection {
       this.close(why);
       return;
     }
-    this.active = true;
     this.lastActiveAt = performance.now();
     this.ctx.counters.framesOut++;
     this.ctx.counters.frameBytesOut += LENGTH_PREFIX_BYTES + payload.length;
@@ -234,7 +232,6 @@ export class FrameConnection {
 
   private receive(chunk: Buffer): void {
     if (this.refusing || this.closed) return;
-    this.active = true;
     this.lastActiveAt = performance.now();
     let input = chunk;
     let completed = false;

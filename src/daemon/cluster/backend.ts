@@ -400,9 +400,9 @@ export class ClusterBackend implements ControlBackend {
     }
     const pub = published.publication;
     this.nodeMetrics.batchesSubmitted++;
-    this.remember(pub, request, expected.map(nodeRef), submittedMs);
-    yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
     const descriptions = descriptionsOf(request.checks);
+    this.remember(pub, request, descriptions, expected.map(nodeRef), submittedMs);
+    yield { type: "accepted", batchId: pub.idHex, origin: this.o.node.name, createdMs: pub.envelope.createdMs, ttlMs: pub.envelope.ttlMs, expected: refs };
     yield* this.replies<BatchEvent>(pub, refs, submittedMs, request.timeoutMs, signal, (reply, elapsedMs) =>
       reply.checks ? { type: "result", node: reply.node, address: reply.address, results: fromWireReport(reply.checks, descriptions), elapsedMs } : null,
     );
@@ -418,9 +418,10 @@ export class ClusterBackend implements ControlBackend {
     const id = randomBytes(16).toString("hex");
     const targeted = this.running().filter((m) => isTargeted({ targetNodes: request.nodes, targetTags: request.tags }, m));
     const plan = request.signedWaves?.map((w) => w.nodes);
+    const descriptions = descriptionsOf(request.checks);
     const rollout = new Rollout(spec, {
       ...(plan && { plan }),
-      descriptions: descriptionsOf(request.checks),
+      descriptions,
       id,
       origin: this.o.node.name,
       clock: this.clock,
@@ -450,6 +451,7 @@ export class ClusterBackend implements ControlBackend {
         this.remember(
           published.publication,
           request,
+          descriptions,
           nodes.map((n) => ({ name: n, address: this.o.swim.member(n)?.address ?? "" })),
           publishedMs,
         );
@@ -688,10 +690,11 @@ export class ClusterBackend implements ControlBackend {
     return this.o.swim.member(this.o.node.name)!;
   }
 
-  private remember(pub: Publication, request: BatchRequest, expected: NodeRef[], submittedMs: number): void {
+  /** Into the batch book; descriptions: descriptionsOf(request.checks), computed once per batch or rollout. */
+  private remember(pub: Publication, request: BatchRequest, descriptions: ReadonlyMap<string, string>, expected: NodeRef[], submittedMs: number): void {
     const b = {
       checks: request.checks.length,
-      descriptions: descriptionsOf(request.checks),
+      descriptions,
       dryRun: request.dryRun,
       expected,
       submittedMs,

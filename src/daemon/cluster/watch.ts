@@ -129,7 +129,7 @@ export class Watch {
    */
   private get history(): HistoryStore | null {
     if (this.historyStore === undefined) this.openHistory();
-    return this.historyStore!;
+    return this.historyStore ?? null;
   }
 
   /** Opens the history now if it is not yet open (or known to be off); logs why when it cannot be. */
