@@ -44,18 +44,41 @@ const packageOf = (spec) =>
     .slice(0, spec.startsWith("@") ? 2 : 1)
     .join("/");
 
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * An ES module standing in for builtin `name`: its exports are the builtin's own data properties (read once, from
+ * the CommonJS exports process.getBuiltinModule gives), and its default export is the builtin. Accessors (a
+ * builtin's lazy getters, such as http.WebSocket) are left out, so nothing they load is loaded: importing one by
+ * name fails the build. One module per builtin, rather than a CommonJS stand-in that esbuild wraps again at every
+ * import (__toESM copies every property at each of about 60 import sites: about 5 ms of a daemon's start).
+ */
+function builtinStandIn(name) {
+  const m = process.getBuiltinModule(name);
+  const names = Object.entries(Object.getOwnPropertyDescriptors(m))
+    .filter(([k, d]) => "value" in d && IDENTIFIER.test(k) && k !== "default")
+    .map(([k]) => k);
+  return [
+    `const m = process.getBuiltinModule(${JSON.stringify(name)});`,
+    "export default m;",
+    // Pure, so esbuild drops every export nothing imports: only the names in use are read (reading some others
+    // would print a deprecation warning on a newer Node, such as fs.F_OK on Node 24).
+    ...names.map((k) => `export const ${k} = /* @__PURE__ */ (() => m.${k})();`),
+  ].join("\n");
+}
+
 const imports = {
   name: "gossipcheck-imports",
   setup(b) {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       // Our own import of a builtin: node:http and node:crypto's ES module facades read every export once, which
-      // loads what they only offer lazily (undici for http: src/base/node_http.ts). A CommonJS stand-in instead,
-      // whose named imports the bundle reads at use.
+      // loads what they only offer lazily (undici for http: src/base/node_http.ts). A stand-in instead
+      // (builtinStandIn), which reads only the names imported.
       if (isBuiltin(args.path)) return args.importer.includes("/node_modules/") ? { path: args.path, external: true } : { path: args.path, namespace: "builtin" };
       if (INLINED_PACKAGES.has(packageOf(args.path)) || args.importer.includes("/node_modules/")) return undefined;
       return { path: args.path, external: true };
     });
-    b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`, loader: "js" }));
+    b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: builtinStandIn(args.path), loader: "js" }));
   },
 };
 
@@ -74,6 +97,9 @@ for (const b of BUNDLES) {
     platform: "node",
     target: "node20",
     plugins: [imports],
+    // A named import of a builtin's export that the builtin stand-in does not have (an accessor, or an export this
+    // Node lacks) would be undefined at run time: fail the build instead.
+    logOverride: { "import-is-undefined": "error" },
     // The inlined packages are CommonJS: their require() of builtins needs a require in an ES module.
     banner: { js: `import { createRequire as __gossipcheckCreateRequire } from "node:module";\nconst require = __gossipcheckCreateRequire(import.meta.url);` },
     // A module the executable imports lazily goes to a chunk of its own (dist/src/bundle/, one folder below

@@ -1,4 +1,4 @@
-import { promises as dns } from "node:dns";
+import * as dns from "node:dns/promises";
 import { isIP, isIPv4, isIPv6 } from "node:net";
 import { errorMessage } from "../base/result.js";
 import { quote, type Evaluation } from "./evaluation.js";

@@ -19,7 +19,9 @@
  * cache that cannot be used is skipped silently. NODE_DISABLE_COMPILE_CACHE=1
  * (Node's own switch) turns it off.
  */
-import * as nodeModule from "node:module";
+// The default export (the builtin itself), read at run time: the bundle resolves named imports at build time, and
+// these functions exist only on some Nodes.
+import nodeModule from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -70,5 +72,22 @@ export function enableCompileCache(): string | undefined {
     return r.directory;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Writes what the compile cache holds now (Node 22.10 and later; a no-op
+ * elsewhere). Node writes it only when the process exits normally, so a
+ * daemon that is killed, or crashes, before it ever stops cleanly would
+ * compile everything again at every start. The daemon calls this once it
+ * is serving. Never throws.
+ */
+export function flushCompileCache(): void {
+  const flush = (nodeModule as unknown as { flushCompileCache?: () => void }).flushCompileCache;
+  if (typeof flush !== "function") return;
+  try {
+    flush();
+  } catch {
+    // An optimisation only: a cache that cannot be written is compiled again next time.
   }
 }

@@ -25,6 +25,7 @@ import { holdSighup, liveTargets } from "./reload.js";
 import { checkStartupSafety } from "./safety.js";
 import { Shutdown } from "./shutdown.js";
 import { VERSION } from "../cmdline/version.js";
+import { flushCompileCache } from "../cmdline/compile_cache.js";
 import { tuneV8ForDaemon } from "./v8_tuning.js";
 
 /** How long a graceful leave may take to spread before the node stops anyway (ms). */
@@ -146,8 +147,12 @@ log.info(
 
 sighup.start(o, loadConfig, liveTargets(log, backend), log);
 // Serving: now what nothing needed until here (the history database; a
-// batch or query arriving first opens it itself).
-setImmediate(() => backend.finishStart());
+// batch or query arriving first opens it itself), and the compile cache
+// written, so the next start finds it even if this one is killed.
+setImmediate(() => {
+  backend.finishStart();
+  flushCompileCache();
+});
 
 // In the background: swim retries unanswered seeds with back-off itself.
 // A refusal (this name is taken) cannot get better by waiting: exit 2.

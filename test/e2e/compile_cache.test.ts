@@ -13,6 +13,7 @@ import { runGcheck, spawnDaemon, tempDir } from "../support/proc.js";
  * "still works" is checked; CI's Node 22 and 24 runs check the rest.
  */
 
+const HAS_FLUSH = typeof (nodeModule as unknown as { flushCompileCache?: unknown }).flushCompileCache === "function";
 const HAS_CACHE = typeof (nodeModule as unknown as { enableCompileCache?: unknown }).enableCompileCache === "function";
 const t = tempDir("gc-compile-cache-");
 after(() => t.cleanup());
@@ -59,6 +60,24 @@ describe("compile cache", () => {
     assert.equal(existsSync(join(dir, "tmp/node-compile-cache")), HAS_CACHE);
   });
 
+  it("is written once the daemon serves, so a daemon killed with SIGKILL leaves it for the next start", async () => {
+    const dir = join(t.path, "killed");
+    const env = envUnder(dir);
+    const cache = join(dir, "xdg/gossipcheck/node-compile-cache");
+    const d = await spawnDaemon(["-name", "kk"], { env });
+    let files: string[] = [];
+    try {
+      // The flush runs just after the daemon starts serving: wait for it (bounded), then kill without a clean exit.
+      const deadline = Date.now() + 10_000;
+      while (HAS_FLUSH && Date.now() < deadline && (files = cacheFiles(cache)).length === 0) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await d.stop("SIGKILL");
+    }
+    files = cacheFiles(cache);
+    if (HAS_FLUSH) assert.ok(files.length > 0, `a cache file under ${cache} before the kill`);
+    else if (!HAS_CACHE) assert.deepEqual(files, []);
+  });
+
   it("works with NODE_DISABLE_COMPILE_CACHE=1 and writes no cache", async () => {
     const dir = join(t.path, "off");
     await gcheckAndDaemonWork(envUnder(dir, { NODE_DISABLE_COMPILE_CACHE: "1" }));
@@ -66,3 +85,11 @@ describe("compile cache", () => {
     assert.equal(existsSync(join(dir, "tmp/node-compile-cache")), false);
   });
 });
+
+/** Every file under the cache folder (one subfolder per Node version). */
+function cacheFiles(cache: string): string[] {
+  if (!existsSync(cache)) return [];
+  return readdirSync(cache, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
+}
