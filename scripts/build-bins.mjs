@@ -67,9 +67,27 @@ function builtinStandIn(name) {
   ].join("\n");
 }
 
+/**
+ * What the inlined pino needs of three modules it loads at start but that gossipcheck never uses: pino's transports
+ * run in worker threads through thread-stream, and gossipcheck uses none (above), so thread-stream stands in as a
+ * class that refuses to be made, saying so; without it, pino asks worker_threads only whether it runs on the main
+ * thread, which the bundles always do (pino-pretty runs in-process too); and sonic-boom (pino's synchronous
+ * destination) uses assert for one check. Loading worker_threads and assert cost about 50 of Node's internal
+ * modules at every start.
+ */
+const PINO_STAND_INS = {
+  "thread-stream": `module.exports = class ThreadStream { constructor() { throw new Error("pino transports (worker threads) are not part of gossipcheck's bundle"); } };`,
+  worker_threads: "module.exports = { isMainThread: true };",
+  assert: `module.exports = function assert(ok, message) { if (!ok) throw new Error(message); };`,
+};
+/** The packages whose imports PINO_STAND_INS replaces (pino's own and its destination's). */
+const PINO_IMPORTERS = /\/node_modules\/(pino|sonic-boom)\//;
+
 const imports = {
   name: "gossipcheck-imports",
   setup(b) {
+    b.onResolve({ filter: /^(thread-stream|worker_threads|assert)$/ }, (args) => (PINO_IMPORTERS.test(args.importer) ? { path: args.path, namespace: "pino-stand-in" } : undefined));
+    b.onLoad({ filter: /.*/, namespace: "pino-stand-in" }, (args) => ({ contents: PINO_STAND_INS[args.path], loader: "js" }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       // Our own import of a builtin: node:http and node:crypto's ES module facades read every export once, which
       // loads what they only offer lazily (undici for http: src/base/node_http.ts). A stand-in instead

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { DAEMON_BIN, LOAD_DEBUG, ROOT, loadedPackages, runNode } from "../support/proc.js";
+import { DAEMON_BIN, LOAD_DEBUG, ROOT, loadedPackages, runGcheck, runNode, spawnDaemon, tempDir } from "../support/proc.js";
 
 /*
  * gossipcheckd -version and -help answer from src/daemon/bin.ts without
@@ -38,5 +38,35 @@ describe("gossipcheckd's short answers", () => {
     const r = await runNode(DAEMON_BIN, ["-version=nope"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /see gossipcheckd -help/);
+  });
+});
+
+describe("a serving daemon's start", () => {
+  // Pretty logging (pino-pretty beside the inlined pino) is tested in daemon_logging.test.ts.
+  it("loads neither worker_threads nor assert (pino's stand-ins in the bundle), and its JSON log is as before", async () => {
+    const t = tempDir("gc-startup-modules-");
+    try {
+      // A preload that keeps writing the builtins this process loaded, until the test reads them.
+      const out = join(t.path, "modules.txt");
+      const preload = join(t.path, "modules.cjs");
+      writeFileSync(preload, `setInterval(() => require("node:fs").writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join("\\n")), 20).unref();\n`);
+      const d = await spawnDaemon(["-name", "mods"], { env: { NODE_OPTIONS: `--require ${preload}` } });
+      try {
+        const members = await runGcheck(["-server", d.cliAddress!, "members"]);
+        assert.equal(members.code, 0, members.stderr);
+        const deadline = Date.now() + 10_000;
+        while (!existsSync(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        const loaded = readFileSync(out, "utf8").split("\n");
+        assert.ok(loaded.includes("NativeModule net"), "the list is the daemon's");
+        for (const name of ["worker_threads", "assert"]) assert.ok(!loaded.includes(`NativeModule ${name}`), `${name} was loaded`);
+      } finally {
+        await d.stop();
+      }
+      assert.equal(d.startup.level, "info");
+      assert.equal(d.startup.node, "mods");
+      assert.equal(d.stderr(), "");
+    } finally {
+      t.cleanup();
+    }
   });
 });
