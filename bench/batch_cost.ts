@@ -12,6 +12,12 @@
  * first -gossip-group of BENCH_BATCH_COST_GROUPS, each with its history
  * store on (bench/runtime_tree.ts gives each Node a better-sqlite3 built for
  * it).
+ *
+ * BENCH_BATCH_COST_NODE_OPTIONS="|--max-semi-space-size=1" compares Node
+ * options instead: one cluster per "|"-separated entry (an empty entry is
+ * the daemons as shipped), all on this process's Node with the first
+ * -gossip-group. BENCH_BATCH_COST_CHECKS=K puts K file_exists checks in each
+ * batch (default 1), to see what the options cost a heavier batch.
  */
 import { postBatch, startCluster, type Cluster } from "../test/support/cluster.js";
 import { judgeBatch } from "./cluster_batches.js";
@@ -25,8 +31,13 @@ const GROUPS = (process.env.BENCH_BATCH_COST_GROUPS ?? "5,3").split(",").map(Num
 const WARMUP = Number(process.env.BENCH_BATCH_COST_WARMUP ?? 150);
 const BATCHES = Number(process.env.BENCH_BATCH_COST_BATCHES ?? 150);
 const OTHER_NODES = (process.env.BENCH_BATCH_COST_NODE_BINS ?? "").split(",").filter(Boolean);
+const NODE_OPTION_SETS = process.env.BENCH_BATCH_COST_NODE_OPTIONS?.split("|").map((o) => o.trim());
+const CHECKS = Math.max(1, Number(process.env.BENCH_BATCH_COST_CHECKS ?? 1));
 
-const BODY = { checks: { hostname_file_exists: { type: "file_exists", path: "/etc/hostname" } }, timeoutMs: 10_000 };
+const BODY = {
+  checks: Object.fromEntries(Array.from({ length: CHECKS }, (_, i) => [CHECKS === 1 ? "hostname_file_exists" : `hostname_file_exists_${i}`, { type: "file_exists", path: "/etc/hostname" }])),
+  timeoutMs: 10_000,
+};
 
 interface Totals {
   cpuMs: number;
@@ -46,6 +57,8 @@ interface Side {
   group: number;
   /** The Node version the side's daemons run on. */
   node: string;
+  /** NODE_OPTIONS of the side's daemons, when options are what is compared. */
+  options?: string;
   cluster: Cluster;
   tripsMs: number[];
   missing: number;
@@ -69,13 +82,23 @@ export async function run(): Promise<BenchSection[]> {
   const neighbours = new Neighbours();
   const sides: Side[] = [];
   const trees = OTHER_NODES.map((node) => runtimeTree(node));
-  const variants = trees.length
-    ? [{ group: GROUPS[0]!, node: process.version, runtime: undefined }, ...trees.map((t) => ({ group: GROUPS[0]!, node: t.version, runtime: t }))]
-    : GROUPS.map((group) => ({ group, node: process.version, runtime: undefined }));
+  type Variant = { group: number; node: string; runtime?: (typeof trees)[number]; options?: string };
+  const variants: Variant[] = NODE_OPTION_SETS
+    ? NODE_OPTION_SETS.map((options) => ({ group: GROUPS[0]!, node: process.version, options }))
+    : trees.length
+      ? [{ group: GROUPS[0]!, node: process.version }, ...trees.map((t) => ({ group: GROUPS[0]!, node: t.version, runtime: t }))]
+      : GROUPS.map((group) => ({ group, node: process.version }));
+  const by = NODE_OPTION_SETS ? "NODE_OPTIONS" : trees.length ? "Node version" : "-gossip-group";
   try {
     for (const [i, v] of variants.entries()) {
-      const cluster = await startCluster(NODES, { profile: "lan", namePrefix: `g${v.group}-${i}-`, args: ["-gossip-group", String(v.group)], ...(v.runtime && { runtime: v.runtime }) });
-      sides.push({ group: v.group, node: v.node, cluster, tripsMs: [], missing: 0, cpuMs: 0 });
+      const cluster = await startCluster(NODES, {
+        profile: "lan",
+        namePrefix: `g${v.group}-${i}-`,
+        args: ["-gossip-group", String(v.group)],
+        ...(v.runtime && { runtime: v.runtime }),
+        ...(v.options !== undefined && { env: { NODE_OPTIONS: v.options } }),
+      });
+      sides.push({ group: v.group, node: v.node, ...(v.options !== undefined && { options: v.options }), cluster, tripsMs: [], missing: 0, cpuMs: 0 });
       await waitForAliveCount(cluster.nodes, NODES, 120_000);
     }
     // Past the lan profile's 1 s history-start allowance, then warm V8 up on the batch path (see bench/cluster_batches.ts).
@@ -101,9 +124,10 @@ export async function run(): Promise<BenchSection[]> {
     const per = (s: Side, v: number) => v / BATCHES / NODES;
     return [
       {
-        title: `batch cost: N=${NODES} real daemons, one file_exists check per batch, by ${trees.length ? "Node version" : "-gossip-group"} (lan profile)`,
+        title: `batch cost: N=${NODES} real daemons, ${CHECKS === 1 ? "one file_exists check" : `${CHECKS} file_exists checks`} per batch, by ${by} (lan profile)`,
         columns: [
           "Node",
+          ...(NODE_OPTION_SETS ? ["NODE_OPTIONS"] : []),
           "-gossip-group",
           "batches",
           "round trip p50 ms",
@@ -118,6 +142,7 @@ export async function run(): Promise<BenchSection[]> {
         ],
         rows: sides.map((s) => [
           s.node,
+          ...(NODE_OPTION_SETS ? [s.options || "(as shipped)"] : []),
           s.group,
           BATCHES,
           median(s.tripsMs).toFixed(0),

@@ -29,6 +29,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   idle_cost: () => import("./idle_cost.js"),
   batch_cost: () => import("./batch_cost.js"),
   footprint_flat: () => import("./footprint_flat.js"),
+  footprint_burst: () => import("./footprint_burst.js"),
 };
 
 const wanted = process.argv.slice(2);

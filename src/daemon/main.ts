@@ -27,6 +27,7 @@ import { Shutdown } from "./shutdown.js";
 import { VERSION } from "../cmdline/version.js";
 import { flushCompileCache } from "../cmdline/compile_cache.js";
 import { tuneV8ForDaemon } from "./v8_tuning.js";
+import { startHeapTrim } from "./heap_trim.js";
 
 /** How long a graceful leave may take to spread before the node stops anyway (ms). */
 const LEAVE_TIMEOUT_MS = 2_000;
@@ -153,6 +154,9 @@ setImmediate(() => {
   backend.finishStart();
   flushCompileCache();
 });
+// V8's young generation given back after busy spells (Node 22 and later; src/daemon/heap_trim.ts).
+const heapTrim = startHeapTrim({ log });
+if (heapTrim) shutdown.add("heap trim", async () => heapTrim.stop());
 
 // In the background: swim retries unanswered seeds with back-off itself.
 // A refusal (this name is taken) cannot get better by waiting: exit 2.
