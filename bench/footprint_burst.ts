@@ -54,14 +54,17 @@ async function burstOn(node: string, tree: ReturnType<typeof runtimeTree> | unde
       idle.push(privateKb());
       process.stderr.write(`footprint_burst ${node} idle ${s} s: private ${idle.at(-1)!.map(mib).join(" ")} MiB\n`);
     }
-    const trims: Trim[] = cluster.nodes.flatMap((n) =>
-      n
+    // Each trim's pause ("trimming ...") and what the check after it saw it give back ("... gave memory back").
+    const trims: Trim[] = cluster.nodes.flatMap((n) => {
+      const lines = n
         .log(10_000_000)
         .split("\n")
-        .filter((l) => l.includes("busy spell"))
-        .map((l) => JSON.parse(l) as { committedBefore: number; committedAfter: number; ms: number })
-        .map((j) => ({ before: j.committedBefore, after: j.committedAfter, ms: j.ms })),
-    );
+        .filter((l) => l.includes("V8's heap"))
+        .map((l) => JSON.parse(l) as { msg: string; rssBefore?: number; rssAfter?: number; ms?: number });
+      const pauses = lines.filter((j) => j.ms !== undefined).map((j) => j.ms!);
+      const given = lines.filter((j) => j.rssAfter !== undefined);
+      return pauses.map((ms, i) => ({ ms, before: given[i]?.rssBefore ?? NaN, after: given[i]?.rssAfter ?? NaN }));
+    });
     const at = (s: number) => idle[Math.min(idle.length, Math.round(s / 10)) - 1]!;
     return [
       node,
@@ -94,11 +97,11 @@ export async function run(): Promise<BenchSection[]> {
   return [
     {
       title: `footprint after a burst: 3 daemons, ${BURST_S} s of batches as fast as they answer, then ${IDLE_S} s idle (lan profile)`,
-      columns: ["Node", "batches", "private MiB fresh", "right after", "20 s idle", `${IDLE_S} s idle`, "heap trims", "committed heap MiB before->after each", "each trim's pause ms"],
+      columns: ["Node", "batches", "private MiB fresh", "right after", "20 s idle", `${IDLE_S} s idle`, "heap trims", "RSS MiB before each -> 10 s later", "each trim's pause ms"],
       rows,
       notes: [
         `${CLIENTS} clients post batches of 2 checks (file_exists, file_contains) to the 3 daemons in turn, each waiting for its batch's last result; private memory is Private_Clean + Private_Dirty from /proc/PID/smaps_rollup, the range over the 3 daemons.`,
-        "Heap trims are the daemons' own debug log lines (src/daemon/heap_trim.ts): once the event loop has been quiet for two 10 s checks and V8's committed heap is 8 MiB above its resting size, one memory-reducing full GC (Node 22 and later; Node 20's V8 shrinks its young generation by itself, and no trim runs there).",
+        "Heap trims are the daemons' own debug log lines (src/daemon/heap_trim.ts): once the event loop has been quiet for two 10 s checks and the daemon's RSS is 16 MiB above its resting size, one memory-reducing full GC (Node 22 and later; Node 20's V8 shrinks its young generation by itself, and no trim runs there).",
         "Batches stay in each daemon's records for their TTL (60 s), so memory 20 s after the burst still holds them.",
       ],
     },

@@ -8,10 +8,10 @@ const MiB = 1024 * 1024;
 const o = DEFAULT_HEAP_TRIM;
 const fresh = initialTrimState(o, 20 * MiB);
 
-it("trims only after two quiet checks in a row, with the committed heap well above its resting size, at most once a gap", () => {
+it("trims only after two quiet checks in a row, with resident memory well above its resting size, at most once a gap", () => {
   let d = trimDecision(fresh, o, 0.01, 20 * MiB, 0);
-  assert.deepEqual(d, { trim: false, state: { quietInARow: 1, restingBytes: 20 * MiB, lastTrimAt: -Infinity, gapMs: o.minGapMs } });
-  // Busy: the count starts again, whatever the heap.
+  assert.deepEqual(d, { trim: false, state: { ...fresh, quietInARow: 1 } });
+  // Busy: the count starts again, whatever the memory.
   d = trimDecision(d.state, o, 0.9, 90 * MiB, 10_000);
   assert.equal(d.trim, false);
   assert.equal(d.state.quietInARow, 0);
@@ -26,17 +26,24 @@ it("trims only after two quiet checks in a row, with the committed heap well abo
   // Not again within the gap of the last trim.
   assert.equal(trimDecision({ ...quiet, lastTrimAt: 0 }, o, 0, 90 * MiB, o.minGapMs - 1).trim, false);
   assert.equal(trimDecision({ ...quiet, lastTrimAt: 0 }, o, 0, 90 * MiB, o.minGapMs).trim, true);
-  // A heap that shrank by itself lowers the resting size.
+  // Memory that shrank by itself lowers the resting size.
   assert.equal(trimDecision({ ...quiet, restingBytes: 40 * MiB }, o, 0, 30 * MiB, 0).state.restingBytes, 30 * MiB);
 });
 
-it("after an effective trim the gap is a minute again; after an ineffective one it doubles, up to an hour", () => {
-  const t = { ...fresh, gapMs: 4 * o.minGapMs };
-  assert.equal(afterTrim(t, o, 90 * MiB, 30 * MiB, 5).gapMs, o.minGapMs);
-  assert.equal(afterTrim(t, o, 90 * MiB, 30 * MiB, 5).lastTrimAt, 5);
-  assert.equal(afterTrim(t, o, 40 * MiB, 39 * MiB, 5).gapMs, 8 * o.minGapMs);
-  assert.equal(afterTrim({ ...t, gapMs: o.maxGapMs }, o, 40 * MiB, 39 * MiB, 5).gapMs, o.maxGapMs);
-  assert.equal(afterTrim(t, o, 40 * MiB, 15 * MiB, 5).restingBytes, 15 * MiB);
+it("the check after a trim sees what it gave back: a minute to the next if it was worth it, else twice the gap, up to an hour", () => {
+  const trimmed = afterTrim({ ...fresh, gapMs: 4 * o.minGapMs }, 90 * MiB, 5);
+  assert.equal(trimmed.lastTrimAt, 5);
+  assert.equal(trimmed.trimmedFromBytes, 90 * MiB);
+  const worth = trimDecision(trimmed, o, 0, 90 * MiB - o.growthBytes / 2, 10_005);
+  assert.equal(worth.gaveBackBytes, o.growthBytes / 2);
+  assert.equal(worth.state.gapMs, o.minGapMs);
+  assert.equal(worth.state.trimmedFromBytes, null);
+  const little = trimDecision(trimmed, o, 0, 89 * MiB, 10_005);
+  assert.equal(little.gaveBackBytes, MiB);
+  assert.equal(little.state.gapMs, 8 * o.minGapMs);
+  assert.equal(trimDecision({ ...trimmed, gapMs: o.maxGapMs }, o, 0, 89 * MiB, 10_005).state.gapMs, o.maxGapMs);
+  // Only the first check after the trim judges it.
+  assert.equal(trimDecision(little.state, o, 0, 60 * MiB, 20_005).gaveBackBytes, undefined);
 });
 
 it("uses V8's memory-reducing collection from V8 12 on (Node 22+), none on V8 11 (Node 20), whose memory reducer does it", () => {

@@ -1,33 +1,38 @@
 /*
- * Gives V8's young generation back once a busy spell is over (issue 18,
- * target 1: a daemon that ran batches must idle like a fresh one).
+ * Gives memory back once a busy spell is over (issue 18, target 1: a daemon
+ * that ran batches must idle like a fresh one).
  *
- * While a process allocates fast, V8 doubles the young generation's
- * semi-spaces, up to 16 MiB each on Node 20, 22 and 26 and 32 on Node 24.
- * From V8 12 on (Node 22 and later) it keeps them when the process goes
- * quiet: 3 daemons after a 30-second burst of batches sat at 77 to 83 MiB of
- * private memory on Node 24 (22 fresh) and had not moved 90 s later. Node
- * 20's V8 gives them back by itself through its memory reducer (45 -> 31 MiB
- * within 50 s), so nothing is done there.
+ * From V8 12 on (Node 22 and later) a daemon keeps what a burst made V8
+ * take: 3 daemons after a 20-second burst of about 20,000 batches sat at
+ * 208-227 MiB of private memory on Node 24 (22 fresh) and had not moved 60 s
+ * later. Node 20's V8 gives most of it back by itself (84-104 -> 48-51 MiB
+ * within 90 s), and nothing runs there: its gc() has no memory-reducing
+ * collection.
  *
- * Capping the growth instead (--semi-space-growth-factor=1, which V8 reads
- * at run time) cost 13% more CPU per batch of 300 checks (docs/BENCHMARKS.md,
- * "The young generation after a burst"). So the daemon lets V8 grow the young
- * generation while it is busy, and once the event loop has been nearly idle
- * for two checks in a row while V8's committed heap is well above its
- * resting size (at start, or the least seen since), it runs one
- * memory-reducing full GC: V8's own
- * "last resort" collection, the one it runs under memory pressure, which
- * also shrinks the young generation to its first size. It costs about 30 ms
- * of CPU, when nothing else is running, at most once a minute; a trim that
- * gives back little doubles the wait for the next (up to an hour).
+ * Every 10 s the trimmer looks at the event loop and the resident size.
+ * Once the loop has been under 5% busy for two checks in a row while the
+ * resident size is 16 MiB above its resting size (at start, or the least
+ * seen since), it runs V8's memory-reducing collection (the gc extension's
+ * "last-resort" flavor, what V8 runs under memory pressure), which shrinks
+ * the young generation and releases the pages V8 keeps pooled: about 0.1 s,
+ * while nothing else runs, at most once a minute, and a trim that gives back
+ * little doubles the wait for the next (up to an hour).
  *
- * The collection comes from V8's gc extension: `--expose-gc` set at run time
- * installs `gc` in contexts made afterwards, so a throwaway vm context hands
- * it over without putting it on the daemon's global object.
+ * Measured with the same build and the same burst on Node 24 (docs/
+ * BENCHMARKS.md, "The young generation after a burst"): with the trimmer,
+ * 205-212 -> 80-84 MiB within 20 s; without it, none given back. Most of
+ * that release comes before the first trim runs, and it comes from getting
+ * the collection: the gc function is taken from a throwaway vm context
+ * (`--expose-gc`, set at run time, installs it in contexts made afterwards),
+ * and a build that only took it, with no trims, gave back as much (225 ->
+ * 88 MiB), while one that only set the flag gave back nothing. Why V8
+ * reacts so to a disposed context is not pinned down; the trims then find
+ * little left (about 1 MiB each) and back off. Capping the young generation
+ * instead (--semi-space-growth-factor=1) cost 13% more CPU per batch of 300
+ * checks.
  */
 import { performance, type EventLoopUtilization } from "node:perf_hooks";
-import { getHeapStatistics, setFlagsFromString } from "node:v8";
+import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "../base/logger.js";
 
@@ -37,7 +42,7 @@ export interface HeapTrimOptions {
   /** Checks in a row the event loop must have been this quiet (its utilization, 0 to 1) for a trim. */
   quietChecks: number;
   quietUtilization: number;
-  /** Committed heap above its resting size that is worth a trim (bytes); a trim that gives back less is ineffective. */
+  /** Resident memory above its resting size that is worth a trim (bytes); a trim that gives back less than half of it is ineffective. */
   growthBytes: number;
   /** Least time between two trims (ms), doubled after each ineffective trim up to maxGapMs. */
   minGapMs: number;
@@ -49,7 +54,7 @@ export const DEFAULT_HEAP_TRIM: HeapTrimOptions = {
   checkMs: 10_000,
   quietChecks: 2,
   quietUtilization: 0.05,
-  growthBytes: 8 * 1024 * 1024,
+  growthBytes: 16 * 1024 * 1024,
   minGapMs: 60_000,
   maxGapMs: 3_600_000,
 };
@@ -57,37 +62,49 @@ export const DEFAULT_HEAP_TRIM: HeapTrimOptions = {
 /** What the trimmer knows between two checks. */
 export interface TrimState {
   quietInARow: number;
-  /** The heap's resting size: committed bytes at start, lowered whenever it is found smaller. */
+  /** The process's resting size: resident bytes at start, lowered whenever it is found smaller. */
   restingBytes: number;
   lastTrimAt: number;
   /** Time that must pass since the last trim before the next. */
   gapMs: number;
+  /**
+   * Resident bytes just before the last trim, until the check after it has
+   * seen what it gave back: V8 unmaps the pages it frees on a background
+   * thread, so right after the collection the resident size has hardly moved.
+   */
+  trimmedFromBytes: number | null;
 }
 
 type Limits = Pick<HeapTrimOptions, "quietChecks" | "quietUtilization" | "growthBytes" | "minGapMs" | "maxGapMs">;
 
-export function initialTrimState(o: Limits, committedBytes: number): TrimState {
-  return { quietInARow: 0, restingBytes: committedBytes, lastTrimAt: -Infinity, gapMs: o.minGapMs };
-}
-
-/** The decision at one check: whether to trim now, and the state after this check. */
-export function trimDecision(s: TrimState, o: Limits, utilization: number, committedBytes: number, now: number): { trim: boolean; state: TrimState } {
-  const quiet = utilization < o.quietUtilization;
-  const state: TrimState = { ...s, quietInARow: quiet ? s.quietInARow + 1 : 0, restingBytes: Math.min(s.restingBytes, committedBytes) };
-  const trim = quiet && state.quietInARow >= o.quietChecks && committedBytes > state.restingBytes + o.growthBytes && now - state.lastTrimAt >= state.gapMs;
-  return { trim, state };
+export function initialTrimState(o: Limits, residentBytes: number): TrimState {
+  return { quietInARow: 0, restingBytes: residentBytes, lastTrimAt: -Infinity, gapMs: o.minGapMs, trimmedFromBytes: null };
 }
 
 /**
- * The state after a trim that took the committed heap from `before` to
- * `after`: the gap back to minGapMs if it gave back at least growthBytes
- * (a batch's records expiring later may make the next one worth it too), else
- * doubled, so a daemon that holds more for good (a large cluster's member
- * table) is not collected every minute for nothing.
+ * The decision at one check: whether to trim now, the state after this
+ * check, and what the last trim gave back if this is the check after it.
+ * A trim that gave back at least half of growthBytes sets the gap to the
+ * next one to minGapMs (a batch's records expiring later may make that one
+ * worth it too); one that gave back less doubles it, up to maxGapMs, so a
+ * daemon that holds more for good (a large cluster's member table) is not
+ * collected every minute for nothing.
  */
-export function afterTrim(s: TrimState, o: Limits, before: number, after: number, now: number): TrimState {
-  const effective = before - after >= o.growthBytes;
-  return { ...s, restingBytes: Math.min(s.restingBytes, after), lastTrimAt: now, gapMs: effective ? o.minGapMs : Math.min(s.gapMs * 2, o.maxGapMs) };
+export function trimDecision(s: TrimState, o: Limits, utilization: number, residentBytes: number, now: number): { trim: boolean; state: TrimState; gaveBackBytes?: number } {
+  const quiet = utilization < o.quietUtilization;
+  const state: TrimState = { ...s, quietInARow: quiet ? s.quietInARow + 1 : 0, restingBytes: Math.min(s.restingBytes, residentBytes), trimmedFromBytes: null };
+  let gaveBackBytes: number | undefined;
+  if (s.trimmedFromBytes !== null) {
+    gaveBackBytes = s.trimmedFromBytes - residentBytes;
+    state.gapMs = gaveBackBytes >= o.growthBytes / 2 ? o.minGapMs : Math.min(s.gapMs * 2, o.maxGapMs);
+  }
+  const trim = quiet && state.quietInARow >= o.quietChecks && residentBytes > state.restingBytes + o.growthBytes && now - state.lastTrimAt >= state.gapMs;
+  return { trim, state, ...(gaveBackBytes !== undefined && { gaveBackBytes }) };
+}
+
+/** The state after a trim started at `now` with `residentBytes` resident. */
+export function afterTrim(s: TrimState, residentBytes: number, now: number): TrimState {
+  return { ...s, lastTrimAt: now, trimmedFromBytes: residentBytes };
 }
 
 type GcFunction = (options: { type: "major"; execution: "sync"; flavor: "last-resort" }) => void;
@@ -117,23 +134,23 @@ export interface HeapTrimmer {
 export function startHeapTrim(options: Partial<HeapTrimOptions> = {}, gc = memoryReducingGc()): HeapTrimmer | null {
   if (!gc) return null;
   const o = { ...DEFAULT_HEAP_TRIM, ...options };
-  let state = initialTrimState(o, getHeapStatistics().total_heap_size);
+  let state = initialTrimState(o, process.memoryUsage.rss());
   let last: EventLoopUtilization = performance.eventLoopUtilization();
   let trims = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    const before = getHeapStatistics().total_heap_size;
-    const d = trimDecision(state, o, utilization, before, Date.now());
+    const resident = process.memoryUsage.rss();
+    const d = trimDecision(state, o, utilization, resident, Date.now());
     state = d.state;
+    if (d.gaveBackBytes !== undefined) o.log?.debug({ rssBefore: resident + d.gaveBackBytes, rssAfter: resident, nextGapMs: state.gapMs }, "V8's heap trim gave memory back");
     if (!d.trim) return;
     const t0 = performance.now();
     gc();
-    const after = getHeapStatistics().total_heap_size;
     trims++;
-    state = afterTrim(state, o, before, after, Date.now());
-    o.log?.debug({ committedBefore: before, committedAfter: after, ms: Math.round(performance.now() - t0), nextGapMs: state.gapMs }, "gave V8's heap back after a busy spell");
+    state = afterTrim(state, resident, Date.now());
+    o.log?.debug({ rss: resident, ms: Math.round(performance.now() - t0) }, "trimming V8's heap after a busy spell");
   }, o.checkMs);
   timer.unref();
   return {
