@@ -148,15 +148,16 @@ log.info(
 
 sighup.start(o, loadConfig, liveTargets(log, backend), log);
 // Serving: now what nothing needed until here (the history database; a
-// batch or query arriving first opens it itself), and the compile cache
-// written, so the next start finds it even if this one is killed.
+// batch or query arriving first opens it itself), the compile cache
+// written, so the next start finds it even if this one is killed, and the
+// heap trimmer, which gives memory back after busy spells (Node 22 and
+// later; src/daemon/heap_trim.ts; its vm context costs about 1 ms).
 setImmediate(() => {
   backend.finishStart();
   flushCompileCache();
+  const heapTrim = startHeapTrim({ log });
+  if (heapTrim) shutdown.add("heap trim", async () => heapTrim.stop());
 });
-// V8's young generation given back after busy spells (Node 22 and later; src/daemon/heap_trim.ts).
-const heapTrim = startHeapTrim({ log });
-if (heapTrim) shutdown.add("heap trim", async () => heapTrim.stop());
 
 // In the background: swim retries unanswered seeds with back-off itself.
 // A refusal (this name is taken) cannot get better by waiting: exit 2.
