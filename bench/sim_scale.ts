@@ -14,8 +14,11 @@
  *
  * Times are virtual (repeatable from the seed); "wall s" is what the run
  * cost this machine. BENCH_SIM_SCALE_WALL_S (default 600) bounds one
- * size's join phase in wall seconds: past it the row says how far it got.
+ * size's join phase in wall seconds, and BENCH_SIM_SCALE_MAX_RSS_MIB
+ * (default: 80% of the host's memory) its resident memory: past either the
+ * row says how far it got, instead of the host thrashing.
  */
+import { totalmem } from "node:os";
 import { performance } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import { lanConfig } from "../src/swim/config.js";
@@ -58,12 +61,14 @@ export async function run(): Promise<BenchSection[]> {
   const sizes = (process.env.BENCH_SIM_SCALE_SIZES ?? "100,1000,10000").split(",").map((s) => Number(s.trim()));
   for (const n of sizes) if (!Number.isInteger(n) || n < 10) throw new Error(`sim_scale: BENCH_SIM_SCALE_SIZES holds "${n}"; give whole numbers of at least 10, comma-separated`);
   const wallLimitS = Number(process.env.BENCH_SIM_SCALE_WALL_S ?? 600);
+  const rssLimitMiB = Number(process.env.BENCH_SIM_SCALE_MAX_RSS_MIB ?? Math.floor((0.8 * totalmem()) / 2 ** 20));
+  if (!(rssLimitMiB > 0)) throw new Error(`sim_scale: BENCH_SIM_SCALE_MAX_RSS_MIB is "${process.env.BENCH_SIM_SCALE_MAX_RSS_MIB}"; give MiB as a positive number`);
   const rows: ScaleRow[] = [];
-  for (const n of sizes) rows.push(await scaleRow(n, wallLimitS));
+  for (const n of sizes) rows.push(await scaleRow(n, wallLimitS, rssLimitMiB));
   return [section(rows, wallLimitS)];
 }
 
-async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
+async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number): Promise<ScaleRow> {
   const wall0 = performance.now();
   const wallS = () => (performance.now() - wall0) / 1000;
   const cpu0 = process.cpuUsage();
@@ -95,6 +100,7 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
   const start = stack.clock.now();
   const need999 = Math.ceil(0.999 * n);
   let lastLog = 0;
+  let rssStop = 0;
   const joined = () => {
     let full = 0;
     for (const m of stack.names) {
@@ -116,10 +122,12 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
       if (wallS() - lastLog >= 30) {
         lastLog = wallS();
         console.error(
-          `sim_scale: N=${n} join at virtual ${now} ms: ${full} of ${n} list all, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s, heap ${(getHeapStatistics().used_heap_size / 2 ** 20).toFixed(0)} MiB`,
+          `sim_scale: N=${n} join at virtual ${now} ms: ${full} of ${n} list all, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s, heap ${(getHeapStatistics().used_heap_size / 2 ** 20).toFixed(0)} MiB, RSS ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MiB`,
         );
       }
-      return full === n || wallS() > wallLimitS;
+      const rssMiB = process.memoryUsage.rss() / 2 ** 20;
+      if (rssMiB > rssLimitMiB) rssStop = rssMiB;
+      return full === n || wallS() > wallLimitS || rssStop > 0;
     },
     JOIN_LIMIT_MS,
     JOIN_STEP_MS,
@@ -132,7 +140,8 @@ async function scaleRow(n: number, wallLimitS: number): Promise<ScaleRow> {
     `sim_scale: N=${n} join: 99.9% at ${row.join999Ms} ms, 100% at ${row.joinAllMs} ms (virtual; -1: not reached), heap per node ${row.heapPerNodeKiB.toFixed(1)} KiB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
   );
   if (row.joinAllMs < 0) {
-    row.note += `join stopped at virtual ${stack.clock.now() - start} ms with ${(100 * row.joinedFraction).toFixed(1)}% of nodes listing all (wall limit ${wallLimitS} s or virtual limit ${JOIN_LIMIT_MS} ms).`;
+    const why = rssStop > 0 ? `resident memory ${rssStop.toFixed(0)} MiB passed the limit of ${rssLimitMiB} MiB` : `wall limit ${wallLimitS} s or virtual limit ${JOIN_LIMIT_MS} ms`;
+    row.note += `join stopped at virtual ${stack.clock.now() - start} ms with ${(100 * row.joinedFraction).toFixed(1)}% of nodes listing all (${why}).`;
     row.wallS = wallS();
     await stack.shutdown();
     return row;

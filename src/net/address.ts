@@ -1,4 +1,3 @@
-import { isIPv6 } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { Address } from "./transport.js";
 
@@ -22,7 +21,17 @@ export function splitHostPort(address: Address): HostPort {
 }
 
 export function joinHostPort(host: string, port: number): Address {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+  return isIPv6Literal(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Whether an unbracketed host is an IPv6 literal: a host name or an IPv4
+ * address never holds a colon. Not net.isIPv6: its first call compiles
+ * Node's IPv6 regex, about 8 ms of CPU on Node 20 and 4 on Node 24, and a
+ * daemon calls this while it starts.
+ */
+export function isIPv6Literal(host: string): boolean {
+  return host.includes(":") && !host.startsWith("[");
 }
 
 /** Whether host means "every interface", so it cannot be advertised to peers. */

@@ -1,6 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { createServer, isIPv6, type Server } from "node:net";
-import { joinHostPort } from "./address.js";
+import { createServer, type Server } from "node:net";
+import { isIPv6Literal, joinHostPort } from "./address.js";
 import { errorMessage } from "../base/result.js";
 
 /*
@@ -43,7 +43,7 @@ export async function bindSockets(host: string, port: number, attempts = 10): Pr
       throw listenError(err, host, port, "TCP");
     }
     const bound = (server.address() as { port: number }).port;
-    const udp = createSocket({ type: isIPv6(host) ? "udp6" : "udp4" });
+    const udp = createSocket({ type: isIPv6Literal(host) ? "udp6" : "udp4" });
     try {
       await bindUdp(udp, host, bound);
       return { server, udp, port: bound };
