@@ -29,7 +29,8 @@ import { pushPullScale, suspicionTimeoutMs } from "../src/swim/scale.js";
 import { SimCluster } from "../src/swim/simulation.js";
 import { percentile, type BenchSection } from "./report.js";
 import { buildNodeStack } from "../src/stack/node_stack.js";
-import type { Transport } from "../src/net/transport.js";
+import { Channel, type Transport } from "../src/net/transport.js";
+import { encodePushPull } from "../src/swim/codec.js";
 
 /** One-way latency of every packet and frame (ms), plus uniform jitter (ms). */
 const LATENCY_MS = 1;
@@ -121,6 +122,39 @@ export class Stack {
         .swim.join([seedAddress])
         .catch(() => refused++);
     return () => refused;
+  }
+
+  /**
+   * Adds n nodes and gives each the complete member list in one join
+   * push-pull, all at the same instant, from an address that is not a
+   * member and goes away afterwards: the state a finished join storm leaves
+   * (every node lists every node alive, nothing queued for gossip), without
+   * the storm, whose full-state exchanges cost about N^2 (bench/sim_scale.ts).
+   * Each node decodes and merges the list through its own push-pull code.
+   * Resolves with the virtual ms until every node listed all n; throws if a
+   * node's join push-pull failed.
+   */
+  async preform(n: number): Promise<number> {
+    for (let i = 0; i < n; i++) await this.add(`n${i}`);
+    this.expectedNodes = n;
+    const members = this.names.map((name) => {
+      const self = this.cluster.must(name).swim.member(name)!;
+      return { name, address: self.address, incarnation: self.incarnation, status: pb.MemberStatus.ALIVE, tags: self.tags };
+    });
+    const list = encodePushPull({ from: "formation", join: true, members, userState: new Uint8Array(0) });
+    const formation = this.cluster.net.transport("formation:7946");
+    formation.onRequest(Channel.Swim, async () => list);
+    let failed: unknown = null;
+    for (const name of this.names)
+      this.cluster
+        .must(name)
+        .swim.joinOnce(formation.address)
+        .catch((err: unknown) => (failed ??= err));
+    const took = await this.clock.runUntil(() => failed !== null || this.names.every((m) => this.cluster.must(m).swim.statusCounts().alive === n), 60_000, 10);
+    await formation.close();
+    if (failed !== null) throw new Error(`sim: a node's push-pull with the formation address failed: ${String(failed)}`);
+    if (took < 0) throw new Error(`sim: ${n} pre-formed nodes did not all list ${n} alive within 60 s`);
+    return took;
   }
 
   /** Sum of a per-node counter over the cluster. */

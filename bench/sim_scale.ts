@@ -5,7 +5,9 @@
  * stacks on a MemoryNetwork with a VirtualClock (bench/sim.ts's Stack):
  *
  *   1. all N join through one seed at the same instant: virtual ms until
- *      99.9% and until 100% of the nodes list all N alive;
+ *      99.9% and until 100% of the nodes list all N alive (above
+ *      BENCH_SIM_SCALE_STORM_MAX, default 3,000, the cluster is pre-formed
+ *      instead: Stack.preform; the storm's CPU grows like N^2.5);
  *   2. heap per simulated node after a full GC, once converged;
  *   3. the steady state: UDP packets + TCP frames and their bytes per node
  *      per virtual second over a fixed window (must stay flat in N);
@@ -54,6 +56,8 @@ interface ScaleRow {
   deathAllMs: number;
   deathFirstMs: number;
   wallS: number;
+  /** Formed by Stack.preform, not by a join storm: no join times. */
+  preformed: boolean;
   note: string;
 }
 
@@ -63,12 +67,14 @@ export async function run(): Promise<BenchSection[]> {
   const wallLimitS = Number(process.env.BENCH_SIM_SCALE_WALL_S ?? 600);
   const rssLimitMiB = Number(process.env.BENCH_SIM_SCALE_MAX_RSS_MIB ?? Math.floor((0.8 * totalmem()) / 2 ** 20));
   if (!(rssLimitMiB > 0)) throw new Error(`sim_scale: BENCH_SIM_SCALE_MAX_RSS_MIB is "${process.env.BENCH_SIM_SCALE_MAX_RSS_MIB}"; give MiB as a positive number`);
+  const stormMax = Number(process.env.BENCH_SIM_SCALE_STORM_MAX ?? 3000);
+  if (!(stormMax >= 0)) throw new Error(`sim_scale: BENCH_SIM_SCALE_STORM_MAX is "${process.env.BENCH_SIM_SCALE_STORM_MAX}"; give a node count`);
   const rows: ScaleRow[] = [];
-  for (const n of sizes) rows.push(await scaleRow(n, wallLimitS, rssLimitMiB));
-  return [section(rows, wallLimitS)];
+  for (const n of sizes) rows.push(await scaleRow(n, wallLimitS, rssLimitMiB, stormMax));
+  return [section(rows, wallLimitS, stormMax)];
 }
 
-async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number): Promise<ScaleRow> {
+async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number, stormMax: number): Promise<ScaleRow> {
   const wall0 = performance.now();
   const wallS = () => (performance.now() - wall0) / 1000;
   const cpu0 = process.cpuUsage();
@@ -94,8 +100,64 @@ async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number): Pro
     deathAllMs: -1,
     deathFirstMs: -1,
     wallS: 0,
+    preformed: false,
     note: "",
   };
+  if (n > stormMax) {
+    const took = await stack.preform(n);
+    row.preformed = true;
+    row.note = `pre-formed (every node listed all ${n} after ${took} virtual ms): no join storm above BENCH_SIM_SCALE_STORM_MAX=${stormMax}. `;
+  } else if (!(await stormJoin(stack, row, wallS, cpuS, wallLimitS, rssLimitMiB))) {
+    row.wallS = wallS();
+    await stack.shutdown();
+    return row;
+  }
+  const mem = memory();
+  row.heapTotalMiB = mem.heap / 2 ** 20;
+  row.heapPerNodeKiB = (mem.heap - baseline.heap) / n / 1024;
+  console.error(
+    `sim_scale: N=${n} ${row.preformed ? "pre-formed" : "joined"}: heap per node ${row.heapPerNodeKiB.toFixed(1)} KiB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
+
+  await stack.clock.advance(SETTLE_MS);
+  // One push-pull period: each node starts exactly one full-state exchange
+  // in it, so the window holds the TCP share too (a shorter one can miss it).
+  const steadyMs = pushPullScale(lanConfig().pushPullIntervalMs, n);
+  const net = stack.cluster.net.stats;
+  const before = { ...net };
+  await stack.clock.advance(steadyMs);
+  const perNodeSec = (x: number) => x / n / (steadyMs / 1000);
+  row.messagesPerNodeSec = perNodeSec(net.packets - before.packets + net.messages - before.messages + net.requests - before.requests);
+  row.bytesPerNodeSec = perNodeSec(net.packetBytes - before.packetBytes + net.frameBytes - before.frameBytes);
+  row.tcpBytesPerNodeSec = perNodeSec(net.frameBytes - before.frameBytes);
+  console.error(
+    `sim_scale: N=${n} steady window done: ${row.messagesPerNodeSec.toFixed(2)} messages and ${Math.round(row.bytesPerNodeSec)} bytes (TCP ${Math.round(row.tcpBytesPerNodeSec)}) per node per s, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
+
+  const batches = await runBatches(stack, BATCHES);
+  row.batchReachMs = batches.reachMs;
+  row.batchDoneMs = batches.doneMs;
+  row.batchIncomplete = batches.incomplete;
+  console.error(
+    `sim_scale: N=${n} batches done: reached all ${row.batchReachMs.join(",")} ms, replies back ${row.batchDoneMs.join(",")} ms, ${row.batchIncomplete} incomplete, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+  );
+
+  const death = await silenceOne(stack);
+  row.deathFirstMs = death.firstMs;
+  row.deathAllMs = death.allMs;
+  row.wallS = wallS();
+  await stack.shutdown();
+  console.error(`sim_scale: N=${n} done: silenced node dead at first ${row.deathFirstMs} ms, at all ${row.deathAllMs} ms, wall ${row.wallS.toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`);
+  return row;
+}
+
+/**
+ * All N-1 nodes join through the first at the same instant; fills in the
+ * row's join times. False when the join did not finish within the bounds
+ * (the row's note says how far it got).
+ */
+async function stormJoin(stack: Stack, row: ScaleRow, wallS: () => number, cpuS: () => number, wallLimitS: number, rssLimitMiB: number): Promise<boolean> {
+  const { n } = row;
   const refused = await stack.startJoin(n);
   const start = stack.clock.now();
   const need999 = Math.ceil(0.999 * n);
@@ -133,50 +195,11 @@ async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number): Pro
     JOIN_STEP_MS,
   );
   if (refused() > 0) row.note = `${refused()} joins refused. `;
-  const mem = memory();
-  row.heapTotalMiB = mem.heap / 2 ** 20;
-  row.heapPerNodeKiB = (mem.heap - baseline.heap) / n / 1024;
-  console.error(
-    `sim_scale: N=${n} join: 99.9% at ${row.join999Ms} ms, 100% at ${row.joinAllMs} ms (virtual; -1: not reached), heap per node ${row.heapPerNodeKiB.toFixed(1)} KiB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
-  );
-  if (row.joinAllMs < 0) {
-    const why = rssStop > 0 ? `resident memory ${rssStop.toFixed(0)} MiB passed the limit of ${rssLimitMiB} MiB` : `wall limit ${wallLimitS} s or virtual limit ${JOIN_LIMIT_MS} ms`;
-    row.note += `join stopped at virtual ${stack.clock.now() - start} ms with ${(100 * row.joinedFraction).toFixed(1)}% of nodes listing all (${why}).`;
-    row.wallS = wallS();
-    await stack.shutdown();
-    return row;
-  }
-
-  await stack.clock.advance(SETTLE_MS);
-  // One push-pull period: each node starts exactly one full-state exchange
-  // in it, so the window holds the TCP share too (a shorter one can miss it).
-  const steadyMs = pushPullScale(lanConfig().pushPullIntervalMs, n);
-  const net = stack.cluster.net.stats;
-  const before = { ...net };
-  await stack.clock.advance(steadyMs);
-  const perNodeSec = (x: number) => x / n / (steadyMs / 1000);
-  row.messagesPerNodeSec = perNodeSec(net.packets - before.packets + net.messages - before.messages + net.requests - before.requests);
-  row.bytesPerNodeSec = perNodeSec(net.packetBytes - before.packetBytes + net.frameBytes - before.frameBytes);
-  row.tcpBytesPerNodeSec = perNodeSec(net.frameBytes - before.frameBytes);
-  console.error(
-    `sim_scale: N=${n} steady window done: ${row.messagesPerNodeSec.toFixed(2)} messages and ${Math.round(row.bytesPerNodeSec)} bytes (TCP ${Math.round(row.tcpBytesPerNodeSec)}) per node per s, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
-  );
-
-  const batches = await runBatches(stack, BATCHES);
-  row.batchReachMs = batches.reachMs;
-  row.batchDoneMs = batches.doneMs;
-  row.batchIncomplete = batches.incomplete;
-  console.error(
-    `sim_scale: N=${n} batches done: reached all ${row.batchReachMs.join(",")} ms, replies back ${row.batchDoneMs.join(",")} ms, ${row.batchIncomplete} incomplete, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
-  );
-
-  const death = await silenceOne(stack);
-  row.deathFirstMs = death.firstMs;
-  row.deathAllMs = death.allMs;
-  row.wallS = wallS();
-  await stack.shutdown();
-  console.error(`sim_scale: N=${n} done: silenced node dead at first ${row.deathFirstMs} ms, at all ${row.deathAllMs} ms, wall ${row.wallS.toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`);
-  return row;
+  console.error(`sim_scale: N=${n} join: 99.9% at ${row.join999Ms} ms, 100% at ${row.joinAllMs} ms (virtual; -1: not reached), wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`);
+  if (row.joinAllMs >= 0) return true;
+  const why = rssStop > 0 ? `resident memory ${rssStop.toFixed(0)} MiB passed the limit of ${rssLimitMiB} MiB` : `wall limit ${wallLimitS} s or virtual limit ${JOIN_LIMIT_MS} ms`;
+  row.note += `join stopped at virtual ${stack.clock.now() - start} ms with ${(100 * row.joinedFraction).toFixed(1)}% of nodes listing all (${why}).`;
+  return false;
 }
 
 /** Silences one random non-seed node; virtual ms until the first and until every other member declared it dead (-1 if not within DEATH_LIMIT_MS). */
@@ -203,7 +226,7 @@ async function silenceOne(stack: Stack): Promise<{ firstMs: number; allMs: numbe
   return { firstMs: Math.min(...times), allMs: Math.max(...times) };
 }
 
-function section(rows: ScaleRow[], wallLimitS: number): BenchSection {
+function section(rows: ScaleRow[], wallLimitS: number, stormMax: number): BenchSection {
   const cfg = lanConfig();
   const ms = (x: number) => (x < 0 ? "-" : x.toFixed(0));
   const perLog = (x: number, n: number) => (x < 0 ? "-" : (x / Math.log2(n)).toFixed(0));
@@ -231,7 +254,7 @@ function section(rows: ScaleRow[], wallLimitS: number): BenchSection {
       return [
         r.n,
         Math.log2(r.n).toFixed(1),
-        `${ms(r.join999Ms)} / ${ms(r.joinAllMs)}`,
+        r.preformed ? "pre-formed" : `${ms(r.join999Ms)} / ${ms(r.joinAllMs)}`,
         perLog(r.joinAllMs, r.n),
         r.batchReachMs.length ? `${ms(reach50)} / ${ms(Math.max(...r.batchReachMs))}` : "-",
         r.batchDoneMs.length ? `${ms(done50)} / ${ms(Math.max(...r.batchDoneMs))}${r.batchIncomplete ? ` (+${r.batchIncomplete} incomplete)` : ""}` : "-",
@@ -239,14 +262,14 @@ function section(rows: ScaleRow[], wallLimitS: number): BenchSection {
         `${ms(r.deathFirstMs)} / ${ms(r.deathAllMs)}`,
         perLog(r.deathAllMs, r.n),
         suspicionTimeoutMs(cfg.suspicionMult, r.n, cfg.probeIntervalMs),
-        r.joinAllMs < 0 ? "-" : r.messagesPerNodeSec.toFixed(2),
-        r.joinAllMs < 0 ? "-" : `${Math.round(r.bytesPerNodeSec)} (${Math.round(r.tcpBytesPerNodeSec)})`,
+        r.batchReachMs.length ? r.messagesPerNodeSec.toFixed(2) : "-",
+        r.batchReachMs.length ? `${Math.round(r.bytesPerNodeSec)} (${Math.round(r.tcpBytesPerNodeSec)})` : "-",
         `${r.heapPerNodeKiB.toFixed(1)} (${r.heapTotalMiB.toFixed(0)})`,
         r.wallS.toFixed(0) + (r.note ? ` (${r.note.trim()})` : ""),
       ];
     }),
     notes: [
-      `One seeded run per size (seed = N). Network: 1 ms one way + up to 1 ms jitter, no loss; lan membership (probe ${cfg.probeIntervalMs} ms, gossip ${cfg.gossipIntervalMs} ms), default gossip config. Join: all N-1 join through one seed at the same instant; checked every ${JOIN_STEP_MS} ms of virtual time; a node counts once it lists all N alive and none suspect.`,
+      `One seeded run per size (seed = N). Network: 1 ms one way + up to 1 ms jitter, no loss; lan membership (probe ${cfg.probeIntervalMs} ms, gossip ${cfg.gossipIntervalMs} ms), default gossip config. Join: all N-1 join through one seed at the same instant; checked every ${JOIN_STEP_MS} ms of virtual time; a node counts once it lists all N alive and none suspect. Above ${stormMax} nodes (BENCH_SIM_SCALE_STORM_MAX) the cluster is pre-formed instead: each node gets the complete member list in one join push-pull from an address that is not a member, the state a finished join leaves, because the storm's full-state exchanges cost about N^2.5 of CPU (about 2 hours of one core at 10,000).`,
       `Steady state: ${SETTLE_MS / 1000} s after convergence, a window of one push-pull period (30 s x pushPullScale: 90 s at 100, 180 s at 1,000, 300 s at 10,000) with nothing published; messages = UDP packets + TCP one-way frames + TCP requests, bytes = their bodies as encoded (no encryption overhead), per node per virtual second.`,
       `Batches: ${BATCHES} in a row from different origins, each expecting every node (bench/sim.ts's runBatches). Silenced: a random non-seed node neither sends nor receives; until the first and until every other member declared it dead (-1 / "-": not within ${DEATH_LIMIT_MS / 1000} s).`,
       `Heap per node: (heap after a full GC once converged - heap before the cluster) / N. Wall s: the whole row on this machine (join, windows, batches, silence); a join still running after ${wallLimitS} s of wall time is stopped and the row says how far it got.`,
