@@ -82,8 +82,6 @@ async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number, stor
     const c = process.cpuUsage(cpu0);
     return (c.user + c.system) / 1e6;
   };
-  const baseline = memory();
-  const stack = new Stack(n);
   const row: ScaleRow = {
     n,
     join999Ms: -1,
@@ -103,6 +101,18 @@ async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number, stor
     preformed: false,
     note: "",
   };
+  // Every node lists every member: N^2 entries of about 80 bytes, plus
+  // about 30 KiB of stack per node, and half again for the garbage of the
+  // exchanges. Past V8's heap limit the process would die mid-row.
+  const needMiB = Math.ceil((1.5 * (n * n * 80 + n * 30 * 1024)) / 2 ** 20);
+  const limitMiB = Math.floor(getHeapStatistics().heap_size_limit / 2 ** 20);
+  if (needMiB > limitMiB) {
+    row.note = `not run: needs about ${needMiB} MiB of heap, V8's limit is ${limitMiB} MiB; run with NODE_OPTIONS=--max-old-space-size=${Math.ceil(needMiB / 1024) * 1024} on a host with that much memory free.`;
+    console.error(`sim_scale: N=${n} ${row.note}`);
+    return row;
+  }
+  const baseline = memory();
+  const stack = new Stack(n);
   if (n > stormMax) {
     const took = await stack.preform(n);
     row.preformed = true;
@@ -264,7 +274,7 @@ function section(rows: ScaleRow[], wallLimitS: number, stormMax: number): BenchS
         suspicionTimeoutMs(cfg.suspicionMult, r.n, cfg.probeIntervalMs),
         r.batchReachMs.length ? r.messagesPerNodeSec.toFixed(2) : "-",
         r.batchReachMs.length ? `${Math.round(r.bytesPerNodeSec)} (${Math.round(r.tcpBytesPerNodeSec)})` : "-",
-        `${r.heapPerNodeKiB.toFixed(1)} (${r.heapTotalMiB.toFixed(0)})`,
+        r.heapTotalMiB > 0 ? `${r.heapPerNodeKiB.toFixed(1)} (${r.heapTotalMiB.toFixed(0)})` : "-",
         r.wallS.toFixed(0) + (r.note ? ` (${r.note.trim()})` : ""),
       ];
     }),
