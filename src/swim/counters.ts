@@ -44,6 +44,11 @@ export interface SwimCounters {
   pushPulls: number;
   pushPullsFailed: number;
   pushPullsServed: number;
+  /** Periodic push-pulls that sent a table digest first (pushpull.ts), and those answered for others. */
+  digestChecks: number;
+  digestChecksServed: number;
+  /** Digest checks whose tables differed, so a full push-pull followed. */
+  digestMismatches: number;
   /** Pulls triggered by a packet from a member that knows more members. */
   catchUpPulls: number;
   /** Joins this node refused because the joiner's name is taken. */
@@ -81,6 +86,9 @@ export function newCounters(): SwimCounters {
     pushPulls: 0,
     pushPullsFailed: 0,
     pushPullsServed: 0,
+    digestChecks: 0,
+    digestChecksServed: 0,
+    digestMismatches: 0,
     catchUpPulls: 0,
     joinsRefused: 0,
     reconnectAttempts: 0,

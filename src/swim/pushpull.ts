@@ -4,6 +4,7 @@ import type { Random } from "../base/random.js";
 import { Channel, type Address, type Transport } from "../net/transport.js";
 import type { pb } from "../proto/index.js";
 import { decodePushPull, encodePushPull } from "./codec.js";
+import { sameTableDigest } from "./digest.js";
 import type { SwimConfig } from "./config.js";
 import type { SwimCounters } from "./counters.js";
 import type { MemberTable } from "./members.js";
@@ -18,7 +19,11 @@ import type { PushPullDelegate } from "./types.js";
  * - on join, with the seeds (the reply carries the whole cluster as the seed
  *   knows it);
  * - periodically with one random running member (anti-entropy), every
- *   pushPullIntervalMs scaled up with N;
+ *   pushPullIntervalMs scaled up with N. This one sends a digest of the
+ *   member table first (digest.ts) and exchanges full state only when the
+ *   peer's table differs: in a settled cluster every table is the same, and
+ *   full state would cost each node N members both ways every period, TCP
+ *   bytes per node per second growing like N / log N;
  * - as a catch-up pull when a packet arrives from a member that counts more
  *   running members than we hold records: we missed someone (a join storm,
  *   lost packets), and waiting for the periodic exchange is what leaves
@@ -76,19 +81,30 @@ export class PushPull {
   async exchange(to: Address, join: boolean): Promise<void> {
     const { d } = this;
     d.counters.pushPulls++;
+    const reply = await this.send(to, d.state.encodePushPull({ join, from: d.name, userState: d.delegate?.localState(join) ?? new Uint8Array(0) }));
+    if (!reply) return;
+    if (reply.error) {
+      d.counters.pushPullsFailed++;
+      throw new JoinRefusedError(to, reply.error);
+    }
+    d.state.mergeRemote(reply.members, false);
+    if (d.delegate && reply.userState.length) d.delegate.mergeRemoteState(reply.userState, join, to);
+  }
+
+  /**
+   * Sends one push-pull request and reads the reply; null once membership
+   * was shut down meanwhile. Failures are counted and rethrown.
+   */
+  private async send(to: Address, body: Uint8Array): Promise<pb.PushPull | null> {
+    const { d } = this;
     try {
-      const body = d.state.encodePushPull({ join, from: d.name, userState: d.delegate?.localState(join) ?? new Uint8Array(0) });
-      const reply = await d.transport.request(to, Channel.Swim, body, d.config.tcpTimeoutMs);
-      if (d.scheduler.isStopped) return;
-      const r = decodePushPull(reply);
-      if (!r.ok) {
-        if (r.error === "bad_version") d.counters.droppedBadVersion++;
-        else d.counters.droppedUndecodable++;
-        throw new Error(`push-pull reply from ${to} is unreadable (${r.detail})`);
-      }
-      if (r.value.error) throw new JoinRefusedError(to, r.value.error);
-      d.state.mergeRemote(r.value.members, false);
-      if (d.delegate && r.value.userState.length) d.delegate.mergeRemoteState(r.value.userState, join, to);
+      const raw = await d.transport.request(to, Channel.Swim, body, d.config.tcpTimeoutMs);
+      if (d.scheduler.isStopped) return null;
+      const r = decodePushPull(raw);
+      if (r.ok) return r.value;
+      if (r.error === "bad_version") d.counters.droppedBadVersion++;
+      else d.counters.droppedUndecodable++;
+      throw new Error(`push-pull reply from ${to} is unreadable (${r.detail})`);
     } catch (err) {
       d.counters.pushPullsFailed++;
       throw err;
@@ -106,6 +122,7 @@ export class PushPull {
       throw new Error(`push-pull request unreadable: ${r.detail}`);
     }
     const req = r.value;
+    if (req.digest.length > 0 && !req.join && req.members.length === 0) return this.answerDigest(req, from);
     d.counters.pushPullsServed++;
     if (req.join) {
       const refusal = this.nameTaken(req, from);
@@ -160,7 +177,37 @@ export class PushPull {
     d.scheduler.after(pushPullScale(d.config.pushPullIntervalMs, d.state.clusterSize()), () => this.periodic());
     const [peer] = d.table.randomMembers(1, (m) => m.name !== d.name && m.status === "alive");
     if (!peer) return;
-    this.exchange(peer.address, false).catch((err: unknown) => d.rlog.warn("pushpull", { peer: peer.address, err: String(err) }, "periodic push-pull failed"));
+    this.compare(peer.address).catch((err: unknown) => d.rlog.warn("pushpull", { peer: peer.address, err: String(err) }, "periodic push-pull failed"));
+  }
+
+  /**
+   * The periodic exchange: our table's digest and the user state; a full
+   * exchange() follows only when the peer's table differs. A peer from
+   * before digests answers with its full state: merged as exchange() would.
+   */
+  private async compare(to: Address): Promise<void> {
+    const { d } = this;
+    d.counters.digestChecks++;
+    const reply = await this.send(to, encodePushPull({ from: d.name, digest: d.state.digest(), userState: d.delegate?.localState(false) ?? new Uint8Array(0) }));
+    if (!reply) return;
+    if (reply.members.length > 0) d.state.mergeRemote(reply.members, false);
+    if (d.delegate && reply.userState.length) d.delegate.mergeRemoteState(reply.userState, false, to);
+    if (!reply.stateDiffers) return;
+    d.counters.digestMismatches++;
+    await this.exchange(to, false);
+  }
+
+  /**
+   * A digest check from `from`. Tables alike: its user state merged and ours
+   * back. Tables differ: only that; the full push-pull it then starts
+   * carries both user states.
+   */
+  private answerDigest(req: pb.PushPull, from: Address): Uint8Array {
+    const { d } = this;
+    d.counters.digestChecksServed++;
+    if (!sameTableDigest(req.digest, d.state.digest())) return encodePushPull({ from: d.name, stateDiffers: true });
+    if (d.delegate && req.userState.length) d.delegate.mergeRemoteState(req.userState, false, from);
+    return encodePushPull({ from: d.name, userState: d.delegate?.localState(false) ?? new Uint8Array(0) });
   }
 
   /** Why a joiner may not have its name here, or null. */

@@ -4,6 +4,7 @@ import type { Address } from "../net/transport.js";
 import { pb } from "../proto/index.js";
 import type { Awareness } from "./awareness.js";
 import { appendMember, encodeUpdate, pushPullWriter } from "./codec.js";
+import { tableDigest } from "./digest.js";
 import type { SwimConfig } from "./config.js";
 import type { SwimCounters } from "./counters.js";
 import type { MemberEvents } from "./events.js";
@@ -304,6 +305,11 @@ export class MemberStates {
     const now = this.d.clock.now();
     for (const r of this.d.table.all()) appendMember(w, r.identity, r.incarnation, WIRE_STATUS[r.status], now - r.statusSinceMs);
     return w.finish();
+  }
+
+  /** The member table's digest (digest.ts): what a periodic push-pull compares before sending full state. */
+  digest(): Uint8Array {
+    return tableDigest(this.d.table.all());
   }
 
   /** Removes members dead or left for longer than the reap times. */
