@@ -141,7 +141,7 @@ async function scaleRow(n: number, wallLimitS: number, rssLimitMiB: number, stor
   row.bytesPerNodeSec = perNodeSec(net.packetBytes - before.packetBytes + net.frameBytes - before.frameBytes);
   row.tcpBytesPerNodeSec = perNodeSec(net.frameBytes - before.frameBytes);
   console.error(
-    `sim_scale: N=${n} steady window done: ${row.messagesPerNodeSec.toFixed(2)} messages and ${Math.round(row.bytesPerNodeSec)} bytes (TCP ${Math.round(row.tcpBytesPerNodeSec)}) per node per s, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
+    `sim_scale: N=${n} steady window done: ${row.messagesPerNodeSec.toFixed(2)} messages and ${Math.round(row.bytesPerNodeSec)} bytes (TCP ${row.tcpBytesPerNodeSec.toFixed(1)}) per node per s, wall ${wallS().toFixed(0)} s, CPU ${cpuS().toFixed(0)} s`,
   );
 
   const batches = await runBatches(stack, BATCHES);
@@ -273,7 +273,7 @@ function section(rows: ScaleRow[], wallLimitS: number, stormMax: number): BenchS
         perLog(r.deathAllMs, r.n),
         suspicionTimeoutMs(cfg.suspicionMult, r.n, cfg.probeIntervalMs),
         r.batchReachMs.length ? r.messagesPerNodeSec.toFixed(2) : "-",
-        r.batchReachMs.length ? `${Math.round(r.bytesPerNodeSec)} (${Math.round(r.tcpBytesPerNodeSec)})` : "-",
+        r.batchReachMs.length ? `${Math.round(r.bytesPerNodeSec)} (${r.tcpBytesPerNodeSec < 10 ? r.tcpBytesPerNodeSec.toFixed(1) : Math.round(r.tcpBytesPerNodeSec)})` : "-",
         r.heapTotalMiB > 0 ? `${r.heapPerNodeKiB.toFixed(1)} (${r.heapTotalMiB.toFixed(0)})` : "-",
         r.wallS.toFixed(0) + (r.note ? ` (${r.note.trim()})` : ""),
       ];
