@@ -303,7 +303,7 @@ async function idleCost(stack: Stack): Promise<BenchSection> {
     ],
     notes: [
       `Window: one push-pull period at N=${n} (30 s scaled by pushPullScale), 30 s after convergence; nothing published, so gossip is silent (no live envelopes to advertise). Members declared dead during it: ${failures}.`,
-      "UDP: probes (ping + ack, one per node per second) and gossip rounds with piggybacked updates; sent packets, bytes as encoded (no encryption overhead). TCP: periodic push-pulls, each carrying the whole member list both ways.",
+      "UDP: probes (ping + ack, one per node per second) and gossip rounds with piggybacked updates; sent packets, bytes as encoded (no encryption overhead). TCP: periodic push-pulls, each a digest of the member table and an answer (full lists only when two tables differ).",
       "sim CPU per node: CPU of this process over the window divided by N and by virtual seconds. It includes the simulator (timer heap, copies), so it is an upper bound on the protocol's own idle CPU per daemon.",
     ],
   };
