@@ -30,6 +30,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   batch_cost: () => import("./batch_cost.js"),
   footprint_flat: () => import("./footprint_flat.js"),
   footprint_burst: () => import("./footprint_burst.js"),
+  heap_release: () => import("./heap_release.js"),
 };
 
 const wanted = process.argv.slice(2);
