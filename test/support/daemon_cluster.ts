@@ -63,7 +63,21 @@ export async function viewOf(node: ClusterNode): Promise<string[]> {
 /** Waits until every node in `observers` lists exactly `expected` ("name:status", any order). */
 export async function waitForView(observers: ClusterNode[], expected: string[], timeoutMs = 10_000): Promise<void> {
   const want = JSON.stringify(expected.slice().sort());
-  await waitFor(async () => (await Promise.all(observers.map(viewOf))).every((v) => JSON.stringify(v) === want), timeoutMs, `every observer to list ${want}`);
+  let last: string[] = [];
+  try {
+    await waitFor(
+      async () => {
+        const views = await Promise.all(observers.map(viewOf));
+        last = views.map((v, i) => `${observers[i]!.name}: ${JSON.stringify(v)}`).filter((_, i) => JSON.stringify(views[i]) !== want);
+        return last.length === 0;
+      },
+      timeoutMs,
+      `every observer to list ${want}`,
+    );
+  } catch (err) {
+    // Which observer saw what: without it a timeout says nothing about the cause.
+    throw new Error(`${(err as Error).message}; still differing: ${last.join("; ")}`, { cause: err });
+  }
 }
 
 export async function stopAll(nodes: (ClusterNode | undefined)[]): Promise<void> {
