@@ -85,7 +85,16 @@ it("a digest check is answered with agreement and the user state, or only with '
   assert.equal(differ.members.length, 0);
   assert.equal(differ.userState.length, 0);
   assert.equal(merged.length, 1, "the user state waits for the full push-pull that follows");
-  assert.equal(sim.must("a").swim.counters().digestChecksServed, 2);
+  // Hostile digests (too short, oversized, the right size but garbage): "differs", a few bytes, nothing merged.
+  const good = tableDigest(sim.must("a").swim.members());
+  for (const bad of [good.subarray(0, 3), new Uint8Array(64 * 1024).fill(7), good.map((b) => b ^ 0xff)]) {
+    const answer = await ask(bad);
+    assert.equal(answer.stateDiffers, true);
+    assert.equal(answer.members.length + answer.userState.length, 0);
+  }
+  assert.equal(merged.length, 1);
+  assert.ok(sim.agree(["a", "b"]), "membership is untouched");
+  assert.equal(sim.must("a").swim.counters().digestChecksServed, 5);
   sim.shutdown();
 });
 
