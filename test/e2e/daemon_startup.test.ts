@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DAEMON_BIN, LOAD_DEBUG, ROOT, loadedPackages, runGcheck, runNode, spawnDaemon, tempDir } from "../support/proc.js";
@@ -47,13 +47,21 @@ describe("a serving daemon's start", () => {
     const t = tempDir("gc-startup-modules-");
     try {
       // A preload that keeps writing the builtins this process loaded, until the test reads them.
+      // Written beside and renamed over, so a read never sees a half-written list.
       const out = join(t.path, "modules.txt");
       const preload = join(t.path, "modules.cjs");
-      writeFileSync(preload, `setInterval(() => require("node:fs").writeFileSync(${JSON.stringify(out)}, process.moduleLoadList.join("\\n")), 20).unref();\n`);
+      writeFileSync(
+        preload,
+        `const fs = require("node:fs");\n` +
+          `setInterval(() => { fs.writeFileSync(${JSON.stringify(`${out}.tmp`)}, process.moduleLoadList.join("\\n")); ` +
+          `fs.renameSync(${JSON.stringify(`${out}.tmp`)}, ${JSON.stringify(out)}); }, 20).unref();\n`,
+      );
       const d = await spawnDaemon(["-name", "mods"], { env: { NODE_OPTIONS: `--require ${preload}` } });
       try {
         const members = await runGcheck(["-server", d.cliAddress!, "members"]);
         assert.equal(members.code, 0, members.stderr);
+        // A list written after the daemon has answered: drop any older one and wait for the next.
+        rmSync(out, { force: true });
         const deadline = Date.now() + 10_000;
         while (!existsSync(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         const loaded = readFileSync(out, "utf8").split("\n");
