@@ -8,8 +8,14 @@
 // A file runs when its path (relative to the repository) contains one of the
 // filters (every file without filters) and none of the --exclude substrings;
 // .ci/run uses --exclude to run the stress test on one Node version only.
+// The daemons and gcheck processes the tests start keep V8's compile cache
+// under $XDG_CACHE_HOME (src/cmdline/compile_cache.ts): the run points it at a
+// folder of its own, removed at the end, so tests never add to the user's
+// ~/.cache (each clone's or package install's paths are new cache entries:
+// 60-70 MB per Node version on a machine that ran CI for a few days).
 import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,8 +52,14 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const cacheHome = mkdtempSync(join(tmpdir(), "gossipcheck-test-cache-"));
+const dropCache = () => rmSync(cacheHome, { recursive: true, force: true });
+process.on("exit", dropCache);
+// Ctrl-C reaches node --test too (same process group); wait for it to close, then exit (and drop the cache).
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+
 const testArgs = ["--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
-const child = spawn(process.execPath, testArgs, { stdio: ["ignore", "pipe", "inherit"], env: process.env });
+const child = spawn(process.execPath, testArgs, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, XDG_CACHE_HOME: cacheHome } });
 // The summary ("ℹ tests N") is followed by the details of failing tests,
 // which can be long: remember the last summary seen anywhere in the output.
 let pending = "";
