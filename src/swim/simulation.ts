@@ -63,9 +63,8 @@ export class SimCluster {
   }
 
   /** Creates and starts a node at addressOf(name) (it joins nobody yet). */
-  add(name: string, extra: Pick<Partial<SwimOptions>, "tags" | "delegate" | "logger"> = {}): SimNode {
+  add(name: string, extra: Pick<Partial<SwimOptions>, "tags" | "delegate" | "logger"> = {}, address: Address = SimCluster.addressOf(name)): SimNode {
     if (this.nodes.has(name)) throw new Error(`simulation: a node named ${name} exists`);
-    const address = SimCluster.addressOf(name);
     const transport = this.net.transport(address);
     const swim = new Swim({
       name,
@@ -117,13 +116,16 @@ export class SimCluster {
     void node.transport.close();
   }
 
-  /** A fresh process under the same name at the same address (state lost). */
-  restart(name: string): SimNode {
+  /**
+   * A fresh process under the same name (state lost), at the same address or,
+   * like a daemon restarted on port 0, at another one.
+   */
+  restart(name: string, address: Address = SimCluster.addressOf(name)): SimNode {
     const old = this.must(name);
     old.swim.shutdown();
     void old.transport.close();
     this.nodes.delete(name);
-    return this.add(name);
+    return this.add(name, {}, address);
   }
 
   /** True when each listed node sees exactly the listed nodes alive (and no other member running). */

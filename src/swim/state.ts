@@ -25,7 +25,9 @@ import type { MemberStatus } from "./types.js";
  * - only the node itself raises its incarnation: told it is suspect or dead,
  *   it refutes with a higher one, which then beats the accusation;
  * - a name held by a running member at one address cannot be taken over by
- *   an alive message from another address;
+ *   an alive message from another address; a dead or departed member's can,
+ *   and the new process is then held one incarnation above the old one, so
+ *   the old one's notices still in flight are stale;
  * - every accepted change is queued for gossip, so it spreads.
  */
 export interface AliveMsg {
@@ -158,7 +160,15 @@ export class MemberStates {
     const wasGone = rec.status === "dead" || rec.status === "left";
     const tagsChanged = !sameTags(a.tags, rec.tags);
     const changed = rec.status !== "alive" || rec.address !== a.address || tagsChanged;
-    rec.incarnation = a.incarnation;
+    // A member reclaimed at a new address is a new process, which counts its
+    // incarnations from 0 again, while the old one's leave or death notice
+    // may still be gossiped, at the old incarnation, and would knock the new
+    // one out again (a spurious leave and join on every node, and up to a
+    // push-pull period before it is back). So the new process is held one
+    // above the old one's incarnation: every notice of the old process is
+    // then stale. Told it is alive at an incarnation it never had (in the
+    // join's answer or by gossip), the new process refutes, out-bidding it.
+    rec.incarnation = reclaimed ? Math.max(a.incarnation, rec.incarnation + 1) : a.incarnation;
     // An unchanged identity stays the object already held (equal values).
     if (rec.address !== a.address || tagsChanged) rec.identity = this.identity(rec.name, a.address, a.tags);
     table.setStatus(rec, "alive", clock.now());
