@@ -102,7 +102,8 @@ for (const profile of ["lan", "local"] as const) {
 
       const fresh = sim.restart("n7", "n7-restarted:7946");
       const after: string[] = [];
-      for (const n of others) sim.must(n).swim.onEvent((e) => {
+      for (const n of others)
+        sim.must(n).swim.onEvent((e) => {
           if (e.member.name === "n7") after.push(`${n}:${e.type}`);
         });
       void fresh.swim.join([sim.must("n0").address]);
