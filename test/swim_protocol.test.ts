@@ -171,3 +171,41 @@ it("a member spreading a stale accusation (it missed the refutation) is sent the
   assert.equal(sim.must("n3").swim.counters().corrections, 1);
   sim.shutdown();
 });
+
+it("a member held as left that says from its own address it is alive at no newer incarnation is told of its leave, and only it", async () => {
+  const sim = new SimCluster({ seed: 29, config: localConfig() });
+  await sim.form(5);
+  const leaver = sim.must("n2");
+  let left = false;
+  void leaver.swim.leave(2000).finally(() => (left = true));
+  assert.ok((await sim.runUntil(() => left && sim.must("n3").swim.member("n2")?.status === "left", 10_000, 1)) >= 0);
+  const inc = sim.must("n3").swim.member("n2")!.incarnation;
+  leaver.swim.shutdown();
+  await leaver.transport.close();
+
+  // The new process at the same address, which joined through a node that missed the leave.
+  const fresh = sim.net.transport(leaver.address);
+  const relay = sim.net.transport("relay:1");
+  const heard: string[] = [];
+  for (const [who, t] of [
+    ["fresh", fresh],
+    ["relay", relay],
+  ] as const) {
+    t.onPacket((data) => {
+      for (const u of pb.SwimPacket.decode(data).updates) if (u.dead) heard.push(`${who}: ${u.dead.node}@${u.dead.incarnation} from ${u.dead.from}`);
+    });
+  }
+  const staleAlive = () => {
+    const w = packetWriter({}, 5);
+    appendUpdates(w, [encodeUpdate({ alive: { node: "n2", address: leaver.address, incarnation: inc } })]);
+    return w.finish();
+  };
+  fresh.sendPacket(sim.must("n3").address, staleAlive());
+  relay.sendPacket(sim.must("n3").address, staleAlive());
+  await sim.clock.advance(10);
+  // (The leave may also ride along from n3's broadcast queue, in the same packet.)
+  assert.deepEqual([...new Set(heard)], [`fresh: n2@${inc} from n2`]);
+  assert.equal(sim.must("n3").swim.member("n2")?.status, "left", "the stale alive is not applied");
+  assert.equal(sim.must("n3").swim.counters().corrections, 1);
+  sim.shutdown();
+});

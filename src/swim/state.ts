@@ -286,11 +286,22 @@ export class MemberStates {
    * certainty; a bystander that missed a refutation would otherwise declare
    * a healthy node dead when its suspicion timer runs out. The correction
    * costs one packet, only when someone spreads stale news.
+   *
+   * The other way round too: a member we hold as left or dead that says, in
+   * a packet from its own address, that it is alive at an incarnation no
+   * newer is a new process that has not heard of that notice (it joined
+   * through a node that had missed it). Ignored, it would stay left here
+   * until a push-pull period later; told, it refutes at once.
    */
-  applyUpdate(u: pb.Update.$Properties): Uint8Array | null {
+  applyUpdate(u: pb.Update.$Properties, from?: Address): Uint8Array | null {
     if (u.alive?.node && u.alive.address) {
       const a = u.alive;
       this.aliveNode({ node: a.node!, address: a.address!, incarnation: a.incarnation ?? 0, tags: a.tags ?? {} });
+      const rec = this.d.table.get(a.node!);
+      if (from === a.address && rec && rec.address === from && (rec.status === "left" || rec.status === "dead") && a.node !== this.d.name) {
+        this.d.counters.corrections++;
+        return encodeUpdate({ dead: { node: rec.name, incarnation: rec.incarnation, from: rec.status === "left" ? rec.name : this.d.name } });
+      }
       return null;
     }
     const accusation = u.suspect?.node && u.suspect.from ? u.suspect : u.dead?.node && u.dead.from ? u.dead : null;

@@ -303,7 +303,7 @@ export class Swim implements Membership {
     // in the ack it is about to send.
     let corrections: Uint8Array[] | undefined;
     for (const u of p.updates) {
-      const correction = this.state.applyUpdate(u);
+      const correction = this.state.applyUpdate(u, from);
       if (correction) (corrections ??= []).push(correction);
     }
     if (corrections) this.piggyback.send(from, {}, corrections);
