@@ -209,3 +209,31 @@ it("a member held as left that says from its own address it is alive at no newer
   assert.equal(sim.must("n3").swim.counters().corrections, 1);
   sim.shutdown();
 });
+
+it("a suspect or dead notice naming the address of an earlier process under a member's name is ignored and counted", async () => {
+  const sim = new SimCluster({ seed: 30, config: localConfig() });
+  const names = await sim.form(5);
+  const oldAddress = sim.must("n2").address;
+  const inc = sim.must("n3").swim.member("n2")!.incarnation;
+  sim.kill("n2");
+  assert.ok((await sim.runUntil(() => sim.must("n3").swim.member("n2")?.status === "dead", 30_000)) >= 0, "n2 declared dead");
+  const fresh = sim.restart("n2", "n2-restarted:7946");
+  void fresh.swim.join([sim.must("n0").address]);
+  assert.ok((await sim.runUntil(() => sim.agree(names), 10_000, 1)) >= 0, "n2 back everywhere");
+  const held = sim.must("n3").swim.member("n2")!;
+  assert.equal(held.address, "n2-restarted:7946");
+  assert.ok(held.incarnation > inc, "the new process is held above the old one");
+
+  const stale = sim.net.transport("stale:1");
+  const w = packetWriter({}, 5);
+  appendUpdates(w, [
+    encodeUpdate({ dead: { node: "n2", incarnation: held.incarnation + 5, from: "n9", address: oldAddress } }),
+    encodeUpdate({ suspect: { node: "n2", incarnation: held.incarnation + 5, from: "n9", address: oldAddress } }),
+  ]);
+  const before = sim.must("n3").swim.counters().staleNotices!;
+  stale.sendPacket(sim.must("n3").address, w.finish());
+  await sim.clock.advance(10);
+  assert.equal(sim.must("n3").swim.member("n2")?.status, "alive");
+  assert.equal(sim.must("n3").swim.counters().staleNotices! - before, 2);
+  sim.shutdown();
+});

@@ -37,8 +37,14 @@ export interface SwimCounters {
   /** Members this node marked left. */
   leaves: number;
   reaped: number;
-  /** Stale accusations answered with the newer alive (state.ts: applyUpdate). */
+  /**
+   * Corrections sent (state.ts: applyUpdate): a stale accusation answered
+   * with the newer alive, or a member held as left or dead that said it is
+   * alive, at no newer incarnation, told of that notice.
+   */
   corrections: number;
+  /** Suspect and dead notices about an earlier process under a name (another address than the one held), ignored. */
+  staleNotices: number;
   /** Alive updates claiming a taken name from another address, ignored. */
   nameConflicts: number;
   pushPulls: number;
@@ -82,6 +88,7 @@ export function newCounters(): SwimCounters {
     leaves: 0,
     reaped: 0,
     corrections: 0,
+    staleNotices: 0,
     nameConflicts: 0,
     pushPulls: 0,
     pushPullsFailed: 0,

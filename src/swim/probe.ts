@@ -140,7 +140,7 @@ export class Prober {
         nacks++;
       },
     });
-    const buddy = target.status === "suspect" ? [encodeUpdate({ suspect: { node: name, incarnation, from: d.name } })] : [];
+    const buddy = target.status === "suspect" ? [encodeUpdate({ suspect: { node: name, incarnation, from: d.name, address } })] : [];
     d.piggyback.send(address, { ping: { seq, target: name, source: d.name, sourceAddress: d.address } }, buddy);
 
     d.scheduler.after(timeoutMs, () => {
@@ -159,7 +159,7 @@ export class Prober {
       this.pending.delete(seq);
       d.awareness.applyDelta(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1);
       d.counters.probesFailed++;
-      d.state.suspectNode({ node: name, incarnation, from: d.name });
+      d.state.suspectNode({ node: name, incarnation, from: d.name, address });
     });
   }
 

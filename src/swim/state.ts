@@ -25,9 +25,9 @@ import type { MemberStatus } from "./types.js";
  * - only the node itself raises its incarnation: told it is suspect or dead,
  *   it refutes with a higher one, which then beats the accusation;
  * - a name held by a running member at one address cannot be taken over by
- *   an alive message from another address; a dead or departed member's can,
- *   and the new process is then held one incarnation above the old one, so
- *   the old one's notices still in flight are stale;
+ *   an alive message from another address; a dead or departed member's can:
+ *   the new process is held one incarnation above the old one, and a suspect
+ *   or dead notice naming the old address no longer applies;
  * - every accepted change is queued for gossip, so it spreads.
  */
 export interface AliveMsg {
@@ -43,6 +43,12 @@ export interface AccuseMsg {
   node: string;
   incarnation: number;
   from: string;
+  /**
+   * Where the accused ran, as the sender held it; a notice naming another
+   * address than the one held is about an earlier process under that name,
+   * and is ignored. Absent from nodes before the field: applies anyway.
+   */
+  address?: string;
 }
 
 export interface StateDeps {
@@ -160,14 +166,13 @@ export class MemberStates {
     const wasGone = rec.status === "dead" || rec.status === "left";
     const tagsChanged = !sameTags(a.tags, rec.tags);
     const changed = rec.status !== "alive" || rec.address !== a.address || tagsChanged;
-    // A member reclaimed at a new address is a new process, which counts its
-    // incarnations from 0 again, while the old one's leave or death notice
-    // may still be gossiped, at the old incarnation, and would knock the new
-    // one out again (a spurious leave and join on every node, and up to a
-    // push-pull period before it is back). So the new process is held one
-    // above the old one's incarnation: every notice of the old process is
-    // then stale. Told it is alive at an incarnation it never had (in the
-    // join's answer or by gossip), the new process refutes, out-bidding it.
+    // A member reclaimed at a new address is a new process, counting its
+    // incarnations from 1 again. It is held one above the old process's last
+    // incarnation: told so (in the join's answer or by gossip), it refutes,
+    // and that second wave of its alive reaches members the first one missed
+    // (a single wave left one of 8 nodes behind for up to 14 s in
+    // simulation). Notices about the old process name the old address and
+    // no longer apply (aboutEarlierProcess), so the bump cannot outlive it.
     rec.incarnation = reclaimed ? Math.max(a.incarnation, rec.incarnation + 1) : a.incarnation;
     // An unchanged identity stays the object already held (equal values).
     if (rec.address !== a.address || tagsChanged) rec.identity = this.identity(rec.name, a.address, a.tags);
@@ -177,10 +182,22 @@ export class MemberStates {
     else if (changed) this.d.events.emit("update", rec);
   }
 
+  /**
+   * A notice naming another address than the one we hold for the member is
+   * about an earlier process under that name (it left or died, and a new one
+   * came back elsewhere): applied, the old process's leave, still being
+   * gossiped, would knock the new one out again.
+   */
+  private aboutEarlierProcess(n: AccuseMsg, rec: MemberRecord): boolean {
+    if (!n.address || n.address === rec.address) return false;
+    this.d.counters.staleNotices++;
+    return true;
+  }
+
   suspectNode(s: AccuseMsg): void {
     const { table, clock, config } = this.d;
     const rec = table.get(s.node);
-    if (!rec || s.incarnation < rec.incarnation) return;
+    if (!rec || s.incarnation < rec.incarnation || this.aboutEarlierProcess(s, rec)) return;
     const running = this.suspicions.get(s.node);
     if (running) {
       // An independent confirmation shortens the timer; pass it on so the
@@ -216,7 +233,7 @@ export class MemberStates {
         const cur = table.get(s.node);
         if (!cur || cur.status !== "suspect") return;
         this.d.log.info({ node: s.node, confirmations }, "suspicion timed out: marking member dead");
-        this.deadNode({ node: s.node, incarnation: cur.incarnation, from: this.d.name });
+        this.deadNode({ node: s.node, incarnation: cur.incarnation, from: this.d.name, address: cur.address });
       },
     });
     this.suspicions.set(s.node, suspicion);
@@ -227,7 +244,7 @@ export class MemberStates {
   deadNode(d: AccuseMsg, onSent?: () => void): void {
     const { table, clock } = this.d;
     const rec = table.get(d.node);
-    if (!rec || d.incarnation < rec.incarnation) return;
+    if (!rec || d.incarnation < rec.incarnation || this.aboutEarlierProcess(d, rec)) return;
     this.cancelSuspicion(d.node);
     if (rec.status === "dead" || rec.status === "left") return;
     if (d.node === this.d.name && !this.leaving) {
@@ -254,7 +271,7 @@ export class MemberStates {
    */
   leave(onSent: () => void): void {
     this.leaving = true;
-    this.deadNode({ node: this.d.name, incarnation: this.self.incarnation, from: this.d.name }, onSent);
+    this.deadNode({ node: this.d.name, incarnation: this.self.incarnation, from: this.d.name, address: this.self.address }, onSent);
   }
 
   /**
@@ -272,8 +289,8 @@ export class MemberStates {
       }
       const incarnation = m.incarnation ?? 0;
       if (status === "alive") this.aliveNode({ node: m.name, address: m.address, incarnation, tags: m.tags ?? {} }, spreadNew);
-      else if (status === "left") this.deadNode({ node: m.name, incarnation, from: m.name });
-      else this.suspectNode({ node: m.name, incarnation, from: this.d.name });
+      else if (status === "left") this.deadNode({ node: m.name, incarnation, from: m.name, address: m.address });
+      else this.suspectNode({ node: m.name, incarnation, from: this.d.name, address: m.address });
     }
   }
 
@@ -300,7 +317,7 @@ export class MemberStates {
       const rec = this.d.table.get(a.node!);
       if (from === a.address && rec && rec.address === from && (rec.status === "left" || rec.status === "dead") && a.node !== this.d.name) {
         this.d.counters.corrections++;
-        return encodeUpdate({ dead: { node: rec.name, incarnation: rec.incarnation, from: rec.status === "left" ? rec.name : this.d.name } });
+        return encodeUpdate({ dead: { node: rec.name, incarnation: rec.incarnation, from: rec.status === "left" ? rec.name : this.d.name, address: rec.address } });
       }
       return null;
     }
@@ -309,7 +326,7 @@ export class MemberStates {
       this.d.counters.droppedInvalidUpdates++;
       return null;
     }
-    const msg: AccuseMsg = { node: accusation.node!, incarnation: accusation.incarnation ?? 0, from: accusation.from! };
+    const msg: AccuseMsg = { node: accusation.node!, incarnation: accusation.incarnation ?? 0, from: accusation.from!, ...(accusation.address && { address: accusation.address }) };
     const rec = this.d.table.get(msg.node);
     if (rec && rec.status === "alive" && msg.incarnation < rec.incarnation) {
       this.d.counters.corrections++;
