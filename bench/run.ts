@@ -15,6 +15,7 @@ const modules: Record<string, () => Promise<{ run(): Promise<BenchSection[]> }>>
   cluster_200: () => import("./cluster_200.js"),
   sim: () => import("./sim.js"),
   sim_scale: () => import("./sim_scale.js"),
+  sim_rejoin: () => import("./sim_rejoin.js"),
   member_entry: () => import("./member_entry.js"),
   startup: () => import("./startup.js"),
   startup_daemon: () => import("./startup_daemon.js"),
